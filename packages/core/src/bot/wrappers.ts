@@ -1,0 +1,120 @@
+import { InvalidArgumentError, ParseError } from '../errors.js';
+
+/** BOT 1.0 §5.1: the Command Block Wrapper is exactly 31 bytes. */
+export const CBW_LENGTH = 31;
+/** BOT 1.0 §5.2: the Command Status Wrapper is exactly 13 bytes. */
+export const CSW_LENGTH = 13;
+/** dCBWSignature "USBC", little-endian 0x43425355. */
+export const CBW_SIGNATURE = 0x43425355;
+/** dCSWSignature "USBS", little-endian 0x53425355. */
+export const CSW_SIGNATURE = 0x53425355;
+
+/** bCSWStatus values (BOT 1.0 §5.2, table 5.3). */
+export const CswStatus = {
+  Passed: 0,
+  Failed: 1,
+  PhaseError: 2,
+} as const;
+export type CswStatus = (typeof CswStatus)[keyof typeof CswStatus];
+
+export type BotDirection = 'in' | 'out';
+
+export interface Cbw {
+  /** dCBWTag: echoed by the device in the CSW. */
+  tag: number;
+  /** dCBWDataTransferLength: bytes the host expects to transfer. */
+  dataTransferLength: number;
+  /** bmCBWFlags bit 7: 1 = data-in. Ignored by the device when the length is 0. */
+  direction: BotDirection;
+  /** bCBWLUN, 0-15. */
+  lun: number;
+  /** CBWCB, 1-16 bytes (bCBWCBLength). */
+  cdb: Uint8Array;
+}
+
+export interface Csw {
+  signature: number;
+  tag: number;
+  /** dCSWDataResidue: difference between expected and actual data. */
+  residue: number;
+  /** bCSWStatus: 0 passed, 1 failed, 2 phase error (3-255 reserved). */
+  status: number;
+}
+
+/** Encodes a CBW (BOT 1.0 §5.1). Fields are little-endian. */
+export function encodeCbw(cbw: Cbw, out: Uint8Array = new Uint8Array(CBW_LENGTH)): Uint8Array {
+  if (out.length < CBW_LENGTH) throw new InvalidArgumentError(`CBW buffer must be ${CBW_LENGTH} bytes`);
+  if (!Number.isInteger(cbw.tag) || cbw.tag < 0 || cbw.tag > 0xffffffff) {
+    throw new InvalidArgumentError(`CBW tag ${cbw.tag} is not a 32-bit unsigned integer`);
+  }
+  if (!Number.isInteger(cbw.dataTransferLength) || cbw.dataTransferLength < 0 || cbw.dataTransferLength > 0xffffffff) {
+    throw new InvalidArgumentError(`transfer length ${cbw.dataTransferLength} does not fit dCBWDataTransferLength (32 bits)`);
+  }
+  if (!Number.isInteger(cbw.lun) || cbw.lun < 0 || cbw.lun > 15) {
+    throw new InvalidArgumentError(`LUN ${cbw.lun} is out of range 0-15 (BOT 1.0 §5.1 bCBWLUN)`);
+  }
+  if (cbw.cdb.length < 1 || cbw.cdb.length > 16) {
+    throw new InvalidArgumentError(`CDB length ${cbw.cdb.length} is out of range 1-16 (BOT 1.0 §5.1 bCBWCBLength)`);
+  }
+  const view = new DataView(out.buffer, out.byteOffset, CBW_LENGTH);
+  view.setUint32(0, CBW_SIGNATURE, true);
+  view.setUint32(4, cbw.tag, true);
+  view.setUint32(8, cbw.dataTransferLength, true);
+  out[12] = cbw.direction === 'in' ? 0x80 : 0x00;
+  out[13] = cbw.lun & 0x0f;
+  out[14] = cbw.cdb.length & 0x1f;
+  out.fill(0, 15, CBW_LENGTH);
+  out.set(cbw.cdb, 15);
+  return out.length === CBW_LENGTH ? out : out.subarray(0, CBW_LENGTH);
+}
+
+/**
+ * Decodes a CBW. Used by the simulator (the device side) to check the host.
+ * Throws ParseError when the CBW is not valid and meaningful (BOT 1.0 §6.2).
+ */
+export function decodeCbw(bytes: Uint8Array): Cbw {
+  if (bytes.length !== CBW_LENGTH) throw new ParseError('CBW', `length ${bytes.length}, expected ${CBW_LENGTH}`);
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.length);
+  const signature = view.getUint32(0, true);
+  if (signature !== CBW_SIGNATURE) throw new ParseError('CBW', `bad signature 0x${signature.toString(16).padStart(8, '0')}`);
+  const flags = bytes[12] ?? 0;
+  if ((flags & 0x7f) !== 0) throw new ParseError('CBW', `reserved bits set in bmCBWFlags (0x${flags.toString(16)})`);
+  const lunByte = bytes[13] ?? 0;
+  if ((lunByte & 0xf0) !== 0) throw new ParseError('CBW', `reserved bits set in bCBWLUN (0x${lunByte.toString(16)})`);
+  const cbLength = bytes[14] ?? 0;
+  if ((cbLength & 0xe0) !== 0 || cbLength < 1 || cbLength > 16) throw new ParseError('CBW', `bad bCBWCBLength ${cbLength}`);
+  return {
+    tag: view.getUint32(4, true),
+    dataTransferLength: view.getUint32(8, true),
+    direction: (flags & 0x80) !== 0 ? 'in' : 'out',
+    lun: lunByte & 0x0f,
+    cdb: bytes.slice(15, 15 + cbLength),
+  };
+}
+
+/** Encodes a CSW (device side; the simulator uses it). */
+export function encodeCsw(csw: Csw, out: Uint8Array = new Uint8Array(CSW_LENGTH)): Uint8Array {
+  const view = new DataView(out.buffer, out.byteOffset, CSW_LENGTH);
+  view.setUint32(0, csw.signature >>> 0, true);
+  view.setUint32(4, csw.tag >>> 0, true);
+  view.setUint32(8, csw.residue >>> 0, true);
+  out[12] = csw.status & 0xff;
+  return out;
+}
+
+/**
+ * Decodes the 13 bytes of a CSW without judging them. Validity (size,
+ * signature, tag: BOT 1.0 §6.3.1) and meaningfulness (§6.3.2) are decided by
+ * the BOT engine, which knows the expected tag and transfer length and the
+ * device's quirks. Throws ParseError only when the length is not 13.
+ */
+export function decodeCsw(bytes: Uint8Array): Csw {
+  if (bytes.length !== CSW_LENGTH) throw new ParseError('CSW', `length ${bytes.length}, expected ${CSW_LENGTH}`);
+  const view = new DataView(bytes.buffer, bytes.byteOffset, CSW_LENGTH);
+  return {
+    signature: view.getUint32(0, true),
+    tag: view.getUint32(4, true),
+    residue: view.getUint32(8, true),
+    status: bytes[12] ?? 0,
+  };
+}

@@ -1,0 +1,269 @@
+import type { SenseData } from './sense/types.js';
+
+/**
+ * Stable error codes. They are part of the public API: tools switch on
+ * `error.code`, never on message text.
+ */
+export const UsbmsErrorCode = {
+  /** Caller input rejected before anything was sent to the device. */
+  InvalidArgument: 'INVALID_ARGUMENT',
+  /** The device returned bytes that do not parse (short, garbage, inconsistent). */
+  Parse: 'PARSE',
+  /** A command or transfer did not finish within its time limit. */
+  Timeout: 'TIMEOUT',
+  /** The caller aborted the command through its AbortSignal. */
+  Aborted: 'ABORTED',
+  /** The device went away. */
+  Disconnected: 'DISCONNECTED',
+  /** A platform I/O error that is neither stall, babble, timeout nor disconnect. */
+  Transport: 'TRANSPORT',
+  /** The CSW reported Phase Error (status 2); reset recovery was performed. */
+  PhaseError: 'PHASE_ERROR',
+  /** The CSW was not valid or not meaningful (BOT 1.0 §6.3); reset recovery was performed. */
+  InvalidCsw: 'INVALID_CSW',
+  /** Reset recovery failed: the device is unusable until reopened. */
+  DeviceFailed: 'DEVICE_FAILED',
+  /** The device or queue was closed. */
+  Closed: 'CLOSED',
+  /** The command ended with CHECK CONDITION; `sense` says why. */
+  CheckCondition: 'CHECK_CONDITION',
+  /** Refused by the device object's read-only option. */
+  ReadOnly: 'READ_ONLY',
+  /** The medium is write-protected. */
+  WriteProtected: 'WRITE_PROTECTED',
+  /** The interface could not be claimed (held by an OS driver, or no permission). */
+  AccessDenied: 'ACCESS_DENIED',
+  /** WebUSB refused a protected interface class (mass storage) for this page. */
+  ProtectedClass: 'PROTECTED_CLASS',
+  /** The device or feature is not supported (e.g. a UAS-only device). */
+  Unsupported: 'UNSUPPORTED',
+  /** No matching device. */
+  NotFound: 'NOT_FOUND',
+  /** Read-back verification found different bytes. */
+  VerifyMismatch: 'VERIFY_MISMATCH',
+  /** The simulator caught the host breaking the BOT protocol. */
+  ProtocolViolation: 'PROTOCOL_VIOLATION',
+} as const;
+export type UsbmsErrorCode = (typeof UsbmsErrorCode)[keyof typeof UsbmsErrorCode];
+
+/** Plain-object form of an error, safe for postMessage, IPC and JSON. */
+export interface SerializedUsbmsError {
+  name: string;
+  code: UsbmsErrorCode;
+  message: string;
+  details?: Record<string, unknown>;
+  cause?: SerializedUsbmsError | { name: string; message: string };
+}
+
+export interface UsbmsErrorOptions {
+  cause?: unknown;
+  details?: Record<string, unknown>;
+}
+
+/** Base class of every error usbms throws. */
+export class UsbmsError extends Error {
+  readonly code: UsbmsErrorCode;
+  readonly details: Record<string, unknown> | undefined;
+
+  constructor(code: UsbmsErrorCode, message: string, options: UsbmsErrorOptions = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = new.target.name;
+    this.code = code;
+    this.details = options.details;
+  }
+
+  toJSON(): SerializedUsbmsError {
+    return serializeError(this);
+  }
+}
+
+export class InvalidArgumentError extends UsbmsError {
+  constructor(message: string, options?: UsbmsErrorOptions) {
+    super(UsbmsErrorCode.InvalidArgument, message, options);
+  }
+}
+
+/** The device sent bytes that do not parse. `what` names the structure (e.g. "CSW", "INQUIRY data"). */
+export class ParseError extends UsbmsError {
+  constructor(
+    readonly what: string,
+    message: string,
+    options?: UsbmsErrorOptions,
+  ) {
+    super(UsbmsErrorCode.Parse, `${what}: ${message}`, options);
+  }
+}
+
+export class TimeoutError extends UsbmsError {
+  constructor(message: string, options?: UsbmsErrorOptions) {
+    super(UsbmsErrorCode.Timeout, message, options);
+  }
+}
+
+/** Thrown when a caller's AbortSignal fires. `name` is "AbortError" like the DOM's. */
+export class AbortError extends UsbmsError {
+  constructor(message = 'The command was aborted', options?: UsbmsErrorOptions) {
+    super(UsbmsErrorCode.Aborted, message, options);
+    this.name = 'AbortError';
+  }
+}
+
+export class DisconnectedError extends UsbmsError {
+  constructor(message = 'The USB device was disconnected', options?: UsbmsErrorOptions) {
+    super(UsbmsErrorCode.Disconnected, message, options);
+  }
+}
+
+export class TransportError extends UsbmsError {
+  constructor(message: string, options?: UsbmsErrorOptions) {
+    super(UsbmsErrorCode.Transport, message, options);
+  }
+}
+
+export class PhaseError extends UsbmsError {
+  constructor(message = 'The device reported a phase error (CSW status 2); the device was reset', options?: UsbmsErrorOptions) {
+    super(UsbmsErrorCode.PhaseError, message, options);
+  }
+}
+
+export class InvalidCswError extends UsbmsError {
+  constructor(message: string, options?: UsbmsErrorOptions) {
+    super(UsbmsErrorCode.InvalidCsw, message, options);
+  }
+}
+
+export class DeviceFailedError extends UsbmsError {
+  constructor(message: string, options?: UsbmsErrorOptions) {
+    super(UsbmsErrorCode.DeviceFailed, message, options);
+  }
+}
+
+export class ClosedError extends UsbmsError {
+  constructor(message = 'The device is closed', options?: UsbmsErrorOptions) {
+    super(UsbmsErrorCode.Closed, message, options);
+  }
+}
+
+/** CHECK CONDITION with decoded sense data (SPC-4 §4.5). */
+export class ScsiCheckConditionError extends UsbmsError {
+  readonly sense: SenseData | undefined;
+  constructor(message: string, sense: SenseData | undefined, options?: UsbmsErrorOptions) {
+    super(UsbmsErrorCode.CheckCondition, message, {
+      ...options,
+      details: { ...options?.details, ...(sense ? { sense } : {}) },
+    });
+    this.sense = sense;
+  }
+}
+
+export class ReadOnlyError extends UsbmsError {
+  constructor(message: string, options?: UsbmsErrorOptions) {
+    super(UsbmsErrorCode.ReadOnly, message, options);
+  }
+}
+
+export class WriteProtectedError extends UsbmsError {
+  constructor(message = 'The medium is write-protected', options?: UsbmsErrorOptions) {
+    super(UsbmsErrorCode.WriteProtected, message, options);
+  }
+}
+
+export class AccessDeniedError extends UsbmsError {
+  constructor(message: string, options?: UsbmsErrorOptions) {
+    super(UsbmsErrorCode.AccessDenied, message, options);
+  }
+}
+
+export class ProtectedClassError extends UsbmsError {
+  constructor(message: string, options?: UsbmsErrorOptions) {
+    super(UsbmsErrorCode.ProtectedClass, message, options);
+  }
+}
+
+export class UnsupportedError extends UsbmsError {
+  constructor(message: string, options?: UsbmsErrorOptions) {
+    super(UsbmsErrorCode.Unsupported, message, options);
+  }
+}
+
+export class NotFoundError extends UsbmsError {
+  constructor(message: string, options?: UsbmsErrorOptions) {
+    super(UsbmsErrorCode.NotFound, message, options);
+  }
+}
+
+export class VerifyMismatchError extends UsbmsError {
+  constructor(message: string, options?: UsbmsErrorOptions) {
+    super(UsbmsErrorCode.VerifyMismatch, message, options);
+  }
+}
+
+export class ProtocolViolationError extends UsbmsError {
+  constructor(message: string, options?: UsbmsErrorOptions) {
+    super(UsbmsErrorCode.ProtocolViolation, message, options);
+  }
+}
+
+/** Converts any error into a plain object that survives postMessage/IPC/JSON. */
+export function serializeError(error: unknown): SerializedUsbmsError {
+  if (error instanceof UsbmsError) {
+    const out: SerializedUsbmsError = { name: error.name, code: error.code, message: error.message };
+    if (error.details !== undefined) out.details = error.details;
+    if (error.cause !== undefined) {
+      out.cause =
+        error.cause instanceof UsbmsError
+          ? serializeError(error.cause)
+          : error.cause instanceof Error
+            ? { name: error.cause.name, message: error.cause.message }
+            : { name: 'Error', message: String(error.cause) };
+    }
+    return out;
+  }
+  if (error instanceof Error) return { name: error.name, code: UsbmsErrorCode.Transport, message: error.message };
+  return { name: 'Error', code: UsbmsErrorCode.Transport, message: String(error) };
+}
+
+const errorClasses: Record<UsbmsErrorCode, new (message: string) => UsbmsError> = {
+  INVALID_ARGUMENT: InvalidArgumentError,
+  PARSE: class extends ParseError {
+    constructor(message: string) {
+      super('device data', message);
+    }
+  },
+  TIMEOUT: TimeoutError,
+  ABORTED: AbortError,
+  DISCONNECTED: DisconnectedError,
+  TRANSPORT: TransportError,
+  PHASE_ERROR: PhaseError,
+  INVALID_CSW: InvalidCswError,
+  DEVICE_FAILED: DeviceFailedError,
+  CLOSED: ClosedError,
+  CHECK_CONDITION: class extends ScsiCheckConditionError {
+    constructor(message: string) {
+      super(message, undefined);
+    }
+  },
+  READ_ONLY: ReadOnlyError,
+  WRITE_PROTECTED: WriteProtectedError,
+  ACCESS_DENIED: AccessDeniedError,
+  PROTECTED_CLASS: ProtectedClassError,
+  UNSUPPORTED: UnsupportedError,
+  NOT_FOUND: NotFoundError,
+  VERIFY_MISMATCH: VerifyMismatchError,
+  PROTOCOL_VIOLATION: ProtocolViolationError,
+};
+
+/** Rebuilds a typed error from `serializeError` output (the other side of an IPC boundary). */
+export function deserializeError(data: SerializedUsbmsError): UsbmsError {
+  const Ctor = errorClasses[data.code] ?? TransportError;
+  const error = new Ctor(data.message);
+  Object.defineProperty(error, 'message', { value: data.message });
+  Object.defineProperty(error, 'name', { value: data.name });
+  if (data.details !== undefined) Object.defineProperty(error, 'details', { value: data.details });
+  if (data.cause !== undefined) {
+    Object.defineProperty(error, 'cause', {
+      value: 'code' in data.cause ? deserializeError(data.cause) : Object.assign(new Error(data.cause.message), { name: data.cause.name }),
+    });
+  }
+  return error;
+}

@@ -1,0 +1,52 @@
+/**
+ * Structured trace of everything the stack does on the wire. Tools subscribe
+ * with `onTrace`; when nobody listens, emitting costs one boolean check.
+ */
+export type TraceEvent =
+  | { type: 'command-start'; id: number; lun: number; name: string; cdb: Uint8Array; direction: 'none' | 'in' | 'out'; length: number; time: number }
+  | { type: 'cbw'; id: number; tag: number; bytes: Uint8Array; time: number }
+  | { type: 'data'; id: number; direction: 'in' | 'out'; requested: number; actual: number; status: 'ok' | 'stall' | 'babble'; time: number; durationMs: number }
+  | { type: 'csw'; id: number; tag: number; status: number; residue: number; bytes: Uint8Array; time: number; durationMs: number }
+  | { type: 'sense'; id: number; senseKey: number; asc: number; ascq: number; text: string; time: number }
+  | { type: 'recovery'; id: number; step: RecoveryStep; ok: boolean; detail?: string; time: number }
+  | { type: 'command-end'; id: number; outcome: 'good' | 'check-condition' | 'error'; error?: string; residue?: number; time: number; durationMs: number };
+
+export type RecoveryStep =
+  | 'clear-halt-in'
+  | 'clear-halt-out'
+  | 'bulk-only-reset'
+  | 'port-reset'
+  | 'retry-csw'
+  | 'retry-command'
+  | 'device-failed';
+
+export type TraceListener = (event: TraceEvent) => void;
+
+/** A tiny synchronous event hub. `active` lets hot paths skip building events. */
+export class Tracer {
+  #listeners = new Set<TraceListener>();
+  active = false;
+
+  on(listener: TraceListener): () => void {
+    this.#listeners.add(listener);
+    this.active = true;
+    return () => {
+      this.#listeners.delete(listener);
+      this.active = this.#listeners.size > 0;
+    };
+  }
+
+  emit(event: TraceEvent): void {
+    for (const listener of this.#listeners) {
+      try {
+        listener(event);
+      } catch {
+        // A faulty listener must never break a command.
+      }
+    }
+  }
+}
+
+/** Monotonic milliseconds, in browsers and Node alike. */
+export const now: () => number =
+  typeof globalThis.performance?.now === 'function' ? () => globalThis.performance.now() : () => Date.now();
