@@ -94,12 +94,14 @@ export function decodeCbw(bytes: Uint8Array): Cbw {
 
 /** Encodes a CSW (device side; the simulator uses it). */
 export function encodeCsw(csw: Csw, out: Uint8Array = new Uint8Array(CSW_LENGTH)): Uint8Array {
+  // A short buffer would make DataView throw an untyped RangeError.
+  if (out.length < CSW_LENGTH) throw new InvalidArgumentError(`CSW buffer must be ${CSW_LENGTH} bytes`);
   const view = new DataView(out.buffer, out.byteOffset, CSW_LENGTH);
   view.setUint32(0, csw.signature >>> 0, true);
   view.setUint32(4, csw.tag >>> 0, true);
   view.setUint32(8, csw.residue >>> 0, true);
   out[12] = csw.status & 0xff;
-  return out;
+  return out.length === CSW_LENGTH ? out : out.subarray(0, CSW_LENGTH);
 }
 
 /**
