@@ -1,0 +1,74 @@
+/**
+ * `@usbms/node`: USB Mass Storage devices from Node.js (and Electron's main
+ * process) over node-usb 3.1.
+ *
+ * @example
+ * import { listDevices, openDevice } from '@usbms/node';
+ * const [info] = await listDevices();
+ * const device = await openDevice(info, { readOnly: true });
+ * const lu = device.lun(0);
+ * console.log(lu.inquiry, await lu.readCapacity());
+ * await device.close();
+ */
+import { MscDevice, type MscDeviceOptions } from '@usbms/core';
+import { openTransport, type DeviceSelector } from './open.js';
+import type { NodeUsbTransportOptions } from './transport.js';
+import type { UsbDeviceLike } from './usb-types.js';
+
+export {
+  describeDevice,
+  describeInterfaces,
+  listDevices,
+  mapSpeed,
+  MSC_CLASS,
+  MscProtocol,
+  MscSubclass,
+  sameDevice,
+  VENDOR_CLASS,
+  watchDevices,
+  type AlternateKind,
+  type BulkEndpointInfo,
+  type DeviceFilter,
+  type MscAlternateInfo,
+  type MscDeviceInfo,
+  type MscInterfaceInfo,
+  type WatchHandlers,
+  type WatchOptions,
+} from './discovery.js';
+export { classifyUsbError, type UsbErrorClass, type UsbErrorContext, type UsbOperation } from './map-error.js';
+export { openTransport, parseDeviceId, resolveDevice, type DeviceSelector } from './open.js';
+export type { PlatformOptions } from './platform.js';
+export { findBlockDeviceUses, readLinuxInterfaceState, type BlockDeviceUse, type LinuxInterfaceState, type LinuxRoots } from './sysfs.js';
+export { NodeUsbTransport, withAccessHint, type NodeUsbTransportOptions } from './transport.js';
+export type * from './usb-types.js';
+
+export interface OpenDeviceOptions extends NodeUsbTransportOptions {
+  /** Default per-command timeout in ms (each USB transfer uses it as its native timeout). */
+  transferTimeoutMs?: number;
+  /** Refuse every write-class command before it is sent. */
+  readOnly?: boolean;
+  /** Quirk flags overriding the built-in table. */
+  quirks?: MscDeviceOptions['quirks'];
+  /** Any other MscDevice option (quirkRules, strictResidue, maxTransferBytes, ...). */
+  device?: Omit<MscDeviceOptions, 'readOnly' | 'quirks' | 'defaultTimeoutMs'>;
+}
+
+/**
+ * Finds, claims and opens a mass-storage device: Linux kernel-driver handoff
+ * (refused while a partition is mounted unless `force`), interface claim,
+ * Get Max LUN and INQUIRY of each LUN. Close it with `device.close()`, which
+ * flushes, releases the interface and re-attaches the kernel driver.
+ *
+ * `selector`: an entry of `listDevices()`, "VID:PID[:SERIAL]", an index into
+ * `listDevices()`, a `{ vendorId, productId, serialNumber }` filter, or a
+ * node-usb device object.
+ */
+export async function openDevice(selector: DeviceSelector | UsbDeviceLike, options: OpenDeviceOptions = {}): Promise<MscDevice> {
+  const transport = await openTransport(selector, options);
+  const deviceOptions: MscDeviceOptions = { ...options.device };
+  if (options.readOnly !== undefined) deviceOptions.readOnly = options.readOnly;
+  if (options.quirks !== undefined) deviceOptions.quirks = options.quirks;
+  if (options.transferTimeoutMs !== undefined) deviceOptions.defaultTimeoutMs = options.transferTimeoutMs;
+  // MscDevice.open closes the transport itself when discovery fails.
+  return MscDevice.open(transport, deviceOptions);
+}

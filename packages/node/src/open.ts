@@ -1,0 +1,67 @@
+import { InvalidArgumentError, NotFoundError } from '@usbms/core';
+import { listDevices, type DeviceFilter, type MscDeviceInfo } from './discovery.js';
+import { getUsb } from './platform.js';
+import { NodeUsbTransport, type NodeUsbTransportOptions } from './transport.js';
+import type { UsbDeviceLike } from './usb-types.js';
+
+/**
+ * Which device to open:
+ * - an `MscDeviceInfo` from `listDevices()`;
+ * - a string "VID:PID" or "VID:PID:SERIAL" (hex IDs, as `lsusb` prints them);
+ * - a number: the index in `listDevices()` order;
+ * - a filter `{ vendorId?, productId?, serialNumber? }` (must match exactly one device).
+ */
+export type DeviceSelector = MscDeviceInfo | string | number | DeviceFilter;
+
+/** Parses "VID:PID[:SERIAL]" (hex). */
+export function parseDeviceId(text: string): DeviceFilter {
+  const m = /^([0-9a-fA-F]{1,4}):([0-9a-fA-F]{1,4})(?::(.+))?$/.exec(text.trim());
+  if (m === null) throw new InvalidArgumentError(`Device "${text}" is not VID:PID[:SERIAL] (hex, e.g. 0781:5567 or 0781:5567:4C530001)`);
+  const filter: DeviceFilter = { vendorId: Number.parseInt(m[1] ?? '', 16), productId: Number.parseInt(m[2] ?? '', 16) };
+  if (m[3] !== undefined) filter.serialNumber = m[3];
+  return filter;
+}
+
+function isInfo(selector: DeviceSelector): selector is MscDeviceInfo {
+  return typeof selector === 'object' && 'interfaces' in selector && 'device' in selector;
+}
+
+/** Resolves a selector to exactly one device, with errors that list the candidates. */
+export async function resolveDevice(selector: DeviceSelector, options: NodeUsbTransportOptions = {}): Promise<MscDeviceInfo> {
+  if (isInfo(selector)) return selector;
+  const vendorClass = options.vendorClassInterface === undefined ? {} : { vendorClassInterface: options.vendorClassInterface };
+  if (typeof selector === 'number') {
+    const all = await listDevices(vendorClass, options);
+    const picked = all[selector];
+    if (!Number.isInteger(selector) || picked === undefined) {
+      throw new NotFoundError(`No mass-storage device at index ${selector} (${all.length} found; see \`usbms list\`)`);
+    }
+    return picked;
+  }
+  const filter = typeof selector === 'string' ? parseDeviceId(selector) : selector;
+  const matches = await listDevices({ ...filter, ...vendorClass }, options);
+  const what = typeof selector === 'string' ? selector : JSON.stringify(selector);
+  if (matches.length === 0) throw new NotFoundError(`No mass-storage device matches ${what} (see \`usbms list\`)`);
+  if (matches.length > 1) {
+    throw new InvalidArgumentError(
+      `${matches.length} devices match ${what}: ${matches.map((m) => `${m.id} at ${m.portPath ?? '?'}`).join(', ')}. Add the serial number (VID:PID:SERIAL) or use an index.`,
+    );
+  }
+  const only = matches[0];
+  if (only === undefined) throw new NotFoundError(`No mass-storage device matches ${what}`);
+  return only;
+}
+
+/**
+ * Finds, opens and claims a device; returns the transport (for use with
+ * `MscDevice.open`, or to drive BOT directly).
+ */
+export async function openTransport(selector: DeviceSelector | UsbDeviceLike, options: NodeUsbTransportOptions = {}): Promise<NodeUsbTransport> {
+  const usb = await getUsb(options);
+  const device = isUsbDevice(selector) ? selector : (await resolveDevice(selector, { ...options, usb })).device;
+  return NodeUsbTransport.open(device, { ...options, usb });
+}
+
+function isUsbDevice(selector: DeviceSelector | UsbDeviceLike): selector is UsbDeviceLike {
+  return typeof selector === 'object' && 'nativeTransferIn' in selector;
+}

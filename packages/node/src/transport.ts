@@ -1,0 +1,654 @@
+import {
+  AbortError,
+  AccessDeniedError,
+  ClosedError,
+  DisconnectedError,
+  InvalidArgumentError,
+  NotFoundError,
+  TransportError,
+  UnsupportedError,
+  UsbmsError,
+  type BulkInOptions,
+  type BulkInResult,
+  type BulkOutResult,
+  type ClassRequest,
+  type ControlResult,
+  type MscTransport,
+  type TransferOptions,
+  type TransportInfo,
+} from '@usbms/core';
+import { describeInterfaces, hex4, mapSpeed, sameDevice, type MscAlternateInfo, type MscInterfaceInfo } from './discovery.js';
+import { classifyUsbError, type UsbErrorClass, type UsbOperation } from './map-error.js';
+import { platformOf, type PlatformOptions } from './platform.js';
+import { findBlockDeviceUses, readLinuxInterfaceState, sysfsDeviceName, sysfsInterfaceName, type BlockDeviceUse } from './sysfs.js';
+import type { UsbConfigurationLike, UsbConnectionListener, UsbDeviceLike, UsbLike } from './usb-types.js';
+
+/** BOT 1.0 §3.1, §3.2: class-specific requests, addressed to the interface. */
+const BOT_GET_MAX_LUN = 0xfe;
+const BOT_MASS_STORAGE_RESET = 0xff;
+
+export interface NodeUsbTransportOptions extends PlatformOptions {
+  /** Interface to claim. Default: the first mass-storage interface with a Bulk-Only alternate. */
+  interfaceNumber?: number;
+  /** Accept this vendor-class (0xFF) interface as Bulk-Only (some devices speak BOT there). */
+  vendorClassInterface?: number;
+  /**
+   * Linux: detach the kernel driver (usb-storage/uas) that owns the interface.
+   * Default true. With false, a bound driver makes open fail with AccessDeniedError.
+   */
+  detachKernelDriver?: boolean;
+  /** Re-attach the kernel driver on close (the OS then sees the disk again). Default true. */
+  reattachOnClose?: boolean;
+  /**
+   * Skip the "is a partition of this disk mounted / in use?" check before
+   * detaching the kernel driver. Detaching a mounted disk loses its cached writes.
+   */
+  force?: boolean;
+  /**
+   * How long an ambiguous platform error ("endpoint not found", "invalid
+   * state") waits for the disconnect event before it is reported as a
+   * TransportError rather than a DisconnectedError. Default 250 ms.
+   */
+  disconnectGraceMs?: number;
+}
+
+interface PendingTransfer {
+  reject: (error: unknown) => void;
+}
+
+/**
+ * `MscTransport` over a node-usb 3.1 device.
+ *
+ * Transfers use node-usb's native per-transfer timeouts: on timeout nusb
+ * cancels the transfer and waits for the cancellation, so the rejected promise
+ * means the endpoint is free again and the core can run reset recovery
+ * without the device being torn down.
+ *
+ * AbortSignal: node-usb 3.1 cannot cancel a pending transfer. Submitting is
+ * refused when the signal has already fired; a signal that fires while a
+ * transfer is pending is honoured when the transfer ends (done, or its native
+ * timeout expires), and only then does the promise reject with AbortError.
+ * That keeps the contract "settled means no longer pending" (a second transfer
+ * on the same endpoint would fail with "endpoint not found") and bounds the
+ * wait by the transfer's own timeout. The core's queue already rejects the
+ * caller's promise promptly; only the next queued command waits. We chose this
+ * over resetting the device on abort, which would drop the claim, may make
+ * the device re-enumerate, and destroys state other LUNs depend on.
+ *
+ * Disconnect: the platform's disconnect event (or nusb's explicit
+ * `Disconnected` transfer status) marks the transport disconnected, fires
+ * `onDisconnect` listeners, and rejects every pending transfer at once with
+ * DisconnectedError (nothing can be pending on a device that is gone), so the
+ * core fails in-flight and queued commands within a bounded time.
+ */
+export class NodeUsbTransport implements MscTransport {
+  readonly info: TransportInfo;
+  readonly device: UsbDeviceLike;
+  readonly interfaceNumber: number;
+  readonly alternateSetting: number;
+  /** Linux: the kernel driver detached at open (re-attached on close), if any. */
+  readonly detachedDriver: string | undefined;
+
+  readonly #options: NodeUsbTransportOptions;
+  readonly #endpointIn: number;
+  readonly #endpointOut: number;
+  readonly #packetSizeIn: number;
+  readonly #subject: string;
+  #usb: UsbLike | undefined;
+  #disconnected = false;
+  #closed = false;
+  #closing: Promise<void> | undefined;
+  #detached: boolean;
+  readonly #listeners = new Set<() => void>();
+  readonly #pending = new Set<PendingTransfer>();
+  readonly #disconnectWaiters = new Set<() => void>();
+  readonly #onPlatformDisconnect: UsbConnectionListener;
+
+  private constructor(init: {
+    device: UsbDeviceLike;
+    usb: UsbLike | undefined;
+    options: NodeUsbTransportOptions;
+    iface: MscInterfaceInfo;
+    alt: MscAlternateInfo & { bulkIn: NonNullable<MscAlternateInfo['bulkIn']>; bulkOut: NonNullable<MscAlternateInfo['bulkOut']> };
+    detachedDriver: string | undefined;
+  }) {
+    const { device, iface, alt } = init;
+    this.device = device;
+    this.#usb = init.usb;
+    this.#options = init.options;
+    this.interfaceNumber = iface.interfaceNumber;
+    this.alternateSetting = alt.alternateSetting;
+    this.detachedDriver = init.detachedDriver;
+    this.#detached = init.detachedDriver !== undefined;
+    this.#endpointIn = alt.bulkIn.endpointNumber;
+    this.#endpointOut = alt.bulkOut.endpointNumber;
+    this.#packetSizeIn = Math.max(1, alt.bulkIn.packetSize);
+    this.#subject = `interface ${iface.interfaceNumber} of ${hex4(device.vendorId)}:${hex4(device.productId)}`;
+    const info: TransportInfo = {
+      maxPacketSizeIn: alt.bulkIn.packetSize,
+      maxPacketSizeOut: alt.bulkOut.packetSize,
+      speed: mapSpeed(device.speed),
+      vendorId: device.vendorId,
+      productId: device.productId,
+      interfaceNumber: iface.interfaceNumber,
+      interfaceSubclass: alt.interfaceSubclass,
+      interfaceProtocol: alt.interfaceProtocol,
+    };
+    const serial = readString(() => device.serialNumber);
+    const manufacturer = readString(() => device.manufacturerName);
+    const product = readString(() => device.productName);
+    if (serial !== undefined) info.serialNumber = serial;
+    if (manufacturer !== undefined) info.manufacturer = manufacturer;
+    if (product !== undefined) info.product = product;
+    this.info = info;
+    this.#onPlatformDisconnect = (event) => {
+      if (sameDevice(event.device, this.device)) this.#markDisconnected();
+    };
+    this.#usb?.addEventListener('disconnect', this.#onPlatformDisconnect);
+  }
+
+  /**
+   * Opens `device` and claims its Bulk-Only interface: selects a configuration
+   * only if none is active, on Linux checks that no partition of the disk is
+   * mounted and detaches the kernel driver, claims the interface and selects
+   * the BOT alternate setting.
+   *
+   * `usb` (node-usb's `usb` object) is where disconnect events come from;
+   * pass it whenever the device came from it.
+   */
+  static async open(device: UsbDeviceLike, options: NodeUsbTransportOptions = {}): Promise<NodeUsbTransport> {
+    const platform = platformOf(options);
+    const id = `${hex4(device.vendorId)}:${hex4(device.productId)}`;
+    const map = (error: unknown, operation: UsbOperation): UsbmsError => {
+      const c = classifyUsbError(error, { operation, disconnected: false, subject: id });
+      return c.kind === 'error' ? c.error : new UnsupportedError(`Unexpected ${c.kind} during ${operation} of ${id}`, { cause: error });
+    };
+
+    let openedHere = false;
+    if (!device.opened) {
+      try {
+        await device.open();
+        openedHere = true;
+      } catch (error) {
+        throw withAccessHint(map(error, 'open'), platform, { id, device });
+      }
+    }
+    let detachedDriver: string | undefined;
+    let claimed = false;
+    let interfaceNumber: number | undefined;
+    try {
+      const config = await ensureConfiguration(device, map);
+      const interfaces = describeInterfaces(config, options.vendorClassInterface);
+      const iface = pickInterface(interfaces, options, id);
+      interfaceNumber = iface.interfaceNumber;
+      const alt = iface.alternates.find((a) => a.alternateSetting === iface.botAlternate);
+      if (alt?.bulkIn === undefined || alt.bulkOut === undefined) {
+        throw new UnsupportedError(`Interface ${iface.interfaceNumber} of ${id} has no bulk IN/OUT endpoint pair`);
+      }
+
+      if (platform === 'linux') {
+        detachedDriver = await handOffKernelDriver(device, config, iface.interfaceNumber, options, id, map);
+      }
+      try {
+        await device.claimInterface(iface.interfaceNumber);
+        claimed = true;
+      } catch (error) {
+        throw withAccessHint(map(error, 'claim'), platform, { id, device, interfaceNumber: iface.interfaceNumber });
+      }
+      // UAS devices commonly expose BOT at alt 0 and UAS at alt 1 (USB UAS 1.0
+      // §4.3); the OS may have left alt 1 selected. Devices with a single
+      // alternate are left alone: some stall SET_INTERFACE.
+      if (iface.alternates.length > 1) {
+        try {
+          await device.selectAlternateInterface(iface.interfaceNumber, alt.alternateSetting);
+        } catch (error) {
+          throw map(error, 'select-alternate');
+        }
+      }
+      const usb = options.usb;
+      return new NodeUsbTransport({
+        device,
+        usb,
+        options,
+        iface,
+        alt: { ...alt, bulkIn: alt.bulkIn, bulkOut: alt.bulkOut },
+        detachedDriver,
+      });
+    } catch (error) {
+      // Undo in reverse order; the original error is what the user needs.
+      if (claimed && interfaceNumber !== undefined) await device.releaseInterface(interfaceNumber).catch(() => undefined);
+      if (detachedDriver !== undefined && interfaceNumber !== undefined) {
+        await device.attachKernelDriver?.(interfaceNumber).catch(() => undefined);
+      }
+      if (openedHere) await device.close().catch(() => undefined);
+      throw error;
+    }
+  }
+
+  /** True once the device is known to be gone. */
+  get disconnected(): boolean {
+    return this.#disconnected;
+  }
+
+  async bulkOut(data: Uint8Array, options: TransferOptions): Promise<BulkOutResult> {
+    const result = await this.#transfer('bulk-out', options, () => this.device.nativeTransferOut(this.#endpointOut, options.timeoutMs, data));
+    if (result.kind === 'stall') return { status: 'stall', bytesWritten: 0 };
+    if (result.kind === 'babble') return { status: 'stall', bytesWritten: 0 };
+    const written = result.value;
+    // The WebUSB shim treats a negative count as a stall; keep that reading.
+    if (written < 0) return { status: 'stall', bytesWritten: 0 };
+    return { status: 'ok', bytesWritten: written };
+  }
+
+  async bulkIn(length: number, options: BulkInOptions): Promise<BulkInResult> {
+    if (!Number.isSafeInteger(length) || length < 0) throw new InvalidArgumentError(`bulkIn length must be a non-negative integer, got ${length}`);
+    if (options.into !== undefined && options.into.length < length) {
+      throw new InvalidArgumentError(`bulkIn: 'into' holds ${options.into.length} bytes, fewer than the ${length} requested`);
+    }
+    if (length === 0) return { status: 'ok', data: new Uint8Array(0) };
+    // Ask for whole packets: a device that sends more than `length` within the
+    // last packet is then visible (node-usb rounds up internally anyway and
+    // silently truncates to the length we pass). More than that is babble.
+    const request = Math.ceil(length / this.#packetSizeIn) * this.#packetSizeIn;
+    const result = await this.#transfer('bulk-in', options, () => this.device.nativeTransferIn(this.#endpointIn, options.timeoutMs, request));
+    if (result.kind === 'stall') return { status: 'stall', data: new Uint8Array(0) };
+    if (result.kind === 'babble') return { status: 'babble', data: new Uint8Array(0) };
+    const received = result.value;
+    // The WebUSB shim reads `null` as a stall.
+    if (received === null) return { status: 'stall', data: new Uint8Array(0) };
+    const fits = received.length > length ? received.subarray(0, length) : received;
+    let data = fits;
+    if (options.into !== undefined) {
+      options.into.set(fits, 0);
+      data = options.into.subarray(0, fits.length);
+    }
+    return { status: received.length > length ? 'babble' : 'ok', data };
+  }
+
+  async clearHalt(pipe: 'in' | 'out', options: TransferOptions): Promise<void> {
+    const endpoint = pipe === 'in' ? this.#endpointIn : this.#endpointOut;
+    // node-usb's clearHalt takes no timeout; nusb bounds the control request itself.
+    const result = await this.#transfer('clear-halt', options, () => this.device.clearHalt(pipe, endpoint));
+    if (result.kind !== 'ok') {
+      throw new TransportError(`CLEAR_FEATURE(ENDPOINT_HALT) on the bulk-${pipe} endpoint of ${this.#subject} failed (${result.kind})`);
+    }
+  }
+
+  async classRequest(request: ClassRequest, options: TransferOptions): Promise<ControlResult> {
+    const setup = {
+      requestType: 'class' as const,
+      recipient: 'interface' as const,
+      request: request.request === 'get-max-lun' ? BOT_GET_MAX_LUN : BOT_MASS_STORAGE_RESET,
+      value: 0,
+      // BOT 1.0 §3.1/§3.2: wIndex is the interface number.
+      index: this.interfaceNumber,
+    };
+    if (request.request === 'get-max-lun') {
+      const result = await this.#transfer('control-in', options, () => this.device.nativeControlTransferIn(setup, options.timeoutMs, 1));
+      if (result.kind !== 'ok' || result.value === null) return { status: 'stall', data: new Uint8Array(0) };
+      return { status: 'ok', data: result.value };
+    }
+    const result = await this.#transfer('control-out', options, () =>
+      this.device.nativeControlTransferOut(setup, options.timeoutMs, new Uint8Array(0)),
+    );
+    if (result.kind !== 'ok' || result.value < 0) return { status: 'stall', data: new Uint8Array(0) };
+    return { status: 'ok', data: new Uint8Array(0) };
+  }
+
+  /**
+   * USB port reset, then claim the interface again: a reset drops the claim,
+   * and on Linux the kernel re-binds usb-storage to the interface, so it is
+   * detached again (the mount check was done at open and nothing can have
+   * mounted a disk whose driver we held).
+   */
+  async portReset(options: TransferOptions): Promise<void> {
+    const result = await this.#transfer('reset', options, () => this.device.reset());
+    if (result.kind !== 'ok') throw new TransportError(`USB port reset of ${this.#subject} failed (${result.kind})`);
+    await this.device.releaseInterface(this.interfaceNumber).catch(() => undefined);
+    if (platformOf(this.#options) === 'linux' && this.#options.detachKernelDriver !== false && this.device.detachKernelDriver !== undefined) {
+      try {
+        await this.device.detachKernelDriver(this.interfaceNumber);
+        this.#detached = true;
+      } catch (error) {
+        if (!isNoDriverError(error)) throw this.#classifyNow(error, 'detach-kernel-driver');
+      }
+    }
+    await this.#transfer('claim', options, () => this.device.claimInterface(this.interfaceNumber)).then((r) => {
+      if (r.kind !== 'ok') throw new TransportError(`Re-claiming ${this.#subject} after a port reset failed (${r.kind})`);
+    });
+    const iface = this.#currentInterfaceAlternates();
+    if (iface > 1) {
+      await this.#transfer('select-alternate', options, () => this.device.selectAlternateInterface(this.interfaceNumber, this.alternateSetting));
+    }
+  }
+
+  /**
+   * Releases the interface, re-attaches the kernel driver (unless
+   * `reattachOnClose: false`) and closes the device. Idempotent; never throws
+   * for a device that is already gone. The core flushes before calling it.
+   */
+  close(): Promise<void> {
+    this.#closing ??= this.#doClose();
+    return this.#closing;
+  }
+
+  onDisconnect(listener: () => void): () => void {
+    if (this.#disconnected) {
+      queueMicrotask(() => {
+        if (this.#listeners.has(listener)) listener();
+      });
+    }
+    this.#listeners.add(listener);
+    return () => {
+      this.#listeners.delete(listener);
+    };
+  }
+
+  async #doClose(): Promise<void> {
+    this.#closed = true;
+    this.#usb?.removeEventListener('disconnect', this.#onPlatformDisconnect);
+    this.#usb = undefined;
+    if (this.#disconnected) {
+      await this.device.close().catch(() => undefined);
+      return;
+    }
+    await this.device.releaseInterface(this.interfaceNumber).catch(() => undefined);
+    if (this.#detached && this.#options.reattachOnClose !== false && this.device.attachKernelDriver !== undefined) {
+      // Best effort: the device may have gone meanwhile; the OS re-binds on replug anyway.
+      await this.device.attachKernelDriver(this.interfaceNumber).catch(() => undefined);
+    }
+    await this.device.close().catch(() => undefined);
+  }
+
+  #currentInterfaceAlternates(): number {
+    try {
+      const config = this.device.configuration;
+      const iface = config?.interfaces.find((i) => i.interfaceNumber === this.interfaceNumber);
+      return iface?.alternates.length ?? 1;
+    } catch {
+      return 1;
+    }
+  }
+
+  #markDisconnected(): void {
+    if (this.#disconnected) return;
+    this.#disconnected = true;
+    for (const waiter of this.#disconnectWaiters) waiter();
+    this.#disconnectWaiters.clear();
+    const error = new DisconnectedError(`The USB device was disconnected (${this.#subject})`);
+    for (const pending of this.#pending) pending.reject(error);
+    this.#pending.clear();
+    for (const listener of [...this.#listeners]) {
+      try {
+        listener();
+      } catch {
+        // A faulty listener must not stop the others.
+      }
+    }
+  }
+
+  #classifyNow(error: unknown, operation: UsbOperation, timeoutMs?: number): UsbmsError {
+    const c = classifyUsbError(error, {
+      operation,
+      disconnected: this.#disconnected,
+      subject: this.#subject,
+      ...(timeoutMs === undefined ? {} : { timeoutMs }),
+    });
+    return c.kind === 'error' ? c.error : new DisconnectedError(`Unexpected ${c.kind} during ${operation}`, { cause: error });
+  }
+
+  /** Waits up to the grace period for the disconnect event. */
+  #waitForDisconnect(): Promise<void> {
+    if (this.#disconnected) return Promise.resolve();
+    const graceMs = this.#options.disconnectGraceMs ?? 250;
+    return new Promise<void>((resolve) => {
+      const done = (): void => {
+        clearTimeout(timer);
+        this.#disconnectWaiters.delete(done);
+        resolve();
+      };
+      const timer = setTimeout(done, graceMs);
+      this.#disconnectWaiters.add(done);
+    });
+  }
+
+  /**
+   * Runs one native call with the contract's error handling. Resolves with the
+   * value or a stall/babble result; rejects with a typed error. Never settles
+   * while the native call is pending, except on disconnect.
+   */
+  async #transfer<T>(
+    operation: UsbOperation,
+    options: TransferOptions,
+    call: () => Promise<T>,
+  ): Promise<{ kind: 'ok'; value: T } | { kind: 'stall' } | { kind: 'babble' }> {
+    if (this.#disconnected) throw new DisconnectedError(`The USB device was disconnected (${this.#subject})`);
+    if (this.#closed) throw new ClosedError(`The transport for ${this.#subject} is closed`);
+    if (!Number.isFinite(options.timeoutMs) || options.timeoutMs <= 0) {
+      throw new InvalidArgumentError(`timeoutMs must be a positive number, got ${options.timeoutMs}`);
+    }
+    const signal = options.signal;
+    if (signal?.aborted === true) throw new AbortError('The transfer was aborted before it was submitted', { cause: signal.reason });
+
+    let pending: PendingTransfer | undefined;
+    const disconnect = new Promise<never>((_, reject) => {
+      pending = { reject };
+      this.#pending.add(pending);
+    });
+    // Swallow the rejection of a race loser.
+    disconnect.catch(() => undefined);
+    const native = call().then(
+      (value) => ({ ok: true as const, value }),
+      (error: unknown) => ({ ok: false as const, error }),
+    );
+    let outcome: { ok: true; value: T } | { ok: false; error: unknown };
+    try {
+      outcome = await Promise.race([native, disconnect]);
+    } finally {
+      if (pending !== undefined) this.#pending.delete(pending);
+    }
+    if (isAborted(signal)) {
+      // The native transfer has ended; honour the abort that came while it was pending.
+      throw new AbortError('The transfer was aborted', { cause: signal?.reason });
+    }
+    if (outcome.ok) return { kind: 'ok', value: outcome.value };
+
+    let c: UsbErrorClass = classifyUsbError(outcome.error, {
+      operation,
+      disconnected: this.#disconnected,
+      timeoutMs: options.timeoutMs,
+      subject: this.#subject,
+    });
+    if (c.kind === 'error' && c.ambiguous) {
+      // Only the platform's disconnect event can say whether the device is gone.
+      await this.#waitForDisconnect();
+      c = classifyUsbError(outcome.error, { operation, disconnected: this.#disconnected, timeoutMs: options.timeoutMs, subject: this.#subject });
+    }
+    if (c.kind === 'error') {
+      // nusb's explicit Disconnected status is the platform saying so: treat it
+      // like the event (the event itself may arrive later, or never if the
+      // hotplug watcher is unavailable).
+      if (c.error instanceof DisconnectedError) this.#markDisconnected();
+      throw c.error;
+    }
+    return c;
+  }
+}
+
+/** A function, so TypeScript does not narrow `aborted` across awaits. */
+function isAborted(signal: AbortSignal | undefined): boolean {
+  return signal?.aborted === true;
+}
+
+function readString(read: () => string | null | undefined): string | undefined {
+  try {
+    const v = read();
+    return v === null || v === undefined || v === '' ? undefined : v;
+  } catch {
+    return undefined;
+  }
+}
+
+async function ensureConfiguration(device: UsbDeviceLike, map: (e: unknown, op: UsbOperation) => UsbmsError): Promise<UsbConfigurationLike> {
+  let active: UsbConfigurationLike | null | undefined;
+  try {
+    active = device.configuration;
+  } catch {
+    // node-usb throws for an unconfigured device ("device is not configured").
+    active = undefined;
+  }
+  if (active) return active;
+  // Only now select one: SET_CONFIGURATION while kernel drivers are bound
+  // fails, and on composite devices it resets every function.
+  const first = device.configurations[0];
+  if (first === undefined) throw new UnsupportedError('The device has no configuration descriptor');
+  try {
+    await device.selectConfiguration(first.configurationValue);
+  } catch (error) {
+    throw map(error, 'select-configuration');
+  }
+  try {
+    return device.configuration ?? first;
+  } catch {
+    return first;
+  }
+}
+
+function pickInterface(interfaces: MscInterfaceInfo[], options: NodeUsbTransportOptions, id: string): MscInterfaceInfo {
+  if (options.interfaceNumber !== undefined) {
+    const named = interfaces.find((i) => i.interfaceNumber === options.interfaceNumber);
+    if (named === undefined) {
+      throw new NotFoundError(
+        `Interface ${options.interfaceNumber} of ${id} is not a mass-storage interface` +
+          (options.vendorClassInterface === undefined ? ' (for a vendor-class interface, pass vendorClassInterface)' : ''),
+      );
+    }
+    return checkSupported(named, id);
+  }
+  const supported = interfaces.find((i) => i.supported);
+  if (supported !== undefined) return supported;
+  const first = interfaces[0];
+  if (first === undefined) throw new NotFoundError(`${id} has no mass-storage interface`);
+  return checkSupported(first, id);
+}
+
+function checkSupported(iface: MscInterfaceInfo, id: string): MscInterfaceInfo {
+  if (iface.supported) return iface;
+  if (iface.uasAlternate !== undefined) {
+    throw new UnsupportedError(`UAS-only device, not supported yet (${id} interface ${iface.interfaceNumber} has no Bulk-Only alternate setting)`);
+  }
+  throw new UnsupportedError(`Interface ${iface.interfaceNumber} of ${id} is not usable: ${iface.note ?? 'not Bulk-Only'}`);
+}
+
+function isNoDriverError(error: unknown): boolean {
+  const message = error instanceof Error ? error.message.toLowerCase() : String(error).toLowerCase();
+  // ENODATA from USBDEVFS_DISCONNECT: nothing was bound.
+  return message.includes('no kernel driver') || message.includes('os error 61') || message.includes('no data available');
+}
+
+function describeUse(use: BlockDeviceUse): string {
+  switch (use.use) {
+    case 'mounted':
+      return `/dev/${use.device} is mounted at ${use.where}`;
+    case 'swap':
+      return `/dev/${use.device} is in use as swap`;
+    case 'holder':
+      return `/dev/${use.device} is held by ${use.where} (device-mapper/md/LVM)`;
+  }
+}
+
+/**
+ * Linux: find the driver bound to the interface; refuse if any partition of
+ * its disks is in use (unless `force`); detach it. Returns the detached driver.
+ */
+async function handOffKernelDriver(
+  device: UsbDeviceLike,
+  config: UsbConfigurationLike,
+  interfaceNumber: number,
+  options: NodeUsbTransportOptions,
+  id: string,
+  map: (e: unknown, op: UsbOperation) => UsbmsError,
+): Promise<string | undefined> {
+  const deviceName = sysfsDeviceName(device.bus, device.ports);
+  const state =
+    deviceName === undefined
+      ? { driver: undefined, blockDevices: [] }
+      : await readLinuxInterfaceState(sysfsInterfaceName(deviceName, config.configurationValue, interfaceNumber), options.linuxRoots);
+  if (state.driver === 'usbfs') {
+    throw new AccessDeniedError(
+      `Interface ${interfaceNumber} of ${id} is claimed by another program through usbfs. Close that program (see: lsof /dev/bus/usb/*/*) and retry.`,
+      { details: { driver: 'usbfs', interfaceNumber } },
+    );
+  }
+  if (state.driver === undefined && deviceName !== undefined) return undefined;
+  if (options.detachKernelDriver === false) {
+    if (state.driver === undefined) return undefined;
+    throw new AccessDeniedError(
+      `Interface ${interfaceNumber} of ${id} is owned by the kernel driver "${state.driver}" and detachKernelDriver is off. ` +
+        `Allow detaching it (the disk disappears from the OS while usbms holds it) or unbind it: ` +
+        `echo -n '${deviceName ?? '<dev>'}:${config.configurationValue}.${interfaceNumber}' > /sys/bus/usb/drivers/${state.driver}/unbind`,
+      { details: { driver: state.driver, interfaceNumber } },
+    );
+  }
+  if (options.force !== true && state.blockDevices.length > 0) {
+    const uses = await findBlockDeviceUses(state.blockDevices, options.linuxRoots);
+    if (uses.length > 0) {
+      const mounts = uses.filter((u) => u.use === 'mounted').map((u) => u.where);
+      throw new AccessDeniedError(
+        `Refusing to detach "${state.driver ?? 'the kernel driver'}" from ${id}: ${uses.map(describeUse).join('; ')}. ` +
+          `Detaching a disk in use loses its cached writes. ` +
+          (mounts.length > 0 ? `Unmount first (umount ${mounts.join(' ')}), ` : 'Release it first, ') +
+          `or pass force (--force) if you know it is safe.`,
+        { details: { driver: state.driver, interfaceNumber, uses } },
+      );
+    }
+  }
+  if (device.detachKernelDriver === undefined) return undefined;
+  try {
+    await device.detachKernelDriver(interfaceNumber);
+  } catch (error) {
+    if (isNoDriverError(error)) return undefined;
+    throw withAccessHint(map(error, 'detach-kernel-driver'), 'linux', { id, device, interfaceNumber, ...(state.driver === undefined ? {} : { driver: state.driver }) });
+  }
+  return state.driver ?? 'unknown';
+}
+
+/**
+ * Rewrites an AccessDeniedError so it says who holds the interface and what
+ * to do on this platform. Other errors pass through.
+ */
+export function withAccessHint(
+  error: UsbmsError,
+  platform: NodeJS.Platform,
+  context: { id: string; device: UsbDeviceLike; interfaceNumber?: number; driver?: string },
+): UsbmsError {
+  if (!(error instanceof AccessDeniedError)) return error;
+  const reason = error.details?.['reason'];
+  const what = context.interfaceNumber === undefined ? context.id : `interface ${context.interfaceNumber} of ${context.id}`;
+  let hint: string;
+  if (platform === 'linux') {
+    hint =
+      reason === 'busy'
+        ? `${what} is held by ${context.driver === undefined ? 'a kernel driver or another program' : `the "${context.driver}" driver`}; ` +
+          `close other programs using it, or let usbms detach the kernel driver (the default).`
+        : `No permission to access ${context.id}. Run as root, or install a udev rule such as ` +
+          `/etc/udev/rules.d/70-usbms.rules: SUBSYSTEM=="usb", ATTR{idVendor}=="${hex4(context.device.vendorId)}", ` +
+          `ATTR{idProduct}=="${hex4(context.device.productId)}", MODE="0660", GROUP="plugdev" ` +
+          `(then: udevadm control --reload && udevadm trigger, and replug).`;
+  } else if (platform === 'darwin') {
+    hint =
+      `macOS: the OS mass-storage driver owns ${what}, and node-usb 3.x cannot detach it. ` +
+      `usbms can only use an interface the OS driver does not own (e.g. a vendor-class interface); ` +
+      `capturing the device needs root or the com.apple.vm.device-access entitlement and unmounts every volume on it.`;
+  } else if (platform === 'win32') {
+    hint =
+      `Windows: ${what} needs the WinUSB driver. Install it with Zadig (https://zadig.akeo.ie); ` +
+      `it replaces USBSTOR for this device while installed, so Windows no longer shows the disk until the original driver is restored.`;
+  } else {
+    hint = `${what} is held by the OS or needs more permissions.`;
+  }
+  return new AccessDeniedError(`${hint} [${error.message}]`, {
+    cause: error.cause ?? error,
+    details: { ...error.details, platform, ...(context.driver === undefined ? {} : { driver: context.driver }) },
+  });
+}
