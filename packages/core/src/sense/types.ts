@@ -57,4 +57,16 @@ export interface SenseData {
   description: string;
   /** The raw bytes as received (trimmed to the sense length the device declared). */
   raw: Uint8Array;
+  /** FIELD REPLACEABLE UNIT CODE, when present and non-zero (vendor-specific meaning). */
+  fieldReplaceableUnit?: number;
+  /** Descriptor format only: every sense data descriptor as received (SPC-4 §4.5.2.1). */
+  descriptors?: SenseDescriptor[];
+}
+
+/** One sense data descriptor of descriptor-format sense (SPC-4 §4.5.2). */
+export interface SenseDescriptor {
+  /** DESCRIPTOR TYPE, e.g. 0x00 information, 0x02 sense key specific, 0x04 stream commands, 0x09 ATA status return. */
+  type: number;
+  /** The bytes after the 2-byte descriptor header, bounded by the sense data received. */
+  data: Uint8Array;
 }
