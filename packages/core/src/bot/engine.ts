@@ -1,0 +1,568 @@
+import {
+  AbortError,
+  DeviceFailedError,
+  DisconnectedError,
+  InvalidArgumentError,
+  InvalidCswError,
+  PhaseError,
+  TimeoutError,
+  TransportError,
+  UsbmsError,
+} from '../errors.js';
+import type { RecoveryStep, Tracer } from '../trace.js';
+import { now } from '../trace.js';
+import type { MscTransport, TransferOptions } from '../transport.js';
+import { CBW_LENGTH, CBW_SIGNATURE, CSW_LENGTH, CSW_SIGNATURE, CswStatus } from './wrappers.js';
+
+/** One BOT command: CBW -> optional data stage -> CSW. */
+export interface BotCommandRequest {
+  /** Logical unit, 0-15 (BOT 1.0 §5.1 bCBWLUN). */
+  lun: number;
+  /** The CDB, 1-16 bytes. */
+  cdb: Uint8Array;
+  /** Data stage direction from the host's point of view. */
+  direction: 'none' | 'in' | 'out';
+  /** dCBWDataTransferLength: bytes expected in ('in') or sent ('out'); 0 for 'none'. */
+  length: number;
+  /** Data-out bytes; `data.length` must equal `length`. */
+  data?: Uint8Array;
+  /** Optional buffer (at least `length` bytes) that receives the data-in bytes. */
+  into?: Uint8Array;
+  /** Time limit for the whole exchange (CBW, data and CSW), in ms. */
+  timeoutMs: number;
+  signal?: AbortSignal;
+  /** Id used in trace events (the device layer's command id); defaults to the CBW tag. */
+  traceId?: number;
+}
+
+export interface BotCommandResult {
+  /** bCSWStatus 0 -> 'passed', 1 -> 'failed' (the caller then asks REQUEST SENSE). */
+  status: 'passed' | 'failed';
+  /**
+   * Bytes of `length` not transferred: the larger of what the host observed and
+   * what the device reported, clamped to `length` (as Linux usb-storage does).
+   */
+  residue: number;
+  /** Data-in bytes that are valid: `length - residue` bytes. Empty for 'none'/'out'. */
+  data: Uint8Array;
+  /** The raw dCSWDataResidue, present only when it differs from `residue` (clamped, ignored or overridden). */
+  deviceResidue?: number;
+  /** True when the device sent more data than requested (babble); `data` holds what fit. Treat the data with suspicion. */
+  babble?: boolean;
+  /** True when the device skipped the data stage and sent its CSW in its place. */
+  dataPhaseSkipped?: boolean;
+}
+
+/** The subset of quirks the transport layer itself acts on (see quirks.ts for the full set). */
+export interface BotQuirks {
+  /** Ignore dCSWDataResidue entirely; only what was actually transferred counts. */
+  ignoreResidue?: boolean;
+  /** Do not check that dCSWTag matches dCBWTag. */
+  ignoreTag?: boolean;
+  /** Do not send Get Max LUN; the device has one LUN. */
+  singleLun?: boolean;
+}
+
+export interface BotEngineOptions {
+  quirks?: BotQuirks;
+  /** BOT 1.0 §6.3.2 to the letter: a residue larger than the request is not meaningful -> reset recovery. */
+  strictResidue?: boolean;
+  tracer?: Tracer;
+  /** Time limit for each reset-recovery request (class reset, clear halt, port reset). Default 5000 ms. */
+  recoveryTimeoutMs?: number;
+  /**
+   * Learn a non-standard CSW signature from the first valid CSW, as Linux does
+   * for devices that answer with e.g. "USBU". Default true.
+   */
+  learnCswSignature?: boolean;
+}
+
+export interface BotControlOptions {
+  timeoutMs?: number;
+  signal?: AbortSignal;
+}
+
+const EMPTY = new Uint8Array(0);
+const DEFAULT_RECOVERY_TIMEOUT_MS = 5000;
+const DEFAULT_CONTROL_TIMEOUT_MS = 5000;
+const OPCODE_INQUIRY = 0x12;
+const OPCODE_READ_CAPACITY_10 = 0x25;
+
+/** Little-endian 32-bit read without a DataView (hot path, any byteOffset). */
+function u32le(b: Uint8Array, o: number): number {
+  return ((b[o] ?? 0) | ((b[o + 1] ?? 0) << 8) | ((b[o + 2] ?? 0) << 16) | ((b[o + 3] ?? 0) << 24)) >>> 0;
+}
+
+function hex32(n: number): string {
+  return `0x${n.toString(16).padStart(8, '0')}`;
+}
+
+/**
+ * A protocol fault found by the engine itself (not thrown by the transport):
+ * it always leads to reset recovery, then `error` is thrown to the caller.
+ */
+class BotFault {
+  constructor(readonly error: UsbmsError) {}
+}
+
+/**
+ * Bulk-Only Transport (USB MSC BOT 1.0) host engine: runs one command at a
+ * time as CBW -> data -> CSW and decides every recovery in one place.
+ *
+ * Not re-entrant: run commands through `CommandQueue` so exchanges never
+ * interleave. A second concurrent call is refused with InvalidArgumentError.
+ *
+ * @example
+ * const bot = new BotEngine(transport);
+ * const { status, data } = await bot.command({ lun: 0, cdb: inquiryCdb, direction: 'in', length: 36, timeoutMs: 5000 });
+ */
+export class BotEngine {
+  readonly #transport: MscTransport;
+  readonly #quirks: BotQuirks;
+  readonly #strictResidue: boolean;
+  readonly #tracer: Tracer | undefined;
+  readonly #recoveryTimeoutMs: number;
+  readonly #learnSignature: boolean;
+
+  // Reused for every command: commands are serialized, so one of each suffices.
+  readonly #cbw = new Uint8Array(CBW_LENGTH);
+  readonly #cbwView = new DataView(this.#cbw.buffer);
+  readonly #csw = new Uint8Array(CSW_LENGTH);
+
+  #tag = 0;
+  #busy = false;
+  /** Signature of the first valid CSW (Linux "learnt BCS signature"). */
+  #cswSignature: number | undefined;
+  /** Set when the INQUIRY/READ CAPACITY heuristic found bogus residues (as Linux does). */
+  #learnedIgnoreResidue = false;
+  /** Set once recovery failed or the device vanished; every later command fails fast. */
+  #failure: UsbmsError | undefined;
+
+  constructor(transport: MscTransport, options: BotEngineOptions = {}) {
+    this.#transport = transport;
+    this.#quirks = options.quirks ?? {};
+    this.#strictResidue = options.strictResidue ?? false;
+    this.#tracer = options.tracer;
+    this.#recoveryTimeoutMs = options.recoveryTimeoutMs ?? DEFAULT_RECOVERY_TIMEOUT_MS;
+    this.#learnSignature = options.learnCswSignature ?? true;
+  }
+
+  /** The CSW signature in use (learned from the first CSW), if one has been seen. */
+  get cswSignature(): number | undefined {
+    return this.#cswSignature;
+  }
+
+  /** True when residues are ignored (quirk, or learned from bogus residues). */
+  get ignoresResidue(): boolean {
+    return this.#quirks.ignoreResidue === true || this.#learnedIgnoreResidue;
+  }
+
+  /** The error that made this engine unusable (DeviceFailedError or DisconnectedError), if any. */
+  get failure(): UsbmsError | undefined {
+    return this.#failure;
+  }
+
+  /**
+   * Runs one command. Resolves for CSW status passed/failed; throws
+   * PhaseError / InvalidCswError / TransportError after reset recovery,
+   * AbortError / TimeoutError after the transfer stopped and reset recovery ran,
+   * DeviceFailedError when recovery failed, DisconnectedError when the device vanished.
+   */
+  async command(req: BotCommandRequest): Promise<BotCommandResult> {
+    this.#validate(req);
+    if (this.#failure) throw this.#failFast();
+    if (this.#busy) {
+      throw new InvalidArgumentError('BotEngine.command() called while another command is in flight; run commands through CommandQueue');
+    }
+    if (req.signal?.aborted) throw reasonOf(req.signal); // nothing sent yet: nothing to recover
+    this.#busy = true;
+    try {
+      return await this.#exchange(req);
+    } finally {
+      this.#busy = false;
+    }
+  }
+
+  /**
+   * Get Max LUN (BOT 1.0 §3.2). A stall, a short reply, a value above 15 or a
+   * failed request means a single LUN (0), as Linux usb-storage treats it.
+   */
+  async getMaxLun(options: BotControlOptions = {}): Promise<number> {
+    if (this.#failure) throw this.#failFast();
+    if (this.#quirks.singleLun) return 0;
+    if (options.signal?.aborted) throw reasonOf(options.signal);
+    try {
+      const result = await this.#transport.classRequest({ request: 'get-max-lun' }, transferOptions(options.timeoutMs ?? DEFAULT_CONTROL_TIMEOUT_MS, options.signal));
+      if (result.status !== 'ok' || result.data.length < 1) return 0;
+      const maxLun = result.data[0] ?? 0;
+      return maxLun <= 15 ? maxLun : 0;
+    } catch (error) {
+      if (error instanceof DisconnectedError) {
+        this.#failure = error;
+        throw error;
+      }
+      if (error instanceof AbortError) throw options.signal?.aborted ? reasonOf(options.signal) : error;
+      // Devices that do not support multiple LUNs may fail the request in odd ways.
+      return 0;
+    }
+  }
+
+  /**
+   * Reset recovery (BOT 1.0 §5.3.4): Bulk-Only Mass Storage Reset, then
+   * Clear Feature HALT on bulk-in and bulk-out; a port reset when the class
+   * reset fails and the transport offers one. A success clears an earlier
+   * DeviceFailed state (not a disconnect). Throws DeviceFailedError or DisconnectedError.
+   */
+  async resetRecovery(options: BotControlOptions & { traceId?: number } = {}): Promise<void> {
+    if (this.#failure instanceof DisconnectedError) throw new DisconnectedError(undefined, { cause: this.#failure });
+    if (this.#busy) throw new InvalidArgumentError('resetRecovery() called while a command is in flight; run it through CommandQueue');
+    // Once started, recovery is not interruptible: stopping half-way would leave the device in an unknown state.
+    if (options.signal?.aborted) throw reasonOf(options.signal);
+    this.#busy = true;
+    try {
+      await this.#recover(options.traceId ?? 0, 'requested by the caller', options.timeoutMs);
+      this.#failure = undefined;
+    } finally {
+      this.#busy = false;
+    }
+  }
+
+  #validate(req: BotCommandRequest): void {
+    const { lun, cdb, direction, length } = req;
+    if (!Number.isInteger(lun) || lun < 0 || lun > 15) throw new InvalidArgumentError(`LUN ${lun} is out of range 0-15 (BOT 1.0 §5.1)`);
+    if (cdb.length < 1 || cdb.length > 16) throw new InvalidArgumentError(`CDB length ${cdb.length} is out of range 1-16 (BOT 1.0 §5.1)`);
+    if (!Number.isInteger(length) || length < 0 || length > 0xffffffff) {
+      throw new InvalidArgumentError(`transfer length ${length} does not fit dCBWDataTransferLength (32 bits)`);
+    }
+    if (direction === 'none' && length !== 0) throw new InvalidArgumentError(`direction 'none' needs length 0, got ${length}`);
+    if (direction === 'out' && (req.data === undefined || req.data.length !== length)) {
+      throw new InvalidArgumentError(`data-out needs exactly ${length} bytes of data, got ${req.data?.length ?? 'none'}`);
+    }
+    if (direction === 'in' && req.into !== undefined && req.into.length < length) {
+      throw new InvalidArgumentError(`'into' holds ${req.into.length} bytes, fewer than the ${length} requested`);
+    }
+    if (!(req.timeoutMs > 0)) throw new InvalidArgumentError(`timeoutMs must be positive, got ${req.timeoutMs}`);
+  }
+
+  #failFast(): UsbmsError {
+    const failure = this.#failure;
+    if (failure instanceof DisconnectedError) return new DisconnectedError(undefined, { cause: failure });
+    return new DeviceFailedError('The device failed earlier and reset recovery could not bring it back; close and reopen it (or unplug it)', {
+      cause: failure,
+    });
+  }
+
+  async #exchange(req: BotCommandRequest): Promise<BotCommandResult> {
+    const tag = (this.#tag = this.#tag >= 0xffffffff ? 1 : this.#tag + 1);
+    const id = req.traceId ?? tag;
+    const deadline = now() + req.timeoutMs;
+    const tracer = this.#tracer?.active ? this.#tracer : undefined;
+    try {
+      // --- Command transport (BOT 1.0 §5.1, §6.2) ---
+      this.#encodeCbw(tag, req);
+      if (tracer) tracer.emit({ type: 'cbw', id, tag, bytes: this.#cbw.slice(), time: now() });
+      const sent = await this.#transport.bulkOut(this.#cbw, this.#stageOptions(req, deadline));
+      if (sent.status === 'stall') {
+        // §6.6.1: a device stalls a CBW it finds not valid or not meaningful.
+        throw new BotFault(new TransportError('The device stalled the CBW (it rejected the command wrapper); the device was reset', { details: { tag } }));
+      }
+      if (sent.bytesWritten !== CBW_LENGTH) {
+        throw new BotFault(new TransportError(`Only ${sent.bytesWritten} of ${CBW_LENGTH} CBW bytes were sent; the device was reset`));
+      }
+
+      // --- Data transport (BOT 1.0 §6.7) ---
+      const requested = req.direction === 'none' ? 0 : req.length;
+      let transferred = 0;
+      let data: Uint8Array = EMPTY;
+      let babble = false;
+      let csw: Uint8Array | undefined;
+      let skipped = false;
+      if (requested > 0 && req.direction === 'in') {
+        const start = tracer ? now() : 0;
+        const into = req.into;
+        const r = await this.#transport.bulkIn(requested, this.#stageOptions(req, deadline, into));
+        data = r.data.length > requested ? r.data.subarray(0, requested) : r.data; // never trust a platform to bound it
+        if (into !== undefined && data.length > 0 && (data.buffer !== into.buffer || data.byteOffset !== into.byteOffset)) {
+          into.set(data);
+          data = into.subarray(0, data.length);
+        }
+        if (tracer) tracer.emit({ type: 'data', id, direction: 'in', requested, actual: data.length, status: r.status, time: now(), durationMs: now() - start });
+        // Bytes that arrived before a stall are valid data (the stall ends the transfer).
+        transferred = data.length;
+        if (r.status === 'stall') {
+          // §6.7.2 (Hi > Dn, Hi <> Do) and §6.7.3: clear the halt, then read the CSW.
+          await this.#clearHalt('in', id, this.#stageOptions(req, deadline));
+        } else {
+          if (r.status === 'babble') babble = true;
+          if (r.status === 'ok' && transferred === CSW_LENGTH && requested > CSW_LENGTH && this.#looksLikeOurCsw(data, tag)) {
+            // The device skipped the data stage and sent its CSW instead (Linux: "Device skipped data phase").
+            csw = data;
+            skipped = true;
+            transferred = 0;
+            data = EMPTY;
+          }
+        }
+      } else if (requested > 0 && req.direction === 'out') {
+        const start = tracer ? now() : 0;
+        const r = await this.#transport.bulkOut(req.data ?? EMPTY, this.#stageOptions(req, deadline));
+        transferred = Math.min(Math.max(r.bytesWritten, 0), requested);
+        if (tracer) tracer.emit({ type: 'data', id, direction: 'out', requested, actual: transferred, status: r.status, time: now(), durationMs: now() - start });
+        if (r.status === 'stall') {
+          // §6.7.3 (Ho > Dn, Ho <> Di, Ho > Do): clear the halt on bulk-out, then read the CSW.
+          await this.#clearHalt('out', id, this.#stageOptions(req, deadline));
+        }
+      }
+
+      // --- Status transport (BOT 1.0 §5.2, §6.3) ---
+      if (csw === undefined) {
+        const start = tracer ? now() : 0;
+        csw = await this.#readCsw(req, deadline, id);
+        if (tracer) this.#traceCsw(tracer, id, csw, start);
+      } else if (tracer) {
+        this.#traceCsw(tracer, id, csw, now());
+      }
+      return this.#interpretCsw(csw, tag, req, requested, transferred, data, babble, skipped, id);
+    } catch (thrown) {
+      throw await this.#fail(thrown, req, id);
+    }
+  }
+
+  #encodeCbw(tag: number, req: BotCommandRequest): void {
+    const cbw = this.#cbw;
+    const view = this.#cbwView;
+    const length = req.direction === 'none' ? 0 : req.length;
+    view.setUint32(0, CBW_SIGNATURE, true);
+    view.setUint32(4, tag, true);
+    view.setUint32(8, length, true);
+    cbw[12] = req.direction === 'in' && length > 0 ? 0x80 : 0x00;
+    cbw[13] = req.lun;
+    cbw[14] = req.cdb.length;
+    cbw.fill(0, 15);
+    cbw.set(req.cdb, 15);
+  }
+
+  /** Options for the next transfer of a command: the remaining time, or a TimeoutError if none is left. */
+  #stageOptions(req: BotCommandRequest, deadline: number, into?: Uint8Array): TransferOptions & { into?: Uint8Array } {
+    if (req.signal?.aborted) throw reasonOf(req.signal);
+    const remaining = Math.ceil(deadline - now());
+    if (remaining <= 0) throw new TimeoutError(`The command did not finish within ${req.timeoutMs} ms; the device was reset`);
+    const options: TransferOptions & { into?: Uint8Array } = transferOptions(remaining, req.signal);
+    if (into !== undefined) options.into = into;
+    return options;
+  }
+
+  async #clearHalt(pipe: 'in' | 'out', id: number, options: TransferOptions): Promise<void> {
+    await this.#transport.clearHalt(pipe, options);
+    if (this.#tracer?.active) this.#tracer.emit({ type: 'recovery', id, step: pipe === 'in' ? 'clear-halt-in' : 'clear-halt-out', ok: true, detail: 'data stage stalled', time: now() });
+  }
+
+  /** Reads the 13-byte CSW: one retry after a stall (§6.7.2), one after a zero-length read (Linux). */
+  async #readCsw(req: BotCommandRequest, deadline: number, id: number): Promise<Uint8Array> {
+    let stallRetried = false;
+    let zeroRetried = false;
+    for (;;) {
+      const r = await this.#transport.bulkIn(CSW_LENGTH, this.#stageOptions(req, deadline, this.#csw));
+      if (r.status === 'stall') {
+        if (stallRetried) throw new BotFault(new InvalidCswError('The device stalled the status stage twice and sent no CSW (BOT 1.0 §6.7.2); the device was reset'));
+        stallRetried = true;
+        await this.#transport.clearHalt('in', this.#stageOptions(req, deadline));
+        this.#traceRecovery(id, 'clear-halt-in', true, 'CSW read stalled');
+        this.#traceRecovery(id, 'retry-csw', true, 'after stall');
+        continue;
+      }
+      if (r.status === 'babble') {
+        throw new BotFault(new InvalidCswError(`The device sent more than ${CSW_LENGTH} bytes in the status stage, so the CSW is not valid (BOT 1.0 §6.3.1); the device was reset`));
+      }
+      if (r.data.length === 0) {
+        // Some devices send a stray zero-length packet after the data; the CSW follows.
+        if (zeroRetried) throw new BotFault(new InvalidCswError('The device answered the status stage twice with a zero-length packet (no CSW); the device was reset'));
+        zeroRetried = true;
+        this.#traceRecovery(id, 'retry-csw', true, 'zero-length CSW');
+        continue;
+      }
+      if (r.data.length !== CSW_LENGTH) {
+        throw new BotFault(new InvalidCswError(`The CSW is ${r.data.length} bytes instead of ${CSW_LENGTH}, so it is not valid (BOT 1.0 §6.3.1); the device was reset`));
+      }
+      return r.data;
+    }
+  }
+
+  #looksLikeOurCsw(bytes: Uint8Array, tag: number): boolean {
+    const signature = u32le(bytes, 0);
+    const expected = this.#cswSignature ?? CSW_SIGNATURE;
+    return (signature === expected || signature === CSW_SIGNATURE) && u32le(bytes, 4) === tag && (bytes[12] ?? 0xff) <= CswStatus.PhaseError;
+  }
+
+  #interpretCsw(
+    csw: Uint8Array,
+    tag: number,
+    req: BotCommandRequest,
+    requested: number,
+    transferred: number,
+    data: Uint8Array,
+    babble: boolean,
+    skipped: boolean,
+    id: number,
+  ): BotCommandResult {
+    const signature = u32le(csw, 0);
+    const cswTag = u32le(csw, 4);
+    const deviceResidue = u32le(csw, 8);
+    const status = csw[12] ?? 0xff;
+
+    // Validity (§6.3.1): size (checked when read), tag, signature.
+    if (cswTag !== tag && !this.#quirks.ignoreTag) {
+      throw new BotFault(
+        new InvalidCswError(`The CSW tag ${hex32(cswTag)} does not match the CBW tag ${hex32(tag)} (BOT 1.0 §6.3.1); the device was reset. If this device always does this, set the ignoreTag quirk`, {
+          details: { expectedTag: tag, tag: cswTag },
+        }),
+      );
+    }
+    if (status > CswStatus.PhaseError) {
+      throw new BotFault(new InvalidCswError(`The CSW status ${status} is reserved, so the CSW is not meaningful (BOT 1.0 §6.3.2); the device was reset`, { details: { status } }));
+    }
+    if (this.#cswSignature === undefined) {
+      // Linux accepts whatever signature the first good CSW carries and then insists on it.
+      if (signature !== CSW_SIGNATURE && !this.#learnSignature) {
+        throw new BotFault(new InvalidCswError(`The CSW signature ${hex32(signature)} is not "USBS" (BOT 1.0 §6.3.1); the device was reset`, { details: { signature } }));
+      }
+      this.#cswSignature = signature;
+    } else if (signature !== this.#cswSignature) {
+      throw new BotFault(
+        new InvalidCswError(`The CSW signature ${hex32(signature)} is not the expected ${hex32(this.#cswSignature)} (BOT 1.0 §6.3.1); the device was reset`, { details: { signature } }),
+      );
+    }
+
+    // Meaningfulness (§6.3.2) and phase error (§5.3.3.1, §6.7: the host shall do reset recovery).
+    if (status === CswStatus.PhaseError) {
+      throw new BotFault(new PhaseError(undefined, { details: { tag, requested, transferred } }));
+    }
+    if (deviceResidue > requested && this.#strictResidue && !this.ignoresResidue) {
+      throw new BotFault(
+        new InvalidCswError(`The CSW residue ${deviceResidue} exceeds the ${requested} bytes requested, so it is not meaningful (BOT 1.0 §6.3.2, strictResidue); the device was reset`, {
+          details: { residue: deviceResidue, requested },
+        }),
+      );
+    }
+
+    const observed = requested - transferred;
+    let residue = observed;
+    if (!this.ignoresResidue && deviceResidue !== 0) {
+      const opcode = req.cdb[0];
+      if (
+        status === CswStatus.Passed &&
+        observed === 0 &&
+        req.direction === 'in' &&
+        ((opcode === OPCODE_INQUIRY && requested === 36) || (opcode === OPCODE_READ_CAPACITY_10 && requested === 8))
+      ) {
+        // Linux's heuristic: a device that reports a residue for a fully transferred standard
+        // INQUIRY or READ CAPACITY(10) makes residues up; ignore them from now on.
+        this.#learnedIgnoreResidue = true;
+      } else {
+        // Clamp to the request (a larger residue is nonsense), then take the larger of both views.
+        residue = Math.max(observed, Math.min(deviceResidue, requested));
+      }
+    }
+    if (req.direction === 'in' && data.length > requested - residue) data = data.subarray(0, requested - residue);
+
+    const result: BotCommandResult = { status: status === CswStatus.Passed ? 'passed' : 'failed', residue, data };
+    if (deviceResidue !== residue && !skipped) result.deviceResidue = deviceResidue;
+    if (babble) result.babble = true;
+    if (skipped) result.dataPhaseSkipped = true;
+    return result;
+  }
+
+  #traceCsw(tracer: Tracer, id: number, csw: Uint8Array, start: number): void {
+    const t = now();
+    tracer.emit({ type: 'csw', id, tag: u32le(csw, 4), status: csw[12] ?? 0, residue: u32le(csw, 8), bytes: csw.slice(0, CSW_LENGTH), time: t, durationMs: t - start });
+  }
+
+  #traceRecovery(id: number, step: RecoveryStep, ok: boolean, detail: string): void {
+    if (this.#tracer?.active) this.#tracer.emit({ type: 'recovery', id, step, ok, detail, time: now() });
+  }
+
+  /**
+   * Decides what a failed exchange means, runs reset recovery when the
+   * device's state is unknown, and returns the error to throw.
+   */
+  async #fail(thrown: unknown, req: BotCommandRequest, id: number): Promise<UsbmsError> {
+    let error: UsbmsError;
+    if (thrown instanceof BotFault) error = thrown.error;
+    else if (thrown instanceof UsbmsError) error = thrown;
+    else error = new TransportError(`Unexpected transport failure: ${thrown instanceof Error ? thrown.message : String(thrown)}`, { cause: thrown });
+
+    // The signal's reason is the authoritative error (e.g. the queue's TimeoutError).
+    if (error instanceof AbortError && req.signal?.aborted) error = reasonOf(req.signal);
+    if (error instanceof DisconnectedError) {
+      this.#failure = error;
+      return error; // nothing to recover on a device that is gone
+    }
+    if (error instanceof InvalidArgumentError) return error; // refused before the device saw anything
+
+    // Everything else leaves the device in an unknown state: BOT 1.0 §5.3.4.
+    try {
+      await this.#recover(id, error.message);
+    } catch (recoveryError) {
+      if (recoveryError instanceof DisconnectedError) return recoveryError;
+      return recoveryError instanceof DeviceFailedError ? recoveryError : new DeviceFailedError(String(recoveryError), { cause: recoveryError });
+    }
+    return error;
+  }
+
+  /** Reset recovery, bounded: one class reset + two clear halts, else one port reset. */
+  async #recover(id: number, reason: string, timeoutMs = this.#recoveryTimeoutMs): Promise<void> {
+    const options: TransferOptions = { timeoutMs }; // no signal: recovery must finish
+    let step: RecoveryStep = 'bulk-only-reset';
+    try {
+      const reset = await this.#transport.classRequest({ request: 'bulk-only-reset' }, options);
+      if (reset.status !== 'ok') throw new TransportError('The device stalled the Bulk-Only Mass Storage Reset request');
+      this.#traceRecovery(id, step, true, reason);
+      step = 'clear-halt-in';
+      await this.#transport.clearHalt('in', options);
+      this.#traceRecovery(id, step, true, 'after reset');
+      step = 'clear-halt-out';
+      await this.#transport.clearHalt('out', options);
+      this.#traceRecovery(id, step, true, 'after reset');
+      return;
+    } catch (classError) {
+      const detail = classError instanceof Error ? classError.message : String(classError);
+      this.#traceRecovery(id, step, false, detail);
+      if (classError instanceof DisconnectedError) {
+        this.#failure = classError;
+        throw classError;
+      }
+      if (this.#transport.portReset === undefined) {
+        throw this.#markFailed(id, `Reset recovery failed at ${step} (${detail}) after: ${reason}. Close and reopen the device, or unplug it`, classError);
+      }
+    }
+    try {
+      await this.#transport.portReset(options);
+      this.#traceRecovery(id, 'port-reset', true, 'class reset failed');
+    } catch (portError) {
+      const detail = portError instanceof Error ? portError.message : String(portError);
+      this.#traceRecovery(id, 'port-reset', false, detail);
+      if (portError instanceof DisconnectedError) {
+        this.#failure = portError;
+        throw portError;
+      }
+      throw this.#markFailed(id, `Reset recovery failed: the class reset and then the port reset failed (${detail}) after: ${reason}. Unplug and replug the device`, portError);
+    }
+  }
+
+  #markFailed(id: number, message: string, cause: unknown): DeviceFailedError {
+    const error = new DeviceFailedError(message, { cause });
+    this.#failure = error;
+    this.#traceRecovery(id, 'device-failed', false, message);
+    return error;
+  }
+}
+
+function transferOptions(timeoutMs: number, signal: AbortSignal | undefined): TransferOptions {
+  return signal === undefined ? { timeoutMs } : { timeoutMs, signal };
+}
+
+/** The error a fired signal stands for: its reason when that is one of ours, else an AbortError. */
+function reasonOf(signal: AbortSignal): UsbmsError {
+  const reason: unknown = signal.reason;
+  if (reason instanceof UsbmsError) return reason;
+  return new AbortError('The command was aborted', reason === undefined ? undefined : { cause: reason });
+}
