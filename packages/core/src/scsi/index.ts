@@ -5,3 +5,5 @@ export * from './inquiry.js';
 export * from './capacity.js';
 export * from './mode-sense.js';
 export * from './report-luns.js';
+export * from './vendor.js';
+export * from './vendor-examples.js';

@@ -1,0 +1,74 @@
+/**
+ * Two vendor commands defined with `defineCommand`, as a user would write them
+ * for a device's documented (or reverse-engineered) vendor protocol. The "ACME"
+ * bridge is fictional but the shapes are typical: vendor-specific opcodes live in
+ * 0xC0-0xFF (SPC-4 §4.2.5.1), a sub-command byte follows, lengths are big-endian.
+ *
+ * @example
+ * import { acmeReadFirmwareVersion, acmeWriteConfigPage } from '@usbms/core';
+ * const fw = await lu.run(acmeReadFirmwareVersion());
+ * console.log(`${fw.major}.${fw.minor} build ${fw.build} (${fw.date})`);
+ * await lu.run(acmeWriteConfigPage({ page: 2, data: new Uint8Array([0x01, 0x00, 0x10, 0x00]) }));
+ */
+import { InvalidArgumentError, ParseError } from '../errors.js';
+import { asciiField, checkInteger, getU16 } from './bytes.js';
+import { defineCommand, expectLength } from './vendor.js';
+
+export const ACME_VENDOR_OPCODE_IN = 0xc0;
+export const ACME_VENDOR_OPCODE_OUT = 0xc1;
+
+export interface AcmeFirmwareVersion {
+  major: number;
+  minor: number;
+  build: number;
+  /** Build date as the device reports it, e.g. "2024-05-17" ("" if not sent). */
+  date: string;
+}
+
+/**
+ * ACME READ FIRMWARE VERSION: IN, CDB `C0 01 00 00 00 <alloc>`. Response: major,
+ * minor, build (2 bytes BE), a length byte, then that many ASCII date bytes.
+ */
+export const acmeReadFirmwareVersion = defineCommand({
+  name: 'ACME READ FIRMWARE VERSION',
+  direction: 'in',
+  length: 32,
+  timeoutMs: 2_000,
+  cdb: () => [ACME_VENDOR_OPCODE_IN, 0x01, 0x00, 0x00, 0x00, 32],
+  decode: (data): AcmeFirmwareVersion => {
+    const what = 'ACME firmware version';
+    expectLength(data, 5, what);
+    const dateLength = data[4] ?? 0;
+    // The date is bounded by the bytes received, never by the length byte alone.
+    if (5 + dateLength > data.length) {
+      throw new ParseError(what, `date of ${dateLength} bytes declared but only ${data.length - 5} received`);
+    }
+    return { major: data[0] ?? 0, minor: data[1] ?? 0, build: getU16(data, 2), date: asciiField(data, 5, 5 + dateLength) };
+  },
+});
+
+export interface AcmeConfigPageOptions {
+  /** Configuration page number, 0-15. */
+  page: number;
+  /** Page content, 1-512 bytes, a multiple of 4 (the bridge stores 32-bit words). */
+  data: Uint8Array;
+}
+
+/**
+ * ACME WRITE CONFIG PAGE: OUT, CDB `C1 02 <page> <length:2> 00`, the page content as
+ * data-out. It changes the bridge's settings, not the medium, so it is not
+ * write-class; a read-only device still refuses it because it sends data.
+ */
+export const acmeWriteConfigPage = defineCommand({
+  name: 'ACME WRITE CONFIG PAGE',
+  direction: 'out',
+  timeoutMs: 5_000,
+  validate: (o: AcmeConfigPageOptions) => {
+    checkInteger('config page', o.page, 15);
+    if (!(o.data instanceof Uint8Array) || o.data.length === 0 || o.data.length > 512 || o.data.length % 4 !== 0) {
+      throw new InvalidArgumentError('config page data must be 1-512 bytes, a multiple of 4');
+    }
+  },
+  cdb: (o: AcmeConfigPageOptions) => [ACME_VENDOR_OPCODE_OUT, 0x02, o.page, o.data.length >> 8, o.data.length & 0xff, 0x00],
+  data: (o: AcmeConfigPageOptions) => o.data,
+});
