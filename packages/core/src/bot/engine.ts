@@ -11,6 +11,7 @@ import {
 } from '../errors.js';
 import type { RecoveryStep, Tracer } from '../trace.js';
 import { now } from '../trace.js';
+import { abortReason } from './abort.js';
 import type { MscTransport, TransferOptions } from '../transport.js';
 import { CBW_LENGTH, CBW_SIGNATURE, CSW_LENGTH, CSW_SIGNATURE, CswStatus } from './wrappers.js';
 
@@ -174,7 +175,7 @@ export class BotEngine {
     if (this.#busy) {
       throw new InvalidArgumentError('BotEngine.command() called while another command is in flight; run commands through CommandQueue');
     }
-    if (req.signal?.aborted) throw reasonOf(req.signal); // nothing sent yet: nothing to recover
+    if (req.signal?.aborted) throw abortReason(req.signal); // nothing sent yet: nothing to recover
     this.#busy = true;
     try {
       return await this.#exchange(req);
@@ -190,7 +191,7 @@ export class BotEngine {
   async getMaxLun(options: BotControlOptions = {}): Promise<number> {
     if (this.#failure) throw this.#failFast();
     if (this.#quirks.singleLun) return 0;
-    if (options.signal?.aborted) throw reasonOf(options.signal);
+    if (options.signal?.aborted) throw abortReason(options.signal);
     try {
       const result = await this.#transport.classRequest({ request: 'get-max-lun' }, transferOptions(options.timeoutMs ?? DEFAULT_CONTROL_TIMEOUT_MS, options.signal));
       if (result.status !== 'ok' || result.data.length < 1) return 0;
@@ -201,7 +202,7 @@ export class BotEngine {
         this.#failure = error;
         throw error;
       }
-      if (error instanceof AbortError) throw options.signal?.aborted ? reasonOf(options.signal) : error;
+      if (error instanceof AbortError) throw options.signal?.aborted ? abortReason(options.signal) : error;
       // Devices that do not support multiple LUNs may fail the request in odd ways.
       return 0;
     }
@@ -217,7 +218,7 @@ export class BotEngine {
     if (this.#failure instanceof DisconnectedError) throw new DisconnectedError(undefined, { cause: this.#failure });
     if (this.#busy) throw new InvalidArgumentError('resetRecovery() called while a command is in flight; run it through CommandQueue');
     // Once started, recovery is not interruptible: stopping half-way would leave the device in an unknown state.
-    if (options.signal?.aborted) throw reasonOf(options.signal);
+    if (options.signal?.aborted) throw abortReason(options.signal);
     this.#busy = true;
     try {
       await this.#recover(options.traceId ?? 0, 'requested by the caller', options.timeoutMs);
@@ -343,7 +344,7 @@ export class BotEngine {
 
   /** Options for the next transfer of a command: the remaining time, or a TimeoutError if none is left. */
   #stageOptions(req: BotCommandRequest, deadline: number, into?: Uint8Array): TransferOptions & { into?: Uint8Array } {
-    if (req.signal?.aborted) throw reasonOf(req.signal);
+    if (req.signal?.aborted) throw abortReason(req.signal);
     const remaining = Math.ceil(deadline - now());
     if (remaining <= 0) throw new TimeoutError(`The command did not finish within ${req.timeoutMs} ms; the device was reset`);
     const options: TransferOptions & { into?: Uint8Array } = transferOptions(remaining, req.signal);
@@ -491,7 +492,7 @@ export class BotEngine {
     else error = new TransportError(`Unexpected transport failure: ${thrown instanceof Error ? thrown.message : String(thrown)}`, { cause: thrown });
 
     // The signal's reason is the authoritative error (e.g. the queue's TimeoutError).
-    if (error instanceof AbortError && req.signal?.aborted) error = reasonOf(req.signal);
+    if (error instanceof AbortError && req.signal?.aborted) error = abortReason(req.signal);
     if (error instanceof DisconnectedError) {
       this.#failure = error;
       return error; // nothing to recover on a device that is gone
@@ -558,11 +559,4 @@ export class BotEngine {
 
 function transferOptions(timeoutMs: number, signal: AbortSignal | undefined): TransferOptions {
   return signal === undefined ? { timeoutMs } : { timeoutMs, signal };
-}
-
-/** The error a fired signal stands for: its reason when that is one of ours, else an AbortError. */
-function reasonOf(signal: AbortSignal): UsbmsError {
-  const reason: unknown = signal.reason;
-  if (reason instanceof UsbmsError) return reason;
-  return new AbortError('The command was aborted', reason === undefined ? undefined : { cause: reason });
 }
