@@ -1,0 +1,230 @@
+// Named device profiles: which emulated USB mass-storage device the guest gets, how QEMU attaches it
+// (or how the guest builds it, for the Linux gadget), and what the tests should expect to find.
+// One profile per boot: dummy_hcd's speed is a module parameter, and a fresh guest per device keeps the
+// kernel driver state of one scenario from leaking into the next.
+
+export type ProfileName = 'xhci-storage' | 'ehci-storage' | 'bot-2lun' | 'uas' | 'gadget-hs' | 'gadget-ss';
+
+/** A raw image file the runner creates (sparse) in the job folder before boot. */
+export interface DriveSpec {
+  /** QEMU block node id (`-drive id=`), also what `query-blockstats` reports as `device`. */
+  id: string;
+  sizeMiB: number;
+}
+
+export interface ExpectedDevice {
+  vendorId: number;
+  productId: number;
+  serial: string;
+  speed: 'high' | 'super';
+  /** Interface class/subclass/protocol of the mass-storage interface. */
+  interfaceClass: number;
+  interfaceSubclass: number;
+  interfaceProtocol: number;
+  /** Max packet size of the bulk endpoints (512 high speed, 1024 SuperSpeed). */
+  bulkPacketSize: number;
+  /** Logical units behind the interface (Get Max LUN + 1). */
+  luns: number;
+  /** Bytes per LUN as the device reports them (READ CAPACITY). */
+  lunBytes: number;
+  vendor: string;
+  /** QEMU qdev id of the USB device, for `device_del`; absent for the in-guest gadget. */
+  qdevId?: string;
+  /** QEMU drive ids, one per LUN, for `query-blockstats`; absent for the gadget. */
+  driveIds?: string[];
+}
+
+export interface Profile {
+  /** 'none' only for NO_DEVICES (the preflight boot). */
+  name: ProfileName | 'none';
+  description: string;
+  /** 'bot' devices get the full scenario suite; 'uas' must be listed and refused. */
+  transport: 'bot' | 'uas';
+  implementation: 'qemu' | 'linux-gadget';
+  drives: DriveSpec[];
+  /** QEMU arguments attaching the device(s); `image(id)` is the host path of a drive's raw file. */
+  qemuArgs(image: (id: string) => string): string[];
+  /** Extra guest setup (busybox sh, runs in the initramfs before the command; NEWROOT is the root). */
+  guestSetup: string;
+  /** How many USB interfaces of class 0x08 and SCSI disks the guest must see before the command runs. */
+  waitFor: { massStorageInterfaces: number; disks: number };
+  expect: ExpectedDevice;
+}
+
+const MiB = 1024 * 1024;
+const QEMU_VID = 0x46f4; // QEMU's usb-storage/usb-bot/usb-uas vendor id (hw/usb/dev-storage.c)
+const QEMU_STORAGE_PID = 0x0001;
+// The Linux gadget uses the NetChip/"Linux-USB File-backed Storage Gadget" ids, as g_mass_storage does.
+const GADGET_VID = 0x0525;
+const GADGET_PID = 0xa4a5;
+
+export const DRIVE_MIB = 64;
+
+/** Builds the f_mass_storage gadget through configfs (libcomposite), backed by a file on the guest tmpfs. */
+function gadgetSetup(superSpeed: boolean, serial: string): string {
+  return `
+set -e
+modprobe dummy_hcd ${superSpeed ? 'is_super_speed=1' : 'is_high_speed=1'}
+modprobe libcomposite
+modprobe usb_f_mass_storage
+mountpoint -q /sys/kernel/config || mount -t configfs none /sys/kernel/config
+IMG="$NEWROOT/tmp/hil-gadget.img"
+dd if=/dev/zero of="$IMG" bs=1M count=0 seek=${DRIVE_MIB} 2>/dev/null
+G=/sys/kernel/config/usb_gadget/hil
+mkdir -p "$G"
+echo 0x${GADGET_VID.toString(16)} > "$G/idVendor"
+echo 0x${GADGET_PID.toString(16)} > "$G/idProduct"
+echo 0x0100 > "$G/bcdDevice"
+mkdir -p "$G/strings/0x409"
+echo "${serial}" > "$G/strings/0x409/serialnumber"
+echo "usbms HIL" > "$G/strings/0x409/manufacturer"
+echo "File-Stor Gadget" > "$G/strings/0x409/product"
+mkdir -p "$G/configs/c.1/strings/0x409"
+echo "mass storage" > "$G/configs/c.1/strings/0x409/configuration"
+echo 100 > "$G/configs/c.1/MaxPower"
+mkdir -p "$G/functions/mass_storage.0"
+# A fixed, writable disk (not removable media, not a CD-ROM).
+echo 0 > "$G/functions/mass_storage.0/lun.0/removable"
+echo 0 > "$G/functions/mass_storage.0/lun.0/cdrom"
+echo 0 > "$G/functions/mass_storage.0/lun.0/ro"
+echo "$IMG" > "$G/functions/mass_storage.0/lun.0/file"
+ln -s "$G/functions/mass_storage.0" "$G/configs/c.1/"
+echo dummy_udc.0 > "$G/UDC"
+`;
+}
+
+const qemuStorage = (controller: 'qemu-xhci' | 'usb-ehci', serial: string): Profile['qemuArgs'] =>
+  (image) => [
+    '-device', `${controller},id=hc`,
+    '-drive', `if=none,id=drive0,file=${image('drive0')},format=raw,cache=writeback`,
+    '-device', `usb-storage,bus=hc.0,drive=drive0,serial=${serial},id=msd0`,
+  ];
+
+export const PROFILES: Record<ProfileName, Profile> = {
+  'xhci-storage': {
+    name: 'xhci-storage',
+    description: 'QEMU usb-storage (BOT) on qemu-xhci, SuperSpeed',
+    transport: 'bot',
+    implementation: 'qemu',
+    drives: [{ id: 'drive0', sizeMiB: DRIVE_MIB }],
+    qemuArgs: qemuStorage('qemu-xhci', 'HIL-XHCI-0001'),
+    guestSetup: '',
+    waitFor: { massStorageInterfaces: 1, disks: 1 },
+    expect: {
+      vendorId: QEMU_VID, productId: QEMU_STORAGE_PID, serial: 'HIL-XHCI-0001', speed: 'super',
+      interfaceClass: 0x08, interfaceSubclass: 0x06, interfaceProtocol: 0x50, bulkPacketSize: 1024,
+      luns: 1, lunBytes: DRIVE_MIB * MiB, vendor: 'QEMU', qdevId: 'msd0', driveIds: ['drive0'],
+    },
+  },
+  'ehci-storage': {
+    name: 'ehci-storage',
+    description: 'QEMU usb-storage (BOT) on usb-ehci, high speed',
+    transport: 'bot',
+    implementation: 'qemu',
+    drives: [{ id: 'drive0', sizeMiB: DRIVE_MIB }],
+    qemuArgs: qemuStorage('usb-ehci', 'HIL-EHCI-0001'),
+    guestSetup: '',
+    waitFor: { massStorageInterfaces: 1, disks: 1 },
+    expect: {
+      vendorId: QEMU_VID, productId: QEMU_STORAGE_PID, serial: 'HIL-EHCI-0001', speed: 'high',
+      interfaceClass: 0x08, interfaceSubclass: 0x06, interfaceProtocol: 0x50, bulkPacketSize: 512,
+      luns: 1, lunBytes: DRIVE_MIB * MiB, vendor: 'QEMU', qdevId: 'msd0', driveIds: ['drive0'],
+    },
+  },
+  'bot-2lun': {
+    name: 'bot-2lun',
+    description: 'QEMU usb-bot with two scsi-hd LUNs, on qemu-xhci',
+    transport: 'bot',
+    implementation: 'qemu',
+    drives: [{ id: 'drive0', sizeMiB: DRIVE_MIB }, { id: 'drive1', sizeMiB: DRIVE_MIB / 2 }],
+    qemuArgs: (image) => [
+      '-device', 'qemu-xhci,id=hc',
+      '-device', 'usb-bot,bus=hc.0,serial=HIL-BOT-0002,id=bot0',
+      '-drive', `if=none,id=drive0,file=${image('drive0')},format=raw,cache=writeback`,
+      '-drive', `if=none,id=drive1,file=${image('drive1')},format=raw,cache=writeback`,
+      '-device', 'scsi-hd,bus=bot0.0,scsi-id=0,lun=0,drive=drive0,serial=HIL-LUN0',
+      '-device', 'scsi-hd,bus=bot0.0,scsi-id=0,lun=1,drive=drive1,serial=HIL-LUN1',
+    ],
+    guestSetup: '',
+    waitFor: { massStorageInterfaces: 1, disks: 2 },
+    expect: {
+      vendorId: QEMU_VID, productId: QEMU_STORAGE_PID, serial: 'HIL-BOT-0002', speed: 'super',
+      interfaceClass: 0x08, interfaceSubclass: 0x06, interfaceProtocol: 0x50, bulkPacketSize: 1024,
+      luns: 2, lunBytes: DRIVE_MIB * MiB, vendor: 'QEMU', qdevId: 'bot0', driveIds: ['drive0', 'drive1'],
+    },
+  },
+  uas: {
+    name: 'uas',
+    description: 'QEMU usb-uas (UAS only, no BOT alternate) on qemu-xhci',
+    transport: 'uas',
+    implementation: 'qemu',
+    drives: [{ id: 'drive0', sizeMiB: DRIVE_MIB }],
+    qemuArgs: (image) => [
+      '-device', 'qemu-xhci,id=hc',
+      '-device', 'usb-uas,bus=hc.0,serial=HIL-UAS-0001,id=uas0',
+      '-drive', `if=none,id=drive0,file=${image('drive0')},format=raw,cache=writeback`,
+      '-device', 'scsi-hd,bus=uas0.0,scsi-id=0,lun=0,drive=drive0',
+    ],
+    guestSetup: '',
+    waitFor: { massStorageInterfaces: 1, disks: 1 },
+    expect: {
+      vendorId: QEMU_VID, productId: 0x0003, serial: 'HIL-UAS-0001', speed: 'super',
+      interfaceClass: 0x08, interfaceSubclass: 0x06, interfaceProtocol: 0x62, bulkPacketSize: 1024,
+      luns: 1, lunBytes: DRIVE_MIB * MiB, vendor: 'QEMU', qdevId: 'uas0', driveIds: ['drive0'],
+    },
+  },
+  'gadget-hs': {
+    name: 'gadget-hs',
+    description: 'Linux f_mass_storage gadget on dummy_hcd, high speed',
+    transport: 'bot',
+    implementation: 'linux-gadget',
+    drives: [],
+    qemuArgs: () => [],
+    guestSetup: gadgetSetup(false, 'HIL-GADGET-HS'),
+    waitFor: { massStorageInterfaces: 1, disks: 1 },
+    expect: {
+      vendorId: GADGET_VID, productId: GADGET_PID, serial: 'HIL-GADGET-HS', speed: 'high',
+      interfaceClass: 0x08, interfaceSubclass: 0x06, interfaceProtocol: 0x50, bulkPacketSize: 512,
+      luns: 1, lunBytes: DRIVE_MIB * MiB, vendor: 'Linux',
+    },
+  },
+  'gadget-ss': {
+    name: 'gadget-ss',
+    description: 'Linux f_mass_storage gadget on dummy_hcd (is_super_speed=1), SuperSpeed',
+    transport: 'bot',
+    implementation: 'linux-gadget',
+    drives: [],
+    qemuArgs: () => [],
+    guestSetup: gadgetSetup(true, 'HIL-GADGET-SS'),
+    waitFor: { massStorageInterfaces: 1, disks: 1 },
+    expect: {
+      vendorId: GADGET_VID, productId: GADGET_PID, serial: 'HIL-GADGET-SS', speed: 'super',
+      interfaceClass: 0x08, interfaceSubclass: 0x06, interfaceProtocol: 0x50, bulkPacketSize: 1024,
+      luns: 1, lunBytes: DRIVE_MIB * MiB, vendor: 'Linux',
+    },
+  },
+};
+
+/** A guest with no USB devices: run.sh's preflight check that QEMU and the guest work at all. */
+export const NO_DEVICES: Profile = {
+  name: 'none',
+  description: 'no USB devices',
+  transport: 'bot',
+  implementation: 'qemu',
+  drives: [],
+  qemuArgs: () => [],
+  guestSetup: '',
+  waitFor: { massStorageInterfaces: 0, disks: 0 },
+  expect: {
+    vendorId: 0, productId: 0, serial: '', speed: 'high', interfaceClass: 0, interfaceSubclass: 0,
+    interfaceProtocol: 0, bulkPacketSize: 0, luns: 0, lunBytes: 0, vendor: '',
+  },
+};
+
+export const PROFILE_NAMES = Object.keys(PROFILES) as ProfileName[];
+
+export function getProfile(name: string): Profile {
+  const profile = (PROFILES as Record<string, Profile | undefined>)[name];
+  if (!profile) throw new Error(`unknown HIL profile "${name}"; known: ${PROFILE_NAMES.join(', ')}`);
+  return profile;
+}
