@@ -67,6 +67,12 @@ function guessSpeed(device: UsbDeviceLike, packetSize: number): UsbSpeed {
   return 'unknown';
 }
 
+/** WebUSB refuses views of a SharedArrayBuffer; copy only in that (rare) case. */
+function unshared(bytes: Uint8Array): Uint8Array<ArrayBuffer> {
+  if (bytes.buffer instanceof ArrayBuffer) return bytes as Uint8Array<ArrayBuffer>;
+  return bytes.slice();
+}
+
 function delay(ms: number): { promise: Promise<void>; cancel: () => void } {
   let timer: ReturnType<typeof setTimeout> | undefined;
   const promise = new Promise<void>((resolve) => {
@@ -348,7 +354,7 @@ export class WebUsbTransport implements MscTransport {
     do {
       const chunk = data.subarray(written, Math.min(data.length, written + this.#maxTransfer));
       const result: UsbOutTransferResultLike = await this.#transfer('bulk-out', this.#remaining(options, deadline), () =>
-        this.device.transferOut(ep, chunk),
+        this.device.transferOut(ep, unshared(chunk)),
       );
       written += Math.min(result.bytesWritten, chunk.length);
       if (result.status === 'stall') return { status: 'stall', bytesWritten: written };

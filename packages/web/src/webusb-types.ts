@@ -81,10 +81,11 @@ export interface UsbDeviceLike {
   releaseInterface(interfaceNumber: number): Promise<void>;
   selectAlternateInterface(interfaceNumber: number, alternateSetting: number): Promise<void>;
   controlTransferIn(setup: UsbControlTransferParametersLike, length: number): Promise<UsbInTransferResultLike>;
-  controlTransferOut(setup: UsbControlTransferParametersLike, data?: Uint8Array): Promise<UsbOutTransferResultLike>;
+  controlTransferOut(setup: UsbControlTransferParametersLike, data?: Uint8Array<ArrayBuffer>): Promise<UsbOutTransferResultLike>;
   clearHalt(direction: UsbDirectionLike, endpointNumber: number): Promise<void>;
   transferIn(endpointNumber: number, length: number): Promise<UsbInTransferResultLike>;
-  transferOut(endpointNumber: number, data: Uint8Array): Promise<UsbOutTransferResultLike>;
+  /** WebUSB takes no SharedArrayBuffer-backed views (BufferSource), hence `Uint8Array<ArrayBuffer>`. */
+  transferOut(endpointNumber: number, data: Uint8Array<ArrayBuffer>): Promise<UsbOutTransferResultLike>;
   reset(): Promise<void>;
 }
 

@@ -145,6 +145,7 @@ export class FakeUsbDevice implements UsbDeviceLike {
   #gone = false;
   #inflight = new Set<AbortController>();
   #owner: FakeUsb | undefined;
+  #hold: { promise: Promise<void>; release: () => void } | undefined;
 
   constructor(options: FakeUsbDeviceOptions) {
     this.#transport = options.transport;
@@ -235,6 +236,7 @@ export class FakeUsbDevice implements UsbDeviceLike {
         ctl.signal.addEventListener('abort', () => reject(ctl.signal.reason as Error), { once: true });
       });
       cancelled.catch(() => undefined);
+      if (this.#hold) await Promise.race([this.#hold.promise, cancelled]);
       const work = fn(ctl.signal);
       work.catch(() => undefined);
       return await Promise.race([work, cancelled]);
@@ -387,6 +389,30 @@ export class FakeUsbDevice implements UsbDeviceLike {
       throw platformError(error);
     }
     this.#alternate = 0;
+  }
+
+  /**
+   * Holds every transfer submitted from now on (it stays pending, as on a busy
+   * device) until `releaseTransfers()`; reset(), close() and unplug() still cancel it.
+   * For tests of what happens mid-command.
+   */
+  holdTransfers(): void {
+    if (this.#hold) return;
+    let release!: () => void;
+    const promise = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    this.#hold = { promise, release };
+  }
+
+  releaseTransfers(): void {
+    this.#hold?.release();
+    this.#hold = undefined;
+  }
+
+  /** Number of transfers pending right now. */
+  get pendingTransfers(): number {
+    return this.#inflight.size;
   }
 
   /** Emulates pulling the plug: pending transfers reject with NotFoundError and `disconnect` fires. */
