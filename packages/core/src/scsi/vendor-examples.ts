@@ -56,8 +56,8 @@ export interface AcmeConfigPageOptions {
 
 /**
  * ACME WRITE CONFIG PAGE: OUT, CDB `C1 02 <page> <length:2> 00`, the page content as
- * data-out. It changes the bridge's settings, not the medium, so it is not
- * write-class; a read-only device still refuses it because it sends data.
+ * data-out. It changes the bridge's settings; like every data-out command defined
+ * with `defineCommand` it counts as writing, so a read-only device refuses it.
  */
 export const acmeWriteConfigPage = defineCommand({
   name: 'ACME WRITE CONFIG PAGE',

@@ -35,9 +35,10 @@ interface CommandSpecBase<O> {
   /** Default timeout for this command, in ms. */
   timeoutMs?: number;
   /**
-   * True if the command changes the medium (the read-only device option refuses it).
-   * Default: true for known write-class opcodes; data-out commands are refused by a
-   * read-only device in any case.
+   * True if the command changes the medium or the device (the read-only device
+   * option refuses it). Default: true for data-out commands and for known
+   * write-class opcodes, false otherwise. Set false only for a data-out command
+   * that provably changes nothing (e.g. sends a key to unlock reading).
    */
   writesMedium?: boolean;
 }
@@ -144,7 +145,7 @@ export function defineCommand<O, T>(
     const options = args[0] as O;
     runValidate(name, spec.validate, options);
     const cdb = checkCdb(name, spec.cdb(options));
-    const writesMedium = spec.writesMedium ?? isWriteClassOpcode(cdb);
+    const writesMedium = spec.writesMedium ?? (spec.direction === 'out' || isWriteClassOpcode(cdb));
     const common = {
       name,
       cdb,

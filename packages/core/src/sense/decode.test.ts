@@ -195,3 +195,32 @@ describe('names, messages and errors', () => {
     expect(checkConditionMessage('WRITE(10)', s)).toBe('WRITE(10) failed: DATA PROTECT: Write protected (07/27/00). The medium is write-protected: check the lock switch on the card or device.');
   });
 });
+
+describe('cross-check against the simulator’s independent sense encoder', () => {
+  it('fixed and descriptor encodings of the same condition decode to the same fields', async () => {
+    const { encodeDescriptorSense, encodeFixedSense, Sense } = await import('../sim/sense.js');
+    const conditions = [
+      Sense.unrecoveredReadError(12345),
+      Sense.invalidFieldInCdb(2, 5),
+      Sense.invalidOpcode(),
+      Sense.mediumNotPresent(),
+      Sense.powerOnReset(),
+      Sense.writeProtected(),
+      Sense.lbaOutOfRange(0xfffffff0),
+    ];
+    for (const c of conditions) {
+      const fixed = decodeSense(encodeFixedSense(c));
+      const descriptor = decodeSense(encodeDescriptorSense(c));
+      for (const s of [fixed, descriptor]) {
+        expect([s.senseKey, s.asc, s.ascq]).toEqual([c.key, c.asc, c.ascq]);
+        expect(s.information).toBe(c.information);
+        if (c.fieldPointer !== undefined) {
+          expect(s.senseKeySpecific).toMatchObject({ kind: 'field-pointer', inCdb: c.fieldPointer.inCdb, fieldPointer: c.fieldPointer.byte });
+        }
+      }
+      expect(fixed.format).toBe('fixed');
+      expect(descriptor.format).toBe('descriptor');
+      expect(formatSense(descriptor)).toBe(formatSense(fixed));
+    }
+  });
+});
