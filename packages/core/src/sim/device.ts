@@ -508,6 +508,8 @@ export class SimulatedDevice {
         const r = attempt();
         if (r === WAIT) return WAIT;
         p.state = 'delivering';
+        // The device state moved on: a transfer waiting on the other pipe may now be served.
+        if (slot !== 'control' && conn.pending[slot === 'in' ? 'out' : 'in']) queueMicrotask(() => this.#kick());
         const delay = this.#delayFor(bytes(r));
         if (delay > 0) {
           delayTimer = setTimeout(() => {
@@ -1049,6 +1051,14 @@ export class SimulatedDevice {
     const data = a.inData.subarray(a.inSent, a.inSent + n);
     a.inSent += n;
     a.hostInReceived += n;
+    if (a.stallInAtEnd && a.inSent === a.inLimit && a.hostInReceived < H && n < length && n % mps === 0) {
+      // The data ended on a packet boundary and the device then STALLs: the host's transfer ends with
+      // a STALL handshake, carrying the bytes that arrived before it.
+      a.phase = 'status';
+      this.#halted.in = true;
+      this.#stats.stalls++;
+      return { status: 'stall', data };
+    }
     if (a.hostInReceived === H || n < length) {
       // Host got everything, or a short packet ended the transfer (BOT 1.0 §6.7.2 case 5).
       a.phase = 'status';

@@ -44,7 +44,7 @@ export async function runRawCommand(transport: MscTransport, command: RawCommand
   const opts = { timeoutMs: command.timeoutMs ?? 5000, ...(command.signal ? { signal: command.signal } : {}) };
   const cbw = encodeCbw({ tag, dataTransferLength: length, direction: direction === 'in' ? 'in' : 'out', lun: command.lun ?? 0, cdb });
   await transport.bulkOut(cbw, opts);
-  let data = new Uint8Array(0);
+  let data: Uint8Array = new Uint8Array(0);
   let dataStatus: RawResult['dataStatus'] = 'none';
   let bytesWritten = 0;
   if (length > 0 && direction === 'in') {
