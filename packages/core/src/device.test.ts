@@ -1,0 +1,345 @@
+import { describe, expect, it } from 'vitest';
+import { MscDevice } from './device.js';
+import {
+  AbortError,
+  DisconnectedError,
+  InvalidArgumentError,
+  ReadOnlyError,
+  ScsiCheckConditionError,
+  TimeoutError,
+  VerifyMismatchError,
+  WriteProtectedError,
+} from './errors.js';
+import { acmeReadFirmwareVersion, acmeWriteConfigPage } from './scsi/vendor-examples.js';
+import { RamStore, SimulatedDevice, type SimulatedDeviceOptions } from './sim/index.js';
+import type { TraceEvent } from './trace.js';
+
+function pattern(bytes: number, seed: number): Uint8Array {
+  const out = new Uint8Array(bytes);
+  let x = seed * 2654435761 + 1;
+  for (let i = 0; i < bytes; i++) {
+    x = (x * 1103515245 + 12345) >>> 0;
+    out[i] = x >>> 24;
+  }
+  return out;
+}
+
+async function openSim(options: SimulatedDeviceOptions = {}, deviceOptions: Parameters<typeof MscDevice.open>[1] = {}) {
+  const sim = new SimulatedDevice(options);
+  const device = await MscDevice.open(sim.transport, deviceOptions);
+  return { sim, device };
+}
+
+describe('MscDevice: LUN discovery', () => {
+  it('sends Get Max LUN, then one 36-byte INQUIRY per LUN and nothing else', async () => {
+    const { sim, device } = await openSim({
+      luns: [
+        { vendor: 'ACME', product: 'Card Reader SD', blocks: 100 },
+        { vendor: 'ACME', product: 'Card Reader CF', mediumPresent: false },
+      ],
+    });
+    expect(device.maxLun).toBe(1);
+    expect(device.luns.map((lu) => lu.inquiry?.product)).toEqual(['Card Reader SD', 'Card Reader CF']);
+    expect(sim.log.map((c) => [c.opcode, c.lun])).toEqual([
+      [0x12, 0],
+      [0x12, 1],
+    ]);
+    // The empty slot opens; its capacity says why it cannot be read.
+    const error = await device.lun(1).readCapacity().catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(ScsiCheckConditionError);
+    expect((error as ScsiCheckConditionError).sense?.asc).toBe(0x3a);
+    expect((error as Error).message).toMatch(/NOT READY: Medium not present/);
+    sim.assertClean();
+  });
+
+  it('treats a stalled Get Max LUN as a single LUN', async () => {
+    const { device } = await openSim({ getMaxLun: 'stall' });
+    expect(device.maxLun).toBe(0);
+    expect(device.luns).toHaveLength(1);
+    expect(() => device.lun(1)).toThrow(InvalidArgumentError);
+  });
+});
+
+describe('MscDevice: block I/O', () => {
+  it.each([512, 2048, 4096])('round-trips data with %i-byte blocks across chunk boundaries and at the last block', async (blockSize) => {
+    const blocks = 64;
+    const { sim, device } = await openSim({ luns: [{ blockSize, blocks }] }, { maxTransferBytes: blockSize * 3 });
+    const lu = device.lun(0);
+    const capacity = await lu.readCapacity();
+    expect(capacity).toEqual({ lastLba: blocks - 1, blockSize, blocks, bytes: blocks * blockSize });
+    const data = pattern(blockSize * 10, blockSize);
+    await lu.write(blocks - 10, data);
+    expect(await lu.read(blocks - 10, 10)).toEqual(data);
+    // 10 blocks in chunks of 3: 4 WRITE(10) + 4 READ(10).
+    expect(sim.log.filter((c) => c.opcode === 0x2a)).toHaveLength(4);
+    expect(sim.log.filter((c) => c.opcode === 0x28)).toHaveLength(4);
+    sim.assertClean();
+  });
+
+  it('rejects ranges beyond the capacity and bad sizes before sending anything', async () => {
+    const { sim, device } = await openSim({ luns: [{ blocks: 100 }] });
+    const lu = device.lun(0);
+    await lu.readCapacity();
+    const before = sim.log.length;
+    await expect(lu.read(99, 2)).rejects.toThrow(/beyond the end of LUN 0 \(last LBA 99\)/);
+    await expect(lu.read(100, 1)).rejects.toBeInstanceOf(InvalidArgumentError);
+    await expect(lu.read(-1, 1)).rejects.toBeInstanceOf(InvalidArgumentError);
+    await expect(lu.read(0, 0)).rejects.toBeInstanceOf(InvalidArgumentError);
+    await expect(lu.read(2 ** 53, 1)).rejects.toBeInstanceOf(InvalidArgumentError);
+    await expect(lu.write(0, new Uint8Array(100))).rejects.toThrow(/multiple of the block size 512/);
+    await expect(lu.write(99, new Uint8Array(1024))).rejects.toBeInstanceOf(InvalidArgumentError);
+    await expect(lu.read(0, 2, { into: new Uint8Array(10) })).rejects.toBeInstanceOf(InvalidArgumentError);
+    expect(sim.log.length).toBe(before);
+    // The last block itself is fine.
+    expect(await lu.read(99, 1)).toHaveLength(512);
+  });
+
+  it('fills a caller-supplied buffer', async () => {
+    const { device } = await openSim();
+    const lu = device.lun(0);
+    await lu.write(5, pattern(1024, 9));
+    const into = new Uint8Array(1024);
+    const out = await lu.read(5, 2, { into });
+    expect(out).toBe(into);
+    expect(into).toEqual(pattern(1024, 9));
+  });
+
+  it('verifies a write by reading it back', async () => {
+    const { device } = await openSim();
+    await expect(device.lun(0).write(0, pattern(2048, 1), { verify: true })).resolves.toBeUndefined();
+
+    // A medium that silently corrupts one byte of what it stores.
+    const store = new RamStore();
+    const corrupting = {
+      read: (offset: number, length: number) => store.read(offset, length),
+      write: (offset: number, data: Uint8Array) => {
+        const bad = data.slice();
+        const at = 1024 + 7 - offset;
+        if (at >= 0 && at < bad.length) bad[at] = (bad[at] ?? 0) ^ 0xff;
+        store.write(offset, bad);
+      },
+      flush: () => store.flush(),
+    };
+    const { device: flaky } = await openSim({ luns: [{ store: corrupting, writeCache: false }] });
+    const error = await flaky
+      .lun(0)
+      .write(0, pattern(2048, 1), { verify: true })
+      .catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(VerifyMismatchError);
+    expect((error as Error).message).toContain('differs at LBA 2 (byte 7)');
+  });
+
+  it('refuses writes on write-protected media with a clear error', async () => {
+    const { device } = await openSim({ luns: [{ writeProtected: true }] });
+    const lu = device.lun(0);
+    await expect(lu.write(0, new Uint8Array(512))).rejects.toBeInstanceOf(WriteProtectedError);
+    expect(await lu.isWriteProtected()).toBe(true);
+    await expect(lu.write(0, new Uint8Array(512))).rejects.toThrow(/write-protected/);
+  });
+
+  it('reports a medium error with the decoded sense and LBA', async () => {
+    const { sim, device } = await openSim({ luns: [{ blocks: 20000 }] });
+    sim.inject({ kind: 'medium-error', lba: 12345 });
+    const error = await device
+      .lun(0)
+      .read(12340, 10)
+      .catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(ScsiCheckConditionError);
+    expect((error as Error).message).toContain('MEDIUM ERROR: Unrecovered read error (03/11/00) at LBA 12345');
+  });
+});
+
+describe('MscDevice: flush and power cut', () => {
+  it('loses nothing that was reported flushed, and close() flushes by default', async () => {
+    const { sim, device } = await openSim();
+    const lu = device.lun(0);
+    const a = pattern(512 * 4, 1);
+    const b = pattern(512 * 4, 2);
+    await lu.write(0, a);
+    await lu.flush();
+    await lu.write(8, b);
+    // Power goes away: the device is gone for the host, and the volatile cache with it.
+    sim.powerCut();
+    expect(device.state).toBe('disconnected');
+    const afterCut = await MscDevice.open(sim.reconnect());
+    // a was flushed: it survives. b was not: the simulated cache lost it.
+    expect(await afterCut.lun(0).read(0, 4)).toEqual(a);
+    expect(await afterCut.lun(0).read(8, 4)).not.toEqual(b);
+
+    await afterCut.lun(0).write(8, b);
+    const flushesBefore = sim.stats.flushes;
+    await afterCut.close();
+    expect(sim.stats.flushes).toBe(flushesBefore + 1);
+    sim.powerCut();
+    const again = await MscDevice.open(sim.reconnect());
+    expect(await again.lun(0).read(8, 4)).toEqual(b);
+  });
+});
+
+describe('MscDevice: sense handling', () => {
+  it('retries once after UNIT ATTENTION power on/reset', async () => {
+    const { sim, device } = await openSim();
+    sim.inject({ kind: 'unit-attention', trigger: 'now' });
+    await expect(device.lun(0).testUnitReady()).resolves.toBeUndefined();
+    expect(sim.log.filter((c) => c.opcode === 0x00)).toHaveLength(2);
+  });
+
+  it('waits while the LUN is becoming ready, up to a limit', async () => {
+    const { sim, device } = await openSim({}, { becomingReadyPollMs: 1, becomingReadyTimeoutMs: 10_000 });
+    sim.inject({ kind: 'not-ready', times: 3 });
+    await expect(device.lun(0).readCapacity()).resolves.toMatchObject({ blockSize: 512 });
+
+    const { sim: slow, device: slowDevice } = await openSim({}, { becomingReadyPollMs: 1, becomingReadyTimeoutMs: 0 });
+    slow.inject({ kind: 'not-ready', times: 3 });
+    await expect(slowDevice.lun(0).readCapacity()).rejects.toThrow(/becoming ready/);
+  });
+
+  it('never retries MEDIUM NOT PRESENT', async () => {
+    const { sim, device } = await openSim({ luns: [{ mediumPresent: false }] });
+    await expect(device.lun(0).testUnitReady()).rejects.toBeInstanceOf(ScsiCheckConditionError);
+    expect(sim.log.filter((c) => c.opcode === 0x00)).toHaveLength(1);
+  });
+
+  it('reports MEDIUM CHANGED and forgets the cached capacity', async () => {
+    const { sim, device } = await openSim();
+    const lu = device.lun(0);
+    await lu.readCapacity();
+    sim.inject({ kind: 'unit-attention', trigger: 'now', asc: 0x28, ascq: 0x00 });
+    await expect(lu.testUnitReady()).rejects.toThrow(/28\/00/);
+    expect(lu.capacity).toBeUndefined();
+  });
+});
+
+describe('MscDevice.execute (raw and vendor commands)', () => {
+  it('returns CHECK CONDITION with decoded sense for an unknown opcode, without throwing', async () => {
+    const { device } = await openSim();
+    const result = await device.execute({ cdb: new Uint8Array([0xc7, 0, 0, 0, 0, 0]), direction: 'in', length: 64 });
+    expect(result.status).toBe('check-condition');
+    expect(result.statusCode).toBe(0x02);
+    expect(result.sense).toMatchObject({ senseKey: 0x05, asc: 0x20, ascq: 0x00 });
+    expect(result.data).toHaveLength(0);
+    await expect(
+      device.execute({ cdb: new Uint8Array([0xc7, 0, 0, 0, 0, 0]), direction: 'none', throwOnCheckCondition: true }),
+    ).rejects.toThrow(/ILLEGAL REQUEST: Invalid command operation code \(05\/20\/00\)/);
+  });
+
+  it('returns exactly the bytes received and the residue', async () => {
+    const { device } = await openSim();
+    const result = await device.execute({ cdb: new Uint8Array([0x12, 0, 0, 0, 255, 0]), direction: 'in', length: 255 });
+    expect(result.status).toBe('good');
+    expect(result.data.length + result.residue).toBe(255);
+    expect(result.data.length).toBeGreaterThanOrEqual(36);
+  });
+
+  it('rejects invalid requests before anything is sent', async () => {
+    const { sim, device } = await openSim();
+    const before = sim.log.length;
+    const bad = [
+      { cdb: new Uint8Array(0), direction: 'none' as const },
+      { cdb: new Uint8Array(17), direction: 'none' as const },
+      { cdb: new Uint8Array(6), direction: 'in' as const },
+      { cdb: new Uint8Array(6), direction: 'in' as const, length: 2 ** 32 },
+      { cdb: new Uint8Array(6), direction: 'out' as const },
+      { cdb: new Uint8Array(6), direction: 'out' as const, data: new Uint8Array(4), length: 8 },
+      { cdb: new Uint8Array(6), direction: 'none' as const, data: new Uint8Array(4) },
+      { cdb: new Uint8Array(6), direction: 'none' as const, lun: 1 },
+    ];
+    for (const request of bad) await expect(device.execute(request)).rejects.toBeInstanceOf(InvalidArgumentError);
+    expect(sim.log.length).toBe(before);
+  });
+
+  it('runs typed vendor commands against the simulator hook', async () => {
+    const config = new Map<number, Uint8Array>();
+    const { device } = await openSim({
+      vendorCommand: (cdb, dataOut) => {
+        if (cdb[0] === 0xc0 && cdb[1] === 0x01) {
+          const date = new TextEncoder().encode('2026-11-25');
+          return { status: 'good', data: new Uint8Array([2, 7, 0x01, 0x2c, date.length, ...date]) };
+        }
+        if (cdb[0] === 0xc1 && cdb[1] === 0x02) {
+          config.set(cdb[2] ?? 0, dataOut.slice());
+          return { status: 'good' };
+        }
+        return undefined;
+      },
+    });
+    await expect(device.run(acmeReadFirmwareVersion())).resolves.toEqual({ major: 2, minor: 7, build: 300, date: '2026-11-25' });
+    await device.lun(0).run(acmeWriteConfigPage({ page: 3, data: new Uint8Array([1, 2, 3, 4]) }));
+    expect(config.get(3)).toEqual(new Uint8Array([1, 2, 3, 4]));
+  });
+});
+
+describe('MscDevice: read-only option', () => {
+  it('refuses every write-class command before sending it; SYNCHRONIZE CACHE stays allowed', async () => {
+    const { sim, device } = await openSim({}, { readOnly: true });
+    const lu = device.lun(0);
+    const before = sim.log.length;
+    await expect(lu.write(0, new Uint8Array(512))).rejects.toBeInstanceOf(ReadOnlyError);
+    await expect(lu.run(acmeWriteConfigPage({ page: 0, data: new Uint8Array(4) }))).rejects.toBeInstanceOf(ReadOnlyError);
+    await expect(device.execute({ cdb: new Uint8Array([0x2a, 0, 0, 0, 0, 0, 0, 0, 1, 0]), direction: 'none' })).rejects.toBeInstanceOf(ReadOnlyError);
+    await expect(device.execute({ cdb: new Uint8Array([0x04, 0, 0, 0, 0, 0]), direction: 'none' })).rejects.toBeInstanceOf(ReadOnlyError); // FORMAT UNIT
+    await expect(device.execute({ cdb: new Uint8Array([0xc1, 0, 0, 0, 4, 0]), direction: 'out', data: new Uint8Array(4) })).rejects.toBeInstanceOf(ReadOnlyError);
+    expect(sim.log.length).toBe(before);
+    await expect(lu.flush()).resolves.toBeUndefined();
+    expect(sim.log.at(-1)?.opcode).toBe(0x35);
+  });
+});
+
+describe('MscDevice: abort, timeout, disconnect', () => {
+  it('rejects an aborted in-flight command promptly, recovers the device, and runs the next command', async () => {
+    const { sim, device } = await openSim();
+    sim.inject({ kind: 'hang', stage: 'data' });
+    const controller = new AbortController();
+    const read = device.lun(0).read(0, 8, { signal: controller.signal });
+    const next = device.lun(0).testUnitReady();
+    setTimeout(() => controller.abort(), 20);
+    await expect(read).rejects.toBeInstanceOf(AbortError);
+    await expect(next).resolves.toBeUndefined();
+    expect(sim.stats.bulkOnlyResets).toBeGreaterThanOrEqual(1);
+    sim.assertClean();
+  });
+
+  it('times a hung command out, recovers, and the next command works', async () => {
+    const { sim, device } = await openSim();
+    sim.inject({ kind: 'hang', stage: 'csw' });
+    await expect(device.lun(0).testUnitReady({ timeoutMs: 50 })).rejects.toBeInstanceOf(TimeoutError);
+    await expect(device.lun(0).readCapacity()).resolves.toMatchObject({ blockSize: 512 });
+  });
+
+  it('rejects the in-flight and every queued command when the device is unplugged', async () => {
+    const { sim, device } = await openSim();
+    sim.inject({ kind: 'hang', stage: 'data' });
+    const inFlight = device.lun(0).read(0, 1);
+    const queued = [device.lun(0).testUnitReady(), device.lun(0).read(1, 1), device.execute({ cdb: new Uint8Array(6), direction: 'none' })];
+    const disconnected = new Promise<void>((resolve) => device.onDisconnect(resolve));
+    setTimeout(() => sim.disconnect(), 10);
+    const results = await Promise.allSettled([inFlight, ...queued]);
+    for (const r of results) {
+      expect(r.status).toBe('rejected');
+      expect((r as PromiseRejectedResult).reason).toBeInstanceOf(DisconnectedError);
+    }
+    await disconnected;
+    expect(device.state).toBe('disconnected');
+    await expect(device.lun(0).testUnitReady()).rejects.toBeInstanceOf(DisconnectedError);
+    await expect(device.close()).resolves.toBeUndefined();
+  });
+});
+
+describe('MscDevice: trace', () => {
+  it('emits CBW, data and CSW events with timings, and sense after CHECK CONDITION', async () => {
+    const { device } = await openSim();
+    const events: TraceEvent[] = [];
+    const off = device.onTrace((e) => events.push(e));
+    await device.lun(0).read(0, 1);
+    await device.execute({ cdb: new Uint8Array([0xc7, 0, 0, 0, 0, 0]), direction: 'none' });
+    off();
+    await device.lun(0).testUnitReady();
+    const types = events.map((e) => e.type);
+    expect(types.slice(0, 5)).toEqual(['command-start', 'cbw', 'data', 'csw', 'command-end']);
+    expect(types).toContain('sense');
+    const end = events.find((e) => e.type === 'command-end');
+    expect(end && 'durationMs' in end ? end.durationMs : -1).toBeGreaterThanOrEqual(0);
+    const count = events.length;
+    expect(events.length).toBe(count);
+  });
+});

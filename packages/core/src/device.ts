@@ -1,0 +1,830 @@
+import { BotEngine } from './bot/engine.js';
+import {
+  AbortError,
+  ClosedError,
+  DeviceFailedError,
+  DisconnectedError,
+  InvalidArgumentError,
+  ParseError,
+  ReadOnlyError,
+  ScsiCheckConditionError,
+  TransportError,
+  UsbmsError,
+  VerifyMismatchError,
+  WriteProtectedError,
+} from './errors.js';
+import { CommandQueue } from './queue.js';
+import { type QuirkRule, type Quirks, resolveQuirks } from './quirks.js';
+import type { Capacity } from './scsi/capacity.js';
+import type { CommandOptions, DataDirection, ScsiCommand } from './scsi/command.js';
+import * as scsi from './scsi/index.js';
+import { checkConditionMessage, decodeSense, formatSense } from './sense/index.js';
+import { SenseKey, type SenseData } from './sense/types.js';
+import { type TraceListener, Tracer, now } from './trace.js';
+import type { MscTransport, TransportInfo } from './transport.js';
+
+/** Queue priorities: recovery and user resets run ahead of queued I/O. */
+export const Priority = { Normal: 0, High: 10 } as const;
+
+export interface MscDeviceOptions {
+  /** Refuse every write-class command before it is sent (SYNCHRONIZE CACHE stays allowed). */
+  readOnly?: boolean;
+  /** Quirk flags that override the built-in table. */
+  quirks?: Partial<Quirks>;
+  /** Extra quirk rules, matched before the built-in table. */
+  quirkRules?: readonly QuirkRule[];
+  /** Treat a CSW residue larger than the request as not meaningful (reset recovery) instead of clamping it. */
+  strictResidue?: boolean;
+  /** Timeout of a command that names none, in ms. Default 20 000. */
+  defaultTimeoutMs?: number;
+  /** Largest data stage of one READ/WRITE command, in bytes. Default: quirk, else by bus speed. */
+  maxTransferBytes?: number;
+  /** Retries of a command after UNIT ATTENTION "power on, reset" (29/xx). Default 1. */
+  unitAttentionRetries?: number;
+  /** How long to keep retrying while a LUN reports NOT READY "becoming ready" (04/01). Default 30 000 ms. */
+  becomingReadyTimeoutMs?: number;
+  /** Poll interval while becoming ready. Default 500 ms. */
+  becomingReadyPollMs?: number;
+}
+
+/** A raw command for {@link MscDevice.execute}. */
+export interface ExecuteRequest extends CommandOptions {
+  /** The CDB, 1-16 bytes (BOT 1.0 §5.1 bCBWCBLength). */
+  cdb: Uint8Array;
+  direction: DataDirection;
+  /** Bytes to read, for direction 'in'. */
+  length?: number;
+  /** Bytes to write, for direction 'out'. */
+  data?: Uint8Array;
+  /** Logical unit, default 0. */
+  lun?: number;
+  /** Throw ScsiCheckConditionError instead of returning status 'check-condition'. */
+  throwOnCheckCondition?: boolean;
+  /** Name shown in traces. */
+  name?: string;
+}
+
+/** What {@link MscDevice.execute} returns. */
+export interface ExecuteResult {
+  /** The SCSI status the CSW reported: passed = GOOD, failed = CHECK CONDITION. */
+  status: 'good' | 'check-condition';
+  /** SCSI status byte: 0x00 GOOD, 0x02 CHECK CONDITION (SAM-5 §5.3). */
+  statusCode: number;
+  /** Exactly the bytes received in the data-in stage (empty otherwise). */
+  data: Uint8Array;
+  /** dCSWDataResidue: bytes of the transfer length not processed. */
+  residue: number;
+  /** Decoded sense data, fetched by an automatic REQUEST SENSE after CHECK CONDITION. */
+  sense?: SenseData;
+}
+
+export interface RunOptions extends CommandOptions {
+  lun?: number;
+}
+
+export interface BlockWriteOptions extends CommandOptions {
+  /** Read the range back after writing and compare (VerifyMismatchError on a difference). */
+  verify?: boolean;
+}
+
+export interface BlockReadOptions extends CommandOptions {
+  /** Read into this buffer (exactly blocks * blockSize bytes) instead of a new one. */
+  into?: Uint8Array;
+}
+
+export interface CloseOptions {
+  /** SYNCHRONIZE CACHE on every LUN written since the last flush. Default true. */
+  flush?: boolean;
+  /** Reject queued commands with ClosedError instead of letting them finish. Default false. */
+  rejectPending?: boolean;
+}
+
+export type DeviceState = 'open' | 'failed' | 'disconnected' | 'closed';
+
+type Transaction = {
+  name: string;
+  cdb: Uint8Array;
+  direction: DataDirection;
+  length: number;
+  data?: Uint8Array | undefined;
+  timeoutMs?: number | undefined;
+};
+
+const DEFAULT_TIMEOUT_MS = 20_000;
+/** REQUEST SENSE allocation length: 18 bytes is what USB devices reliably answer (Linux US_SENSE_SIZE). */
+const SENSE_LENGTH = 18;
+/** Largest block size accepted from READ CAPACITY; anything beyond is garbage from the device. */
+const MAX_BLOCK_SIZE = 1 << 20;
+
+const sleep = (ms: number, signal: AbortSignal | undefined): Promise<void> =>
+  new Promise((resolve, reject) => {
+    if (signal?.aborted) return reject(new AbortError());
+    const timer = setTimeout(() => {
+      signal?.removeEventListener('abort', onAbort);
+      resolve();
+    }, ms);
+    const onAbort = (): void => {
+      clearTimeout(timer);
+      reject(new AbortError());
+    };
+    signal?.addEventListener('abort', onAbort, { once: true });
+  });
+
+function defaultMaxTransferBytes(info: TransportInfo): number {
+  // Linux usb-storage uses 120 KiB commands below SuperSpeed and 1 MiB at
+  // SuperSpeed; those sizes are what cheap devices are known to accept.
+  switch (info.speed) {
+    case 'super':
+    case 'super-plus':
+      return 1 << 20;
+    case 'low':
+    case 'full':
+      return 64 * 1024;
+    default:
+      return 120 * 1024;
+  }
+}
+
+function checkLun(lun: number, maxLun: number): void {
+  if (!Number.isInteger(lun) || lun < 0 || lun > maxLun) {
+    throw new InvalidArgumentError(`LUN ${lun} does not exist: the device has LUNs 0-${maxLun}`);
+  }
+}
+
+function checkCount(name: string, value: number, min = 0): void {
+  if (!Number.isSafeInteger(value) || value < min) {
+    throw new InvalidArgumentError(`${name} must be an integer >= ${min} (got ${value})`);
+  }
+}
+
+/** The error for a command that ended in CHECK CONDITION, naming the LUN. */
+function lunCheckConditionError(command: string, sense: SenseData | undefined, lun: number): ScsiCheckConditionError {
+  return new ScsiCheckConditionError(checkConditionMessage(`${command} on LUN ${lun}`, sense), sense, {
+    details: { command, lun },
+  });
+}
+
+/**
+ * One claimed mass-storage interface. Every command of every caller goes
+ * through one serialized queue, so transfers of different commands never
+ * interleave on the wire.
+ *
+ * @example
+ * const device = await MscDevice.open(transport);
+ * const lu = device.lun(0);
+ * const { blocks, blockSize } = await lu.readCapacity();
+ * const first = await lu.read(0, 1);
+ * await device.close();
+ */
+export class MscDevice {
+  readonly transport: MscTransport;
+  readonly quirks: Quirks;
+  #options: MscDeviceOptions;
+  #engine: BotEngine;
+  #queue: CommandQueue;
+  #tracer = new Tracer();
+  #luns: LogicalUnit[] = [];
+  #maxLun = 0;
+  #state: DeviceState = 'open';
+  #failure: Error | undefined;
+  #traceId = 0;
+  #disconnectListeners = new Set<() => void>();
+  #unsubscribeDisconnect: () => void;
+
+  private constructor(transport: MscTransport, options: MscDeviceOptions) {
+    this.transport = transport;
+    this.#options = options;
+    this.quirks = resolveQuirks(
+      {
+        ...(transport.info.vendorId !== undefined ? { vendorId: transport.info.vendorId } : {}),
+        ...(transport.info.productId !== undefined ? { productId: transport.info.productId } : {}),
+        ...(transport.info.interfaceSubclass !== undefined ? { interfaceSubclass: transport.info.interfaceSubclass } : {}),
+      },
+      options.quirkRules,
+    );
+    Object.assign(this.quirks, options.quirks);
+    this.#engine = new BotEngine(transport, {
+      quirks: this.quirks,
+      strictResidue: options.strictResidue ?? false,
+      tracer: this.#tracer,
+    });
+    this.#queue = new CommandQueue();
+    this.#unsubscribeDisconnect = transport.onDisconnect(() => this.#onDisconnect());
+  }
+
+  /**
+   * Opens a device on a claimed interface: Get Max LUN, then a 36-byte
+   * INQUIRY per LUN, as Linux does for USB. VPD pages, REPORT LUNS and MODE
+   * SENSE are sent only when asked, since cheap devices hang on them. A LUN
+   * with no medium still opens. On failure the transport is closed.
+   */
+  static async open(transport: MscTransport, options: MscDeviceOptions = {}): Promise<MscDevice> {
+    const device = new MscDevice(transport, options);
+    try {
+      await device.#discover();
+    } catch (error) {
+      await device.close({ flush: false, rejectPending: true }).catch(() => undefined);
+      throw error;
+    }
+    return device;
+  }
+
+  async #discover(): Promise<void> {
+    this.#maxLun = this.quirks.singleLun
+      ? 0
+      : await this.#queue.run(({ signal }) => this.#engine.getMaxLun({ timeoutMs: this.#timeout(undefined), signal }), {
+          priority: Priority.High,
+          name: 'GET MAX LUN',
+        });
+    for (let lun = 0; lun <= this.#maxLun; lun++) {
+      const unit = new LogicalUnit(this, lun);
+      try {
+        unit.inquiry = await this.run(scsi.inquiry({ allocationLength: 36 }), { lun });
+      } catch (error) {
+        // A LUN that rejects INQUIRY stays listed without data; transport failures propagate.
+        if (!(error instanceof ScsiCheckConditionError)) throw error;
+      }
+      this.#luns.push(unit);
+      if (lun === 0 && unit.inquiry) {
+        const refined = resolveQuirks(
+          {
+            ...(this.transport.info.vendorId !== undefined ? { vendorId: this.transport.info.vendorId } : {}),
+            ...(this.transport.info.productId !== undefined ? { productId: this.transport.info.productId } : {}),
+            ...(this.transport.info.interfaceSubclass !== undefined ? { interfaceSubclass: this.transport.info.interfaceSubclass } : {}),
+            inquiryVendor: unit.inquiry.vendor,
+            inquiryProduct: unit.inquiry.product,
+          },
+          this.#options.quirkRules,
+        );
+        Object.assign(this.quirks, refined, this.#options.quirks);
+      }
+    }
+  }
+
+  get info(): TransportInfo {
+    return this.transport.info;
+  }
+
+  get state(): DeviceState {
+    return this.#state;
+  }
+
+  get readOnly(): boolean {
+    return this.#options.readOnly ?? false;
+  }
+
+  /** Highest LUN number (Get Max LUN; 0 for single-LUN devices). */
+  get maxLun(): number {
+    return this.#maxLun;
+  }
+
+  get luns(): readonly LogicalUnit[] {
+    return this.#luns;
+  }
+
+  lun(n: number): LogicalUnit {
+    checkLun(n, this.#maxLun);
+    const unit = this.#luns[n];
+    if (!unit) throw new InvalidArgumentError(`LUN ${n} is not open`);
+    return unit;
+  }
+
+  /** Largest data stage of one READ/WRITE command, in bytes. */
+  get maxTransferBytes(): number {
+    return this.#options.maxTransferBytes ?? this.quirks.maxTransferBytes ?? defaultMaxTransferBytes(this.transport.info);
+  }
+
+  /** Subscribes to the structured trace of every command. Free when nobody listens. */
+  onTrace(listener: TraceListener): () => void {
+    return this.#tracer.on(listener);
+  }
+
+  /** Called once when the device is unplugged. */
+  onDisconnect(listener: () => void): () => void {
+    this.#disconnectListeners.add(listener);
+    return () => this.#disconnectListeners.delete(listener);
+  }
+
+  /**
+   * Sends any CDB and returns status, data, residue and decoded sense without
+   * throwing on CHECK CONDITION (unless `throwOnCheckCondition`). Invalid input is
+   * rejected before anything is sent; a phase error or transport failure throws
+   * after reset recovery. No automatic retries: this is the raw path.
+   */
+  async execute(request: ExecuteRequest): Promise<ExecuteResult> {
+    const lun = request.lun ?? 0;
+    const transaction = this.#validateRaw(request, lun);
+    const result = await this.#transact(lun, transaction, request, undefined);
+    if (result.status === 'check-condition' && request.throwOnCheckCondition) {
+      throw lunCheckConditionError(transaction.name, result.sense, lun);
+    }
+    return result;
+  }
+
+  /**
+   * Runs a command built by a builder (`scsi.*` or your own `defineCommand`)
+   * and returns its decoded response. CHECK CONDITION throws
+   * ScsiCheckConditionError after the bounded retries (UNIT ATTENTION, becoming ready).
+   */
+  async run<T>(command: ScsiCommand<T>, options: RunOptions = {}): Promise<T> {
+    const result = await this.runRaw(command, options, undefined);
+    return command.decode(result.data);
+  }
+
+  /** @internal Runs a command with the retry policy; returns the raw result (status GOOD). */
+  async runRaw(command: ScsiCommand<unknown>, options: RunOptions, into: Uint8Array | undefined): Promise<ExecuteResult> {
+    const lun = options.lun ?? 0;
+    checkLun(lun, this.#maxLun);
+    if (this.readOnly && command.writesMedium) {
+      throw new ReadOnlyError(`${command.name} refused: the device was opened read-only`);
+    }
+    let unitAttentionRetries = this.#options.unitAttentionRetries ?? 1;
+    const becomingReadyDeadline = now() + (this.#options.becomingReadyTimeoutMs ?? 30_000);
+    for (;;) {
+      const result = await this.#transact(lun, command, options, into);
+      if (result.status === 'good') return result;
+      const sense = result.sense;
+      if (sense?.senseKey === SenseKey.UnitAttention) {
+        if (sense.asc === 0x28) {
+          // MEDIUM CHANGED (28/00): what we knew about the medium is stale; report it.
+          this.#luns[lun]?.invalidate();
+        } else if (sense.asc === 0x29 && unitAttentionRetries > 0) {
+          // POWER ON, RESET OR BUS DEVICE RESET (29/xx): the command was not executed (SAM-5 §5.14); retry it.
+          unitAttentionRetries--;
+          continue;
+        }
+      } else if (
+        sense?.senseKey === SenseKey.NotReady &&
+        sense.asc === 0x04 &&
+        sense.ascq === 0x01 &&
+        now() < becomingReadyDeadline
+      ) {
+        // LOGICAL UNIT IS IN PROCESS OF BECOMING READY (04/01): spinning up; wait and retry.
+        await sleep(this.#options.becomingReadyPollMs ?? 500, options.signal);
+        continue;
+      } else if (sense?.senseKey === SenseKey.DataProtect && sense.asc === 0x27) {
+        this.#luns[lun]?.markWriteProtected();
+        throw new WriteProtectedError(`${command.name} refused: the medium in LUN ${lun} is write-protected (${formatSense(sense)})`, {
+          cause: lunCheckConditionError(command.name, sense, lun),
+          details: { lun, sense },
+        });
+      }
+      throw lunCheckConditionError(command.name, sense, lun);
+    }
+  }
+
+  /** Runs reset recovery (BOT 1.0 §5.3.4) ahead of queued commands. */
+  async reset(options: CommandOptions = {}): Promise<void> {
+    await this.#queue.run(({ signal }) => this.#engine.resetRecovery({ timeoutMs: this.#timeout(options.timeoutMs), signal }), {
+      priority: Priority.High,
+      name: 'RESET RECOVERY',
+      ...(options.signal ? { signal: options.signal } : {}),
+    });
+  }
+
+  /**
+   * Flushes written LUNs (SYNCHRONIZE CACHE), lets queued work finish (or rejects
+   * it with `rejectPending`), then releases the interface. Idempotent. A failed
+   * flush is thrown after the interface has been released.
+   */
+  async close(options: CloseOptions = {}): Promise<void> {
+    if (this.#state === 'closed') return;
+    let flushError: unknown;
+    if (this.#state === 'open' && (options.flush ?? true) && !options.rejectPending) {
+      for (const unit of this.#luns) {
+        if (!unit.dirty) continue;
+        try {
+          await unit.flush();
+        } catch (error) {
+          flushError ??= error;
+        }
+      }
+    }
+    await this.#queue.close({ rejectPending: options.rejectPending ?? false });
+    this.#state = 'closed';
+    this.#unsubscribeDisconnect();
+    await this.transport.close();
+    if (flushError !== undefined) throw flushError;
+  }
+
+  #onDisconnect(): void {
+    if (this.#state === 'closed' || this.#state === 'disconnected') return;
+    this.#state = 'disconnected';
+    this.#failure = new DisconnectedError('The USB device was disconnected; reconnect it and open it again');
+    this.#queue.fail(this.#failure);
+    for (const listener of this.#disconnectListeners) listener();
+  }
+
+  #timeout(requested: number | undefined, commandDefault?: number): number {
+    return requested ?? commandDefault ?? this.#options.defaultTimeoutMs ?? DEFAULT_TIMEOUT_MS;
+  }
+
+  #validateRaw(request: ExecuteRequest, lun: number): Transaction {
+    checkLun(lun, this.#maxLun);
+    const { cdb, direction } = request;
+    if (!(cdb instanceof Uint8Array) || cdb.length < 1 || cdb.length > 16) {
+      throw new InvalidArgumentError(`CDB must be 1-16 bytes (BOT 1.0 §5.1), got ${cdb?.length ?? 'none'}`);
+    }
+    let length = 0;
+    if (direction === 'in') {
+      if (request.data !== undefined) throw new InvalidArgumentError('direction "in" takes a length, not data');
+      length = request.length ?? 0;
+      if (!Number.isInteger(length) || length < 1 || length > 0xffffffff) {
+        throw new InvalidArgumentError(`direction "in" needs a length of 1 to 4294967295 bytes, got ${request.length}`);
+      }
+    } else if (direction === 'out') {
+      if (!(request.data instanceof Uint8Array) || request.data.length === 0) {
+        throw new InvalidArgumentError('direction "out" needs non-empty data');
+      }
+      if (request.length !== undefined && request.length !== request.data.length) {
+        throw new InvalidArgumentError(`length ${request.length} does not match data size ${request.data.length}`);
+      }
+      length = request.data.length;
+    } else if (direction === 'none') {
+      if (request.data !== undefined || (request.length ?? 0) !== 0) {
+        throw new InvalidArgumentError('direction "none" takes neither data nor a length');
+      }
+    } else {
+      throw new InvalidArgumentError(`direction must be "none", "in" or "out", got ${String(direction)}`);
+    }
+    const name = request.name ?? scsi.opcodeName(cdb[0] ?? 0);
+    if (this.readOnly && (direction === 'out' || scsi.isWriteClassOpcode(cdb))) {
+      throw new ReadOnlyError(`${name} refused: the device was opened read-only`);
+    }
+    return { name, cdb, direction, length, data: request.data };
+  }
+
+  /** One queue job: CBW, data, CSW, and the automatic REQUEST SENSE after CHECK CONDITION. */
+  #transact(lun: number, command: Transaction | ScsiCommand<unknown>, options: CommandOptions, into: Uint8Array | undefined): Promise<ExecuteResult> {
+    if (this.#state !== 'open') return Promise.reject(this.#unavailable());
+    const timeoutMs = this.#timeout(options.timeoutMs, command.timeoutMs);
+    const cdb = this.quirks.padCdbTo12 && command.cdb.length < 12 ? padCdb(command.cdb) : command.cdb;
+    return this.#queue.run(
+      async ({ signal }) => {
+        const id = ++this.#traceId;
+        const tracing = this.#tracer.active;
+        const started = tracing ? now() : 0;
+        if (tracing) {
+          this.#tracer.emit({ type: 'command-start', id, lun, name: command.name, cdb, direction: command.direction, length: command.length, time: started });
+        }
+        try {
+          const r = await this.#engine.command({
+            lun,
+            cdb,
+            direction: command.direction,
+            length: command.length,
+            ...(command.data ? { data: command.data } : {}),
+            ...(into ? { into } : {}),
+            timeoutMs,
+            signal,
+            traceId: id,
+          });
+          let result: ExecuteResult;
+          if (r.status === 'passed') {
+            result = { status: 'good', statusCode: 0x00, data: r.data, residue: r.residue };
+          } else {
+            // BOT 1.0 §5.2: CSW status 1 (command failed). The device holds sense
+            // data until the next command on this LUN, so fetch it in the same job.
+            const sense = await this.#requestSense(lun, timeoutMs, signal, id);
+            result = { status: 'check-condition', statusCode: 0x02, data: r.data, residue: r.residue, ...(sense ? { sense } : {}) };
+          }
+          if (tracing) {
+            this.#tracer.emit({
+              type: 'command-end',
+              id,
+              outcome: result.status === 'good' ? 'good' : 'check-condition',
+              residue: result.residue,
+              time: now(),
+              durationMs: now() - started,
+            });
+          }
+          return result;
+        } catch (error) {
+          if (tracing) {
+            this.#tracer.emit({ type: 'command-end', id, outcome: 'error', error: String(error), time: now(), durationMs: now() - started });
+          }
+          if (error instanceof DeviceFailedError) this.#markFailed(error);
+          throw error;
+        }
+      },
+      { priority: Priority.Normal, timeoutMs, name: command.name, ...(options.signal ? { signal: options.signal } : {}) },
+    );
+  }
+
+  async #requestSense(lun: number, timeoutMs: number, signal: AbortSignal, id: number): Promise<SenseData | undefined> {
+    const command = scsi.requestSense({ allocationLength: SENSE_LENGTH });
+    const cdb = this.quirks.padCdbTo12 ? padCdb(command.cdb) : command.cdb;
+    const r = await this.#engine.command({ lun, cdb, direction: 'in', length: command.length, timeoutMs, signal, traceId: id });
+    if (r.status !== 'passed' || r.data.length === 0) return undefined;
+    let sense: SenseData;
+    try {
+      sense = decodeSense(r.data);
+    } catch (error) {
+      if (error instanceof ParseError) return undefined;
+      throw error;
+    }
+    if (this.#tracer.active) {
+      this.#tracer.emit({ type: 'sense', id, senseKey: sense.senseKey, asc: sense.asc, ascq: sense.ascq, text: formatSense(sense), time: now() });
+    }
+    return sense;
+  }
+
+  #markFailed(error: DeviceFailedError): void {
+    if (this.#state !== 'open') return;
+    this.#state = 'failed';
+    this.#failure = error;
+    this.#queue.fail(error);
+  }
+
+  #unavailable(): UsbmsError {
+    if (this.#state === 'closed') return new ClosedError('The device is closed; open it again');
+    if (this.#failure instanceof UsbmsError) return this.#failure;
+    return new DeviceFailedError('The device failed and must be reopened', { cause: this.#failure });
+  }
+}
+
+function padCdb(cdb: Uint8Array): Uint8Array {
+  // Quirk padCdbTo12 (UFI/SFF-8070i/ATAPI subclasses): command blocks are always 12 bytes.
+  const padded = new Uint8Array(12);
+  padded.set(cdb);
+  return padded;
+}
+
+/**
+ * One logical unit of a device: typed SCSI commands and block I/O.
+ * Obtain it with `device.lun(n)`.
+ */
+export class LogicalUnit {
+  readonly device: MscDevice;
+  readonly number: number;
+  /** Standard INQUIRY data read when the device was opened (undefined if the LUN rejected INQUIRY). */
+  inquiry: scsi.InquiryData | undefined;
+  #capacity: Capacity | undefined;
+  #writeProtected: boolean | undefined;
+  #dirty = false;
+
+  constructor(device: MscDevice, lun: number) {
+    this.device = device;
+    this.number = lun;
+  }
+
+  /** True when data was written since the last flush. */
+  get dirty(): boolean {
+    return this.#dirty;
+  }
+
+  /** Capacity from the last READ CAPACITY, if any (invalidated on MEDIUM CHANGED). */
+  get capacity(): Capacity | undefined {
+    return this.#capacity;
+  }
+
+  /** @internal */
+  invalidate(): void {
+    this.#capacity = undefined;
+    this.#writeProtected = undefined;
+  }
+
+  /** @internal */
+  markWriteProtected(): void {
+    this.#writeProtected = true;
+  }
+
+  run<T>(command: ScsiCommand<T>, options: CommandOptions = {}): Promise<T> {
+    return this.device.run(command, { ...options, lun: this.number });
+  }
+
+  execute(request: Omit<ExecuteRequest, 'lun'>): Promise<ExecuteResult> {
+    return this.device.execute({ ...request, lun: this.number });
+  }
+
+  /** TEST UNIT READY (SPC-4 §6.47); throws ScsiCheckConditionError when not ready. */
+  testUnitReady(options: CommandOptions = {}): Promise<void> {
+    return this.run(scsi.testUnitReady(), options);
+  }
+
+  /** REQUEST SENSE (SPC-4 §6.39): the LUN's current sense data. */
+  requestSense(options: CommandOptions & { descriptor?: boolean } = {}): Promise<SenseData | undefined> {
+    return this.run(scsi.requestSense({ allocationLength: SENSE_LENGTH, ...(options.descriptor ? { descriptor: true } : {}) }), options);
+  }
+
+  /** INQUIRY standard data (SPC-4 §6.6.2), read anew. */
+  async readInquiry(options: CommandOptions = {}): Promise<scsi.InquiryData> {
+    this.inquiry = await this.run(scsi.inquiry({ allocationLength: 36 }), options);
+    return this.inquiry;
+  }
+
+  /** A VPD page's raw bytes (SPC-4 §7.8). */
+  inquiryVpd(page: number, options: CommandOptions = {}): Promise<Uint8Array> {
+    return this.run(scsi.inquiryVpd({ page }), options);
+  }
+
+  /** Supported VPD pages (page 0x00). */
+  vpdPages(options: CommandOptions = {}): Promise<number[]> {
+    return this.run(scsi.inquirySupportedVpdPages(), options);
+  }
+
+  /** Unit serial number (page 0x80). */
+  serialNumber(options: CommandOptions = {}): Promise<string> {
+    return this.run(scsi.inquiryUnitSerialNumber(), options);
+  }
+
+  /** Device identification designators (page 0x83). */
+  deviceIdentification(options: CommandOptions = {}): Promise<scsi.Designator[]> {
+    return this.run(scsi.inquiryDeviceIdentification(), options);
+  }
+
+  /** Block limits (page 0xB0, SBC-3 §6.5.3). */
+  blockLimits(options: CommandOptions = {}): Promise<scsi.BlockLimits> {
+    return this.run(scsi.inquiryBlockLimits(), options);
+  }
+
+  /** Block device characteristics (page 0xB1, SBC-3 §6.5.2). */
+  blockDeviceCharacteristics(options: CommandOptions = {}): Promise<scsi.BlockDeviceCharacteristics> {
+    return this.run(scsi.inquiryBlockDeviceCharacteristics(), options);
+  }
+
+  /**
+   * READ CAPACITY(10), then (16) when (10) reports 0xFFFFFFFF and no quirk
+   * forbids it (SBC-3 §5.15). The result is cached for block I/O.
+   */
+  async readCapacity(options: CommandOptions = {}): Promise<Capacity> {
+    const c10 = await this.run(scsi.readCapacity10(), options);
+    let lastLba = c10.lastLba;
+    let blockSize = c10.blockSize;
+    if (lastLba === 0xffffffff && !this.device.quirks.noReadCapacity16) {
+      const c16 = await this.run(scsi.readCapacity16(), options);
+      lastLba = c16.lastLba;
+      blockSize = c16.blockSize;
+    }
+    if (blockSize === 0 || blockSize > MAX_BLOCK_SIZE) {
+      throw new ParseError('READ CAPACITY data', `block size ${blockSize} is not usable`);
+    }
+    if (!Number.isSafeInteger(lastLba + 1) || !Number.isSafeInteger((lastLba + 1) * blockSize)) {
+      throw new ParseError('READ CAPACITY data', `capacity of ${lastLba + 1} blocks of ${blockSize} bytes is beyond what usbms can address`);
+    }
+    this.#capacity = { lastLba, blockSize, blocks: lastLba + 1, bytes: (lastLba + 1) * blockSize };
+    return this.#capacity;
+  }
+
+  /** READ FORMAT CAPACITIES (MMC/UFI; many USB devices answer it). */
+  readFormatCapacities(options: CommandOptions = {}): Promise<scsi.FormatCapacities> {
+    return this.run(scsi.readFormatCapacities(), options);
+  }
+
+  /** MODE SENSE of all pages (6- or 10-byte form, per quirks): header, write-protect, caching page. */
+  modeSense(options: CommandOptions & { page?: number } = {}): Promise<scsi.ModeSenseData> {
+    const page = options.page ?? 0x3f;
+    return this.run(this.device.quirks.avoid6ByteCommands ? scsi.modeSense10({ page }) : scsi.modeSense6({ page }), options);
+  }
+
+  /** Write-protect bit of the MODE SENSE header (SBC-3 §6.4.1 WP). */
+  async isWriteProtected(options: CommandOptions = {}): Promise<boolean> {
+    const mode = await this.modeSense(options);
+    this.#writeProtected = mode.writeProtected;
+    return mode.writeProtected;
+  }
+
+  /** START STOP UNIT (SBC-3 §5.25). */
+  startStop(params: { start?: boolean; loadEject?: boolean }, options: CommandOptions = {}): Promise<void> {
+    return this.run(scsi.startStopUnit({ start: params.start ?? false, loadEject: params.loadEject ?? false }), options);
+  }
+
+  /** Flushes, allows removal and ejects the medium. */
+  async eject(options: CommandOptions = {}): Promise<void> {
+    if (this.#dirty) await this.flush(options);
+    await this.preventRemoval(false, options).catch((error: unknown) => {
+      if (!(error instanceof ScsiCheckConditionError)) throw error;
+    });
+    await this.startStop({ start: false, loadEject: true }, options);
+    this.invalidate();
+  }
+
+  /** PREVENT ALLOW MEDIUM REMOVAL (SPC-4 §6.13 / SBC-3). */
+  preventRemoval(prevent: boolean, options: CommandOptions = {}): Promise<void> {
+    return this.run(scsi.preventAllowMediumRemoval({ prevent }), options);
+  }
+
+  /** REPORT LUNS (SPC-4 §6.33). Many USB devices reject it. */
+  reportLuns(options: CommandOptions = {}): Promise<number[]> {
+    return this.run(scsi.reportLuns(), options);
+  }
+
+  async #ensureCapacity(options: CommandOptions): Promise<Capacity> {
+    return this.#capacity ?? (await this.readCapacity(options));
+  }
+
+  #checkRange(capacity: Capacity, lba: number, blocks: number): void {
+    checkCount('LBA', lba);
+    checkCount('block count', blocks, 1);
+    if (lba + blocks > capacity.blocks) {
+      throw new InvalidArgumentError(
+        `blocks ${lba}..${lba + blocks - 1} are beyond the end of LUN ${this.number} (last LBA ${capacity.lastLba})`,
+      );
+    }
+  }
+
+  #chunkBlocks(blockSize: number): number {
+    return Math.max(1, Math.floor(this.device.maxTransferBytes / blockSize));
+  }
+
+  /**
+   * Reads `blocks` blocks from `lba`, split into commands no larger than the
+   * device's limit, assembled into one buffer (zero copies where the
+   * transport fills it directly).
+   */
+  async read(lba: number, blocks: number, options: BlockReadOptions = {}): Promise<Uint8Array> {
+    const capacity = await this.#ensureCapacity(options);
+    this.#checkRange(capacity, lba, blocks);
+    const { blockSize } = capacity;
+    const total = blocks * blockSize;
+    const out = options.into ?? new Uint8Array(total);
+    if (out.length !== total) {
+      throw new InvalidArgumentError(`the read buffer holds ${out.length} bytes; ${blocks} blocks of ${blockSize} need ${total}`);
+    }
+    const chunk = this.#chunkBlocks(blockSize);
+    for (let done = 0; done < blocks; ) {
+      const count = Math.min(chunk, blocks - done);
+      const at = lba + done;
+      const target = out.subarray(done * blockSize, (done + count) * blockSize);
+      const command = at + count - 1 > 0xffffffff || count > 0xffff ? scsi.read16({ lba: at, blocks: count, blockSize }) : scsi.read10({ lba: at, blocks: count, blockSize });
+      const result = await this.device.runRaw(command, { ...options, lun: this.number }, target);
+      if (result.data.length !== target.length) {
+        throw new TransportError(`${command.name} at LBA ${at} returned ${result.data.length} of ${target.length} bytes`, {
+          details: { lba: at, residue: result.residue },
+        });
+      }
+      // The transport may not support filling a caller's buffer: then copy once.
+      if (result.data.buffer !== target.buffer || result.data.byteOffset !== target.byteOffset) target.set(result.data);
+      done += count;
+    }
+    return out;
+  }
+
+  /**
+   * Writes `data` (a whole number of blocks) at `lba`, split into commands no
+   * larger than the device's limit. Call `flush()` (or close the device) to
+   * make sure the data left the device's cache.
+   */
+  async write(lba: number, data: Uint8Array, options: BlockWriteOptions = {}): Promise<void> {
+    if (this.device.readOnly) throw new ReadOnlyError(`write refused: the device was opened read-only`);
+    const capacity = await this.#ensureCapacity(options);
+    const { blockSize } = capacity;
+    if (data.length === 0 || data.length % blockSize !== 0) {
+      throw new InvalidArgumentError(`write data must be a non-zero multiple of the block size ${blockSize}, got ${data.length} bytes`);
+    }
+    const blocks = data.length / blockSize;
+    this.#checkRange(capacity, lba, blocks);
+    if (this.#writeProtected) {
+      throw new WriteProtectedError(`write refused: the medium in LUN ${this.number} is write-protected`);
+    }
+    const chunk = this.#chunkBlocks(blockSize);
+    for (let done = 0; done < blocks; ) {
+      const count = Math.min(chunk, blocks - done);
+      const at = lba + done;
+      const slice = data.subarray(done * blockSize, (done + count) * blockSize);
+      const command = at + count - 1 > 0xffffffff || count > 0xffff ? scsi.write16({ lba: at, data: slice, blockSize }) : scsi.write10({ lba: at, data: slice, blockSize });
+      this.#dirty = true;
+      await this.device.runRaw(command, { ...options, lun: this.number }, undefined);
+      done += count;
+    }
+    if (options.verify) {
+      const back = await this.read(lba, blocks, options);
+      for (let i = 0; i < data.length; i++) {
+        if (back[i] !== data[i]) {
+          const bad = lba + Math.floor(i / blockSize);
+          throw new VerifyMismatchError(`read-back of LUN ${this.number} differs at LBA ${bad} (byte ${i % blockSize})`, { details: { lba: bad } });
+        }
+      }
+    }
+  }
+
+  /**
+   * SYNCHRONIZE CACHE(10) of the whole LUN (SBC-3 §5.22). A device without
+   * the command (ILLEGAL REQUEST, invalid opcode) has no cache to flush.
+   */
+  async flush(options: CommandOptions = {}): Promise<void> {
+    if (this.device.quirks.noSynchronizeCache) {
+      this.#dirty = false;
+      return;
+    }
+    try {
+      await this.run(scsi.synchronizeCache10({}), options);
+    } catch (error) {
+      const sense = error instanceof ScsiCheckConditionError ? error.sense : undefined;
+      if (!(sense?.senseKey === SenseKey.IllegalRequest && sense.asc === 0x20)) throw error;
+    }
+    this.#dirty = false;
+  }
+
+  /** VERIFY(10) with BYTCHK=0: the device checks the blocks are readable (SBC-3 §5.33). */
+  async verify(lba: number, blocks: number, options: CommandOptions = {}): Promise<void> {
+    const capacity = await this.#ensureCapacity(options);
+    this.#checkRange(capacity, lba, blocks);
+    const chunk = Math.min(0xffff, Math.max(1, Math.floor((64 << 20) / capacity.blockSize)));
+    for (let done = 0; done < blocks; ) {
+      const count = Math.min(chunk, blocks - done);
+      await this.run(scsi.verify10({ lba: lba + done, blocks: count }), options);
+      done += count;
+    }
+  }
+}
