@@ -1,0 +1,428 @@
+import { readFile, writeFile } from 'node:fs/promises';
+import { createInterface } from 'node:readline/promises';
+import {
+  formatSense,
+  InvalidArgumentError,
+  ScsiCheckConditionError,
+  UsbmsError,
+  type LogicalUnit,
+  type MscDevice,
+  type SenseData,
+} from '@usbms/core';
+import { listDevices, type MscDeviceInfo } from '../discovery.js';
+import { intOption, type CliContext } from './context.js';
+import { CliError, ExitCode, exitCodeForSense } from './exit.js';
+import { formatBytes, formatSiBytes, hex2, hex4, hexDump, keyValues, parseCount, parseHexBytes, toHex, toJson } from './format.js';
+import { Progress } from './progress.js';
+
+/* ----------------------------------------------------------------- list */
+
+function describeListEntry(index: number, d: MscDeviceInfo): string {
+  const name = [d.manufacturer, d.product].filter((s) => s !== undefined).join(' ') || '(no name)';
+  const lines = [`[${index}] ${d.id}  ${name}  bus ${d.busNumber ?? '?'} port ${d.portPath ?? '?'}  ${d.speed}-speed`];
+  if (d.error !== undefined) lines.push(`    descriptors unreadable: ${d.error}`);
+  for (const i of d.interfaces) {
+    const alt = i.alternates.find((a) => a.alternateSetting === (i.botAlternate ?? i.uasAlternate ?? 0)) ?? i.alternates[0];
+    const eps =
+      alt?.bulkIn !== undefined && alt.bulkOut !== undefined
+        ? ` ep in 0x${hex2(alt.bulkIn.address)}/out 0x${hex2(alt.bulkOut.address)} (${alt.bulkIn.packetSize} B packets)`
+        : '';
+    const kinds = i.alternates.map((a) => `alt ${a.alternateSetting}: ${a.kind.toUpperCase()} ${a.subclassName}`).join(', ');
+    const kernel = i.kernelDriver === undefined ? '' : `  driver ${i.kernelDriver}${i.blockDevices ? ` (${i.blockDevices.map((b) => `/dev/${b}`).join(' ')})` : ''}`;
+    const state = i.supported ? '' : `  [unsupported: ${i.note ?? '?'}]`;
+    const note = i.supported && i.note !== undefined ? `  [${i.note}]` : '';
+    lines.push(`    interface ${i.interfaceNumber}: ${kinds}${eps}${kernel}${state}${note}`);
+  }
+  return lines.join('\n');
+}
+
+export async function cmdList(ctx: CliContext): Promise<void> {
+  if (ctx.isSim) {
+    const device = await ctx.open();
+    const info = device.info;
+    const entry = {
+      id: `${hex4(info.vendorId ?? 0)}:${hex4(info.productId ?? 0)}${info.serialNumber ? `:${info.serialNumber}` : ''}`,
+      simulated: true,
+      image: ctx.options.simImage,
+      ...info,
+      maxLun: device.maxLun,
+      luns: device.luns.map((lu) => ({ lun: lu.number, vendor: lu.inquiry?.vendor, product: lu.inquiry?.product, revision: lu.inquiry?.revision })),
+    };
+    if (ctx.json) return ctx.out(toJson([entry]));
+    ctx.out(`[sim] ${entry.id}  simulated device${entry.image === undefined ? ' (RAM)' : ` backed by ${entry.image}`}  ${info.speed ?? 'unknown'}-speed`);
+    for (const lu of entry.luns) ctx.out(`    LUN ${lu.lun}: ${lu.vendor ?? ''} ${lu.product ?? ''} ${lu.revision ?? ''}`.trimEnd());
+    return;
+  }
+  const vendorInterface = ctx.options.vendorInterface === undefined ? {} : { vendorClassInterface: intOption('vendor-interface', ctx.options.vendorInterface, 0) };
+  const devices = await listDevices(vendorInterface);
+  if (ctx.json) return ctx.out(toJson(devices));
+  if (devices.length === 0) {
+    ctx.out('No USB mass-storage devices found.');
+    return;
+  }
+  devices.forEach((d, i) => ctx.out(describeListEntry(i, d)));
+}
+
+/* -------------------------------------------------------------- inquiry */
+
+async function tryPage<T>(fn: () => Promise<T>): Promise<T | { error: string }> {
+  try {
+    return await fn();
+  } catch (error) {
+    if (error instanceof ScsiCheckConditionError) return { error: error.sense ? formatSense(error.sense) : error.message };
+    throw error;
+  }
+}
+
+export async function cmdInquiry(ctx: CliContext, opts: { vpd?: boolean; page?: string }): Promise<void> {
+  const device = await ctx.open();
+  const lu = device.lun(ctx.lun);
+  const o = ctx.callOptions;
+  if (opts.page !== undefined) {
+    const page = parseCount(opts.page);
+    if (page === undefined || page > 0xff) throw new InvalidArgumentError(`--page must be 0-255 (or 0x00-0xff), got "${opts.page}"`);
+    const bytes = await lu.inquiryVpd(page, o);
+    if (ctx.json) return ctx.out(toJson({ page, bytes }));
+    ctx.out(`VPD page 0x${hex2(page)} (${bytes.length} bytes):`);
+    ctx.out(hexDump(bytes));
+    return;
+  }
+  const std = await lu.readInquiry(o);
+  const result: Record<string, unknown> = { lun: lu.number, standard: std };
+  if (opts.vpd !== false) {
+    const pages = await tryPage(() => lu.vpdPages(o));
+    result['vpdPages'] = pages;
+    if (Array.isArray(pages)) {
+      if (pages.includes(0x80)) result['unitSerialNumber'] = await tryPage(() => lu.serialNumber(o));
+      if (pages.includes(0x83)) result['deviceIdentification'] = await tryPage(() => lu.deviceIdentification(o));
+      if (pages.includes(0xb0)) result['blockLimits'] = await tryPage(() => lu.blockLimits(o));
+      if (pages.includes(0xb1)) result['blockDeviceCharacteristics'] = await tryPage(() => lu.blockDeviceCharacteristics(o));
+    }
+  }
+  if (ctx.json) return ctx.out(toJson(result));
+  ctx.out(
+    keyValues([
+      ['Vendor', std.vendor],
+      ['Product', std.product],
+      ['Revision', std.revision],
+      ['Device type', `${std.deviceTypeName} (0x${hex2(std.peripheralDeviceType)})`],
+      ['Peripheral qualifier', std.peripheralQualifier],
+      ['Removable', std.removable ? 'yes' : 'no'],
+      ['Version', `0x${hex2(std.version)}`],
+      ['Response data format', std.responseDataFormat],
+    ]),
+  );
+  const pages = result['vpdPages'];
+  if (pages === undefined) return;
+  if (!Array.isArray(pages)) {
+    ctx.out(`VPD pages: not supported (${(pages as { error: string }).error})`);
+    return;
+  }
+  ctx.out(`VPD pages: ${pages.map((p: number) => `0x${hex2(p)}`).join(' ')}`);
+  const show = (label: string, value: unknown): void => {
+    if (value === undefined) return;
+    if (typeof value === 'object' && value !== null && 'error' in value) ctx.out(`${label}: ${String((value as { error: string }).error)}`);
+    else if (typeof value === 'string') ctx.out(`${label}: ${value}`);
+    else if (typeof value === 'object' && value !== null) {
+      ctx.out(`${label}:`);
+      const rows = Object.entries(value).filter(([k, v]) => k !== 'truncated' && v !== undefined && typeof v !== 'object');
+      for (const line of keyValues(rows.map(([k, v]) => [k, v as string | number | boolean])).split('\n')) ctx.out(`  ${line}`);
+    }
+  };
+  show('Unit serial number (0x80)', result['unitSerialNumber']);
+  const ids = result['deviceIdentification'];
+  if (Array.isArray(ids)) {
+    ctx.out('Device identification (0x83):');
+    for (const d of ids as { designatorTypeName: string; association: string; text: string }[]) ctx.out(`  ${d.designatorTypeName} (${d.association}): ${d.text}`);
+  } else show('Device identification (0x83)', ids);
+  show('Block limits (0xb0)', result['blockLimits']);
+  show('Block device characteristics (0xb1)', result['blockDeviceCharacteristics']);
+}
+
+/* ------------------------------------------------ capacity / sense / tur */
+
+export async function cmdCapacity(ctx: CliContext): Promise<void> {
+  const device = await ctx.open();
+  const cap = await device.lun(ctx.lun).readCapacity(ctx.callOptions);
+  if (ctx.json) return ctx.out(toJson({ lun: ctx.lun, ...cap }));
+  ctx.out(
+    keyValues([
+      ['Last LBA', cap.lastLba],
+      ['Block size', cap.blockSize],
+      ['Blocks', cap.blocks],
+      ['Capacity', `${cap.bytes} bytes (${formatBytes(cap.bytes)}, ${formatSiBytes(cap.bytes)})`],
+    ]),
+  );
+}
+
+export function describeSense(sense: SenseData): string {
+  return keyValues([
+    ['Sense', formatSense(sense)],
+    ['Sense key', `0x${hex2(sense.senseKey)} ${sense.senseKeyName}`],
+    ['ASC/ASCQ', `0x${hex2(sense.asc)}/0x${hex2(sense.ascq)} ${sense.description}`],
+    ['Format', `${sense.format} (response code 0x${hex2(sense.responseCode)}${sense.current ? '' : ', deferred'})`],
+    ['Information', sense.information],
+    ['Raw', toHex(sense.raw)],
+  ]);
+}
+
+export async function cmdSense(ctx: CliContext): Promise<void> {
+  const device = await ctx.open();
+  const sense = await device.lun(ctx.lun).requestSense(ctx.callOptions);
+  if (ctx.json) return ctx.out(toJson({ lun: ctx.lun, sense: sense ?? null }));
+  if (sense === undefined || (sense.senseKey === 0 && sense.asc === 0 && sense.ascq === 0)) {
+    ctx.out('No sense data (NO SENSE 00/00/00)');
+    return;
+  }
+  ctx.out(describeSense(sense));
+}
+
+export async function cmdTur(ctx: CliContext): Promise<void> {
+  const device = await ctx.open();
+  const started = performance.now();
+  await device.lun(ctx.lun).testUnitReady(ctx.callOptions);
+  const ms = performance.now() - started;
+  if (ctx.json) return ctx.out(toJson({ lun: ctx.lun, ready: true, ms: Number(ms.toFixed(3)) }));
+  ctx.out(`LUN ${ctx.lun}: ready`);
+}
+
+export async function cmdEject(ctx: CliContext): Promise<void> {
+  const device = await ctx.open({ writable: false });
+  await device.lun(ctx.lun).eject(ctx.callOptions);
+  if (ctx.json) return ctx.out(toJson({ lun: ctx.lun, ejected: true }));
+  ctx.out(`LUN ${ctx.lun}: medium ejected`);
+}
+
+/* ------------------------------------------------------------------ raw */
+
+export interface RawOptions {
+  in?: string;
+  out?: string;
+  save?: string;
+  dump?: boolean;
+}
+
+/** sg_raw-like: send any CDB, print status, residue, decoded sense and a hex dump. */
+export async function cmdRaw(ctx: CliContext, cdbText: string[], opts: RawOptions): Promise<number> {
+  const cdb = parseHexBytes(cdbText.join(' '));
+  if (cdb === undefined || cdb.length === 0 || cdb.length > 16) {
+    throw new InvalidArgumentError(`CDB must be 1-16 bytes of hex (e.g. "12 00 00 00 24 00"), got "${cdbText.join(' ')}"`);
+  }
+  if (opts.in !== undefined && opts.out !== undefined) throw new InvalidArgumentError('--in and --out are exclusive: a BOT command has one data direction');
+  let data: Uint8Array | undefined;
+  if (opts.out !== undefined) data = new Uint8Array(await readFile(opts.out));
+  const length = opts.in === undefined ? 0 : intOption('in', opts.in, 0);
+  // A raw CDB may write the medium: open read-write, since the user typed it.
+  const device = await ctx.open({ writable: true });
+  const result = await device.execute({
+    cdb,
+    direction: data !== undefined ? 'out' : length > 0 ? 'in' : 'none',
+    ...(length > 0 ? { length } : {}),
+    ...(data !== undefined ? { data } : {}),
+    lun: ctx.lun,
+    name: 'raw',
+    ...ctx.callOptions,
+  });
+  if (opts.save !== undefined && result.data.length > 0) await writeFile(opts.save, result.data);
+  const code = result.status === 'good' ? ExitCode.Ok : exitCodeForSense(result.sense);
+  if (ctx.json) {
+    ctx.out(toJson({ cdb, status: result.status, statusCode: result.statusCode, residue: result.residue, sense: result.sense ?? null, data: result.data }));
+    return code;
+  }
+  ctx.out(`CDB: ${toHex(cdb)}`);
+  ctx.out(`SCSI status: ${result.status === 'good' ? 'GOOD' : 'CHECK CONDITION'} (0x${hex2(result.statusCode)})`);
+  ctx.out(`Residue: ${result.residue}`);
+  if (result.sense !== undefined) ctx.out(describeSense(result.sense));
+  if (result.data.length > 0) {
+    ctx.out(`Data in (${result.data.length} bytes)${opts.save === undefined ? ':' : ` saved to ${opts.save}`}`);
+    if (opts.save === undefined || opts.dump === true) ctx.out(hexDump(result.data));
+  } else if (data !== undefined) {
+    ctx.out(`Data out: ${data.length} bytes`);
+  }
+  return code;
+}
+
+/* ---------------------------------------------------------- read/write */
+
+export async function cmdRead(ctx: CliContext, lbaText: string, blocksText: string, opts: { output?: string }): Promise<void> {
+  const lba = parseCount(lbaText);
+  const blocks = parseCount(blocksText);
+  if (lba === undefined) throw new InvalidArgumentError(`LBA must be a non-negative integer, got "${lbaText}"`);
+  if (blocks === undefined || blocks === 0) throw new InvalidArgumentError(`block count must be a positive integer, got "${blocksText}"`);
+  const device = await ctx.open();
+  const lu = device.lun(ctx.lun);
+  const cap = await lu.readCapacity(ctx.callOptions);
+  const progress = new Progress('read', blocks * cap.blockSize, 0, process.stderr.isTTY === true && !ctx.json && blocks * cap.blockSize >= 16 << 20);
+  const data = new Uint8Array(blocks * cap.blockSize);
+  const chunk = Math.max(1, Math.floor(device.maxTransferBytes / cap.blockSize));
+  try {
+    for (let done = 0; done < blocks; ) {
+      const n = Math.min(chunk, blocks - done);
+      await lu.read(lba + done, n, { ...ctx.callOptions, into: data.subarray(done * cap.blockSize, (done + n) * cap.blockSize) });
+      done += n;
+      progress.update(done * cap.blockSize, data.length);
+    }
+  } finally {
+    progress.stop();
+  }
+  if (opts.output === '-') {
+    process.stdout.write(data);
+    return;
+  }
+  if (opts.output !== undefined) {
+    await writeFile(opts.output, data);
+    if (ctx.json) ctx.out(toJson({ lba, blocks, blockSize: cap.blockSize, bytes: data.length, output: opts.output }));
+    else ctx.note(`read ${blocks} blocks (${data.length} bytes) from LBA ${lba} to ${opts.output}`);
+    return;
+  }
+  if (ctx.json) return ctx.out(toJson({ lba, blocks, blockSize: cap.blockSize, data }));
+  ctx.out(hexDump(data, { offset: lba * cap.blockSize }));
+}
+
+/**
+ * Confirmation guard for commands that overwrite the medium: --yes, or an
+ * interactive "yes" on a terminal. Without a terminal and without --yes it refuses.
+ */
+export async function confirm(ctx: CliContext, question: string, yes: boolean | undefined): Promise<void> {
+  if (yes === true) return;
+  if (process.stdin.isTTY !== true || process.stderr.isTTY !== true) {
+    throw new CliError(`refusing to ${question} without --yes (no terminal to ask for confirmation)`);
+  }
+  const rl = createInterface({ input: process.stdin, output: process.stderr });
+  try {
+    const answer = await rl.question(`About to ${question}. Data there will be overwritten. Type "yes" to continue: `, { signal: ctx.signal });
+    if (answer.trim().toLowerCase() !== 'yes') throw new CliError('not confirmed; nothing was written');
+  } finally {
+    rl.close();
+  }
+}
+
+export function deviceLabel(ctx: CliContext, device: MscDevice): string {
+  const i = device.info;
+  if (ctx.isSim) return ctx.options.simImage === undefined ? 'the simulated device' : `the simulated device (${ctx.options.simImage})`;
+  return `${hex4(i.vendorId ?? 0)}:${hex4(i.productId ?? 0)}${i.serialNumber ? `:${i.serialNumber}` : ''} (${i.product ?? 'USB disk'})`;
+}
+
+export async function cmdWrite(ctx: CliContext, lbaText: string, opts: { input: string; yes?: boolean; verify?: boolean; pad?: boolean }): Promise<void> {
+  const lba = parseCount(lbaText);
+  if (lba === undefined) throw new InvalidArgumentError(`LBA must be a non-negative integer, got "${lbaText}"`);
+  let data = new Uint8Array(await readFile(opts.input));
+  if (data.length === 0) throw new InvalidArgumentError(`${opts.input} is empty: nothing to write`);
+  const device = await ctx.open({ writable: true });
+  const lu = device.lun(ctx.lun);
+  const cap = await lu.readCapacity(ctx.callOptions);
+  if (data.length % cap.blockSize !== 0) {
+    if (opts.pad !== true) {
+      throw new InvalidArgumentError(`${opts.input} is ${data.length} bytes, not a multiple of the ${cap.blockSize}-byte block size (use --pad to zero-fill the last block)`);
+    }
+    const padded = new Uint8Array(Math.ceil(data.length / cap.blockSize) * cap.blockSize);
+    padded.set(data);
+    data = padded;
+  }
+  const blocks = data.length / cap.blockSize;
+  await confirm(ctx, `write ${blocks} blocks (${formatBytes(data.length)}) at LBA ${lba} of LUN ${lu.number} on ${deviceLabel(ctx, device)}`, opts.yes);
+  await writeBlocks(ctx, lu, lba, data, cap.blockSize, device.maxTransferBytes, opts.verify === true);
+  if (ctx.json) return ctx.out(toJson({ lba, blocks, bytes: data.length, verified: opts.verify === true }));
+  ctx.out(`wrote ${blocks} blocks (${data.length} bytes) at LBA ${lba}${opts.verify === true ? ', verified' : ''}`);
+}
+
+export async function writeBlocks(
+  ctx: CliContext,
+  lu: LogicalUnit,
+  lba: number,
+  data: Uint8Array,
+  blockSize: number,
+  maxTransferBytes: number,
+  verify: boolean,
+  label = 'write',
+): Promise<void> {
+  const blocks = data.length / blockSize;
+  const progress = new Progress(label, data.length, 0, process.stderr.isTTY === true && !ctx.json && data.length >= 16 << 20);
+  const chunk = Math.max(1, Math.floor(maxTransferBytes / blockSize));
+  try {
+    for (let done = 0; done < blocks; ) {
+      const n = Math.min(chunk, blocks - done);
+      await lu.write(lba + done, data.subarray(done * blockSize, (done + n) * blockSize), { ...ctx.callOptions, verify });
+      done += n;
+      progress.update(done * blockSize, data.length);
+    }
+    await lu.flush(ctx.callOptions);
+  } finally {
+    progress.stop();
+  }
+}
+
+/* ---------------------------------------------------------------- bench */
+
+export async function cmdBench(ctx: CliContext, opts: { size?: string; turs?: string; write?: boolean; yes?: boolean; lba?: string }): Promise<void> {
+  const device = await ctx.open({ writable: opts.write === true });
+  const lu = device.lun(ctx.lun);
+  const o = ctx.callOptions;
+  const cap = await lu.readCapacity(o);
+  const wantBytes = opts.size === undefined ? 16 << 20 : (parseCount(opts.size) ?? Number.NaN);
+  if (!Number.isSafeInteger(wantBytes) || wantBytes <= 0) throw new InvalidArgumentError(`--size must be a positive number of bytes, got "${opts.size ?? ''}"`);
+  const start = opts.lba === undefined ? 0 : intOption('lba', opts.lba, 0);
+  const blocks = Math.min(Math.ceil(wantBytes / cap.blockSize), cap.blocks - start);
+  if (blocks <= 0) throw new InvalidArgumentError(`--lba ${start} is beyond the end of the medium (${cap.blocks} blocks)`);
+  const chunk = Math.max(1, Math.floor(device.maxTransferBytes / cap.blockSize));
+  const bytes = blocks * cap.blockSize;
+
+  const turCount = intOption('turs', opts.turs, 100);
+  const latencies: number[] = [];
+  for (let i = 0; i < turCount; i++) {
+    const t0 = performance.now();
+    await lu.testUnitReady(o);
+    latencies.push(performance.now() - t0);
+  }
+  latencies.sort((a, b) => a - b);
+  const pct = (p: number): number => latencies[Math.min(latencies.length - 1, Math.floor((p / 100) * latencies.length))] ?? 0;
+
+  const buffer = new Uint8Array(chunk * cap.blockSize);
+  const r0 = performance.now();
+  for (let done = 0; done < blocks; ) {
+    const n = Math.min(chunk, blocks - done);
+    await lu.read(start + done, n, { ...o, into: buffer.subarray(0, n * cap.blockSize) });
+    done += n;
+  }
+  const readSeconds = (performance.now() - r0) / 1000;
+
+  let writeSeconds: number | undefined;
+  if (opts.write === true) {
+    await confirm(ctx, `overwrite ${blocks} blocks at LBA ${start} of ${deviceLabel(ctx, device)} for a write benchmark (the original data is read first and written back)`, opts.yes);
+    // Keep the user's data: read the region, time writing it back (same bytes), flush.
+    const original = await lu.read(start, blocks, o);
+    const w0 = performance.now();
+    for (let done = 0; done < blocks; ) {
+      const n = Math.min(chunk, blocks - done);
+      await lu.write(start + done, original.subarray(done * cap.blockSize, (done + n) * cap.blockSize), o);
+      done += n;
+    }
+    await lu.flush(o);
+    writeSeconds = (performance.now() - w0) / 1000;
+  }
+  const round = (n: number): number => Number(n.toFixed(3));
+  const result = {
+    lun: lu.number,
+    bytes,
+    commandBytes: chunk * cap.blockSize,
+    readBytesPerSecond: Math.round(bytes / readSeconds),
+    ...(writeSeconds === undefined ? {} : { writeBytesPerSecond: Math.round(bytes / writeSeconds) }),
+    testUnitReadyMs: { count: turCount, min: round(latencies[0] ?? 0), median: round(pct(50)), p99: round(pct(99)), max: round(latencies.at(-1) ?? 0), mean: round(latencies.reduce((a, b) => a + b, 0) / Math.max(1, turCount)) },
+  };
+  if (ctx.json) return ctx.out(toJson(result));
+  ctx.out(
+    keyValues([
+      ['Sequential read', `${formatBytes(result.readBytesPerSecond)}/s (${formatBytes(bytes)} in ${formatBytes(result.commandBytes)} commands)`],
+      ['Sequential write', result.writeBytesPerSecond === undefined ? 'skipped (use --write --yes)' : `${formatBytes(result.writeBytesPerSecond)}/s`],
+      [
+        'TEST UNIT READY',
+        `${turCount} commands: min ${result.testUnitReadyMs.min} ms, median ${result.testUnitReadyMs.median} ms, p99 ${result.testUnitReadyMs.p99} ms, max ${result.testUnitReadyMs.max} ms`,
+      ],
+    ]),
+  );
+}
+
+/** True for errors that carry sense data the user should see. */
+export function isScsiError(error: unknown): error is UsbmsError {
+  return error instanceof ScsiCheckConditionError;
+}

@@ -1,0 +1,167 @@
+import { AbortError, InvalidArgumentError, MscDevice, NotFoundError, serializeError, type MscDeviceOptions, type MscTransport } from '@usbms/core';
+import { SimulatedDevice } from '@usbms/core/sim';
+import { listDevices } from '../discovery.js';
+import { openTransport, type DeviceSelector } from '../open.js';
+import { parseCount } from './format.js';
+import { FileBackingStore } from './file-store.js';
+
+/** Global options every subcommand accepts (see `main.ts`). */
+export interface GlobalOptions {
+  device?: string;
+  sim?: boolean;
+  simImage?: string;
+  simSize?: string;
+  simLatency?: string;
+  simNoMedium?: boolean;
+  lun?: string;
+  timeout?: string;
+  json?: boolean;
+  verbose?: boolean;
+  force?: boolean;
+  reattach?: boolean;
+  interface?: string;
+  vendorInterface?: string;
+}
+
+const DEFAULT_SIM_BYTES = 64 * 1024 * 1024;
+
+/** "64M", "1G", "4096", "8KiB" -> bytes. */
+export function parseSize(text: string): number | undefined {
+  const m = /^(\d+)\s*([kmgt]?)(i?b)?$/i.exec(text.trim());
+  if (m === null) return undefined;
+  const scale = { '': 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3, t: 1024 ** 4 }[(m[2] ?? '').toLowerCase()] ?? 1;
+  const n = Number.parseInt(m[1] ?? '', 10) * scale;
+  return Number.isSafeInteger(n) ? n : undefined;
+}
+
+export function intOption(name: string, text: string | undefined, fallback: number): number {
+  if (text === undefined) return fallback;
+  const n = parseCount(text);
+  if (n === undefined) throw new InvalidArgumentError(`--${name} must be a non-negative integer, got "${text}"`);
+  return n;
+}
+
+/**
+ * Per-invocation state: options, the SIGINT signal, output helpers and the
+ * open device (closed by `runCommand` whatever happens).
+ */
+export class CliContext {
+  readonly options: GlobalOptions;
+  readonly signal: AbortSignal;
+  #device: MscDevice | undefined;
+  #store: FileBackingStore | undefined;
+  #sim: SimulatedDevice | undefined;
+
+  constructor(options: GlobalOptions, signal: AbortSignal) {
+    this.options = options;
+    this.signal = signal;
+  }
+
+  get json(): boolean {
+    return this.options.json === true;
+  }
+
+  /** --sim or --sim=FILE. */
+  get isSim(): boolean {
+    return this.options.sim === true || this.options.simImage !== undefined;
+  }
+
+  get lun(): number {
+    return intOption('lun', this.options.lun, 0);
+  }
+
+  /** Per-command timeout (ms) when --timeout is given. */
+  get timeoutMs(): number | undefined {
+    return this.options.timeout === undefined ? undefined : intOption('timeout', this.options.timeout, 0) || undefined;
+  }
+
+  /** Options for every device call: the SIGINT signal and --timeout. */
+  get callOptions(): { signal: AbortSignal; timeoutMs?: number } {
+    const t = this.timeoutMs;
+    return t === undefined ? { signal: this.signal } : { signal: this.signal, timeoutMs: t };
+  }
+
+  out(text: string): void {
+    process.stdout.write(`${text}\n`);
+  }
+
+  /** Progress and notes go to stderr so stdout stays data/JSON. */
+  note(text: string): void {
+    if (!this.json) process.stderr.write(`${text}\n`);
+  }
+
+  /** The simulator, when running with --sim (for tests of sim-only behaviour). */
+  get simulator(): SimulatedDevice | undefined {
+    return this.#sim;
+  }
+
+  /** Opens the selected device. `writable: false` opens it read-only (writes are refused before anything is sent). */
+  async open(options: { writable?: boolean } = {}): Promise<MscDevice> {
+    if (this.#device !== undefined) return this.#device;
+    if (this.signal.aborted) throw new AbortError('Interrupted');
+    const deviceOptions: MscDeviceOptions = { readOnly: options.writable !== true };
+    const t = this.timeoutMs;
+    if (t !== undefined) deviceOptions.defaultTimeoutMs = t;
+    const transport = this.isSim ? this.#openSim(options.writable === true) : await this.#openUsb();
+    this.#device = await MscDevice.open(transport, deviceOptions);
+    return this.#device;
+  }
+
+  #openSim(writable: boolean): MscTransport {
+    const image = this.options.simImage;
+    const size = this.options.simSize === undefined ? DEFAULT_SIM_BYTES : parseSize(this.options.simSize);
+    if (size === undefined || size < 512 || size % 512 !== 0) {
+      throw new InvalidArgumentError(`--sim-size must be a positive multiple of 512 bytes (e.g. 64M), got "${this.options.simSize ?? ''}"`);
+    }
+    const lun: NonNullable<ConstructorParameters<typeof SimulatedDevice>[0]>['luns'] = [{ blocks: size / 512, blockSize: 512 }];
+    if (image !== undefined) {
+      // Opened read-write only for commands that write, so a read never touches the image.
+      this.#store = new FileBackingStore(image, { createSize: size, readOnly: !writable });
+      const blocks = Math.floor(this.#store.size / 512);
+      if (blocks === 0) throw new InvalidArgumentError(`--sim image ${image} is smaller than one 512-byte block`);
+      lun[0] = { blocks, blockSize: 512, store: this.#store };
+    }
+    if (this.options.simNoMedium === true && lun[0] !== undefined) lun[0] = { ...lun[0], mediumPresent: false };
+    const latency = intOption('sim-latency', this.options.simLatency, 0);
+    this.#sim = new SimulatedDevice({ luns: lun, ...(latency > 0 ? { transferDelayMs: latency } : {}) });
+    return this.#sim.transport;
+  }
+
+  async #openUsb(): Promise<MscTransport> {
+    const o = this.options;
+    let selector: DeviceSelector;
+    if (o.device === undefined) {
+      // Without --device, only an unambiguous choice is made for the user.
+      const all = await listDevices(o.vendorInterface === undefined ? {} : { vendorClassInterface: intOption('vendor-interface', o.vendorInterface, 0) });
+      const only = all[0];
+      if (only === undefined) throw new NotFoundError('No USB mass-storage device found (see `usbms list`; try --sim to use the simulator)');
+      if (all.length > 1) {
+        throw new InvalidArgumentError(`${all.length} mass-storage devices found; choose one with --device VID:PID[:SERIAL] or --device INDEX (see \`usbms list\`)`);
+      }
+      selector = only;
+    } else if (/^\d+$/.test(o.device)) selector = Number.parseInt(o.device, 10);
+    else selector = o.device;
+    const transportOptions = {
+      force: o.force === true,
+      reattachOnClose: o.reattach !== false,
+      ...(o.interface === undefined ? {} : { interfaceNumber: intOption('interface', o.interface, 0) }),
+      ...(o.vendorInterface === undefined ? {} : { vendorClassInterface: intOption('vendor-interface', o.vendorInterface, 0) }),
+    };
+    return openTransport(selector, transportOptions);
+  }
+
+  /** Flushes and closes the device (and the sim image). Never throws. */
+  async close(): Promise<void> {
+    const device = this.#device;
+    this.#device = undefined;
+    if (device !== undefined) {
+      try {
+        await device.close();
+      } catch (error) {
+        if (this.options.verbose === true) process.stderr.write(`usbms: close: ${JSON.stringify(serializeError(error))}\n`);
+      }
+    }
+    this.#store?.close();
+    this.#store = undefined;
+  }
+}

@@ -1,0 +1,191 @@
+/**
+ * `usbms`: talk SCSI to USB mass-storage devices from the command line.
+ * Follows sg3_utils habits: one readable error line with the sense decoded,
+ * sg3_utils exit codes, `--json` for scripts, `--sim` to try it without hardware.
+ */
+import { AbortError, formatSense, serializeError, UsbmsError } from '@usbms/core';
+import { Command, Option } from 'commander';
+import { cmdBench, cmdCapacity, cmdEject, cmdInquiry, cmdList, cmdRaw, cmdRead, cmdSense, cmdTur, cmdWrite } from './commands.js';
+import { CliContext, type GlobalOptions } from './context.js';
+import { CliError, ExitCode, exitCodeFor, senseOf } from './exit.js';
+import { cmdDump, cmdRestore } from './image.js';
+import { toJson } from './format.js';
+
+const interrupt = new AbortController();
+let interrupted = false;
+
+/** One line: what failed and why, with the sense decoded; the stack only with --verbose. */
+function reportError(error: unknown, options: GlobalOptions, command: string): number {
+  const code = interrupted || (error instanceof UsbmsError && error instanceof AbortError) ? ExitCode.Interrupted : error instanceof CliError ? error.exitCode : exitCodeFor(error);
+  if (options.json === true) {
+    const serialized = error instanceof CliError ? { name: 'CliError', message: error.message } : serializeError(error);
+    process.stdout.write(`${toJson({ error: serialized, exitCode: code })}\n`);
+  }
+  let message = error instanceof Error ? error.message : String(error);
+  if (code === ExitCode.Interrupted) message = `interrupted${message && !/abort/i.test(message) ? ` (${message})` : ''}`;
+  const sense = senseOf(error);
+  if (sense !== undefined && !message.includes(formatSense(sense))) message += ` [${formatSense(sense)}]`;
+  const codeName = error instanceof UsbmsError ? ` (${error.code})` : '';
+  process.stderr.write(`usbms ${command}: ${message.replace(/\s*\n\s*/g, ' ')}${options.verbose === true ? codeName : ''}\n`);
+  if (options.verbose === true && error instanceof Error) {
+    process.stderr.write(`${error.stack ?? ''}\n`);
+    let cause: unknown = error.cause;
+    while (cause instanceof Error) {
+      process.stderr.write(`caused by: ${cause.stack ?? cause.message}\n`);
+      cause = cause.cause;
+    }
+  }
+  return code;
+}
+
+/** Wraps a subcommand: builds the context, runs it, always closes the device, sets the exit code. */
+function action<A extends unknown[]>(fn: (ctx: CliContext, ...args: A) => Promise<number | void>): (...args: unknown[]) => Promise<void> {
+  return async (...args: unknown[]) => {
+    const cmd = args.at(-1) as Command;
+    const options = cmd.optsWithGlobals<GlobalOptions>();
+    const ctx = new CliContext(options, interrupt.signal);
+    let code: number = ExitCode.Ok;
+    try {
+      // commander passes (...positional, options, command); our handlers take (...positional, options).
+      const result = await fn(ctx, ...(args.slice(0, -1) as A));
+      if (typeof result === 'number') code = result;
+    } catch (error) {
+      code = reportError(error, options, cmd.name());
+    } finally {
+      await ctx.close();
+    }
+    if (interrupted) code = ExitCode.Interrupted;
+    process.exitCode = code;
+  };
+}
+
+export function buildProgram(): Command {
+  const program = new Command('usbms')
+    .description('Send SCSI commands to USB mass-storage devices (Bulk-Only Transport) from user space.')
+    .version('0.1.0')
+    .option('-d, --device <id>', 'device: VID:PID[:SERIAL] (hex) or index from `usbms list`')
+    .option('--sim', 'use the simulated device (RAM); --sim=FILE backs it with an image file so data persists across runs')
+    .addOption(new Option('--sim-image <file>', 'same as --sim=FILE').hideHelp())
+    .option('--sim-size <bytes>', 'size of a new simulated medium or image (e.g. 64M)', '64M')
+    .addOption(new Option('--sim-latency <ms>', 'added latency per simulated USB transfer').hideHelp())
+    .addOption(new Option('--sim-no-medium', 'simulate an empty card-reader slot').hideHelp())
+    .option('-l, --lun <n>', 'logical unit number', '0')
+    .option('-t, --timeout <ms>', 'per-command timeout in milliseconds')
+    .option('--json', 'machine-readable JSON output (errors too)')
+    .option('-v, --verbose', 'stack traces and error codes on failure')
+    .option('-f, --force', 'detach the kernel driver even if a partition of the disk is mounted (loses its cached writes)')
+    .option('--no-reattach', 'leave the kernel driver detached on exit')
+    .option('--interface <n>', 'interface number to use')
+    .option('--vendor-interface <n>', 'treat this vendor-class (0xFF) interface as Bulk-Only')
+    .showHelpAfterError('(run `usbms --help` for usage)')
+    .addHelpText(
+      'after',
+      `
+Examples:
+  usbms list
+  usbms --device 0781:5567 inquiry
+  usbms --sim capacity
+  usbms --sim=disk.img write 0 -i boot.bin --yes
+  usbms raw 12 00 00 00 24 00 --in 36
+  usbms dump -o stick.img            (Ctrl-C, then run again to resume)
+
+Exit codes (as sg3_utils): 0 ok, 1 other error, 2 NOT READY, 3 MEDIUM/HARDWARE ERROR,
+5 ILLEGAL REQUEST, 6 UNIT ATTENTION, 7 DATA PROTECT, 11 ABORTED COMMAND, 14 MISCOMPARE, 130 interrupted.`,
+    );
+
+  program.command('list').description('list USB mass-storage devices and their interfaces').action(action((ctx) => cmdList(ctx)));
+
+  program
+    .command('inquiry')
+    .description('standard INQUIRY data and VPD pages (serial number, identification, block limits)')
+    .option('--no-vpd', 'standard INQUIRY only (some devices hang on VPD requests)')
+    .option('-p, --page <code>', 'hex dump one VPD page, e.g. 0x80')
+    .action(action((ctx, opts: { vpd?: boolean; page?: string }) => cmdInquiry(ctx, opts)));
+
+  program.command('capacity').description('READ CAPACITY: last LBA, block size, size').action(action((ctx) => cmdCapacity(ctx)));
+  program.command('sense').description('REQUEST SENSE, decoded').action(action((ctx) => cmdSense(ctx)));
+  program.command('tur').description('TEST UNIT READY (exit 2 when not ready)').action(action((ctx) => cmdTur(ctx)));
+  program.command('eject').description('allow removal and eject the medium (START STOP UNIT LoEj)').action(action((ctx) => cmdEject(ctx)));
+
+  program
+    .command('raw')
+    .description('send any CDB, sg_raw style: prints status, residue, decoded sense and a hex dump')
+    .argument('<cdb...>', 'CDB bytes in hex, e.g. 12 00 00 00 24 00')
+    .option('--in <n>', 'read N bytes of data in')
+    .option('--out <file>', 'send FILE as data out')
+    .option('-o, --save <file>', 'save data in to FILE')
+    .option('--dump', 'hex dump data in even when saved')
+    .action(action((ctx, cdb: string[], opts: { in?: string; out?: string; save?: string; dump?: boolean }) => cmdRaw(ctx, cdb, opts)));
+
+  program
+    .command('read')
+    .description('read blocks; hex dump, or save with -o (- for stdout)')
+    .argument('<lba>', 'first logical block address')
+    .argument('<blocks>', 'number of blocks')
+    .option('-o, --output <file>', 'write the data to FILE ("-" = stdout)')
+    .action(action((ctx, lba: string, blocks: string, opts: { output?: string }) => cmdRead(ctx, lba, blocks, opts)));
+
+  program
+    .command('write')
+    .description('write a file at an LBA (asks for confirmation; --yes to skip)')
+    .argument('<lba>', 'first logical block address')
+    .requiredOption('-i, --input <file>', 'data to write (a whole number of blocks)')
+    .option('-y, --yes', 'do not ask for confirmation')
+    .option('--verify', 'read back and compare')
+    .option('--pad', 'zero-fill the last partial block')
+    .action(action((ctx, lba: string, opts: { input: string; yes?: boolean; verify?: boolean; pad?: boolean }) => cmdWrite(ctx, lba, opts)));
+
+  program
+    .command('dump')
+    .description('copy a LUN to an image file; resumable (FILE.partial + FILE.partial.json)')
+    .requiredOption('-o, --output <file>', 'image file to create')
+    .option('--lba <n>', 'first block (default 0)')
+    .option('--count <n>', 'number of blocks (default: to the end)')
+    .option('--chunk-blocks <n>', 'blocks per READ command')
+    .option('--skip-bad', 'zero-fill unreadable blocks (MEDIUM/HARDWARE ERROR) and log them instead of stopping')
+    .option('--bad-log <file>', 'where --skip-bad logs unreadable blocks (default FILE.badblocks)')
+    .option('--no-resume', 'start over even if FILE.partial exists')
+    .option('--overwrite', 'replace an existing FILE')
+    .action(action((ctx, opts: Parameters<typeof cmdDump>[1]) => cmdDump(ctx, opts)));
+
+  program
+    .command('restore')
+    .description('write an image file back to a LUN (asks for confirmation; --yes to skip)')
+    .requiredOption('-i, --input <file>', 'image file')
+    .option('--lba <n>', 'first block (default 0)')
+    .option('-y, --yes', 'do not ask for confirmation')
+    .option('--verify', 'read back and compare')
+    .action(action((ctx, opts: { input: string; lba?: string; yes?: boolean; verify?: boolean }) => cmdRestore(ctx, opts)));
+
+  program
+    .command('bench')
+    .description('sequential read (and with --write, write) throughput and TEST UNIT READY latency')
+    .option('--size <bytes>', 'bytes to read/write (default 16 MiB)')
+    .option('--lba <n>', 'first block (default 0)')
+    .option('--turs <n>', 'TEST UNIT READY commands to time (default 100)')
+    .option('--write', 'also time writes (reads the region first and writes the same data back)')
+    .option('-y, --yes', 'do not ask for confirmation of --write')
+    .action(action((ctx, opts: { size?: string; turs?: string; write?: boolean; yes?: boolean; lba?: string }) => cmdBench(ctx, opts)));
+
+  return program;
+}
+
+/**
+ * `--sim=FILE` -> `--sim --sim-image FILE`. (A commander option with an
+ * optional value would swallow the subcommand in `usbms --sim inquiry`.)
+ */
+export function normalizeArgs(argv: string[]): string[] {
+  return argv.flatMap((arg, i) => (i >= 2 && arg.startsWith('--sim=') ? ['--sim', '--sim-image', arg.slice('--sim='.length)] : [arg]));
+}
+
+export async function main(argv: string[] = process.argv): Promise<void> {
+  process.on('SIGINT', () => {
+    if (interrupted) {
+      // Second Ctrl-C: give up on a clean close.
+      process.exit(ExitCode.Interrupted);
+    }
+    interrupted = true;
+    interrupt.abort(new AbortError('Interrupted (SIGINT)'));
+  });
+  await buildProgram().parseAsync(normalizeArgs(argv));
+}

@@ -1,0 +1,4 @@
+/** Executable entry: `bin/usbms.mjs` imports this. */
+import { main } from './main.js';
+
+await main();

@@ -1,0 +1,278 @@
+/**
+ * The real `usbms` binary (packages/node/bin/usbms.mjs) run as a subprocess
+ * against the simulator (`--sim`, `--sim=image.img`): output and exit codes
+ * per subcommand, decoded sense of failing commands, and an interrupted dump
+ * that resumes.
+ */
+import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+const BIN = fileURLToPath(new URL('../../packages/node/bin/usbms.mjs', import.meta.url));
+
+interface Run {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  stdout: string;
+  stderr: string;
+}
+
+function usbms(args: string[], options: { cwd?: string; timeoutMs?: number } = {}): Promise<Run> & { child: ReturnType<typeof spawn> } {
+  const child = spawn(process.execPath, [BIN, ...args], {
+    cwd: options.cwd ?? tmp,
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, NO_COLOR: '1' },
+  });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+  const done = new Promise<Run>((resolve, reject) => {
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`usbms ${args.join(' ')} did not finish in time\nstdout: ${stdout}\nstderr: ${stderr}`));
+    }, options.timeoutMs ?? 30_000);
+    child.on('exit', (code, signal) => {
+      clearTimeout(timer);
+      // Let the pipes drain.
+      setImmediate(() => resolve({ code, signal, stdout, stderr }));
+    });
+  });
+  return Object.assign(done, { child });
+}
+
+let tmp = '';
+beforeAll(async () => {
+  tmp = await mkdtemp(join(tmpdir(), 'usbms-cli-'));
+});
+afterAll(async () => {
+  await rm(tmp, { recursive: true, force: true });
+});
+
+// Each case spawns node + tsx (about 1-2 s each on a busy 2-core machine): generous timeouts.
+describe('usbms basics', { timeout: 60_000 }, () => {
+  it('prints help with every subcommand', async () => {
+    const r = await usbms(['--help']);
+    expect(r.code).toBe(0);
+    for (const sub of ['list', 'inquiry', 'capacity', 'sense', 'tur', 'raw', 'read', 'write', 'dump', 'restore', 'eject', 'bench']) {
+      expect(r.stdout).toMatch(new RegExp(`^\\s+${sub}\\b`, 'm'));
+    }
+  });
+
+  it('rejects an unknown subcommand with exit 1', async () => {
+    const r = await usbms(['frobnicate']);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain("unknown command 'frobnicate'");
+  });
+});
+
+describe('usbms --sim subcommands', { timeout: 60_000 }, () => {
+  it('list shows the simulated device', async () => {
+    const r = await usbms(['--sim', 'list']);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/\[sim\] 1209:5553/);
+    expect(r.stdout).toContain('LUN 0: USBMS');
+  });
+
+  it('inquiry prints standard data and VPD pages; --json parses', async () => {
+    const r = await usbms(['--sim', 'inquiry']);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/Vendor:\s+USBMS/);
+    expect(r.stdout).toMatch(/Product:\s+Sim Disk/);
+    expect(r.stdout).toMatch(/VPD pages: 0x00 .*0x80/);
+    expect(r.stdout).toMatch(/Unit serial number \(0x80\): SIM/);
+    const j = await usbms(['--sim', 'inquiry', '--json']);
+    expect(j.code).toBe(0);
+    const parsed = JSON.parse(j.stdout) as { standard: { vendor: string }; vpdPages: number[] };
+    expect(parsed.standard.vendor).toBe('USBMS');
+    expect(parsed.vpdPages).toContain(0x80);
+  });
+
+  it('capacity reports blocks and size', async () => {
+    const r = await usbms(['--sim', '--sim-size', '1M', 'capacity']);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/Last LBA:\s+2047/);
+    expect(r.stdout).toMatch(/Block size:\s+512/);
+    const j = await usbms(['--sim', '--sim-size', '1M', 'capacity', '--json']);
+    expect(JSON.parse(j.stdout)).toMatchObject({ lastLba: 2047, blockSize: 512, blocks: 2048, bytes: 1048576 });
+  });
+
+  it('tur succeeds on a ready unit and exits 2 (NOT READY) with the sense decoded when no medium', async () => {
+    const ok = await usbms(['--sim', 'tur']);
+    expect(ok.code).toBe(0);
+    expect(ok.stdout).toContain('LUN 0: ready');
+    const empty = await usbms(['--sim', '--sim-no-medium', 'tur']);
+    expect(empty.code).toBe(2);
+    expect(empty.stderr.trim().split('\n')).toHaveLength(1);
+    expect(empty.stderr).toMatch(/^usbms tur: .*NOT READY.*[Mm]edium not present.*02\/3A\/00/);
+    expect(empty.stderr).not.toContain('    at ');
+  });
+
+  it('prints a stack trace only with --verbose', async () => {
+    const r = await usbms(['--sim', '--sim-no-medium', '--verbose', 'tur']);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain('    at ');
+    expect(r.stderr).toContain('(CHECK_CONDITION)');
+  });
+
+  it('sense reports no sense on a healthy unit', async () => {
+    const r = await usbms(['--sim', 'sense']);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain('No sense data');
+  });
+
+  it('raw sends an INQUIRY and dumps the data', async () => {
+    const r = await usbms(['--sim', 'raw', '12', '00', '00', '00', '24', '00', '--in', '36']);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain('SCSI status: GOOD (0x00)');
+    expect(r.stdout).toContain('Residue: 0');
+    expect(r.stdout).toMatch(/^00000000 {2}00 80 /m);
+    expect(r.stdout).toContain('|........USBMS');
+  });
+
+  it('raw shows a failing command with decoded sense and exits 5 (ILLEGAL REQUEST)', async () => {
+    // READ(10) of LBA 4096 on a 2048-block medium: 05/21/00 LBA out of range.
+    const r = await usbms(['--sim', '--sim-size', '1M', 'raw', '28 00 00 00 10 00 00 00 01 00', '--in', '512']);
+    expect(r.code).toBe(5);
+    expect(r.stdout).toContain('SCSI status: CHECK CONDITION (0x02)');
+    expect(r.stdout).toMatch(/Sense key:\s+0x05 ILLEGAL REQUEST/);
+    expect(r.stdout).toMatch(/ASC\/ASCQ:\s+0x21\/0x00 Logical block address out of range/i);
+    const j = await usbms(['--sim', '--sim-size', '1M', 'raw', '280000001000000001 00', '--in', '512', '--json']);
+    expect(j.code).toBe(5);
+    expect(JSON.parse(j.stdout)).toMatchObject({ status: 'check-condition', sense: { senseKey: 5, asc: 0x21, ascq: 0 } });
+  });
+
+  it('raw rejects a malformed CDB with exit 1', async () => {
+    const r = await usbms(['--sim', 'raw', 'zz']);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/^usbms raw: CDB must be 1-16 bytes of hex/);
+  });
+
+  it('errors are JSON on stdout with --json', async () => {
+    const r = await usbms(['--sim', '--sim-no-medium', '--json', 'capacity']);
+    expect(r.code).toBe(2);
+    const parsed = JSON.parse(r.stdout) as { error: { code: string }; exitCode: number };
+    expect(parsed.error.code).toBe('CHECK_CONDITION');
+    expect(parsed.exitCode).toBe(2);
+  });
+
+  it('eject ejects the medium', async () => {
+    const r = await usbms(['--sim', 'eject']);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain('LUN 0: medium ejected');
+  });
+
+  it('bench reports throughput and TEST UNIT READY latency', async () => {
+    const r = await usbms(['--sim', '--sim-size', '1M', 'bench', '--size', '262144', '--turs', '5', '--json']);
+    expect(r.code).toBe(0);
+    const parsed = JSON.parse(r.stdout) as { bytes: number; readBytesPerSecond: number; testUnitReadyMs: { count: number } };
+    expect(parsed.bytes).toBe(262144);
+    expect(parsed.readBytesPerSecond).toBeGreaterThan(0);
+    expect(parsed.testUnitReadyMs.count).toBe(5);
+  });
+});
+
+describe('usbms --sim=image.img: data persists across invocations', { timeout: 60_000 }, () => {
+  it('write refuses without --yes when there is no terminal', async () => {
+    const image = join(tmp, 'refuse.img');
+    const data = join(tmp, 'one-block.bin');
+    await writeFile(data, new Uint8Array(512).fill(0xab));
+    const r = await usbms([`--sim=${image}`, '--sim-size', '1M', 'write', '0', '-i', data]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/^usbms write: refusing to write 1 blocks .* without --yes \(no terminal/);
+    expect((await readFile(image)).subarray(0, 512).every((b) => b === 0)).toBe(true);
+  });
+
+  it('write --yes, then read back in a new process', async () => {
+    const image = join(tmp, 'rw.img');
+    const data = join(tmp, 'payload.bin');
+    const payload = randomBytes(4096);
+    await writeFile(data, payload);
+    const w = await usbms([`--sim=${image}`, '--sim-size', '1M', 'write', '8', '-i', data, '--yes', '--verify']);
+    expect(w.code).toBe(0);
+    expect(w.stdout).toContain('wrote 8 blocks (4096 bytes) at LBA 8, verified');
+    const out = join(tmp, 'readback.bin');
+    const r = await usbms([`--sim=${image}`, 'read', '8', '8', '-o', out]);
+    expect(r.code).toBe(0);
+    expect(Buffer.compare(await readFile(out), payload)).toBe(0);
+    // And the image file itself holds it at byte 8 * 512.
+    expect(Buffer.compare((await readFile(image)).subarray(4096, 8192), payload)).toBe(0);
+  });
+
+  it('read without -o prints a hex dump; an out-of-range read exits 1 before sending', async () => {
+    const image = join(tmp, 'dump-hex.img');
+    await writeFile(image, Buffer.concat([Buffer.from('hello, usbms'), Buffer.alloc(1024 * 1024 - 12)]));
+    const r = await usbms([`--sim=${image}`, 'read', '0', '1']);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain('|hello, usbms....|');
+    const bad = await usbms([`--sim=${image}`, 'read', '5000', '1']);
+    expect(bad.code).toBe(1);
+    expect(bad.stderr).toMatch(/^usbms read: .*beyond the end/);
+  });
+
+  it('dump copies the medium; restore writes an image back', async () => {
+    const image = join(tmp, 'source.img');
+    const content = randomBytes(512 * 1024);
+    await writeFile(image, content);
+    const out = join(tmp, 'copy.img');
+    const d = await usbms([`--sim=${image}`, 'dump', '-o', out]);
+    expect(d.code).toBe(0);
+    expect(d.stdout).toContain('dumped 1024 blocks');
+    expect(Buffer.compare(await readFile(out), content)).toBe(0);
+    expect(existsSync(`${out}.partial`)).toBe(false);
+
+    const target = join(tmp, 'target.img');
+    const refused = await usbms([`--sim=${target}`, '--sim-size', '512K', 'restore', '-i', out]);
+    expect(refused.code).toBe(1);
+    const r = await usbms([`--sim=${target}`, '--sim-size', '512K', 'restore', '-i', out, '--yes']);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain('restored 1024 blocks');
+    expect(Buffer.compare(await readFile(target), content)).toBe(0);
+  });
+
+  it('a SIGINT during a long dump keeps FILE.partial, exits 130, and the same command resumes to a correct image', async () => {
+    const image = join(tmp, 'big.img');
+    const content = randomBytes(2 * 1024 * 1024);
+    await writeFile(image, content);
+    const out = join(tmp, 'big-copy.img');
+    const meta = `${out}.partial.json`;
+    // 8 KiB per READ and 3 ms per simulated transfer: ~256 commands, a few seconds.
+    const slow = usbms([`--sim=${image}`, '--sim-latency', '3', 'dump', '-o', out, '--chunk-blocks', '16'], { timeoutMs: 60_000 });
+    const deadline = Date.now() + 30_000;
+    let done = 0;
+    while (Date.now() < deadline) {
+      if (existsSync(meta)) {
+        try {
+          done = (JSON.parse(await readFile(meta, 'utf8')) as { doneBlocks: number }).doneBlocks;
+        } catch {
+          done = 0; // caught mid-rename
+        }
+        if (done > 0) break;
+      }
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    expect(done).toBeGreaterThan(0);
+    slow.child.kill('SIGINT');
+    const interrupted = await slow;
+    expect(interrupted.code).toBe(130);
+    expect(interrupted.stderr).toMatch(/usbms dump: interrupted/);
+    expect(existsSync(`${out}.partial`)).toBe(true);
+    expect(existsSync(out)).toBe(false);
+    const saved = JSON.parse(await readFile(meta, 'utf8')) as { doneBlocks: number; blocks: number };
+    expect(saved.doneBlocks).toBeGreaterThan(0);
+    expect(saved.doneBlocks).toBeLessThan(saved.blocks);
+
+    const resumed = await usbms([`--sim=${image}`, 'dump', '-o', out, '--chunk-blocks', '16'], { timeoutMs: 60_000 });
+    expect(resumed.code).toBe(0);
+    expect(resumed.stderr).toContain(`resuming ${out}.partial at block ${saved.doneBlocks}`);
+    expect(resumed.stdout).toContain('(resumed)');
+    expect(Buffer.compare(await readFile(out), content)).toBe(0);
+    expect(existsSync(`${out}.partial`)).toBe(false);
+    expect(existsSync(meta)).toBe(false);
+  }, 90_000);
+});
