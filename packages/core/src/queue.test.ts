@@ -255,10 +255,12 @@ describe('CommandQueue: fail', () => {
       expect(state.error).toBeInstanceOf(DeviceFailedError);
       expect((state.error as Error).message).toMatch(/reset recovery failed/);
     }
-    expect((queued[0]?.error as Error).message).toMatch(/^READ\(10\)/);
+    expect((queued[0]?.error as Error).message).toMatch(/^READ\(10\) was not run/);
+    expect((running.error as DeviceFailedError).cause).toBe(cause);
     expect(ctxSignal?.aborted).toBe(true);
     await expect(queue.run(neverRun)).rejects.toBeInstanceOf(DeviceFailedError);
-    expect(queue.failure).toBe(cause);
+    expect(queue.failure).toBeInstanceOf(DeviceFailedError);
+    expect(queue.failure?.cause).toBe(cause);
     gate.resolve();
     await queue.onIdle();
     expect(neverRun).not.toHaveBeenCalled();
@@ -271,6 +273,21 @@ describe('CommandQueue: fail', () => {
     const error = await queue.run(async () => 1).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(DeviceFailedError);
     expect(((error as DeviceFailedError).cause as DeviceFailedError).cause).toBe(cause);
+  });
+
+  it('a DeviceFailedError from the running job reaches its caller unchanged', async () => {
+    const queue = new CommandQueue();
+    const failure = new DeviceFailedError('reset recovery failed');
+    const p = queue.run(async () => {
+      queue.fail(failure); // what the device layer does when the engine reports DeviceFailedError
+      throw failure;
+    });
+    const queued = queue.run(async () => 1, { name: 'TEST UNIT READY' });
+    await expect(p).rejects.toBe(failure);
+    const error = await queued.catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(DeviceFailedError);
+    expect((error as Error).message).toMatch(/TEST UNIT READY was not run.*reset recovery failed/);
+    expect((error as DeviceFailedError).cause).toBe(failure);
   });
 
   it('disconnect: in-flight and queued reject with DisconnectedError, nothing hangs', async () => {

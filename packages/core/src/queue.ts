@@ -108,7 +108,7 @@ export class CommandQueue {
     return this.#running !== undefined;
   }
 
-  /** The failure passed to `fail()`, if any. */
+  /** The failure passed to `fail()` (wrapped in DeviceFailedError unless it was one, a DisconnectedError or a ClosedError). */
   get failure(): UsbmsError | undefined {
     return this.#failure;
   }
@@ -178,11 +178,13 @@ export class CommandQueue {
   fail(error: unknown): void {
     if (this.#failure) return;
     this.#failure =
-      error instanceof UsbmsError
+      error instanceof DeviceFailedError || error instanceof DisconnectedError || error instanceof ClosedError
         ? error
         : new DeviceFailedError(`The device failed: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
     for (const entry of [...this.#unsettled]) {
-      const rejection = this.#failureFor(entry.name);
+      // The running job's caller gets the failure itself (often the job's own error, e.g. the
+      // DeviceFailedError its recovery produced); queued callers get an error naming their command.
+      const rejection = entry.started ? this.#failure : this.#failureFor(entry.name);
       this.#unsettled.delete(entry);
       entry.reject(rejection);
       if (entry.started) entry.controller.abort(rejection);
