@@ -126,6 +126,21 @@ export interface SimStats {
 /** BOT device states, BOT 1.0 §5.3 (command transport, data, status). */
 export type SimBotState = 'idle' | 'busy' | 'data-in' | 'data-out' | 'status';
 
+/** The first `length` bytes of `chunks`, as one array. */
+function concat(chunks: Uint8Array[], length: number): Uint8Array {
+  const first = chunks[0];
+  if (chunks.length === 1 && first && first.length === length) return first;
+  const out = new Uint8Array(length);
+  let at = 0;
+  for (const c of chunks) {
+    if (at >= length) break;
+    const n = Math.min(c.length, length - at);
+    out.set(n === c.length ? c : c.subarray(0, n), at);
+    at += n;
+  }
+  return out;
+}
+
 const WAIT: unique symbol = Symbol('wait');
 type Wait = typeof WAIT;
 const EMPTY = new Uint8Array(0);
@@ -147,7 +162,8 @@ interface Active {
   babbleExtra: number;
   skipData: boolean;
   // data-out
-  outBuf: Uint8Array;
+  /** Data-out chunks as received (grown with what the host actually sends, never pre-sized from the CBW). */
+  outChunks: Uint8Array[];
   outAccept: number;
   outUse: number;
   outReceived: number;
@@ -393,6 +409,22 @@ export class SimulatedDevice {
       lu.sense = undefined;
     }
     this.#powerOn();
+    return this.#conn.transport;
+  }
+
+  /**
+   * Claims the interface again after `transport.close()` (the device keeps
+   * its state: no power cycle, caches and media untouched). If the current
+   * transport is still open it is closed first. Returns the new transport.
+   */
+  reopen(): MscTransport {
+    const conn = this.#conn;
+    if (conn.state === 'disconnected') throw new DisconnectedError('The simulated device is unplugged; call reconnect() to plug it back in');
+    if (conn.state === 'open') {
+      conn.state = 'closed';
+      this.#rejectAll(conn, () => new ClosedError('The simulated device interface was released (reopened)'));
+    }
+    this.#conn = this.#connect();
     return this.#conn.transport;
   }
 
@@ -654,7 +686,7 @@ export class SimulatedDevice {
       stallInAtEnd: false,
       babbleExtra: 0,
       skipData: false,
-      outBuf: EMPTY,
+      outChunks: [],
       outAccept: 0,
       outUse: 0,
       outReceived: 0,
@@ -819,7 +851,6 @@ export class SimulatedDevice {
           a.outUse = H;
           a.cswStatus = 2;
         }
-        a.outBuf = new Uint8Array(a.outAccept);
       } else {
         // Case 9 (Ho > Dn): STALL bulk-OUT, residue Ho. Case 10 (Ho <> Di): STALL, Phase Error.
         this.#halted.out = true;
@@ -895,7 +926,7 @@ export class SimulatedDevice {
       return { status: 'stall', bytesWritten: 0 };
     }
     const k = Math.min(data.length, a.outAccept - a.outReceived);
-    a.outBuf.set(data.subarray(0, k), a.outReceived);
+    if (k > 0) a.outChunks.push(data.slice(0, k));
     a.outReceived += k;
     if (a.outReceived === a.outAccept) this.#finishDataOut(a);
     if (k < data.length) {
@@ -916,7 +947,7 @@ export class SimulatedDevice {
       return;
     }
     if (a.cswStatus === 2 || !a.onOut) return;
-    const r = a.onOut(a.outBuf.subarray(0, a.outUse));
+    const r = a.onOut(concat(a.outChunks, a.outUse));
     if (r instanceof Promise) {
       a.phase = 'busy';
       r.then(

@@ -132,6 +132,14 @@ const Op = {
   ReportLuns: 0xa0,
 } as const;
 
+const KNOWN_OPCODES: ReadonlySet<number> = new Set(Object.values(Op));
+
+/**
+ * Largest READ/WRITE/VERIFY the simulator executes in one command (256 MiB), whatever
+ * MAXIMUM TRANSFER LENGTH says: a hostile CDB must not make it allocate gigabytes.
+ */
+export const SIM_MAX_TRANSFER_BYTES = 256 * 1024 * 1024;
+
 /** Minimum CDB length per known opcode (SPC-4 §4.2.5: group code sizes). */
 function cdbLengthFor(opcode: number): number {
   const group = opcode >> 5;
@@ -404,7 +412,7 @@ export class SimLogicalUnit {
   }
 
   #isKnown(opcode: number): boolean {
-    return (Object.values(Op) as number[]).includes(opcode);
+    return KNOWN_OPCODES.has(opcode);
   }
 
   #fail(sense: SimSense): TargetPlan {
@@ -534,8 +542,9 @@ export class SimLogicalUnit {
 
   /** Common checks of READ/WRITE/VERIFY: range (SBC-3 §4.5) and the Block Limits maximum. */
   #checkRange(lba: number, count: number, lengthByte: number): TargetPlan | undefined {
-    if (lba + count > this.blocks || lba >= this.blocks + (count === 0 ? 1 : 0)) return this.#fail(Sense.lbaOutOfRange(lba));
+    if (lba + count > this.blocks) return this.#fail(Sense.lbaOutOfRange(lba));
     if (this.maxTransferLength > 0 && count > this.maxTransferLength) return this.#fail(Sense.invalidFieldInCdb(lengthByte));
+    if (count * this.blockSize > SIM_MAX_TRANSFER_BYTES) return this.#fail(Sense.invalidFieldInCdb(lengthByte));
     return undefined;
   }
 
