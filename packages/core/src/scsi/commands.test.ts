@@ -1,3 +1,4 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { InvalidArgumentError } from '../errors.js';
 import {
@@ -208,6 +209,9 @@ describe('input validation happens before anything is built', () => {
     ['prevent not boolean', () => preventAllowMediumRemoval({ prevent: 1 as unknown as boolean })],
     ['sync cache blocks beyond 16 bits', () => synchronizeCache10({ blocks: 0x10000 })],
     ['verify zero blocks', () => verify10({ lba: 0, blocks: 0 })],
+    ['no options object (JavaScript caller)', () => read10(undefined as unknown as Parameters<typeof read10>[0])],
+    ['null options (JavaScript caller)', () => write16(null as unknown as Parameters<typeof write16>[0])],
+    ['no options for PREVENT ALLOW', () => preventAllowMediumRemoval(undefined as unknown as { prevent: boolean })],
   ];
   it.each(bad)('%s -> InvalidArgumentError', (_name, build) => {
     expect(build).toThrow(InvalidArgumentError);
@@ -216,5 +220,69 @@ describe('input validation happens before anything is built', () => {
   it('messages say what is wrong and the limit', () => {
     expect(() => read10({ lba: 0x1_0000_0000, blocks: 1, blockSize: 512 })).toThrow(/READ\(10\) LBA 4294967296 is too large: the field holds at most 4294967295/);
     expect(() => read16({ lba: 0, blocks: 0x10_0000, blockSize: 4096 })).toThrow(/split the request/);
+  });
+});
+
+describe('properties of the builders', () => {
+  const u32 = (b: Uint8Array, o: number): number => (b[o] ?? 0) * 0x100_0000 + (((b[o + 1] ?? 0) << 16) | ((b[o + 2] ?? 0) << 8) | (b[o + 3] ?? 0));
+  const u16 = (b: Uint8Array, o: number): number => ((b[o] ?? 0) << 8) | (b[o + 1] ?? 0);
+
+  it('READ(10)/WRITE(10) fields read back big-endian as given', () => {
+    fc.assert(
+      fc.property(fc.nat(0xffff_ffff), fc.integer({ min: 1, max: 0xffff }), fc.constantFrom(512, 2048, 4096), (lba, blocks, blockSize) => {
+        const r = read10({ lba, blocks, blockSize });
+        expect([u32(r.cdb, 2), u16(r.cdb, 7), r.length]).toEqual([lba, blocks, blocks * blockSize]);
+      }),
+      { numRuns: 300, seed: 1 },
+    );
+  });
+
+  it('READ(16)/SYNCHRONIZE CACHE(16) 8-byte LBAs read back for every safe integer', () => {
+    fc.assert(
+      fc.property(fc.maxSafeNat(), fc.integer({ min: 1, max: 0xffff_ffff }), (lba, blocks) => {
+        const r = read16({ lba, blocks, blockSize: 1 });
+        expect(u32(r.cdb, 2) * 0x1_0000_0000 + u32(r.cdb, 6)).toBe(lba);
+        expect(u32(r.cdb, 10)).toBe(blocks);
+        const s = synchronizeCache16({ lba, blocks });
+        expect(u32(s.cdb, 2) * 0x1_0000_0000 + u32(s.cdb, 6)).toBe(lba);
+      }),
+      { numRuns: 300, seed: 2 },
+    );
+  });
+
+  it('any input either builds or throws InvalidArgumentError, never anything else', () => {
+    const builders: Array<(o: never) => unknown> = [
+      read10,
+      read16,
+      write10,
+      write16,
+      verify10,
+      synchronizeCache10,
+      synchronizeCache16,
+      inquiry,
+      requestSense,
+      modeSense6,
+      modeSense10,
+      reportLuns,
+      readCapacity16,
+      readFormatCapacities,
+      startStopUnit,
+      preventAllowMediumRemoval,
+    ];
+    const value = fc.oneof(fc.integer(), fc.double(), fc.boolean(), fc.string(), fc.constant(undefined), fc.bigInt(), fc.uint8Array({ maxLength: 64 }));
+    const options = fc.record(
+      { lba: value, blocks: value, blockSize: value, data: value, allocationLength: value, page: value, prevent: value, powerCondition: value },
+      { requiredKeys: [] },
+    );
+    fc.assert(
+      fc.property(fc.nat(builders.length - 1), options, (i, o) => {
+        try {
+          (builders[i] as (o: unknown) => unknown)(o);
+        } catch (error) {
+          if (!(error instanceof InvalidArgumentError)) throw error;
+        }
+      }),
+      { numRuns: 2000, seed: 3 },
+    );
   });
 });

@@ -57,6 +57,13 @@ function makeCdb(size: number, opcode: number, options?: CdbPaddingOptions): Uin
   return cdb;
 }
 
+/** Builders with required options check for them first, for callers without TypeScript. */
+function requireOptions(name: string, options: unknown): void {
+  if (typeof options !== 'object' || options === null) {
+    throw new InvalidArgumentError(`${name}: an options object is required`);
+  }
+}
+
 function noData(): undefined {
   return undefined;
 }
@@ -334,6 +341,7 @@ function writeBlocks(name: string, options: WriteOptions, maxBlocks: number): nu
 
 /** READ(10) (SBC-3 §5.11): 28 <flags> <lba:4> 00 <blocks:2> 00. LBA < 2^32, up to 65535 blocks. */
 export function read10(options: ReadOptions & CdbPaddingOptions): ScsiCommand<Uint8Array> {
+  requireOptions('READ(10)', options);
   const lba = checkInteger('READ(10) LBA', options.lba, U32);
   const blocks = checkInteger('READ(10) transfer length (blocks)', options.blocks, U16, 1);
   const length = transferBytes('READ(10)', blocks, checkBlockSize(options.blockSize));
@@ -346,6 +354,7 @@ export function read10(options: ReadOptions & CdbPaddingOptions): ScsiCommand<Ui
 
 /** READ(16) (SBC-3 §5.13): 88 <flags> <lba:8> <blocks:4> 00. */
 export function read16(options: ReadOptions): ScsiCommand<Uint8Array> {
+  requireOptions('READ(16)', options);
   const lba = checkInteger('READ(16) LBA', options.lba, Number.MAX_SAFE_INTEGER);
   const blocks = checkInteger('READ(16) transfer length (blocks)', options.blocks, U32, 1);
   const length = transferBytes('READ(16)', blocks, checkBlockSize(options.blockSize));
@@ -358,6 +367,7 @@ export function read16(options: ReadOptions): ScsiCommand<Uint8Array> {
 
 /** WRITE(10) (SBC-3 §5.32): 2A <flags> <lba:4> 00 <blocks:2> 00, data out. */
 export function write10(options: WriteOptions & CdbPaddingOptions): ScsiCommand<undefined> {
+  requireOptions('WRITE(10)', options);
   const lba = checkInteger('WRITE(10) LBA', options.lba, U32);
   const blocks = writeBlocks('WRITE(10)', options, U16);
   const cdb = makeCdb(10, ScsiOpcode.Write10, options);
@@ -369,6 +379,7 @@ export function write10(options: WriteOptions & CdbPaddingOptions): ScsiCommand<
 
 /** WRITE(16) (SBC-3 §5.34): 8A <flags> <lba:8> <blocks:4> 00, data out. */
 export function write16(options: WriteOptions): ScsiCommand<undefined> {
+  requireOptions('WRITE(16)', options);
   const lba = checkInteger('WRITE(16) LBA', options.lba, Number.MAX_SAFE_INTEGER);
   const blocks = writeBlocks('WRITE(16)', options, U32);
   const cdb = makeCdb(16, ScsiOpcode.Write16);
@@ -425,6 +436,7 @@ export interface VerifyOptions extends BlockRangeOptions, CdbPaddingOptions {
  * be read; no data is transferred. 2F <dpo|bytchk> <lba:4> 00 <blocks:2> 00.
  */
 export function verify10(options: VerifyOptions): ScsiCommand<undefined> {
+  requireOptions('VERIFY(10)', options);
   const lba = checkInteger('VERIFY(10) LBA', options.lba, U32);
   const blocks = checkInteger('VERIFY(10) verification length (blocks)', options.blocks, U16, 1);
   const cdb = makeCdb(10, ScsiOpcode.Verify10, options);
@@ -477,7 +489,8 @@ export interface PreventAllowMediumRemovalOptions extends CdbPaddingOptions {
 
 /** PREVENT ALLOW MEDIUM REMOVAL (SBC-3 §5.10): 1E 00 00 00 <prevent> 00. */
 export function preventAllowMediumRemoval(options: PreventAllowMediumRemovalOptions): ScsiCommand<undefined> {
-  if (typeof options?.prevent !== 'boolean') throw new InvalidArgumentError('PREVENT ALLOW MEDIUM REMOVAL: prevent must be true or false');
+  requireOptions('PREVENT ALLOW MEDIUM REMOVAL', options);
+  if (typeof options.prevent !== 'boolean') throw new InvalidArgumentError('PREVENT ALLOW MEDIUM REMOVAL: prevent must be true or false');
   const cdb = makeCdb(6, ScsiOpcode.PreventAllowMediumRemoval, options);
   cdb[4] = options.prevent ? 0x01 : 0x00;
   return { name: 'PREVENT ALLOW MEDIUM REMOVAL', cdb, direction: 'none', length: 0, decode: noData };
