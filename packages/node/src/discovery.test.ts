@@ -1,3 +1,4 @@
+import { TransportError } from '@usbms/core';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { describeInterfaces, listDevices, watchDevices } from './discovery.js';
 import { FakeUsb, FakeUsbDevice } from './testing/fake-usb.js';
@@ -109,7 +110,10 @@ describe('listDevices', () => {
   it('rejects with the platform error when there is no USB subsystem', async () => {
     const usb = new FakeUsb([]);
     usb.unavailable = true;
-    await expect(listDevices({}, { usb })).rejects.toThrow('/sys/bus/usb/devices/ not found');
+    const error = await listDevices({}, { usb }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(TransportError);
+    expect((error as Error).message).toContain('/sys/bus/usb/devices/ not found');
+    expect((error as Error).message).toContain('--sim');
   });
 });
 

@@ -1,4 +1,5 @@
 import type { UsbSpeed } from '@usbms/core';
+import { classifyUsbError } from './map-error.js';
 import { getUsb, platformOf, type PlatformOptions } from './platform.js';
 import { readLinuxInterfaceState, sysfsDeviceName, sysfsInterfaceName } from './sysfs.js';
 import type { UsbAlternateLike, UsbConfigurationLike, UsbDeviceLike, UsbEndpointLike } from './usb-types.js';
@@ -294,7 +295,13 @@ function matchesIds(device: UsbDeviceLike, filter: DeviceFilter): boolean {
  */
 export async function listDevices(filter: DeviceFilter = {}, options: PlatformOptions = {}): Promise<MscDeviceInfo[]> {
   const usb = await getUsb(options);
-  const devices = await usb.getDevices();
+  let devices: UsbDeviceLike[];
+  try {
+    devices = await usb.getDevices();
+  } catch (error) {
+    const c = classifyUsbError(error, { operation: 'enumerate', disconnected: false });
+    throw c.kind === 'error' ? c.error : error;
+  }
   const out: MscDeviceInfo[] = [];
   for (const device of devices) {
     if (!matchesIds(device, filter)) continue;

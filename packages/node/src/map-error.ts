@@ -29,6 +29,7 @@ import {
  * Nothing else in the package matches message text.
  */
 export type UsbOperation =
+  | 'enumerate'
   | 'open'
   | 'configuration'
   | 'select-configuration'
@@ -124,6 +125,18 @@ export function classifyUsbError(error: unknown, context: UsbErrorContext): UsbE
   }
   if (lower.includes('not supported') || lower.includes('not implemented') || lower.includes('unsupported')) {
     return fail(new UnsupportedError(`${context.operation} is not supported here${subject}: ${message}`, { cause: error }));
+  }
+  if (context.operation === 'enumerate') {
+    const missing = lower.includes('not found') || lower.includes('errno 2') || lower.includes('os error 2)');
+    return fail(
+      new TransportError(
+        `Cannot list USB devices: ${message}.` +
+          (missing
+            ? ' This system has no USB subsystem visible (no /sys/bus/usb/devices): in a container or VM, pass the USB bus through (e.g. docker --device /dev/bus/usb, with sysfs mounted); to try usbms without hardware, use --sim.'
+            : ''),
+        { cause: error },
+      ),
+    );
   }
   // "endpoint not found" / "invalid state" / "not claimed" / Unknown(..): the
   // device may have gone (its interfaces vanish with it) or our claim was lost.
