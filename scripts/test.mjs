@@ -1,0 +1,35 @@
+#!/usr/bin/env node
+// The project's test command (README: `pnpm test`). Runs every suite in turn and
+// stops at the first failure with a non-zero exit code. Suites that need Debian
+// packages (chromium, QEMU) install them when missing; see each runner.
+import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import path from 'node:path';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const only = process.argv.slice(2);
+
+/** @type {{ name: string; cmd: string; args: string[]; when?: string }[]} */
+const suites = [
+  { name: 'typecheck', cmd: 'pnpm', args: ['run', '--silent', 'typecheck'] },
+  { name: 'unit', cmd: 'pnpm', args: ['exec', 'vitest', 'run'] },
+  { name: 'browser', cmd: 'node', args: ['test/browser/run.mjs'], when: 'test/browser/run.mjs' },
+  { name: 'hil', cmd: 'bash', args: ['test/hil/run.sh'], when: 'test/hil/run.sh' },
+];
+
+const results = [];
+for (const suite of suites) {
+  if (only.length > 0 && !only.includes(suite.name)) continue;
+  if (suite.when && !existsSync(path.join(root, suite.when))) continue;
+  console.log(`\n=== usbms test suite: ${suite.name} ===`);
+  const started = Date.now();
+  const run = spawnSync(suite.cmd, suite.args, { cwd: root, stdio: 'inherit' });
+  const seconds = ((Date.now() - started) / 1000).toFixed(1);
+  results.push(`${suite.name}: ${run.status === 0 ? 'passed' : 'FAILED'} (${seconds} s)`);
+  if (run.status !== 0) {
+    console.error(`\n${results.join('\n')}\nSuite "${suite.name}" failed (exit ${run.status ?? run.signal}).`);
+    process.exit(1);
+  }
+}
+console.log(`\n${results.join('\n')}`);
