@@ -583,3 +583,83 @@ describe('observability', () => {
     expect(() => sim.assertClean()).toThrow(ProtocolViolationError);
   });
 });
+
+describe('lifecycle helpers', () => {
+  it('reopen() gives a fresh transport after close() without a power cycle (cache kept)', async () => {
+    const sim = makeSim({ unitAttentionOnPowerOn: true });
+    await run(sim, INQUIRY36, { in: 36 });
+    await run(sim, TUR); // consumes the power-on UNIT ATTENTION
+    await run(sim, cdb10(0x2a, 0, 1), { out: pattern(512, 1) });
+    const old = sim.transport;
+    await old.close();
+    const fresh = sim.reopen();
+    expect(fresh).not.toBe(old);
+    await expect(old.bulkIn(13, T)).rejects.toBeInstanceOf(ClosedError);
+    expect((await run(sim, TUR)).status).toBe(0);
+    expect((await run(sim, cdb10(0x28, 0, 1), { in: 512 })).data).toEqual(pattern(512, 1));
+    sim.disconnect();
+    expect(() => sim.reopen()).toThrow(DisconnectedError);
+  });
+
+  it('onCommand reports each finished command', async () => {
+    const sim = makeSim();
+    const seen: Array<[number, string]> = [];
+    const off = sim.onCommand((r) => seen.push([r.opcode, r.outcome]));
+    await run(sim, TUR);
+    await sim.transport.bulkOut(cbw(2, 36, 'in', INQUIRY36), T);
+    await rawResetRecovery(sim.transport);
+    off();
+    await run(sim, TUR);
+    expect(seen).toEqual([
+      [0x00, 'completed'],
+      [0x12, 'reset'],
+    ]);
+  });
+
+  it('rejects a transfer above info.maxTransferSize before touching the device', async () => {
+    const sim = makeSim({ info: { maxTransferSize: 4096 } });
+    await sim.transport.bulkOut(cbw(1, 8192, 'in', cdb10(0x28, 0, 16)), T);
+    await expect(sim.transport.bulkIn(8192, T)).rejects.toThrow(/exceeds this platform's limit/);
+    const a = await sim.transport.bulkIn(4096, T);
+    const b = await sim.transport.bulkIn(4096, T);
+    expect(a.data.length + b.data.length).toBe(8192);
+    expect((await readCsw(sim)).residue).toBe(0);
+  });
+
+  it('a port reset cancels a transfer the device is NAKing', async () => {
+    const sim = makeSim();
+    sim.inject({ kind: 'hang', stage: 'data' });
+    await sim.transport.bulkOut(cbw(1, 512, 'in', cdb10(0x28, 0, 1)), T);
+    const stuck = sim.transport.bulkIn(512, { timeoutMs: 0 });
+    const port = sim.transport.portReset?.(T);
+    await expect(stuck).rejects.toBeInstanceOf(TransportError);
+    await port;
+    expect((await run(sim, TUR)).status).toBe(0);
+  });
+
+  it('the write cache writes itself back when more than writeCacheBlocks are dirty', async () => {
+    const sim = makeSim({ luns: [{ writeCacheBlocks: 4 }] });
+    await run(sim, cdb10(0x2a, 0, 4), { out: pattern(2048, 1) });
+    expect(sim.lun(0).dirtyBlocks).toBe(4);
+    await run(sim, cdb10(0x2a, 4, 1), { out: pattern(512, 2) });
+    expect(sim.lun(0).dirtyBlocks).toBe(0);
+    sim.powerCut();
+    sim.reconnect();
+    expect((await run(sim, cdb10(0x28, 4, 1), { in: 512 })).data).toEqual(pattern(512, 2));
+  });
+
+  it('a medium-error fault with writes: true fails WRITE with 03/0C/00 after writing the blocks before it', async () => {
+    const sim = makeSim({ luns: [{ writeCache: false }] });
+    sim.inject({ kind: 'medium-error', lba: 2, writes: true });
+    const data = pattern(2048, 3);
+    expect((await run(sim, cdb10(0x2a, 0, 4), { out: data })).status).toBe(1);
+    expect(await senseOf(sim)).toMatchObject({ key: 3, asc: 0x0c, ascq: 0, info: 2 });
+    expect(sim.lun(0).readBlocks(0, 2)).toEqual(data.subarray(0, 1024));
+    expect(sim.lun(0).readBlocks(2, 2)).toEqual(new Uint8Array(1024));
+  });
+
+  it('a Get Max LUN override reports what a broken device would', async () => {
+    const sim = makeSim({ getMaxLun: 0xff });
+    expect((await sim.transport.classRequest({ request: 'get-max-lun' }, T)).data).toEqual(Uint8Array.of(0xff));
+  });
+});

@@ -234,6 +234,7 @@ export class SimulatedDevice {
   /** A fault made the device stop answering; released by Bulk-Only reset or port reset. */
   #hung = false;
   #phaseErrorPending = false;
+  readonly #commandListeners = new Set<(record: SimCommandRecord) => void>();
 
   constructor(options: SimulatedDeviceOptions = {}) {
     this.options = options;
@@ -314,6 +315,15 @@ export class SimulatedDevice {
 
   get connected(): boolean {
     return this.#conn.state !== 'disconnected';
+  }
+
+  /**
+   * Calls `listener` with each command's record when it ends (CSW sent, reset
+   * or disconnect): a device-side view for demos and tests. Returns an unsubscribe function.
+   */
+  onCommand(listener: (record: SimCommandRecord) => void): () => void {
+    this.#commandListeners.add(listener);
+    return () => this.#commandListeners.delete(listener);
   }
 
   /** Arms a fault; see `SimFault`. */
@@ -492,10 +502,21 @@ export class SimulatedDevice {
    * settles on result, timeout (TimeoutError), abort (AbortError) or
    * disconnect; once settled the transfer is no longer pending.
    */
-  #transfer<T>(conn: Connection, slot: 'in' | 'out' | 'control', options: TransferOptions, attempt: () => T | Wait, bytes: (r: T) => number): Promise<T> {
+  #transfer<T>(
+    conn: Connection,
+    slot: 'in' | 'out' | 'control',
+    size: number,
+    options: TransferOptions,
+    attempt: () => T | Wait,
+    bytes: (r: T) => number,
+  ): Promise<T> {
     try {
       this.#checkUsable(conn);
       if (options.signal?.aborted) throw new AbortError('The transfer was aborted before it started');
+      const max = this.#info.maxTransferSize;
+      if (max !== undefined && slot !== 'control' && size > max) {
+        throw new InvalidArgumentError(`a ${size}-byte bulk transfer exceeds this platform's limit of ${max} bytes; split it`);
+      }
       if (slot !== 'control' && conn.pending[slot]) {
         const error = this.#violation('concurrent-transfer', `a second bulk-${slot.toUpperCase()} transfer was submitted while one is pending on that endpoint`);
         throw error ?? new TransportError(`bulk-${slot} endpoint busy: one transfer is already pending`);
@@ -614,7 +635,7 @@ export class SimulatedDevice {
   // ------------------------------------------------------------ bulk OUT
 
   #bulkOut(conn: Connection, data: Uint8Array, options: TransferOptions): Promise<BulkOutResult> {
-    return this.#transfer<BulkOutResult>(conn, 'out', options, () => this.#serveOut(data), (r) => r.bytesWritten);
+    return this.#transfer<BulkOutResult>(conn, 'out', data.length, options, () => this.#serveOut(data), (r) => r.bytesWritten);
   }
 
   #serveOut(data: Uint8Array): BulkOutResult | Wait {
@@ -983,6 +1004,7 @@ export class SimulatedDevice {
     return this.#transfer<BulkInResult>(
       conn,
       'in',
+      length,
       options,
       () => {
         const r = this.#serveIn(length);
@@ -1127,12 +1149,19 @@ export class SimulatedDevice {
     a.record.outcome = outcome;
     a.record.end = now();
     this.#active = undefined;
+    for (const listener of this.#commandListeners) {
+      try {
+        listener(a.record);
+      } catch {
+        // An observer's bug must not break the device model.
+      }
+    }
   }
 
   // ------------------------------------------------------------ control
 
   #control<T>(conn: Connection, options: TransferOptions, attempt: () => T | Wait): Promise<T> {
-    return this.#transfer<T>(conn, 'control', options, attempt, () => 0);
+    return this.#transfer<T>(conn, 'control', 0, options, attempt, () => 0);
   }
 
   #clearHalt(conn: Connection, pipe: 'in' | 'out', options: TransferOptions): Promise<void> {
