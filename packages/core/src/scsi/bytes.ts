@@ -2,7 +2,7 @@ import { InvalidArgumentError, ParseError } from '../errors.js';
 
 /*
  * Byte helpers for SCSI structures. SCSI CDB and parameter data fields are
- * big-endian (SPC-4 §3.5.4). Reads go through index access on the Uint8Array
+ * big-endian (SPC-4 conventions). Reads go through index access on the Uint8Array
  * itself, so sub-array views with a non-zero byteOffset are always safe.
  */
 

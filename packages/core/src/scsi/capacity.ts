@@ -13,11 +13,11 @@ export interface Capacity {
   bytes: number;
 }
 
-/** READ CAPACITY(10) parameter data (SBC-3 §5.15.2). */
+/** READ CAPACITY(10) parameter data (SBC-3 §5.15). */
 export interface ReadCapacity10Data extends Capacity {
   /**
    * True when RETURNED LOGICAL BLOCK ADDRESS is 0xFFFFFFFF: the capacity does not
-   * fit and READ CAPACITY(16) must be used (SBC-3 §5.15.2).
+   * fit and READ CAPACITY(16) must be used (SBC-3 §5.15).
    */
   needsReadCapacity16: boolean;
 }
@@ -36,14 +36,14 @@ function capacity(what: string, lastLba: number, blockSize: number): Capacity {
 
 export function decodeReadCapacity10(data: Uint8Array): ReadCapacity10Data {
   if (data.length < 8) {
-    throw new ParseError('READ CAPACITY(10) data', `${data.length} bytes received, 8 are needed (SBC-3 §5.15.2)`);
+    throw new ParseError('READ CAPACITY(10) data', `${data.length} bytes received, 8 are needed (SBC-3 §5.15)`);
   }
   const lastLba = getU32(data, 0);
   const blockSize = getU32(data, 4);
   return { ...capacity('READ CAPACITY(10) data', lastLba, blockSize), needsReadCapacity16: lastLba === 0xffff_ffff };
 }
 
-/** READ CAPACITY(16) parameter data (SBC-3 §5.16.2). */
+/** READ CAPACITY(16) parameter data (SBC-3 §5.16). */
 export interface ReadCapacity16Data extends Capacity {
   /** PROT_EN and P_TYPE (protection information), when returned. */
   protectionEnabled: boolean;
@@ -66,7 +66,7 @@ export interface ReadCapacity16Data extends Capacity {
 export function decodeReadCapacity16(data: Uint8Array): ReadCapacity16Data {
   const what = 'READ CAPACITY(16) data';
   if (data.length < 12) {
-    throw new ParseError(what, `${data.length} bytes received, at least 12 are needed (SBC-3 §5.16.2)`);
+    throw new ParseError(what, `${data.length} bytes received, at least 12 are needed (SBC-3 §5.16)`);
   }
   const lastLba = getU64Safe(data, 0, what, 'RETURNED LOGICAL BLOCK ADDRESS');
   const base = capacity(what, lastLba, getU32(data, 8));
@@ -85,7 +85,7 @@ export function decodeReadCapacity16(data: Uint8Array): ReadCapacity16Data {
   };
 }
 
-/** Descriptor types of READ FORMAT CAPACITIES (UFI 1.0 §4.10, MMC). */
+/** Descriptor types of READ FORMAT CAPACITIES (USB UFI 1.0, MMC). */
 export type FormatCapacityDescriptorType = 'unformatted' | 'formatted' | 'no-medium' | 'reserved';
 const DESCRIPTOR_TYPES: readonly FormatCapacityDescriptorType[] = ['reserved', 'unformatted', 'formatted', 'no-medium'];
 
@@ -105,7 +105,7 @@ export interface FormatCapacities {
 }
 
 /**
- * READ FORMAT CAPACITIES (opcode 0x23, UFI 1.0 §4.10; used by Windows on USB sticks).
+ * READ FORMAT CAPACITIES (opcode 0x23, USB UFI 1.0; used by Windows on USB sticks).
  * Header: 3 reserved bytes and CAPACITY LIST LENGTH; 8-byte descriptors follow.
  */
 export function decodeReadFormatCapacities(data: Uint8Array): FormatCapacities {

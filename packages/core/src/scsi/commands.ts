@@ -81,7 +81,7 @@ export function withPaddedCdb<T>(command: ScsiCommand<T>, size = 12): ScsiComman
 // ---------------------------------------------------------------------------
 // SPC-4 commands
 
-/** TEST UNIT READY (SPC-4 §6.47): 6-byte CDB, no data. */
+/** TEST UNIT READY (SPC-4, INQUIRY command7): 6-byte CDB, no data. */
 export function testUnitReady(options?: CdbPaddingOptions): ScsiCommand<undefined> {
   return { name: 'TEST UNIT READY', cdb: makeCdb(6, ScsiOpcode.TestUnitReady, options), direction: 'none', length: 0, decode: noData };
 }
@@ -110,7 +110,7 @@ export interface InquiryOptions extends CdbPaddingOptions {
   allocationLength?: number;
 }
 
-/** Standard INQUIRY (SPC-4 §6.4): 12 00 00 <alloc:2> 00. */
+/** Standard INQUIRY (SPC-4, INQUIRY command): 12 00 00 <alloc:2> 00. */
 export function inquiry(options: InquiryOptions = {}): ScsiCommand<InquiryData> {
   const length = checkInteger('INQUIRY allocation length', options.allocationLength ?? 36, U16, 5);
   const cdb = makeCdb(6, ScsiOpcode.Inquiry, options);
@@ -139,7 +139,7 @@ export interface InquiryVpdPageOptions extends InquiryVpdOptions {
 }
 
 /**
- * INQUIRY with EVPD=1 for any page (SPC-4 §6.4.1). The decoder checks the page
+ * INQUIRY with EVPD=1 for any page (SPC-4, INQUIRY command). The decoder checks the page
  * header (page code, PAGE LENGTH) and returns the whole page, header included,
  * bounded by the declared length and the bytes received. Use `decodeVpdPage` for
  * the header fields.
@@ -155,12 +155,12 @@ export function inquiryVpd(pageOrOptions: number | InquiryVpdPageOptions, option
   });
 }
 
-/** VPD 0x00, supported VPD pages (SPC-4 §7.8.13). */
+/** VPD 0x00, supported VPD pages (SPC-4 §7.8, Supported VPD Pages). */
 export function inquirySupportedVpdPages(options: InquiryVpdOptions = {}): ScsiCommand<number[]> {
   return vpdCommand(VpdPage.SupportedPages, options, decodeSupportedVpdPages);
 }
 
-/** VPD 0x80, unit serial number (SPC-4 §7.8.15). */
+/** VPD 0x80, unit serial number (SPC-4 §7.8, Unit Serial Number). */
 export function inquiryUnitSerialNumber(options: InquiryVpdOptions = {}): ScsiCommand<string> {
   return vpdCommand(VpdPage.UnitSerialNumber, options, decodeUnitSerialNumber);
 }
@@ -170,12 +170,12 @@ export function inquiryDeviceIdentification(options: InquiryVpdOptions = {}): Sc
   return vpdCommand(VpdPage.DeviceIdentification, options, decodeDeviceIdentification);
 }
 
-/** VPD 0xB0, block limits (SBC-3 §6.5.3). */
+/** VPD 0xB0, block limits (SBC-3, Block Limits VPD page). */
 export function inquiryBlockLimits(options: InquiryVpdOptions = {}): ScsiCommand<BlockLimits> {
   return vpdCommand(VpdPage.BlockLimits, options, decodeBlockLimits);
 }
 
-/** VPD 0xB1, block device characteristics (SBC-3 §6.5.2). */
+/** VPD 0xB1, block device characteristics (SBC-3, Block Device Characteristics VPD page). */
 export function inquiryBlockDeviceCharacteristics(options: InquiryVpdOptions = {}): ScsiCommand<BlockDeviceCharacteristics> {
   return vpdCommand(VpdPage.BlockDeviceCharacteristics, options, decodeBlockDeviceCharacteristics);
 }
@@ -208,7 +208,7 @@ function modeSenseFields(options: ModeSenseOptions): { page: number; subpage: nu
   return { page, subpage, pc };
 }
 
-/** MODE SENSE(6) (SPC-4 §6.11): 1A <dbd> <pc|page> <subpage> <alloc> 00. */
+/** MODE SENSE(6) (SPC-4, MODE SENSE(6) command): 1A <dbd> <pc|page> <subpage> <alloc> 00. */
 export function modeSense6(options: ModeSenseOptions = {}): ScsiCommand<ModeSenseData> {
   const { page, subpage, pc } = modeSenseFields(options);
   const length = checkInteger('MODE SENSE(6) allocation length', options.allocationLength ?? 192, U8, 4);
@@ -225,7 +225,7 @@ export interface ModeSense10Options extends ModeSenseOptions {
   longLba?: boolean;
 }
 
-/** MODE SENSE(10) (SPC-4 §6.12): 5A <llbaa|dbd> <pc|page> <subpage> 00 00 00 <alloc:2> 00. */
+/** MODE SENSE(10) (SPC-4, MODE SENSE(10) command): 5A <llbaa|dbd> <pc|page> <subpage> 00 00 00 <alloc:2> 00. */
 export function modeSense10(options: ModeSense10Options = {}): ScsiCommand<ModeSenseData> {
   const { page, subpage, pc } = modeSenseFields(options);
   const length = checkInteger('MODE SENSE(10) allocation length', options.allocationLength ?? 252, U16, 8);
@@ -365,7 +365,7 @@ export function read16(options: ReadOptions): ScsiCommand<Uint8Array> {
   return { name: 'READ(16)', cdb, direction: 'in', length, decode: identity };
 }
 
-/** WRITE(10) (SBC-3 §5.32): 2A <flags> <lba:4> 00 <blocks:2> 00, data out. */
+/** WRITE(10) (SBC-3, WRITE(10)): 2A <flags> <lba:4> 00 <blocks:2> 00, data out. */
 export function write10(options: WriteOptions & CdbPaddingOptions): ScsiCommand<undefined> {
   requireOptions('WRITE(10)', options);
   const lba = checkInteger('WRITE(10) LBA', options.lba, U32);
@@ -377,7 +377,7 @@ export function write10(options: WriteOptions & CdbPaddingOptions): ScsiCommand<
   return { name: 'WRITE(10)', cdb, direction: 'out', length: options.data.length, data: options.data, writesMedium: true, decode: noData };
 }
 
-/** WRITE(16) (SBC-3 §5.34): 8A <flags> <lba:8> <blocks:4> 00, data out. */
+/** WRITE(16) (SBC-3, WRITE(16)): 8A <flags> <lba:8> <blocks:4> 00, data out. */
 export function write16(options: WriteOptions): ScsiCommand<undefined> {
   requireOptions('WRITE(16)', options);
   const lba = checkInteger('WRITE(16) LBA', options.lba, Number.MAX_SAFE_INTEGER);
@@ -392,7 +392,7 @@ export function write16(options: WriteOptions): ScsiCommand<undefined> {
 export interface SynchronizeCacheOptions {
   /** First LBA to flush; default 0. */
   lba?: number;
-  /** Blocks to flush; default 0, meaning "from lba to the end of the medium" (SBC-3 §5.22). */
+  /** Blocks to flush; default 0, meaning "from lba to the end of the medium" (SBC-3, SYNCHRONIZE CACHE(10)). */
   blocks?: number;
   /** IMMED: return before the flush completes. */
   immediate?: boolean;
@@ -402,7 +402,7 @@ export interface SynchronizeCacheOptions {
 
 const FLUSH_TIMEOUT_MS = 60_000;
 
-/** SYNCHRONIZE CACHE(10) (SBC-3 §5.22): 35 <immed> <lba:4> 00 <blocks:2> 00. Not write-class. */
+/** SYNCHRONIZE CACHE(10) (SBC-3, SYNCHRONIZE CACHE(10)): 35 <immed> <lba:4> 00 <blocks:2> 00. Not write-class. */
 export function synchronizeCache10(options: SynchronizeCacheOptions & CdbPaddingOptions = {}): ScsiCommand<undefined> {
   const lba = checkInteger('SYNCHRONIZE CACHE(10) LBA', options.lba ?? 0, U32);
   const blocks = checkInteger('SYNCHRONIZE CACHE(10) number of blocks', options.blocks ?? 0, U16);
@@ -413,7 +413,7 @@ export function synchronizeCache10(options: SynchronizeCacheOptions & CdbPadding
   return { name: 'SYNCHRONIZE CACHE(10)', cdb, direction: 'none', length: 0, timeoutMs: options.timeoutMs ?? FLUSH_TIMEOUT_MS, decode: noData };
 }
 
-/** SYNCHRONIZE CACHE(16) (SBC-3 §5.23): 91 <immed> <lba:8> <blocks:4> 00. */
+/** SYNCHRONIZE CACHE(16) (SBC-3, SYNCHRONIZE CACHE(16)): 91 <immed> <lba:8> <blocks:4> 00. */
 export function synchronizeCache16(options: SynchronizeCacheOptions = {}): ScsiCommand<undefined> {
   const lba = checkInteger('SYNCHRONIZE CACHE(16) LBA', options.lba ?? 0, Number.MAX_SAFE_INTEGER);
   const blocks = checkInteger('SYNCHRONIZE CACHE(16) number of blocks', options.blocks ?? 0, U32);
@@ -432,7 +432,7 @@ export interface VerifyOptions extends BlockRangeOptions, CdbPaddingOptions {
 }
 
 /**
- * VERIFY(10) (SBC-3 §5.27) with BYTCHK=0: the device checks that the blocks can
+ * VERIFY(10) (SBC-3, VERIFY(10)) with BYTCHK=0: the device checks that the blocks can
  * be read; no data is transferred. 2F <dpo|bytchk> <lba:4> 00 <blocks:2> 00.
  */
 export function verify10(options: VerifyOptions): ScsiCommand<undefined> {
@@ -446,7 +446,7 @@ export function verify10(options: VerifyOptions): ScsiCommand<undefined> {
   return { name: 'VERIFY(10)', cdb, direction: 'none', length: 0, timeoutMs: options.timeoutMs ?? 60_000, decode: noData };
 }
 
-/** POWER CONDITION values of START STOP UNIT (SBC-3 §5.25, table 79). */
+/** POWER CONDITION values of START STOP UNIT (SBC-3, START STOP UNIT). */
 export const PowerCondition = {
   StartValid: 0x0,
   Active: 0x1,
@@ -473,7 +473,7 @@ export interface StartStopUnitOptions extends CdbPaddingOptions {
   timeoutMs?: number;
 }
 
-/** START STOP UNIT (SBC-3 §5.25): 1B <immed> 00 <pc modifier> <pc|noflush|loej|start> 00. */
+/** START STOP UNIT (SBC-3, START STOP UNIT): 1B <immed> 00 <pc modifier> <pc|noflush|loej|start> 00. */
 export function startStopUnit(options: StartStopUnitOptions = {}): ScsiCommand<undefined> {
   const power = checkInteger('START STOP UNIT power condition', options.powerCondition ?? 0, 0x0f);
   const cdb = makeCdb(6, ScsiOpcode.StartStopUnit, options);
@@ -487,7 +487,7 @@ export interface PreventAllowMediumRemovalOptions extends CdbPaddingOptions {
   prevent: boolean;
 }
 
-/** PREVENT ALLOW MEDIUM REMOVAL (SBC-3 §5.10): 1E 00 00 00 <prevent> 00. */
+/** PREVENT ALLOW MEDIUM REMOVAL (SBC-3 §5.9): 1E 00 00 00 <prevent> 00. */
 export function preventAllowMediumRemoval(options: PreventAllowMediumRemovalOptions): ScsiCommand<undefined> {
   requireOptions('PREVENT ALLOW MEDIUM REMOVAL', options);
   if (typeof options.prevent !== 'boolean') throw new InvalidArgumentError('PREVENT ALLOW MEDIUM REMOVAL: prevent must be true or false');
@@ -502,7 +502,7 @@ export interface ReadFormatCapacitiesOptions extends CdbPaddingOptions {
 }
 
 /**
- * READ FORMAT CAPACITIES (UFI 1.0 §4.10; MMC): 23 00 00 00 00 00 00 <alloc:2> 00.
+ * READ FORMAT CAPACITIES (USB UFI 1.0; MMC): 23 00 00 00 00 00 00 <alloc:2> 00.
  * Many bridges and QEMU reject it (05/20/00); floppy-style devices need it.
  */
 export function readFormatCapacities(options: ReadFormatCapacitiesOptions = {}): ScsiCommand<FormatCapacities> {

@@ -1,7 +1,7 @@
 import { ParseError } from '../errors.js';
 import { asciiField, getU16, getU32, getU64, hex, hexByte } from './bytes.js';
 
-/** Peripheral device types (SPC-4 §6.4.2, table 140). */
+/** Peripheral device types (SPC-4, standard INQUIRY data). */
 export const PeripheralDeviceType = {
   DirectAccess: 0x00,
   SequentialAccess: 0x01,
@@ -45,7 +45,7 @@ export function peripheralDeviceTypeName(type: number): string {
   return DEVICE_TYPE_NAMES[type] ?? `reserved device type 0x${hexByte(type)}`;
 }
 
-/** Standard INQUIRY data (SPC-4 §6.4.2). */
+/** Standard INQUIRY data (SPC-4, standard INQUIRY data). */
 export interface InquiryData {
   /** 0: LU present (or may be); 1: supported but not connected; 3: no LU at this LUN. */
   peripheralQualifier: number;
@@ -78,7 +78,7 @@ export interface InquiryData {
  */
 export function decodeInquiry(data: Uint8Array): InquiryData {
   if (data.length < 5) {
-    throw new ParseError('INQUIRY data', `${data.length} bytes received, at least 5 are needed (SPC-4 §6.4.2)`);
+    throw new ParseError('INQUIRY data', `${data.length} bytes received, at least 5 are needed (SPC-4, standard INQUIRY data)`);
   }
   const b0 = data[0] ?? 0;
   const additionalLength = data[4] ?? 0;
@@ -103,7 +103,7 @@ export function decodeInquiry(data: Uint8Array): InquiryData {
   };
 }
 
-/** Well-known VPD page codes (SPC-4 §7.8, SBC-3 §6.5). */
+/** Well-known VPD page codes (SPC-4 §7.8, SBC-3 VPD pages). */
 export const VpdPage = {
   SupportedPages: 0x00,
   UnitSerialNumber: 0x80,
@@ -158,12 +158,12 @@ export function decodeVpdPage(data: Uint8Array, expectedPage?: number): VpdPageD
   };
 }
 
-/** VPD 0x00: page codes the device claims to support (SPC-4 §7.8.13), in the order listed. */
+/** VPD 0x00: page codes the device claims to support (SPC-4 §7.8, Supported VPD Pages), in the order listed. */
 export function decodeSupportedVpdPages(data: Uint8Array): number[] {
   return Array.from(decodeVpdPage(data, VpdPage.SupportedPages).payload);
 }
 
-/** VPD 0x80: unit serial number (SPC-4 §7.8.15), trimmed; "" when the device reports none. */
+/** VPD 0x80: unit serial number (SPC-4 §7.8, Unit Serial Number), trimmed; "" when the device reports none. */
 export function decodeUnitSerialNumber(data: Uint8Array): string {
   const page = decodeVpdPage(data, VpdPage.UnitSerialNumber);
   return asciiField(page.payload, 0, page.payload.length);
@@ -185,7 +185,7 @@ const DESIGNATOR_TYPES: Record<number, string> = {
 
 const ASSOCIATIONS = ['logical-unit', 'target-port', 'target-device', 'reserved'] as const;
 
-/** One designation descriptor of VPD 0x83 (SPC-4 §7.8.6.1). */
+/** One designation descriptor of VPD 0x83 (SPC-4 §7.8.6). */
 export interface Designator {
   /** CODE SET: 1 binary, 2 ASCII, 3 UTF-8. */
   codeSet: number;
@@ -229,7 +229,7 @@ export function decodeDeviceIdentification(data: Uint8Array): Designator[] {
       value,
       text: codeSet === 2 ? asciiField(value, 0, value.length) : codeSet === 3 ? utf8.decode(value).replace(/\0+$/, '') : hex(value),
     };
-    // PIV (SPC-4 §7.8.6.1): the protocol identifier is meaningful only for port/device associations.
+    // PIV (SPC-4 §7.8.6): the protocol identifier is meaningful only for port/device associations.
     if ((b1 & 0x80) !== 0 && association !== 'logical-unit') d.protocolIdentifier = b0 >> 4;
     designators.push(d);
     offset = valueEnd;
@@ -238,7 +238,7 @@ export function decodeDeviceIdentification(data: Uint8Array): Designator[] {
 }
 
 /**
- * VPD 0xB0: block limits (SBC-3 §6.5.3). Lengths are in logical blocks;
+ * VPD 0xB0: block limits (SBC-3, Block Limits VPD page). Lengths are in logical blocks;
  * 0 means "not reported / no limit" for the transfer and unmap fields. Fields
  * the device did not return are undefined.
  */
@@ -289,7 +289,7 @@ export function decodeBlockLimits(data: Uint8Array): BlockLimits {
 const FORM_FACTORS = ['not-reported', '5.25in', '3.5in', '2.5in', '1.8in', 'less-than-1.8in'] as const;
 export type NominalFormFactor = (typeof FORM_FACTORS)[number] | 'reserved';
 
-/** VPD 0xB1: block device characteristics (SBC-3 §6.5.2). */
+/** VPD 0xB1: block device characteristics (SBC-3, Block Device Characteristics VPD page). */
 export interface BlockDeviceCharacteristics {
   /** MEDIUM ROTATION RATE raw value: 0 not reported, 1 non-rotating (solid state), 0x401-0xFFFE rpm. */
   mediumRotationRate?: number;

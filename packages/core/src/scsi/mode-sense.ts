@@ -1,7 +1,7 @@
 import { ParseError } from '../errors.js';
 import { getU16, getU24, getU32, getU64Safe } from './bytes.js';
 
-/** Mode page codes (SPC-4 §7.5, SBC-3 §6.4). */
+/** Mode page codes (SPC-4 §7.5, SBC-3 mode pages). */
 export const ModePage = {
   ReadWriteErrorRecovery: 0x01,
   DisconnectReconnect: 0x02,
@@ -37,7 +37,7 @@ export interface ModePageData {
   truncated: boolean;
 }
 
-/** Caching mode page 0x08 (SBC-3 §6.4.5). */
+/** Caching mode page 0x08 (SBC-3, Caching mode page). */
 export interface CachingPage {
   /** WCE: write cache enabled (writes may complete before reaching the medium). */
   writeCacheEnabled: boolean;
@@ -51,7 +51,7 @@ export interface ModeSenseData {
   mediumType: number;
   /** DEVICE-SPECIFIC PARAMETER byte. */
   deviceSpecificParameter: number;
-  /** WP bit of the device-specific parameter (SBC-3 §6.4.1): the medium is write-protected. */
+  /** WP bit of the device-specific parameter (SBC-3, mode parameter header): the medium is write-protected. */
   writeProtected: boolean;
   /** DPOFUA bit: the device honours DPO and FUA. */
   dpoFua: boolean;
@@ -73,7 +73,7 @@ function decodeModeData(
   longLba: boolean,
   blockDescriptorLength: number,
 ): ModeSenseData {
-  // MODE DATA LENGTH excludes itself (1 byte in MODE SENSE(6), 2 in (10)); SPC-4 §7.5.5.
+  // MODE DATA LENGTH excludes itself (1 byte in MODE SENSE(6), 2 in (10)); SPC-4 §7.5.
   const declaredEnd = modeDataLength + (headerLength === 4 ? 1 : 2);
   const end = Math.min(data.length, declaredEnd);
   const blockDescriptors: ModeBlockDescriptor[] = [];
@@ -92,7 +92,7 @@ function decodeModeData(
   while (o + 2 <= end) {
     const b0 = data[o] ?? 0;
     const spf = (b0 & 0x40) !== 0;
-    // SPC-4 §7.5.7: page_0 format has a 1-byte length at byte 1; sub_page format a 2-byte length at bytes 2-3.
+    // SPC-4 §7.5, mode page formats: page_0 format has a 1-byte length at byte 1; sub_page format a 2-byte length at bytes 2-3.
     const headerSize = spf ? 4 : 2;
     if (o + headerSize > end) {
       truncated = true;
@@ -129,7 +129,7 @@ function decodeModeData(
   return out;
 }
 
-/** MODE SENSE(6) parameter data: 4-byte header (SPC-4 §7.5.5, table 453). */
+/** MODE SENSE(6) parameter data: 4-byte header (SPC-4 §7.5, mode parameter header(6)). */
 export function decodeModeSense6(data: Uint8Array): ModeSenseData {
   const what = 'MODE SENSE(6) data';
   if (data.length < 4) {
@@ -138,7 +138,7 @@ export function decodeModeSense6(data: Uint8Array): ModeSenseData {
   return decodeModeData(what, data, 4, data[0] ?? 0, data[1] ?? 0, data[2] ?? 0, false, data[3] ?? 0);
 }
 
-/** MODE SENSE(10) parameter data: 8-byte header (SPC-4 §7.5.5, table 454). */
+/** MODE SENSE(10) parameter data: 8-byte header (SPC-4 §7.5, mode parameter header(10)). */
 export function decodeModeSense10(data: Uint8Array): ModeSenseData {
   const what = 'MODE SENSE(10) data';
   if (data.length < 8) {

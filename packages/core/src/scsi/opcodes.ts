@@ -1,5 +1,5 @@
 /**
- * SCSI operation codes used by usbms (SPC-4 §4.2.5 and annex D, SBC-3 §5, MMC).
+ * SCSI operation codes used by usbms (SPC-4 §4.2 and annex D, SBC-3 §5, MMC).
  * Opcode values are shared across device types; names follow the direct-access
  * (SBC) meaning.
  */
@@ -40,7 +40,7 @@ export const ScsiOpcode = {
   XdWriteRead10: 0x53,
   ModeSelect10: 0x55,
   ModeSense10: 0x5a,
-  /** Variable-length CDB (SPC-4 §4.2.3); the service action in bytes 8-9 says what it does. */
+  /** Variable-length CDB (SPC-4 §4.2, variable length CDB); the service action in bytes 8-9 says what it does. */
   VariableLength: 0x7f,
   AtaPassThrough16: 0x85,
   Read16: 0x88,
@@ -54,7 +54,7 @@ export const ScsiOpcode = {
   WriteAtomic16: 0x9c,
   /** SERVICE ACTION IN(16): READ CAPACITY(16) is service action 0x10 (SBC-3 §5.16). */
   ServiceActionIn16: 0x9e,
-  /** SERVICE ACTION OUT(16): WRITE LONG(16) is service action 0x11 (SBC-3 §5.41). */
+  /** SERVICE ACTION OUT(16): WRITE LONG(16) is service action 0x11 (SBC-3, WRITE LONG(16)). */
   ServiceActionOut16: 0x9f,
   ReportLuns: 0xa0,
   /** BLANK on MMC devices; ATA PASS-THROUGH(12) on SAT devices. */
@@ -203,7 +203,7 @@ const OPCODE_NAMES: Record<number, string> = {
 
 /**
  * Display name of an opcode for traces and errors, e.g. 0x28 -> "READ(10)";
- * "VENDOR SPECIFIC (0xC0)" for 0xC0-0xFF (SPC-4 §4.2.5.1), "OPCODE 0xNN" otherwise.
+ * "VENDOR SPECIFIC (0xC0)" for 0xC0-0xFF (SPC-4 §4.2, vendor-specific operation codes), "OPCODE 0xNN" otherwise.
  */
 export function opcodeName(opcode: number): string {
   const name = OPCODE_NAMES[opcode];

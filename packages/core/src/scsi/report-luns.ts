@@ -4,7 +4,7 @@ import { getU32 } from './bytes.js';
 export interface ReportedLun {
   /**
    * The LUN number for single-level peripheral (00b) or flat (01b) addressing
-   * (SAM-5 §4.7); undefined for other address methods.
+   * (SAM-5, LUN formats); undefined for other address methods.
    */
   lun?: number;
   /** The 8-byte LUN as returned. */

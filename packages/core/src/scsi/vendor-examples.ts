@@ -2,7 +2,7 @@
  * Two vendor commands defined with `defineCommand`, as a user would write them
  * for a device's documented (or reverse-engineered) vendor protocol. The "ACME"
  * bridge is fictional but the shapes are typical: vendor-specific opcodes live in
- * 0xC0-0xFF (SPC-4 §4.2.5.1), a sub-command byte follows, lengths are big-endian.
+ * 0xC0-0xFF (SPC-4 §4.2, vendor-specific operation codes), a sub-command byte follows, lengths are big-endian.
  *
  * @example
  * import { acmeReadFirmwareVersion, acmeWriteConfigPage } from '@usbms/core';

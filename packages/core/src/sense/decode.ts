@@ -51,7 +51,7 @@ export function decodeSenseKeySpecific(senseKey: number, bytes: Uint8Array): Sen
   const value = u16(bytes, 1);
   switch (senseKey) {
     case 0x5: {
-      // ILLEGAL REQUEST: field pointer (§4.5.2.4.2).
+      // ILLEGAL REQUEST: field pointer (§4.5.2.4).
       const out: SenseKeySpecific = { kind: 'field-pointer', inCdb: (b0 & 0x40) !== 0, fieldPointer: value };
       if ((b0 & 0x08) !== 0) out.bitPointer = b0 & 0x07;
       return out;
@@ -59,20 +59,20 @@ export function decodeSenseKeySpecific(senseKey: number, bytes: Uint8Array): Sen
     case 0x1:
     case 0x3:
     case 0x4:
-      // RECOVERED / MEDIUM / HARDWARE ERROR: actual retry count (§4.5.2.4.3).
+      // RECOVERED / MEDIUM / HARDWARE ERROR: actual retry count (§4.5.2.4).
       return { kind: 'actual-retry-count', count: value };
     case 0x0:
     case 0x2:
-      // NO SENSE / NOT READY: progress indication (§4.5.2.4.4), e.g. during FORMAT UNIT.
+      // NO SENSE / NOT READY: progress indication (§4.5.2.4), e.g. during FORMAT UNIT.
       return { kind: 'progress', progress: value };
     case 0xa: {
-      // COPY ABORTED: segment pointer (§4.5.2.4.5).
+      // COPY ABORTED: segment pointer (§4.5.2.4).
       const out: SenseKeySpecific = { kind: 'segment-pointer', segmentDescriptor: (b0 & 0x20) !== 0, fieldPointer: value };
       if ((b0 & 0x08) !== 0) out.bitPointer = b0 & 0x07;
       return out;
     }
     case 0x6:
-      // UNIT ATTENTION: unit attention condition queue overflow (§4.5.2.4.6).
+      // UNIT ATTENTION: unit attention condition queue overflow (§4.5.2.4).
       return { kind: 'unit-attention-queue-overflow', overflow: (b0 & 0x01) !== 0 };
     default:
       return { kind: 'raw', bytes: bytes.slice(0, 3) };
@@ -204,7 +204,7 @@ function applyDescriptor(sense: SenseData, type: number, data: Uint8Array): void
       break;
     }
     case 0x04: {
-      // Stream commands (SSC-4 §4.2.10.2): FILEMARK, EOM, ILI in byte 3.
+      // Stream commands (SSC-4, stream commands sense data descriptor): FILEMARK, EOM, ILI in byte 3.
       const flags = data[1] ?? 0;
       sense.filemark = (flags & 0x80) !== 0;
       sense.endOfMedium = (flags & 0x40) !== 0;
@@ -212,7 +212,7 @@ function applyDescriptor(sense: SenseData, type: number, data: Uint8Array): void
       break;
     }
     case 0x05: {
-      // Block commands (SBC-3 §4.18.2): ILI in byte 3.
+      // Block commands (SBC-3, block commands sense data descriptor): ILI in byte 3.
       sense.incorrectLength = ((data[1] ?? 0) & 0x20) !== 0;
       break;
     }

@@ -8,7 +8,7 @@ function hex2(value: number): string {
 
 /**
  * Sense keys whose INFORMATION field is the LBA of the failing block for
- * direct-access devices (SBC-3 §4.18.1): recovered, medium and hardware errors,
+ * direct-access devices (SBC-3, sense data for block commands): recovered, medium and hardware errors,
  * blank check and miscompare.
  */
 const INFORMATION_IS_LBA = new Set([0x1, 0x3, 0x4, 0x8, 0xe]);
