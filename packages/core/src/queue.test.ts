@@ -153,6 +153,29 @@ describe('CommandQueue: abort', () => {
     expect(inFlight.settled).toBe(1); // the late result did not settle it again
   });
 
+  it('each job sees a signal that only its own cut fires; one read late is already aborted', async () => {
+    const queue = new CommandQueue();
+    const controller = new AbortController();
+    const gate = deferred();
+    let lateSignal: AbortSignal | undefined;
+    const first = queue.run(
+      async (ctx) => {
+        await gate.promise; // has not looked at ctx.signal before the abort
+        lateSignal = ctx.signal;
+      },
+      { signal: controller.signal },
+    );
+    const seen: boolean[] = [];
+    const rest = [1, 2, 3].map(() => queue.run(async ({ signal }) => void seen.push(signal.aborted)));
+    await flush();
+    controller.abort();
+    await expect(first).rejects.toBeInstanceOf(AbortError);
+    gate.resolve();
+    await Promise.all(rest);
+    expect(lateSignal?.aborted).toBe(true);
+    expect(seen).toEqual([false, false, false]);
+  });
+
   it('a job failing after its caller was answered produces no unhandled rejection', async () => {
     const queue = new CommandQueue();
     const controller = new AbortController();

@@ -33,15 +33,20 @@ export interface QueueCloseOptions {
 interface Unsettled {
   readonly name: string;
   readonly started: boolean;
-  readonly controller: AbortController;
   reject(error: unknown): void;
+  /** Fires the job's `context.signal` (created on demand). */
+  abort(error: UsbmsError): void;
 }
 
 /** One caller's job and the one promise it settles. */
 class Entry<T> implements Unsettled {
   settled = false;
   started = false;
-  readonly controller = new AbortController();
+  /**
+   * Created on first use: an AbortSignal costs more to build in Node than the
+   * rest of a queue job together, and most jobs never need a fresh one.
+   */
+  controller: AbortController | undefined;
   timer: ReturnType<typeof setTimeout> | undefined;
   detach: (() => void) | undefined;
 
@@ -52,6 +57,11 @@ class Entry<T> implements Unsettled {
     private readonly resolveFn: (value: T) => void,
     private readonly rejectFn: (error: unknown) => void,
   ) {}
+
+  abort(error: UsbmsError): void {
+    this.controller ??= new AbortController();
+    this.controller.abort(error);
+  }
 
   resolve(value: T): void {
     if (this.settled) return;
@@ -97,6 +107,7 @@ export class CommandQueue {
   #running: Unsettled | undefined;
   #failure: UsbmsError | undefined;
   #closed = false;
+  #spareController: AbortController | undefined;
 
   /** Jobs waiting to start (including dropped ones not yet skipped). */
   get size(): number {
@@ -137,7 +148,7 @@ export class CommandQueue {
           this.#unsettled.delete(entry);
           entry.reject(error);
           // A running job keeps going to finish its recovery; a queued one is skipped when reached.
-          if (entry.started) entry.controller.abort(error);
+          if (entry.started) entry.abort(error);
         };
         signal.addEventListener('abort', onAbort, { once: true });
         entry.detach = () => signal.removeEventListener('abort', onAbort);
@@ -155,17 +166,28 @@ export class CommandQueue {
         const error = new TimeoutError(`${entry.name} did not finish within ${entry.timeoutMs} ms; the device is being reset`);
         this.#unsettled.delete(entry);
         entry.reject(error);
-        entry.controller.abort(error);
+        entry.abort(error);
       }, entry.timeoutMs);
     }
     try {
-      const value = await entry.job({ signal: entry.controller.signal });
+      const queue = this;
+      const context: QueueJobContext = {
+        get signal(): AbortSignal {
+          entry.controller ??= queue.#spareController ?? new AbortController();
+          if (entry.controller === queue.#spareController) queue.#spareController = undefined;
+          return entry.controller.signal;
+        },
+      };
+      const value = await entry.job(context);
       entry.resolve(value);
     } catch (error) {
       entry.reject(error);
     } finally {
       this.#unsettled.delete(entry);
       this.#running = undefined;
+      // A signal that never fired can serve the next job: jobs run one at a time, and a
+      // transport removes its abort listener once its transfer settles (MscTransport contract).
+      if (entry.controller !== undefined && !entry.controller.signal.aborted) this.#spareController = entry.controller;
     }
   }
 
@@ -187,7 +209,7 @@ export class CommandQueue {
       const rejection = entry.started ? this.#failure : this.#failureFor(entry.name);
       this.#unsettled.delete(entry);
       entry.reject(rejection);
-      if (entry.started) entry.controller.abort(rejection);
+      if (entry.started) entry.abort(rejection);
     }
   }
 
