@@ -627,11 +627,11 @@ export class SimLogicalUnit {
   #modePage(page: number, changeable: boolean): Uint8Array | undefined {
     switch (page) {
       case 0x01: {
-        // Read-Write Error Recovery: AWRE|ARRE like QEMU.
+        // Read-Write Error Recovery (SBC-3 §6.4.7): AWRE set, as the captured QEMU disk reports.
         const d = new Uint8Array(12);
         d[0] = 0x01;
         d[1] = 0x0a;
-        if (!changeable) d[2] = 0xc0;
+        if (!changeable) d[2] = 0x80;
         return d;
       }
       case 0x08: {
@@ -670,14 +670,12 @@ export class SimLogicalUnit {
       if (!p) return this.#fail(Sense.invalidFieldInCdb(2, 5));
       pages.push(p);
     }
-    // Short LBA mode parameter block descriptor (SBC-3 §6.4.2.2), unless DBD or no medium.
+    // Short LBA mode parameter block descriptor (SBC-3 §6.4.2.2: NUMBER OF LOGICAL BLOCKS in
+    // bytes 0-3, FFFFFFFFh when larger; LOGICAL BLOCK LENGTH in bytes 5-7), unless DBD or no medium.
     let descriptor = EMPTY;
     if (!dbd && this.mediumPresent) {
       descriptor = new Uint8Array(8);
-      const count = Math.min(this.blocks, 0xffffff);
-      descriptor[1] = (count >> 16) & 0xff;
-      descriptor[2] = (count >> 8) & 0xff;
-      descriptor[3] = count & 0xff;
+      new DataView(descriptor.buffer).setUint32(0, Math.min(this.blocks, 0xffffffff), false);
       descriptor[5] = (this.blockSize >> 16) & 0xff;
       descriptor[6] = (this.blockSize >> 8) & 0xff;
       descriptor[7] = this.blockSize & 0xff;
