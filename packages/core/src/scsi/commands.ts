@@ -4,6 +4,8 @@
  * length and a decoder for the data-in bytes. Nothing here does I/O; send them
  * with `device.run(command)` or `lu.run(command)`.
  *
+ * Clause numbers cite SPC-4 r37 and SBC-3 r36.
+ *
  * @example
  * const cap = await lu.run(readCapacity10());
  * const bytes = await lu.run(read10({ lba: 0, blocks: 8, blockSize: cap.blockSize }));

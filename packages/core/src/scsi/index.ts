@@ -7,3 +7,5 @@ export * from './mode-sense.js';
 export * from './report-luns.js';
 export * from './vendor.js';
 export * from './vendor-examples.js';
+// Big-endian field helpers, for writing vendor command decoders (see vendor-examples.ts).
+export { asciiField, checkInteger, getU16, getU24, getU32, getU64, putU16, putU24, putU32, putU64 } from './bytes.js';
