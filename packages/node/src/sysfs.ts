@@ -48,6 +48,8 @@ async function safeRead(path: string): Promise<string | undefined> {
 }
 
 export interface LinuxInterfaceState {
+  /** False when the interface's sysfs directory could not be read (no sysfs, container, permissions). */
+  readable: boolean;
   /** Name of the bound kernel driver ("usb-storage", "uas", "usbfs" when a program claimed it), if any. */
   driver: string | undefined;
   /** Block devices (e.g. ["sdb"]) the SCSI hosts of this interface expose, one per LUN. */
@@ -58,6 +60,12 @@ export interface LinuxInterfaceState {
 export async function readLinuxInterfaceState(interfaceName: string, roots: LinuxRoots = {}): Promise<LinuxInterfaceState> {
   const sys = roots.sysRoot ?? '/sys';
   const dir = join(sys, 'bus/usb/devices', interfaceName);
+  let readable = true;
+  try {
+    await readdir(dir);
+  } catch {
+    readable = false;
+  }
   let driver: string | undefined;
   try {
     driver = basename(await readlink(join(dir, 'driver')));
@@ -78,7 +86,7 @@ export async function readLinuxInterfaceState(interfaceName: string, roots: Linu
     }
   }
   blockDevices.sort();
-  return { driver, blockDevices };
+  return { readable, driver, blockDevices };
 }
 
 export interface BlockDeviceUse {

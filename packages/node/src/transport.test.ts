@@ -183,6 +183,18 @@ describe('NodeUsbTransport.open', () => {
     expect((winError as Error).message).toContain('USBSTOR');
   });
 
+  it('does not detach when sysfs cannot be read (mounts unverifiable), and says to use force', async () => {
+    const device = new FakeUsbDevice({ kernelDrivers: { 0: 'usb-storage' } });
+    const roots = { platform: 'linux' as const, linuxRoots: { sysRoot: '/nonexistent-sys', procRoot: '/nonexistent-proc' } };
+    const error = await openFake(device, roots).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(AccessDeniedError);
+    expect((error as Error).message).toContain('could not read /sys');
+    expect(device.calls).not.toContain('detachKernelDriver(0)');
+    const { transport } = await openFake(device, { ...roots, force: true });
+    expect(device.calls).toContain('detachKernelDriver(0)');
+    expect(transport.detachedDriver).toBe('unknown');
+  });
+
   it('rolls back the detach when the claim fails', async () => {
     const device = new FakeUsbDevice({ kernelDrivers: { 0: 'usb-storage' } });
     device.failNext.set('claimInterface', new Error('claimInterface error: failed to claim interface: Device or resource busy (os error 16)'));

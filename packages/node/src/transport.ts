@@ -186,14 +186,22 @@ export class NodeUsbTransport implements MscTransport {
         throw new UnsupportedError(`Interface ${iface.interfaceNumber} of ${id} has no bulk IN/OUT endpoint pair`);
       }
 
+      let sysfsUnreadable = false;
       if (platform === 'linux') {
-        detachedDriver = await handOffKernelDriver(device, config, iface.interfaceNumber, options, id, map);
+        const handoff = await handOffKernelDriver(device, config, iface.interfaceNumber, options, id, map);
+        detachedDriver = handoff.detached;
+        sysfsUnreadable = !handoff.sysfsReadable;
       }
       try {
         await device.claimInterface(iface.interfaceNumber);
         claimed = true;
       } catch (error) {
-        throw withAccessHint(map(error, 'claim'), platform, { id, device, interfaceNumber: iface.interfaceNumber });
+        throw withAccessHint(map(error, 'claim'), platform, {
+          id,
+          device,
+          interfaceNumber: iface.interfaceNumber,
+          ...(sysfsUnreadable && options.force !== true ? { unverified: true } : {}),
+        });
       }
       // UAS devices commonly expose BOT at alt 0 and UAS at alt 1 (USB UAS 1.0
       // §4.3); the OS may have left alt 1 selected. Devices with a single
@@ -568,21 +576,28 @@ async function handOffKernelDriver(
   options: NodeUsbTransportOptions,
   id: string,
   map: (e: unknown, op: UsbOperation) => UsbmsError,
-): Promise<string | undefined> {
+): Promise<{ detached: string | undefined; sysfsReadable: boolean }> {
   const deviceName = sysfsDeviceName(device.bus, device.ports);
   const state =
     deviceName === undefined
-      ? { driver: undefined, blockDevices: [] }
+      ? { readable: false, driver: undefined, blockDevices: [] }
       : await readLinuxInterfaceState(sysfsInterfaceName(deviceName, config.configurationValue, interfaceNumber), options.linuxRoots);
+  const result = (detached: string | undefined) => ({ detached, sysfsReadable: state.readable });
+  if (!state.readable && options.force !== true) {
+    // Without sysfs we cannot check for mounted partitions, so we do not
+    // detach; if a driver holds the interface, the claim fails and says so.
+    return result(undefined);
+  }
   if (state.driver === 'usbfs') {
     throw new AccessDeniedError(
       `Interface ${interfaceNumber} of ${id} is claimed by another program through usbfs. Close that program (see: lsof /dev/bus/usb/*/*) and retry.`,
       { details: { driver: 'usbfs', interfaceNumber } },
     );
   }
-  if (state.driver === undefined && deviceName !== undefined) return undefined;
+  // Readable sysfs and no driver: nothing to detach. Unreadable (forced): try, and accept "no driver".
+  if (state.driver === undefined && state.readable) return result(undefined);
   if (options.detachKernelDriver === false) {
-    if (state.driver === undefined) return undefined;
+    if (state.driver === undefined) return result(undefined);
     throw new AccessDeniedError(
       `Interface ${interfaceNumber} of ${id} is owned by the kernel driver "${state.driver}" and detachKernelDriver is off. ` +
         `Allow detaching it (the disk disappears from the OS while usbms holds it) or unbind it: ` +
@@ -603,14 +618,14 @@ async function handOffKernelDriver(
       );
     }
   }
-  if (device.detachKernelDriver === undefined) return undefined;
+  if (device.detachKernelDriver === undefined) return result(undefined);
   try {
     await device.detachKernelDriver(interfaceNumber);
   } catch (error) {
-    if (isNoDriverError(error)) return undefined;
+    if (isNoDriverError(error)) return result(undefined);
     throw withAccessHint(map(error, 'detach-kernel-driver'), 'linux', { id, device, interfaceNumber, ...(state.driver === undefined ? {} : { driver: state.driver }) });
   }
-  return state.driver ?? 'unknown';
+  return result(state.driver ?? 'unknown');
 }
 
 /**
@@ -620,7 +635,7 @@ async function handOffKernelDriver(
 export function withAccessHint(
   error: UsbmsError,
   platform: NodeJS.Platform,
-  context: { id: string; device: UsbDeviceLike; interfaceNumber?: number; driver?: string },
+  context: { id: string; device: UsbDeviceLike; interfaceNumber?: number; driver?: string; unverified?: boolean },
 ): UsbmsError {
   if (!(error instanceof AccessDeniedError)) return error;
   const reason = error.details?.['reason'];
@@ -630,7 +645,9 @@ export function withAccessHint(
     hint =
       reason === 'busy'
         ? `${what} is held by ${context.driver === undefined ? 'a kernel driver or another program' : `the "${context.driver}" driver`}; ` +
-          `close other programs using it, or let usbms detach the kernel driver (the default).`
+          (context.unverified === true
+            ? `usbms did not detach the kernel driver because it could not read /sys to check that no partition is mounted; unmount the disk and retry with --force (force: true), or close other programs using it.`
+            : `close other programs using it, or let usbms detach the kernel driver (the default).`)
         : `No permission to access ${context.id}. Run as root, or install a udev rule such as ` +
           `/etc/udev/rules.d/70-usbms.rules: SUBSYSTEM=="usb", ATTR{idVendor}=="${hex4(context.device.vendorId)}", ` +
           `ATTR{idProduct}=="${hex4(context.device.productId)}", MODE="0660", GROUP="plugdev" ` +

@@ -22,7 +22,7 @@ function reportError(error: unknown, options: GlobalOptions, command: string): n
     process.stdout.write(`${toJson({ error: serialized, exitCode: code })}\n`);
   }
   let message = error instanceof Error ? error.message : String(error);
-  if (code === ExitCode.Interrupted) message = `interrupted${message && !/abort/i.test(message) ? ` (${message})` : ''}`;
+  if (code === ExitCode.Interrupted) message = `interrupted${message && !/abort|interrupt/i.test(message) ? ` (${message})` : ''}`;
   const sense = senseOf(error);
   if (sense !== undefined && !message.includes(formatSense(sense))) message += ` [${formatSense(sense)}]`;
   const codeName = error instanceof UsbmsError ? ` (${error.code})` : '';
