@@ -335,7 +335,7 @@ export class MscDevice {
   async runRaw(command: ScsiCommand<unknown>, options: RunOptions, into: Uint8Array | undefined): Promise<ExecuteResult> {
     const lun = options.lun ?? 0;
     checkLun(lun, this.#maxLun);
-    if (this.readOnly && command.writesMedium) {
+    if (this.readOnly && (command.writesMedium || command.direction === 'out' || scsi.isWriteClassOpcode(command.cdb))) {
       throw new ReadOnlyError(`${command.name} refused: the device was opened read-only`);
     }
     let unitAttentionRetries = this.#options.unitAttentionRetries ?? 1;
@@ -656,6 +656,8 @@ export class LogicalUnit {
       lastLba = c16.lastLba;
       blockSize = c16.blockSize;
     }
+    // Quirk fixCapacity: some bridges report the number of blocks instead of the last LBA (Linux US_FL_FIX_CAPACITY).
+    if (this.device.quirks.fixCapacity && lastLba > 0) lastLba -= 1;
     if (blockSize === 0 || blockSize > MAX_BLOCK_SIZE) {
       throw new ParseError('READ CAPACITY data', `block size ${blockSize} is not usable`);
     }
