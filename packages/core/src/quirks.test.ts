@@ -1,13 +1,13 @@
 import { describe, expect, it } from 'vitest';
-import { BUILTIN_QUIRK_RULES, MscSubclass, type QuirkRule, defaultQuirks, quirkRuleMatches, resolveQuirks } from './quirks.js';
+import { BUILTIN_QUIRK_RULES, type QuirkRule, defaultQuirks, quirkRuleMatches, resolveQuirks } from './quirks.js';
 
 describe('resolveQuirks', () => {
   it('a SCSI transparent device with unknown IDs gets no quirks', () => {
-    expect(resolveQuirks({ vendorId: 0x1234, productId: 0x5678, interfaceSubclass: MscSubclass.ScsiTransparent })).toEqual(defaultQuirks());
+    expect(resolveQuirks({ vendorId: 0x1234, productId: 0x5678, interfaceSubclass: 0x06 })).toEqual(defaultQuirks());
     expect(resolveQuirks({})).toEqual(defaultQuirks());
   });
 
-  it.each([MscSubclass.Mmc5Atapi, MscSubclass.Ufi, MscSubclass.Sff8070i])('subclass 0x%s pads CDBs to 12 bytes and avoids 6-byte commands', (subclass) => {
+  it.each([0x02, 0x04, 0x05])('subclass %i pads CDBs to 12 bytes and avoids 6-byte commands', (subclass) => {
     const q = resolveQuirks({ interfaceSubclass: subclass });
     expect(q.padCdbTo12).toBe(true);
     expect(q.avoid6ByteCommands).toBe(true);

@@ -85,16 +85,15 @@ export interface QuirkRule {
   quirks: Partial<Quirks>;
 }
 
-/** bInterfaceSubClass values (USB MSC Class Specification Overview 1.4, §2). */
-export const MscSubclass = {
-  Rbc: 0x01,
+/**
+ * bInterfaceSubClass values the table uses (USB MSC Class Specification
+ * Overview 1.4, §2). Not exported: @usbms/node publishes the full list.
+ */
+const Subclass = {
   Mmc5Atapi: 0x02,
-  Qic157: 0x03,
   Ufi: 0x04,
   Sff8070i: 0x05,
-  ScsiTransparent: 0x06,
 } as const;
-export type MscSubclass = (typeof MscSubclass)[keyof typeof MscSubclass];
 
 /** No quirks: a well-behaved SCSI transparent-command-set device. */
 export function defaultQuirks(): Quirks {
@@ -129,17 +128,17 @@ export const BUILTIN_QUIRK_RULES: readonly QuirkRule[] = [
     // UFI, SFF-8070i and ATAPI command sets are defined with 12-byte command
     // blocks and without most 6-byte commands (USB MSC UFI 1.0 §4; SFF-8070i §7).
     description: 'UFI floppy drives (subclass 0x04)',
-    interfaceSubclass: MscSubclass.Ufi,
+    interfaceSubclass: Subclass.Ufi,
     quirks: { padCdbTo12: true, avoid6ByteCommands: true },
   },
   {
     description: 'SFF-8070i devices (subclass 0x05)',
-    interfaceSubclass: MscSubclass.Sff8070i,
+    interfaceSubclass: Subclass.Sff8070i,
     quirks: { padCdbTo12: true, avoid6ByteCommands: true },
   },
   {
     description: 'MMC-5 / ATAPI devices (subclass 0x02)',
-    interfaceSubclass: MscSubclass.Mmc5Atapi,
+    interfaceSubclass: Subclass.Mmc5Atapi,
     quirks: { padCdbTo12: true, avoid6ByteCommands: true },
   },
   {
