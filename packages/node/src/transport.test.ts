@@ -106,6 +106,25 @@ describe('NodeUsbTransport.open', () => {
     expect(device.kernelDrivers.get(0)).toBe('usb-storage');
   });
 
+  it('retries a re-attach that finds the interface still busy, and records a failure', async () => {
+    vi.useFakeTimers();
+    const device = new FakeUsbDevice({ kernelDrivers: { 0: 'usb-storage' } });
+    const { transport } = await openFake(device, await linuxTree({ driver: 'usb-storage' }));
+    device.failNext.set('attachKernelDriver', new Error('attachKernelDriver error: Device or resource busy (os error 16)'));
+    const closing = transport.close();
+    await vi.advanceTimersByTimeAsync(1000);
+    await closing;
+    expect(device.calls.filter((c) => c === 'attachKernelDriver(0)')).toHaveLength(2);
+    expect(transport.reattachError).toBeUndefined();
+    expect(device.kernelDrivers.get(0)).toBe('usb-storage');
+
+    const gone = new FakeUsbDevice({ kernelDrivers: { 0: 'usb-storage' }, handle: 'gone' });
+    const second = await openFake(gone, await linuxTree({ driver: 'usb-storage' }));
+    gone.failNext.set('attachKernelDriver', new Error('attachKernelDriver error: No such device (os error 19)'));
+    await second.transport.close();
+    expect((second.transport.reattachError as Error).message).toContain('No such device');
+  });
+
   it('leaves the kernel driver detached with reattachOnClose: false', async () => {
     const device = new FakeUsbDevice({ kernelDrivers: { 0: 'uas' } });
     const { transport } = await openFake(device, { ...(await linuxTree({ driver: 'uas' })), reattachOnClose: false });

@@ -26,6 +26,8 @@ import type { UsbConfigurationLike, UsbConnectionListener, UsbDeviceLike, UsbLik
 /** BOT 1.0 §3.1, §3.2: class-specific requests, addressed to the interface. */
 const BOT_GET_MAX_LUN = 0xfe;
 const BOT_MASS_STORAGE_RESET = 0xff;
+const REATTACH_RETRIES = 5;
+const REATTACH_RETRY_MS = 100;
 
 export interface NodeUsbTransportOptions extends PlatformOptions {
   /** Interface to claim. Default: the first mass-storage interface with a Bulk-Only alternate. */
@@ -99,6 +101,7 @@ export class NodeUsbTransport implements MscTransport {
   #closed = false;
   #closing: Promise<void> | undefined;
   #detached: boolean;
+  #reattachError: unknown;
   readonly #listeners = new Set<() => void>();
   readonly #pending = new Set<PendingTransfer>();
   readonly #disconnectWaiters = new Set<() => void>();
@@ -362,10 +365,31 @@ export class NodeUsbTransport implements MscTransport {
     }
     await this.device.releaseInterface(this.interfaceNumber).catch(() => undefined);
     if (this.#detached && this.#options.reattachOnClose !== false && this.device.attachKernelDriver !== undefined) {
-      // Best effort: the device may have gone meanwhile; the OS re-binds on replug anyway.
-      await this.device.attachKernelDriver(this.interfaceNumber).catch(() => undefined);
+      // USBDEVFS_CONNECT answers EBUSY while our claim is still held; the
+      // release can trail the call by a moment, so retry briefly. Other
+      // failures (device gone) are recorded, not thrown: replugging re-binds.
+      for (let attempt = 0; ; attempt++) {
+        try {
+          await this.device.attachKernelDriver(this.interfaceNumber);
+          this.#reattachError = undefined;
+          break;
+        } catch (error) {
+          this.#reattachError = error;
+          const busy = /busy|os error 16/i.test(error instanceof Error ? error.message : String(error));
+          if (!busy || attempt >= REATTACH_RETRIES) break;
+          await new Promise((resolve) => setTimeout(resolve, REATTACH_RETRY_MS));
+        }
+      }
     }
     await this.device.close().catch(() => undefined);
+  }
+
+  /**
+   * Why re-attaching the kernel driver at close failed, if it did (the disk
+   * then stays invisible to the OS until the device is replugged).
+   */
+  get reattachError(): unknown {
+    return this.#reattachError;
   }
 
   #currentInterfaceAlternates(): number {

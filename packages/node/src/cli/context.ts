@@ -2,6 +2,7 @@ import { AbortError, InvalidArgumentError, MscDevice, NotFoundError, serializeEr
 import { SimulatedDevice } from '@usbms/core/sim';
 import { listDevices } from '../discovery.js';
 import { openTransport, type DeviceSelector } from '../open.js';
+import { NodeUsbTransport } from '../transport.js';
 import { parseCount } from './format.js';
 import { FileBackingStore } from './file-store.js';
 
@@ -159,6 +160,11 @@ export class CliContext {
         await device.close();
       } catch (error) {
         if (this.options.verbose === true) process.stderr.write(`usbms: close: ${JSON.stringify(serializeError(error))}\n`);
+      }
+      const transport = device.transport;
+      if (transport instanceof NodeUsbTransport && transport.reattachError !== undefined) {
+        const why = transport.reattachError instanceof Error ? transport.reattachError.message : String(transport.reattachError);
+        process.stderr.write(`usbms: warning: could not give interface ${transport.interfaceNumber} back to the kernel driver (${why}); replug the device to make the OS see the disk again\n`);
       }
     }
     this.#store?.close();
