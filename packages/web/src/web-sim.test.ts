@@ -1,0 +1,103 @@
+import { describe, expect, it } from 'vitest';
+import { AbortError, DisconnectedError, ProtectedClassError, TimeoutError } from '@usbms/core';
+import type { MscDevice, TraceEvent } from '@usbms/core';
+import { SimulatedDevice } from '@usbms/core/sim';
+import { FakeUsb, FakeUsbDevice } from './fake/index.js';
+import type { FakeUsbDeviceOptions } from './fake/index.js';
+import { openWebUsbDevice, requestMscDevice } from './open.js';
+
+/** The whole browser path without a browser: MscDevice → WebUsbTransport → fake USBDevice → simulator. */
+async function open(options: Partial<FakeUsbDeviceOptions> = {}, sim = new SimulatedDevice({ luns: [{ product: 'Web Sim', blocks: 2048 }] })) {
+  const usb = new FakeUsb();
+  const fake = usb.plug(new FakeUsbDevice({ transport: sim.transport, ...options }));
+  const chosen = await requestMscDevice(usb);
+  const device: MscDevice = await openWebUsbDevice(chosen, { usb, cancelGraceMs: 1000 });
+  return { usb, fake, sim, device };
+}
+
+const inquiryCdb = Uint8Array.of(0x12, 0, 0, 0, 36, 0);
+
+describe('openWebUsbDevice over the simulator', () => {
+  it('discovers the LUN and does block I/O, raw commands and tracing', async () => {
+    const { device, fake } = await open();
+    expect(device.lun(0).inquiry?.product).toBe('Web Sim');
+    const cap = await device.lun(0).readCapacity();
+    expect(cap).toMatchObject({ blocks: 2048, blockSize: 512 });
+    const events: TraceEvent['type'][] = [];
+    device.onTrace((e) => events.push(e.type));
+    const data = new Uint8Array(4096).map((_, i) => (i * 7) & 0xff);
+    await device.lun(0).write(10, data);
+    expect(await device.lun(0).read(10, 8)).toEqual(data);
+    const r = await device.execute({ cdb: inquiryCdb, direction: 'in', length: 36 });
+    expect(r.status).toBe('good');
+    expect(events).toEqual(expect.arrayContaining(['command-start', 'cbw', 'data', 'csw', 'command-end']));
+    expect(fake.calls).toContain('controlTransferIn(class interface 0xfe, 1)');
+    await device.close();
+    expect(fake.opened).toBe(false);
+  });
+
+  it('times out a hung device, cancels the transfer with reset() and keeps working', async () => {
+    const { device, fake, sim } = await open();
+    sim.inject({ kind: 'hang', stage: 'csw' });
+    await expect(device.lun(0).testUnitReady({ timeoutMs: 200 })).rejects.toBeInstanceOf(TimeoutError);
+    expect(fake.calls).toContain('reset()');
+    await device.lun(0).testUnitReady({ timeoutMs: 5000 });
+    expect((await device.execute({ cdb: inquiryCdb, direction: 'in', length: 36 })).status).toBe('good');
+  });
+
+  it('recovers through close and reopen where reset() is refused (WinUSB)', async () => {
+    const { device, fake, sim } = await open({ resetRefused: true });
+    sim.inject({ kind: 'hang', stage: 'data' });
+    await expect(device.lun(0).read(0, 1, { timeoutMs: 200 })).rejects.toBeInstanceOf(TimeoutError);
+    // The queue starts the next command only after the timed-out one finished its recovery.
+    expect((await device.lun(0).read(0, 1)).length).toBe(512);
+    const tail = fake.calls.slice(fake.calls.indexOf('reset()'));
+    expect(tail.slice(0, 4)).toEqual(['reset()', 'close()', 'open()', 'claimInterface(0)']);
+  });
+
+  it('aborts a command in flight and keeps working', async () => {
+    const { device, fake } = await open();
+    fake.holdTransfers();
+    const ctl = new AbortController();
+    const p = device.lun(0).read(0, 1, { signal: ctl.signal });
+    await new Promise((r) => setTimeout(r, 20));
+    ctl.abort();
+    await expect(p).rejects.toBeInstanceOf(AbortError);
+    fake.releaseTransfers();
+    expect((await device.lun(0).read(0, 1)).length).toBe(512);
+  });
+
+  it('reports an unplug mid-command as DisconnectedError and notifies', async () => {
+    const { device, fake, sim } = await open();
+    let notified = false;
+    device.onDisconnect(() => (notified = true));
+    fake.holdTransfers();
+    const p = device.lun(0).read(0, 4);
+    await new Promise((r) => setTimeout(r, 20));
+    expect(fake.pendingTransfers).toBeGreaterThan(0);
+    fake.unplug();
+    sim.disconnect();
+    await expect(p).rejects.toBeInstanceOf(DisconnectedError);
+    expect(notified).toBe(true);
+    expect(device.state).toBe('disconnected');
+    await expect(device.lun(0).testUnitReady()).rejects.toMatchObject({ code: expect.stringMatching(/DISCONNECTED|CLOSED/) });
+  });
+
+  it('refuses a protected interface with ProtectedClassError and leaves the device closed', async () => {
+    const usb = new FakeUsb();
+    const fake = usb.plug(new FakeUsbDevice({ transport: new SimulatedDevice().transport, protectedClass: true }));
+    await expect(openWebUsbDevice(fake, { usb })).rejects.toBeInstanceOf(ProtectedClassError);
+    expect(fake.opened).toBe(false);
+  });
+
+  it('opens a vendor-class BOT interface that Chromium does not protect, chosen by VID/PID', async () => {
+    const usb = new FakeUsb();
+    const options = { interfaceClass: 0xff, interfaceSubclass: 0, interfaceProtocol: 0, protectedClass: true, vendorId: 0x1234, productId: 0x5678 };
+    usb.plug(new FakeUsbDevice({ transport: new SimulatedDevice().transport, ...options }));
+    const chosen = await requestMscDevice(usb, { filters: [{ vendorId: 0x1234, productId: 0x5678 }] });
+    const d = await openWebUsbDevice(chosen, { usb, interfaceNumber: 0 });
+    expect(d.lun(0).inquiry?.vendor).toBe('USBMS');
+    await d.close();
+  });
+});
+});
