@@ -26,3 +26,4 @@ export { type SimFault, type SimFaultKind, type SimFaultHandle, type SimFaultMat
 export { Sense, encodeFixedSense, encodeDescriptorSense, FIXED_SENSE_LENGTH, type SimSense } from './sense.js';
 export { RamStore, type SimBackingStore } from './store.js';
 export { runRawCommand, rawResetRecovery, type RawCommand, type RawResult } from './raw-host.js';
+export { SimProfiles } from './profiles.js';

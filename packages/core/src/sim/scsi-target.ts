@@ -46,6 +46,10 @@ export interface SimLunOptions {
   rotationRate?: number;
   /** Answer INQUIRY VPD pages (default true). false rejects every page with 05/24/00, like the f_mass_storage gadget. */
   vpdPages?: boolean;
+  /** VPD pages listed in page 00h and answered (default [0x00, 0x80, 0x83, 0xB0, 0xB1]). */
+  vpdPageList?: number[];
+  /** Raw standard INQUIRY data to return instead of the generated 36 bytes (e.g. a captured device's). */
+  inquiryData?: Uint8Array;
   /** Support READ FORMAT CAPACITIES (default true; QEMU rejects it with 05/20/00). */
   readFormatCapacities?: boolean;
   /** Support REPORT LUNS (default true; the gadget rejects it with 05/20/00). */
@@ -195,6 +199,8 @@ export class SimLogicalUnit {
   readonly optimalTransferLength: number;
   readonly rotationRate: number;
   readonly vpdPages: boolean;
+  readonly vpdPageList: readonly number[];
+  readonly inquiryData: Uint8Array | undefined;
   readonly supportsReadFormatCapacities: boolean;
   readonly supportsReportLuns: boolean;
   readonly supportsReadCapacity16: boolean;
@@ -238,6 +244,8 @@ export class SimLogicalUnit {
     this.optimalTransferLength = options.optimalTransferLength ?? 0;
     this.rotationRate = options.rotationRate ?? 1;
     this.vpdPages = options.vpdPages ?? true;
+    this.vpdPageList = options.vpdPageList ?? [0x00, 0x80, 0x83, 0xb0, 0xb1];
+    this.inquiryData = options.inquiryData?.slice();
     this.supportsReadFormatCapacities = options.readFormatCapacities ?? true;
     this.supportsReportLuns = options.reportLuns ?? true;
     this.supportsReadCapacity16 = options.readCapacity16 ?? true;
@@ -455,6 +463,7 @@ export class SimLogicalUnit {
     if (!evpd) {
       // SPC-4 §6.4.1: PAGE CODE must be zero when EVPD is zero.
       if (page !== 0) return this.#fail(Sense.invalidFieldInCdb(2));
+      if (this.inquiryData && lunPresent) return this.#in(this.inquiryData, allocation);
       const d = new Uint8Array(36);
       d[0] = byte0;
       d[1] = this.removable ? 0x80 : 0x00;
@@ -480,9 +489,10 @@ export class SimLogicalUnit {
 
   /** VPD page bodies (after the 4-byte header), SPC-4 §7.8 and SBC-3 §6.5. */
   #vpd(page: number): Uint8Array | undefined {
+    if (!this.vpdPageList.includes(page)) return undefined;
     switch (page) {
       case 0x00:
-        return Uint8Array.of(0x00, 0x80, 0x83, 0xb0, 0xb1);
+        return Uint8Array.from(this.vpdPageList);
       case 0x80:
         return ascii(this.serialNumber, this.serialNumber.length);
       case 0x83: {

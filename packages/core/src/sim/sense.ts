@@ -29,8 +29,8 @@ export const Sense = {
   unrecoveredReadError: (lba: number): SimSense => ({ key: 0x03, asc: 0x11, ascq: 0x00, information: lba }),
   /** 03/0C/00: WRITE ERROR at `lba`. */
   writeError: (lba: number): SimSense => ({ key: 0x03, asc: 0x0c, ascq: 0x00, information: lba }),
-  /** 05/20/00: INVALID COMMAND OPERATION CODE. */
-  invalidOpcode: (): SimSense => ({ key: 0x05, asc: 0x20, ascq: 0x00, fieldPointer: { inCdb: true, byte: 0 } }),
+  /** 05/20/00: INVALID COMMAND OPERATION CODE (no field pointer, as the captured QEMU and gadget devices send it). */
+  invalidOpcode: (): SimSense => ({ key: 0x05, asc: 0x20, ascq: 0x00 }),
   /** 05/21/00: LOGICAL BLOCK ADDRESS OUT OF RANGE; INFORMATION = the LBA (SBC-3 §4.5). */
   lbaOutOfRange: (lba: number): SimSense => ({ key: 0x05, asc: 0x21, ascq: 0x00, information: lba }),
   /** 05/24/00: INVALID FIELD IN CDB, pointing at the offending byte (and bit). */
