@@ -100,4 +100,3 @@ describe('openWebUsbDevice over the simulator', () => {
     await d.close();
   });
 });
-});
