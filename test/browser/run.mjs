@@ -3,7 +3,8 @@
 // 1. makes sure Debian's chromium is installed (installs it as root, otherwise
 //    stops with the exact command), 2. type-checks the tool (DOM) and the
 //    Electron recipe, 3. runs the tool's unit tests (hex helpers, Electron policy, IPC),
-//    4. builds the tool and drives it in headless chromium with playwright-core.
+//    4. runs the WebUSB adapter's tests inside chromium (Vitest browser mode),
+//    5. builds the tool and drives it in headless chromium with playwright-core.
 // Exits non-zero on any failure. Screenshots: test-output/browser/.
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -37,5 +38,6 @@ const vitest = join(root, 'node_modules', 'vitest', 'vitest.mjs');
 run('Type-checking the device tool (DOM)', process.execPath, [tsc, '-p', 'demo/tsconfig.json']);
 run('Type-checking the Electron recipe (electron types only)', process.execPath, [tsc, '-p', 'demo/electron/tsconfig.json']);
 run('Device tool unit tests', process.execPath, [vitest, 'run', '--config', 'demo/vitest.config.ts']);
-run('Browser tests (headless chromium)', process.execPath, [vitest, 'run', '--config', 'test/browser/vitest.config.ts']);
+run('WebUSB adapter tests inside chromium (Vitest browser mode)', process.execPath, [vitest, 'run', '--config', 'test/browser/vitest.webusb.config.ts']);
+run('Device tool tests (headless chromium, Playwright)', process.execPath, [vitest, 'run', '--config', 'test/browser/vitest.config.ts']);
 console.log('\nBrowser tests passed. Screenshots: test-output/browser/');
