@@ -235,6 +235,32 @@ describe('usbms --sim=image.img: data persists across invocations', { timeout: 6
     expect(Buffer.compare(await readFile(target), content)).toBe(0);
   });
 
+  it('an unreadable block fails a read with MEDIUM ERROR (exit 3); dump --skip-bad zero-fills and logs it', async () => {
+    const image = join(tmp, 'bad.img');
+    const content = randomBytes(256 * 512);
+    await writeFile(image, content);
+    const read = await usbms([`--sim=${image}`, '--sim-bad-lba', '100', 'read', '96', '8']);
+    expect(read.code).toBe(3);
+    expect(read.stderr).toMatch(/^usbms read: .*MEDIUM ERROR: Unrecovered read error \(03\/11\/00\) at LBA 100/);
+
+    const stopped = join(tmp, 'bad-stop.img');
+    const failed = await usbms([`--sim=${image}`, '--sim-bad-lba', '100', 'dump', '-o', stopped, '--chunk-blocks', '32']);
+    expect(failed.code).toBe(3);
+    expect(existsSync(`${stopped}.partial`)).toBe(true);
+    expect((JSON.parse(await readFile(`${stopped}.partial.json`, 'utf8')) as { doneBlocks: number }).doneBlocks).toBe(96);
+
+    const out = join(tmp, 'bad-skip.img');
+    const skipped = await usbms([`--sim=${image}`, '--sim-bad-lba', '100,101', 'dump', '-o', out, '--skip-bad', '--chunk-blocks', '32']);
+    expect(skipped.code).toBe(0);
+    expect(skipped.stdout).toContain('2 unreadable blocks were zero-filled');
+    const log = await readFile(`${out}.badblocks`, 'utf8');
+    expect(log.split('\n').filter(Boolean).map((l) => l.split('\t')[0])).toEqual(['100', '101']);
+    const copy = await readFile(out);
+    const expected = Buffer.from(content);
+    expected.fill(0, 100 * 512, 102 * 512);
+    expect(Buffer.compare(copy, expected)).toBe(0);
+  });
+
   it('a SIGINT during a long dump keeps FILE.partial, exits 130, and the same command resumes to a correct image', async () => {
     const image = join(tmp, 'big.img');
     const content = randomBytes(2 * 1024 * 1024);

@@ -14,6 +14,7 @@ export interface GlobalOptions {
   simSize?: string;
   simLatency?: string;
   simNoMedium?: boolean;
+  simBadLba?: string;
   lun?: string;
   timeout?: string;
   json?: boolean;
@@ -125,6 +126,12 @@ export class CliContext {
     if (this.options.simNoMedium === true && lun[0] !== undefined) lun[0] = { ...lun[0], mediumPresent: false };
     const latency = intOption('sim-latency', this.options.simLatency, 0);
     this.#sim = new SimulatedDevice({ luns: lun, ...(latency > 0 ? { transferDelayMs: latency } : {}) });
+    // Unreadable blocks (MEDIUM ERROR 03/11/00 on every read covering them), to try dump --skip-bad.
+    for (const text of this.options.simBadLba?.split(',') ?? []) {
+      const lba = parseCount(text);
+      if (lba === undefined) throw new InvalidArgumentError(`--sim-bad-lba takes LBAs separated by commas, got "${this.options.simBadLba ?? ''}"`);
+      this.#sim.inject({ kind: 'medium-error', lba, times: Number.POSITIVE_INFINITY });
+    }
     return this.#sim.transport;
   }
 

@@ -69,6 +69,7 @@ export function buildProgram(): Command {
     .option('--sim-size <bytes>', 'size of a new simulated medium or image (e.g. 64M)', '64M')
     .addOption(new Option('--sim-latency <ms>', 'added latency per simulated USB transfer').hideHelp())
     .addOption(new Option('--sim-no-medium', 'simulate an empty card-reader slot').hideHelp())
+    .addOption(new Option('--sim-bad-lba <lbas>', 'simulated unreadable blocks, comma-separated').hideHelp())
     .option('-l, --lun <n>', 'logical unit number', '0')
     .option('-t, --timeout <ms>', 'per-command timeout in milliseconds')
     .option('--json', 'machine-readable JSON output (errors too)')
