@@ -155,3 +155,24 @@ describe('watchDevices', () => {
     stop();
   });
 });
+
+describe('listDevices with unreadable descriptors', () => {
+  it('skips devices it cannot inspect unless asked', async () => {
+    const locked = new FakeUsbDevice({ handle: 'locked', vendorId: 0x1111, productId: 0x2222 });
+    Object.defineProperty(locked, 'configuration', {
+      get: () => {
+        throw new Error('configuration error: failed to open device: Permission denied (os error 13)');
+      },
+    });
+    Object.defineProperty(locked, 'configurations', {
+      get: () => {
+        throw new Error('open error: failed to open device: Permission denied (os error 13)');
+      },
+    });
+    const usb = new FakeUsb([locked, new FakeUsbDevice()]);
+    expect((await listDevices({}, { usb, platform: 'darwin' })).map((d) => d.id)).toEqual(['0781:5567:SN0001']);
+    const all = await listDevices({ includeUnreadable: true }, { usb, platform: 'darwin' });
+    expect(all.map((d) => d.id)).toEqual(['1111:2222:SN0001', '0781:5567:SN0001']);
+    expect(all[0]?.error).toContain('Permission denied');
+  });
+});

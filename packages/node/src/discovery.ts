@@ -109,6 +109,12 @@ export interface DeviceFilter {
    * devices speak BOT there. It must have a bulk IN and a bulk OUT endpoint.
    */
   vendorClassInterface?: number;
+  /**
+   * Also return devices whose descriptors could not be read (`error` set,
+   * `interfaces` empty): typically no permission to open them, so whether
+   * they are mass storage is unknown.
+   */
+  includeUnreadable?: boolean;
 }
 
 export function hex4(n: number): string {
@@ -308,7 +314,7 @@ export async function listDevices(filter: DeviceFilter = {}, options: PlatformOp
     const info = await describeDevice(device, filter, options);
     if (filter.serialNumber !== undefined && info.serialNumber !== filter.serialNumber) continue;
     // Without descriptors we cannot know; keep devices the caller named by ID.
-    const named = filter.vendorId !== undefined;
+    const named = filter.vendorId !== undefined || filter.includeUnreadable === true;
     if (info.interfaces.length === 0 && !(info.error !== undefined && (named || device.deviceClass === MSC_CLASS))) continue;
     out.push(info);
   }

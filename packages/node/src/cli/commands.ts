@@ -9,7 +9,7 @@ import {
   type MscDevice,
   type SenseData,
 } from '@usbms/core';
-import { listDevices, type MscDeviceInfo } from '../discovery.js';
+import { listDevices, MSC_CLASS, type MscDeviceInfo } from '../discovery.js';
 import { intOption, type CliContext } from './context.js';
 import { CliError, ExitCode, exitCodeForSense } from './exit.js';
 import { formatBytes, formatSiBytes, hex2, hex4, hexDump, keyValues, parseCount, parseHexBytes, toHex, toJson } from './format.js';
@@ -54,13 +54,17 @@ export async function cmdList(ctx: CliContext): Promise<void> {
     return;
   }
   const vendorInterface = ctx.options.vendorInterface === undefined ? {} : { vendorClassInterface: intOption('vendor-interface', ctx.options.vendorInterface, 0) };
-  const devices = await listDevices(vendorInterface);
+  const all = await listDevices({ ...vendorInterface, includeUnreadable: true });
+  // Indexes match `--device INDEX`, which counts only devices with readable descriptors.
+  // (the same rule listDevices applies without includeUnreadable).
+  const devices = all.filter((d) => d.interfaces.length > 0 || d.device.deviceClass === MSC_CLASS);
+  const unreadable = all.filter((d) => !devices.includes(d));
   if (ctx.json) return ctx.out(toJson(devices));
-  if (devices.length === 0) {
-    ctx.out('No USB mass-storage devices found.');
-    return;
-  }
+  if (devices.length === 0) ctx.out('No USB mass-storage devices found.');
   devices.forEach((d, i) => ctx.out(describeListEntry(i, d)));
+  if (unreadable.length > 0) {
+    ctx.note(`${unreadable.length} USB device(s) could not be inspected (${unreadable.map((d) => `${d.id}: ${d.error ?? '?'}`).join('; ')}); run as root or add a udev rule (see the README)`);
+  }
 }
 
 /* -------------------------------------------------------------- inquiry */
