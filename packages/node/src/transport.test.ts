@@ -339,6 +339,22 @@ describe('NodeUsbTransport transfers', () => {
     expect(device.claimed.has(0)).toBe(true);
   });
 
+  it('close waits for a transfer still pending (bounded by its native timeout) before releasing', async () => {
+    vi.useFakeTimers();
+    const { device, transport } = await openFake();
+    device.inReplies.push('hang');
+    const controller = new AbortController();
+    const read = transport.bulkIn(512, { timeoutMs: 1000, signal: controller.signal }).catch((e: unknown) => e);
+    controller.abort();
+    const closing = transport.close();
+    await vi.advanceTimersByTimeAsync(500);
+    expect(device.calls).not.toContain('releaseInterface(0)');
+    await vi.advanceTimersByTimeAsync(600);
+    await closing;
+    expect(await read).toBeInstanceOf(AbortError);
+    expect(device.calls.slice(-2)).toEqual(['releaseInterface(0)', 'close()']);
+  });
+
   it('close is idempotent and later calls reject with ClosedError', async () => {
     const { device, transport, usb } = await openFake();
     await Promise.all([transport.close(), transport.close()]);

@@ -104,6 +104,8 @@ export class NodeUsbTransport implements MscTransport {
   #reattachError: unknown;
   readonly #listeners = new Set<() => void>();
   readonly #pending = new Set<PendingTransfer>();
+  /** Native calls not yet returned (they never reject: see #transfer). */
+  readonly #inflight = new Set<Promise<unknown>>();
   readonly #disconnectWaiters = new Set<() => void>();
   readonly #onPlatformDisconnect: UsbConnectionListener;
 
@@ -363,6 +365,9 @@ export class NodeUsbTransport implements MscTransport {
       await this.device.close().catch(() => undefined);
       return;
     }
+    // A transfer still pending (its caller gave up on it) holds the claim:
+    // let it end first; its native timeout bounds the wait.
+    await Promise.all([...this.#inflight]);
     await this.device.releaseInterface(this.interfaceNumber).catch(() => undefined);
     if (this.#detached && this.#options.reattachOnClose !== false && this.device.attachKernelDriver !== undefined) {
       // USBDEVFS_CONNECT answers EBUSY while our claim is still held; the
@@ -473,6 +478,8 @@ export class NodeUsbTransport implements MscTransport {
       (value) => ({ ok: true as const, value }),
       (error: unknown) => ({ ok: false as const, error }),
     );
+    this.#inflight.add(native);
+    void native.then(() => this.#inflight.delete(native));
     let outcome: { ok: true; value: T } | { ok: false; error: unknown };
     try {
       outcome = await Promise.race([native, disconnect]);
