@@ -1,5 +1,6 @@
 import './style.css';
 import { DisconnectedError } from '@usbms/core';
+import { describeDevice, watchMscDevices } from '@usbms/web';
 import type { UsbLike } from '@usbms/web';
 import type { App, Panel, Session } from './app.js';
 import { clear, h } from './dom.js';
@@ -49,6 +50,12 @@ const app: App = {
     listeners[event].add(listener);
   },
 };
+
+if (webUsb) {
+  watchMscDevices(webUsb, {
+    onConnect: (d) => app.status(`${describeDevice(d)} was plugged in: click "Connect USB device" to open it.`),
+  });
+}
 
 const devicePanel = createDevicePanel(app);
 const tools: Panel[] = [createConsolePanel(app), createSectorPanel(app), createTracePanel(app), createBenchPanel(app)];

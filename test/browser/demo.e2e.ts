@@ -1,4 +1,4 @@
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
@@ -78,7 +78,14 @@ describe('device tool in Chromium', () => {
     expect(text).toContain('Write-protected');
     expect(text).toContain('Ready');
     await waitText(panel, 'Unit serial number');
+    await page.click('text=0x80 Unit serial number');
+    await waitText(page.locator('.vpd-view'), 'DEMO0001');
     await shot(page, '01-simulated-device');
+    // LUN 1 is an empty card-reader slot: the sense status says so.
+    await page.selectOption('#lun-select', '1');
+    await waitText(panel, 'Card Reader');
+    await waitText(panel, 'Not ready');
+    await waitText(panel, 'Medium not present');
   });
 
   it('connects a USB device through WebUSB (fake backed by the simulator) and shows its descriptors', async () => {
@@ -104,7 +111,14 @@ describe('device tool in Chromium', () => {
     const dump = (await page.locator('#cmd-dump').textContent()) ?? '';
     expect(dump).toContain('55 53 42 4d 53 21 00 01');
     expect(dump).toContain('|USBMS!..|');
-    expect(await sendCommand(page, 'c0 00 00 00 20 00', 'in', 32)).toBe('GOOD');
+    // A built-in command fills the form: CDB, direction and length.
+    await page.selectOption('#cmd-preset', { label: 'Vendor C0: read firmware version' });
+    expect(await page.inputValue('#cmd-cdb')).toBe('c0 00 00 00 20 00');
+    expect(await page.inputValue('#cmd-direction')).toBe('in');
+    expect(await page.inputValue('#cmd-length')).toBe('32');
+    await page.locator('#cmd-cdb').press('Control+Enter');
+    await page.locator('#cmd-history li').nth(2).waitFor({ timeout: WAIT });
+    expect(await page.locator('#cmd-status').textContent()).toBe('GOOD');
     expect(await page.locator('#cmd-dump').textContent()).toContain('USBMS-SIM FW');
     // An unknown opcode: CHECK CONDITION with decoded sense, not an exception.
     expect(await sendCommand(page, 'd7 00 00 00 00 00', 'none')).toBe('CHECK CONDITION');
@@ -120,6 +134,15 @@ describe('device tool in Chromium', () => {
     await page.click('#sec-read');
     await waitText(page.locator('#sec-hex'), '55 aa');
     expect(await page.locator('#sec-hex').textContent()).toContain('|...usbms demo di|');
+    await page.fill('#sec-count', '2');
+    const [saved] = await Promise.all([page.waitForEvent('download'), page.click('#sec-save')]);
+    expect(saved.suggestedFilename()).toBe('lun0-lba0-2blocks.bin');
+    const savedPath = join(shots, 'lba0-2blocks.bin');
+    await saved.saveAs(savedPath);
+    const bytes = readFileSync(savedPath);
+    expect(bytes.length).toBe(1024);
+    expect([bytes[510], bytes[511]]).toEqual([0x55, 0xaa]);
+    await page.fill('#sec-count', '1');
 
     const content = Buffer.alloc(512, 0);
     content.write('HELLO from the browser test, LBA 100', 0, 'ascii');

@@ -7,11 +7,20 @@ import { formatBytes } from '../hex.js';
 interface Sample {
   /** Seconds since start. */
   t: number;
-  /** MB/s (10^6 bytes) over the last chunk. */
+  /** MB/s (10^6 bytes) over the last WINDOW_S seconds (smoothed: single reads are too noisy to plot). */
   mbps: number;
 }
 
+const WINDOW_S = 0.5;
+
 const MiB = 1024 * 1024;
+
+/** Rounds up to 1, 2 or 5 × 10^n, for readable axis labels. */
+export function niceCeil(v: number): number {
+  const p = 10 ** Math.floor(Math.log10(Math.max(v, 1e-9)));
+  const m = v / p;
+  return (m <= 1 ? 1 : m <= 2 ? 2 : m <= 5 ? 5 : 10) * p;
+}
 
 /** Sequential read throughput with a progress bar and a chart; cancellable. */
 export function createBenchPanel(app: App): Panel {
@@ -38,7 +47,7 @@ export function createBenchPanel(app: App): Panel {
     'form',
     { class: 'row-form', 'aria-label': 'Sequential read benchmark' },
     field('Amount to read', total),
-    field('Size of each READ', chunk, 'Split further by the device limit'),
+    field('Size of each READ', chunk),
     h('div', { class: 'actions' }, run, cancel),
   );
   form.addEventListener('submit', (e) => {
@@ -66,6 +75,7 @@ export function createBenchPanel(app: App): Panel {
     if (endless) progress.removeAttribute('value');
     let done = 0;
     const t0 = performance.now();
+    const points: { t: number; done: number }[] = [{ t: 0, done: 0 }];
     try {
       const cap = lu.capacity ?? (await lu.readCapacity({ signal }));
       const blocksPerRead = Math.max(1, Math.floor(Number(chunk.value) / cap.blockSize));
@@ -74,13 +84,16 @@ export function createBenchPanel(app: App): Panel {
       summary.textContent = 'Running…';
       while (done < want) {
         const blocks = Math.min(blocksPerRead, cap.lastLba - lba + 1, Math.ceil((want - done) / cap.blockSize));
-        const t = performance.now();
         await lu.read(lba, blocks, { signal, into: buffer.subarray(0, blocks * cap.blockSize) });
-        const dt = (performance.now() - t) / 1000;
-        const bytes = blocks * cap.blockSize;
-        done += bytes;
+        done += blocks * cap.blockSize;
         lba = lba + blocks > cap.lastLba ? 0 : lba + blocks;
-        samples.push({ t: (performance.now() - t0) / 1000, mbps: dt > 0 ? bytes / dt / 1e6 : 0 });
+        const t = (performance.now() - t0) / 1000;
+        points.push({ t, done });
+        while (points.length > 2 && (points[1] as { t: number }).t < t - WINDOW_S) points.shift();
+        const first = points[0] as { t: number; done: number };
+        samples.push({ t, mbps: t > first.t ? (done - first.done) / (t - first.t) / 1e6 : 0 });
+        // An endless run must not grow without bound: halve the resolution of the history.
+        if (samples.length > 4000) samples = samples.filter((_, i) => i % 2 === 0);
         if (!endless) progress.value = done / want;
         if (samples.length % 4 === 1) {
           draw();
@@ -133,7 +146,7 @@ export function createBenchPanel(app: App): Panel {
     ctx.clearRect(0, 0, w, hgt);
     const pad = { l: 56, r: 12, t: 12, b: 28 };
     const maxT = Math.max(1, samples.at(-1)?.t ?? 1);
-    const maxY = Math.max(1, ...samples.map((s) => s.mbps)) * 1.1;
+    const maxY = niceCeil(samples.reduce((m, s) => Math.max(m, s.mbps), 1) * 1.1);
     ctx.strokeStyle = grid;
     ctx.fillStyle = text;
     ctx.font = '12px system-ui, sans-serif';

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { NotFoundError, UnsupportedError } from '@usbms/core';
 import { findBotInterface } from './descriptors.js';
 import { FakeUsb, FakeUsbDevice } from './fake/index.js';
-import { MSC_FILTERS, getMscDevices, requestMscDevice } from './open.js';
+import { MSC_FILTERS, getMscDevices, requestMscDevice, watchMscDevices } from './open.js';
 import { ScriptedTransport } from './test-support.js';
 
 const device = (options: Partial<ConstructorParameters<typeof FakeUsbDevice>[0]> = {}) =>
@@ -30,6 +30,20 @@ describe('requestMscDevice / getMscDevices', () => {
     usb.plug(device({ interfaceClass: 0xff }), { permitted: true });
     usb.plug(device());
     expect(await getMscDevices(usb)).toEqual([msc]);
+  });
+});
+
+describe('watchMscDevices', () => {
+  it('reports mass-storage devices coming and going until stopped', () => {
+    const usb = new FakeUsb();
+    const seen: string[] = [];
+    const stop = watchMscDevices(usb, { onConnect: (d) => seen.push(`+${d.serialNumber}`), onDisconnect: (d) => seen.push(`-${d.serialNumber}`) });
+    const a = usb.plug(device({ serialNumber: 'A' }));
+    usb.plug(device({ serialNumber: 'HID', interfaceClass: 0x03 }));
+    a.unplug();
+    stop();
+    usb.plug(device({ serialNumber: 'B' }));
+    expect(seen).toEqual(['+A', '-A']);
   });
 });
 

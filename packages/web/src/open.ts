@@ -4,7 +4,7 @@ import { MSC_CLASS, findBotInterface } from './descriptors.js';
 import { mapWebUsbError } from './errors.js';
 import { WebUsbTransport } from './transport.js';
 import type { WebUsbTransportOptions } from './transport.js';
-import type { UsbDeviceFilterLike, UsbDeviceLike, UsbLike } from './webusb-types.js';
+import type { UsbConnectionEventLike, UsbDeviceFilterLike, UsbDeviceLike, UsbLike } from './webusb-types.js';
 
 /**
  * Filter matching any device with a mass-storage interface (class 0x08). WebUSB
@@ -91,6 +91,36 @@ export async function getMscDevices(usb: UsbLike = getWebUsb(), options: Request
   }
   const filters = filtersFor(options);
   return devices.filter((d) => filters.some((f) => matches(d, f)));
+}
+
+export interface WatchMscDevicesHandlers {
+  /** A permitted device matching the filters was plugged in (WebUSB fires `connect` only for permitted devices). */
+  onConnect?: (device: UsbDeviceLike) => void;
+  onDisconnect?: (device: UsbDeviceLike) => void;
+}
+
+/**
+ * Follows WebUSB `connect`/`disconnect` events for mass-storage devices (and
+ * the extra filters). Returns a function that stops watching.
+ *
+ * @example
+ * const stop = watchMscDevices(navigator.usb, { onConnect: (d) => console.log('plugged', d.productName) });
+ */
+export function watchMscDevices(usb: UsbLike, handlers: WatchMscDevicesHandlers, options: RequestMscDeviceOptions = {}): () => void {
+  const filters = filtersFor(options);
+  const wanted = (device: UsbDeviceLike) => filters.some((f) => matches(device, f));
+  const onConnect = (event: UsbConnectionEventLike) => {
+    if (wanted(event.device)) handlers.onConnect?.(event.device);
+  };
+  const onDisconnect = (event: UsbConnectionEventLike) => {
+    if (wanted(event.device)) handlers.onDisconnect?.(event.device);
+  };
+  usb.addEventListener('connect', onConnect);
+  usb.addEventListener('disconnect', onDisconnect);
+  return () => {
+    usb.removeEventListener('connect', onConnect);
+    usb.removeEventListener('disconnect', onDisconnect);
+  };
 }
 
 export interface OpenWebUsbDeviceOptions extends WebUsbTransportOptions, MscDeviceOptions {}
