@@ -413,6 +413,17 @@ describe('NodeUsbTransport disconnect', () => {
     await transport.close();
   });
 
+  it('with watchDisconnect: false does not subscribe, and still detects the unplug from the transfer status', async () => {
+    const { usb, device, transport } = await openFake(new FakeUsbDevice(), { watchDisconnect: false });
+    expect(usb.listenerCount).toBe(0);
+    device.inReplies.push('hang');
+    const p = transport.bulkIn(512, { timeoutMs: 60_000 });
+    await new Promise((r) => setTimeout(r, 5));
+    usb.remove(device);
+    await expect(p).rejects.toBeInstanceOf(DisconnectedError);
+    expect(transport.disconnected).toBe(true);
+  });
+
   it('ignores disconnect events of other devices', async () => {
     const other = new FakeUsbDevice({ handle: 'other', address: 9 });
     const { usb, transport } = await openFake();

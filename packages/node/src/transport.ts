@@ -52,6 +52,14 @@ export interface NodeUsbTransportOptions extends PlatformOptions {
    * TransportError rather than a DisconnectedError. Default 250 ms.
    */
   disconnectGraceMs?: number;
+  /**
+   * Subscribe to node-usb's hotplug 'disconnect' event for this device
+   * (default true). With false, a disconnect is still detected from nusb's
+   * `Disconnected` transfer status, but only when a transfer runs. node-usb
+   * starts a udev netlink watcher for the event; turn it off where that is
+   * unavailable.
+   */
+  watchDisconnect?: boolean;
 }
 
 interface PendingTransfer {
@@ -218,7 +226,7 @@ export class NodeUsbTransport implements MscTransport {
           throw map(error, 'select-alternate');
         }
       }
-      const usb = options.usb;
+      const usb = options.watchDisconnect === false ? undefined : options.usb;
       return new NodeUsbTransport({
         device,
         usb,
