@@ -67,7 +67,7 @@ export interface SimulatedDeviceOptions {
   getMaxLun?: number | 'stall';
   /** Record a violation when a command follows a Phase Error CSW without reset recovery (BOT 1.0 §5.3.3.1, §6.5). Default true. */
   requireResetAfterPhaseError?: boolean;
-  /** Command log entries kept (oldest dropped first; default 100000). */
+  /** Command log entries kept (default 20000; when exceeded, the oldest are dropped down to 90%). */
   logLimit?: number;
 }
 
@@ -235,6 +235,7 @@ export class SimulatedDevice {
   #hung = false;
   #phaseErrorPending = false;
   readonly #commandListeners = new Set<(record: SimCommandRecord) => void>();
+  readonly #ctx: TargetContext;
 
   constructor(options: SimulatedDeviceOptions = {}) {
     this.options = options;
@@ -258,6 +259,34 @@ export class SimulatedDevice {
       ...options.info,
     };
     this.#conn = this.#connect();
+    this.#ctx = {
+      hostDirection: 'none',
+      hostLength: 0,
+      tag: 0,
+      lunCount: this.#luns.length,
+      vendorHook: options.vendorCommand,
+      takeNotReady: () => {
+        const a = this.#active;
+        const f = a && this.#takeFault('not-ready', a.record.opcode, a.cbw.lun, a.record);
+        if (!f || f.kind !== 'not-ready') return undefined;
+        return { key: 0x02, asc: f.asc ?? 0x04, ascq: f.ascq ?? 0x01 };
+      },
+      takeMediumError: (lba, blocks, write) => {
+        const a = this.#active;
+        if (!a) return undefined;
+        const f = this.#takeFault('medium-error', a.record.opcode, a.cbw.lun, a.record, (x) => x.kind === 'medium-error' && x.lba >= lba && x.lba < lba + blocks && (!write || x.writes === true));
+        return f && f.kind === 'medium-error' ? f.lba : undefined;
+      },
+      countRead: (n) => {
+        this.#stats.bytesRead += n;
+      },
+      countWritten: (n) => {
+        this.#stats.bytesWritten += n;
+      },
+      countFlush: () => {
+        this.#stats.flushes++;
+      },
+    };
     this.#powerOn();
   }
 
@@ -524,6 +553,22 @@ export class SimulatedDevice {
     } catch (error) {
       return Promise.reject(error);
     }
+    // Fast path: no latency configured and the device can answer now, so no
+    // timer, listener or pending record is needed.
+    let waited = false;
+    if ((this.options.transferDelayMs ?? 0) <= 0 && this.options.bytesPerSecond === undefined) {
+      let r: T | Wait;
+      try {
+        r = attempt();
+      } catch (error) {
+        return Promise.reject(error);
+      }
+      if (r !== WAIT) {
+        if (slot !== 'control' && conn.pending[slot === 'in' ? 'out' : 'in']) queueMicrotask(() => this.#kick());
+        return Promise.resolve(r);
+      }
+      waited = true;
+    }
     return new Promise<T>((resolve, reject) => {
       let timer: ReturnType<typeof setTimeout> | undefined;
       let delayTimer: ReturnType<typeof setTimeout> | undefined;
@@ -578,7 +623,8 @@ export class SimulatedDevice {
         }
         return r;
       };
-      this.#try(p);
+      // When the fast path already got a NAK, wait for a state change instead of asking again.
+      if (!waited) this.#try(p);
     });
   }
 
@@ -757,8 +803,9 @@ export class SimulatedDevice {
 
   #pushLog(record: SimCommandRecord): void {
     this.#log.push(record);
-    const limit = this.options.logLimit ?? 100_000;
-    if (this.#log.length > limit) this.#log.splice(0, this.#log.length - limit);
+    const limit = Math.max(1, this.options.logLimit ?? 20_000);
+    // Trim in batches (down to 90% of the limit) so a long run does not pay O(n) per command.
+    if (this.#log.length > limit) this.#log.splice(0, this.#log.length - Math.ceil(limit * 0.9));
   }
 
   /** The LU for a CBW's LUN; LUNs beyond the last answer like "no logical unit" (SPC-4 §6.4.2). */
@@ -782,31 +829,12 @@ export class SimulatedDevice {
       lu.sense = Sense.lunNotSupported();
       return { dir: 'none', status: ScsiStatus.CheckCondition };
     }
-    const ctx: TargetContext = {
-      hostDirection: a.hostDir,
-      hostLength: cbw.dataTransferLength,
-      tag: cbw.tag,
-      lunCount: this.#luns.length,
-      vendorHook: this.options.vendorCommand,
-      takeNotReady: () => {
-        const f = this.#takeFault('not-ready', opcode, cbw.lun, record);
-        if (!f || f.kind !== 'not-ready') return undefined;
-        return { key: 0x02, asc: f.asc ?? 0x04, ascq: f.ascq ?? 0x01 };
-      },
-      takeMediumError: (lba, blocks, write) => {
-        const f = this.#takeFault('medium-error', opcode, cbw.lun, record, (x) => x.kind === 'medium-error' && x.lba >= lba && x.lba < lba + blocks && (!write || x.writes === true));
-        return f && f.kind === 'medium-error' ? f.lba : undefined;
-      },
-      countRead: (n) => {
-        this.#stats.bytesRead += n;
-      },
-      countWritten: (n) => {
-        this.#stats.bytesWritten += n;
-      },
-      countFlush: () => {
-        this.#stats.flushes++;
-      },
-    };
+    // One context object per device, refreshed per command: the target reads the host fields
+    // synchronously in plan(); the callbacks act on whatever command is active.
+    const ctx = this.#ctx;
+    ctx.hostDirection = a.hostDir;
+    ctx.hostLength = cbw.dataTransferLength;
+    ctx.tag = cbw.tag;
     return lu.plan(cbw.cdb, ctx);
   }
 
