@@ -257,5 +257,9 @@ describe('device tool in Chromium', () => {
     expect(unlabeled).toEqual([]);
     await page.setViewportSize({ width: 420, height: 900 });
     await shot(page, '10-narrow-layout');
+    await page.setViewportSize({ width: 1360, height: 900 });
+    await page.emulateMedia({ colorScheme: 'dark' });
+    await page.click('#tab-trace');
+    await shot(page, '11-dark-theme');
   });
 });
