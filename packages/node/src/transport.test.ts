@@ -214,6 +214,15 @@ describe('NodeUsbTransport.open', () => {
     expect(transport.detachedDriver).toBe('unknown');
   });
 
+  it('gives the WinUSB/Zadig explanation for any Windows open failure such as NOT_SUPPORTED', async () => {
+    const device = new FakeUsbDevice({ noKernelDriverMethods: true });
+    device.failNext.set('open', new Error('open error: failed to open device: not supported'));
+    const error = await openFake(device, { platform: 'win32' }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(AccessDeniedError);
+    expect((error as Error).message).toContain('WinUSB');
+    expect((error as Error).cause).toBeInstanceOf(UnsupportedError);
+  });
+
   it('rolls back the detach when the claim fails', async () => {
     const device = new FakeUsbDevice({ kernelDrivers: { 0: 'usb-storage' } });
     device.failNext.set('claimInterface', new Error('claimInterface error: failed to claim interface: Device or resource busy (os error 16)'));

@@ -5,6 +5,7 @@ import {
   DisconnectedError,
   InvalidArgumentError,
   NotFoundError,
+  TimeoutError,
   TransportError,
   UnsupportedError,
   UsbmsError,
@@ -676,7 +677,11 @@ export function withAccessHint(
   platform: NodeJS.Platform,
   context: { id: string; device: UsbDeviceLike; interfaceNumber?: number; driver?: string; unverified?: boolean },
 ): UsbmsError {
-  if (!(error instanceof AccessDeniedError)) return error;
+  // On macOS and Windows the OS reports a driver-owned interface in various
+  // ways (access denied, not supported, exclusive access): there, any failure
+  // to open or claim gets the platform explanation. Disconnects stay as they are.
+  const ownedElsewhere = (platform === 'darwin' || platform === 'win32') && !(error instanceof DisconnectedError) && !(error instanceof TimeoutError);
+  if (!(error instanceof AccessDeniedError) && !ownedElsewhere) return error;
   const reason = error.details?.['reason'];
   const what = context.interfaceNumber === undefined ? context.id : `interface ${context.interfaceNumber} of ${context.id}`;
   let hint: string;
@@ -704,7 +709,7 @@ export function withAccessHint(
     hint = `${what} is held by the OS or needs more permissions.`;
   }
   return new AccessDeniedError(`${hint} [${error.message}]`, {
-    cause: error.cause ?? error,
+    cause: error instanceof AccessDeniedError ? (error.cause ?? error) : error,
     details: { ...error.details, platform, ...(context.driver === undefined ? {} : { driver: context.driver }) },
   });
 }
