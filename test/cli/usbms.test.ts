@@ -263,11 +263,11 @@ describe('usbms --sim=image.img: data persists across invocations', { timeout: 6
 
   it('a SIGINT during a long dump keeps FILE.partial, exits 130, and the same command resumes to a correct image', async () => {
     const image = join(tmp, 'big.img');
-    const content = randomBytes(2 * 1024 * 1024);
+    const content = randomBytes(4 * 1024 * 1024);
     await writeFile(image, content);
     const out = join(tmp, 'big-copy.img');
     const meta = `${out}.partial.json`;
-    // 8 KiB per READ and 3 ms per simulated transfer: ~256 commands, a few seconds.
+    // 8 KiB per READ and 3 ms per simulated transfer (3 per command): 512 commands, at least 4.6 s.
     const slow = usbms([`--sim=${image}`, '--sim-latency', '3', 'dump', '-o', out, '--chunk-blocks', '16'], { timeoutMs: 60_000 });
     const deadline = Date.now() + 30_000;
     let done = 0;
