@@ -15,7 +15,7 @@ describe('mapWebUsbError', () => {
     ['no device selected', dom(ChromiumMessages.noDeviceSelected, 'NotFoundError'), 'request-device', UsbmsErrorCode.NotFound],
     ['claim held by a driver', dom('Unable to claim interface.', 'NetworkError'), 'claim-interface', UsbmsErrorCode.AccessDenied],
     ['transfer error', dom(ChromiumMessages.transferError, 'NetworkError'), 'bulk-out', UsbmsErrorCode.Transport],
-    ['cancelled', dom(ChromiumMessages.cancelled, 'AbortError'), 'bulk-in', UsbmsErrorCode.Aborted],
+    ['cancelled by a reset', dom(ChromiumMessages.cancelled, 'AbortError'), 'bulk-in', UsbmsErrorCode.Transport],
     ['over 32 MiB', dom('The data buffer exceeded supported maximum size of 33554432 bytes', 'DataError'), 'bulk-in', UsbmsErrorCode.InvalidArgument],
     ['invalid state', dom(ChromiumMessages.openRequired, 'InvalidStateError'), 'bulk-in', UsbmsErrorCode.Transport],
     ['not an error object', new Error('boom'), 'reset', UsbmsErrorCode.Transport],
@@ -33,7 +33,8 @@ describe('mapWebUsbError', () => {
   });
 
   it('lets the disconnect event win over whatever the platform said', () => {
-    expect(mapWebUsbError(dom(ChromiumMessages.transferError, 'NetworkError'), 'bulk-in', true).code).toBe(UsbmsErrorCode.Disconnected);
+    expect(mapWebUsbError(dom(ChromiumMessages.transferError, 'NetworkError'), 'bulk-in', { disconnected: true }).code).toBe(UsbmsErrorCode.Disconnected);
+    expect(mapWebUsbError(dom(ChromiumMessages.cancelled, 'AbortError'), 'bulk-in', { closed: true }).code).toBe(UsbmsErrorCode.Closed);
   });
 
   it('passes usbms errors through unchanged', () => {

@@ -1,6 +1,6 @@
 import {
-  AbortError,
   AccessDeniedError,
+  ClosedError,
   DisconnectedError,
   InvalidArgumentError,
   NotFoundError,
@@ -62,13 +62,14 @@ const transferOps: ReadonlySet<WebUsbOperation> = new Set(['bulk-in', 'bulk-out'
  * NotFoundError (disconnected during a transfer, unknown interface otherwise),
  * NetworkError (transfer error, claim failed because a driver holds the
  * interface), AbortError (cancelled by reset()/close()), InvalidStateError,
- * DataError (transfer over 32 MiB). `disconnected` is the adapter's own
- * knowledge from the `disconnect` event, which is the authority.
+ * DataError (transfer over 32 MiB). `state` is the adapter's own knowledge:
+ * the `disconnect` event is the authority on disconnects, and a transfer
+ * cancelled by the adapter's own close() reports ClosedError.
  */
-export function mapWebUsbError(error: unknown, operation: WebUsbOperation, disconnected = false): UsbmsError {
+export function mapWebUsbError(error: unknown, operation: WebUsbOperation, state: { disconnected?: boolean; closed?: boolean } = {}): UsbmsError {
   if (error instanceof UsbmsError) return error;
   const where = `WebUSB ${operation}`;
-  if (disconnected) return new DisconnectedError(`The USB device was disconnected (during ${operation})`, { cause: error });
+  if (state.disconnected) return new DisconnectedError(`The USB device was disconnected (during ${operation})`, { cause: error });
   if (!isDomExceptionLike(error)) return new TransportError(`${where} failed: ${String(error)}`, { cause: error });
   const detail = error.message;
   switch (error.name) {
@@ -98,7 +99,10 @@ export function mapWebUsbError(error: unknown, operation: WebUsbOperation, disco
       }
       return new TransportError(`${where} failed: ${detail}`, { cause: error });
     case 'AbortError':
-      return new AbortError(`${where} was cancelled: ${detail}`, { cause: error });
+      // The platform cancelled the transfer (reset() or close()), not the caller's signal:
+      // the adapter reports its own aborts itself, so this one is a transport failure.
+      if (state.closed) return new ClosedError(`${where} was cancelled because the transport was closed`, { cause: error });
+      return new TransportError(`${where} was cancelled by a device reset or close (${detail})`, { cause: error });
     case 'TimeoutError':
       return new TimeoutError(`${where} timed out: ${detail}`, { cause: error });
     case 'DataError':

@@ -195,6 +195,30 @@ describe('WebUsbTransport disconnect and close', () => {
     await transport.close();
   });
 
+  it('learns of a disconnect from the transfer error where no USB object delivers events', async () => {
+    const backing = new ScriptedTransport();
+    const device = new FakeUsb().plug(new FakeUsbDevice({ transport: backing }));
+    const transport = await WebUsbTransport.open(device, { usb: new FakeUsb() });
+    let notified = 0;
+    transport.onDisconnect(() => notified++);
+    backing.nextIn = ['hang'];
+    const p = transport.bulkIn(13, T);
+    await new Promise((r) => setTimeout(r, 5));
+    device.unplug();
+    await expect(p).rejects.toBeInstanceOf(DisconnectedError);
+    expect(notified).toBe(1);
+    expect(transport.disconnected).toBe(true);
+  });
+
+  it('fails a transfer cut short by close() with ClosedError', async () => {
+    const { backing, transport } = await setup();
+    backing.nextIn = ['hang'];
+    const p = transport.bulkIn(13, T);
+    await new Promise((r) => setTimeout(r, 5));
+    await transport.close();
+    await expect(p).rejects.toMatchObject({ code: UsbmsErrorCode.Closed });
+  });
+
   it('ignores disconnect events of other devices', async () => {
     const { usb, transport } = await setup();
     let notified = 0;

@@ -6,6 +6,7 @@ import {
   TimeoutError,
   TransportError,
   UsbmsError,
+  UsbmsErrorCode,
 } from '@usbms/core';
 import type {
   BulkInOptions,
@@ -198,8 +199,17 @@ export class WebUsbTransport implements MscTransport {
     try {
       return await fn();
     } catch (error) {
-      throw mapWebUsbError(error, operation, this.#disconnected);
+      throw this.#map(error, operation);
     }
+  }
+
+  /** mapWebUsbError with what this transport knows; a disconnect seen in a transfer also counts as the event. */
+  #map(error: unknown, operation: WebUsbOperation): UsbmsError {
+    const mapped = mapWebUsbError(error, operation, { disconnected: this.#disconnected, closed: this.#closed });
+    // Chromium rejects transfers with NotFoundError only when the device is gone; where no
+    // `USB` object delivers the event (e.g. node-usb's WebUSB), this is how we learn it.
+    if (mapped.code === UsbmsErrorCode.Disconnected) this.#markDisconnected();
+    return mapped;
   }
 
   #watchDisconnect(): void {
@@ -280,7 +290,7 @@ export class WebUsbTransport implements MscTransport {
       if (signal && onAbort) signal.removeEventListener('abort', onAbort);
     }
     if (outcome.kind === 'done') return outcome.value;
-    if (outcome.kind === 'error') throw mapWebUsbError(outcome.error, operation, this.#disconnected);
+    if (outcome.kind === 'error') throw this.#map(outcome.error, operation);
 
     await this.#cancelPendingTransfers(operation);
     if (this.#disconnected) throw new DisconnectedError(`The USB device was disconnected (during ${operation})`);
@@ -448,7 +458,7 @@ export class WebUsbTransport implements MscTransport {
     try {
       await this.device.reset();
     } catch (error) {
-      const mapped = mapWebUsbError(error, 'reset', this.#disconnected);
+      const mapped = this.#map(error, 'reset');
       if (this.#disconnected) throw mapped;
       try {
         await this.device.close();
