@@ -5,6 +5,7 @@ import {
   InvalidArgumentError,
   ScsiCheckConditionError,
   UsbmsError,
+  UsbmsErrorCode,
   type LogicalUnit,
   type MscDevice,
   type SenseData,
@@ -69,14 +70,25 @@ export async function cmdList(ctx: CliContext): Promise<void> {
 
 /* -------------------------------------------------------------- inquiry */
 
+/**
+ * A VPD page is optional: a rejection (CHECK CONDITION) or a device that
+ * does not answer (timeout, after which the core has reset it) is shown
+ * instead of failing the whole command. Losing the device still fails it.
+ */
 async function tryPage<T>(fn: () => Promise<T>): Promise<T | { error: string }> {
   try {
     return await fn();
   } catch (error) {
     if (error instanceof ScsiCheckConditionError) return { error: error.sense ? formatSense(error.sense) : error.message };
+    if (error instanceof UsbmsError && (error.code === UsbmsErrorCode.Timeout || error.code === UsbmsErrorCode.PhaseError || error.code === UsbmsErrorCode.Parse)) {
+      return { error: error.message };
+    }
     throw error;
   }
 }
+
+/** Cheap devices may hang on VPD requests: give them a short timeout unless --timeout says otherwise. */
+const VPD_TIMEOUT_MS = 5000;
 
 export async function cmdInquiry(ctx: CliContext, opts: { vpd?: boolean; page?: string }): Promise<void> {
   const device = await ctx.open();
@@ -94,6 +106,7 @@ export async function cmdInquiry(ctx: CliContext, opts: { vpd?: boolean; page?: 
   const std = await lu.readInquiry(o);
   const result: Record<string, unknown> = { lun: lu.number, standard: std };
   if (opts.vpd !== false) {
+    const o = { ...ctx.callOptions, timeoutMs: ctx.timeoutMs ?? VPD_TIMEOUT_MS };
     const pages = await tryPage(() => lu.vpdPages(o));
     result['vpdPages'] = pages;
     if (Array.isArray(pages)) {
