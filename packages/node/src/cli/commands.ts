@@ -10,7 +10,7 @@ import {
   type MscDevice,
   type SenseData,
 } from '@usbms/core';
-import { listDevices, MSC_CLASS, type MscDeviceInfo } from '../discovery.js';
+import { listDevices, MSC_CLASS, watchDevices, type MscDeviceInfo } from '../discovery.js';
 import { intOption, type CliContext } from './context.js';
 import { CliError, ExitCode, exitCodeForSense } from './exit.js';
 import { formatBytes, formatSiBytes, hex2, hex4, hexDump, keyValues, parseCount, parseHexBytes, toHex, toJson } from './format.js';
@@ -442,4 +442,36 @@ export async function cmdBench(ctx: CliContext, opts: { size?: string; turs?: st
 /** True for errors that carry sense data the user should see. */
 export function isScsiError(error: unknown): error is UsbmsError {
   return error instanceof ScsiCheckConditionError;
+}
+
+/* ---------------------------------------------------------------- watch */
+
+/** Prints mass-storage devices as they arrive and leave, until Ctrl-C. */
+export async function cmdWatch(ctx: CliContext): Promise<void> {
+  if (ctx.isSim) throw new InvalidArgumentError('watch needs real USB devices (the simulator is not hot-pluggable from the command line)');
+  const print = (event: 'attach' | 'detach', d: MscDeviceInfo): void => {
+    if (ctx.json) ctx.out(JSON.stringify({ event, time: new Date().toISOString(), device: d }));
+    else ctx.out(`${new Date().toISOString()} ${event === 'attach' ? '+' : '-'} ${describeListEntry(0, d).replace(/^\[0\] /, '')}`);
+  };
+  await new Promise<void>((resolve, reject) => {
+    const stop = watchDevices(
+      {
+        onAttach: (d) => print('attach', d),
+        onDetach: (d) => print('detach', d),
+        onError: (error) => {
+          stop();
+          reject(error);
+        },
+      },
+      { includeExisting: true },
+    );
+    ctx.signal.addEventListener(
+      'abort',
+      () => {
+        stop();
+        resolve();
+      },
+      { once: true },
+    );
+  });
 }

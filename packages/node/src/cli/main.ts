@@ -5,7 +5,7 @@
  */
 import { AbortError, formatSense, serializeError, UsbmsError } from '@usbms/core';
 import { Command, Option } from 'commander';
-import { cmdBench, cmdCapacity, cmdEject, cmdInquiry, cmdList, cmdRaw, cmdRead, cmdSense, cmdTur, cmdWrite } from './commands.js';
+import { cmdBench, cmdCapacity, cmdEject, cmdInquiry, cmdList, cmdRaw, cmdRead, cmdSense, cmdTur, cmdWatch, cmdWrite } from './commands.js';
 import { CliContext, type GlobalOptions } from './context.js';
 import { CliError, ExitCode, exitCodeFor, senseOf } from './exit.js';
 import { cmdDump, cmdRestore } from './image.js';
@@ -95,6 +95,7 @@ Exit codes (as sg3_utils): 0 ok, 1 other error, 2 NOT READY, 3 MEDIUM/HARDWARE E
     );
 
   program.command('list').description('list USB mass-storage devices and their interfaces').action(action((ctx) => cmdList(ctx)));
+  program.command('watch').description('print mass-storage devices as they are plugged in and out (Ctrl-C to stop)').action(action((ctx) => cmdWatch(ctx)));
 
   program
     .command('inquiry')
