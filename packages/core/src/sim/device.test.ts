@@ -663,3 +663,37 @@ describe('lifecycle helpers', () => {
     expect((await sim.transport.classRequest({ request: 'get-max-lun' }, T)).data).toEqual(Uint8Array.of(0xff));
   });
 });
+
+describe('demo timings', () => {
+  it('bytesPerSecond makes big transfers take longer; commandDelayMs makes the device NAK while it works', async () => {
+    vi.useFakeTimers();
+    const sim = makeSim({ bytesPerSecond: 1_000_000, commandDelayMs: (cdb) => (cdb[0] === 0x35 ? 40 : 0) });
+    // Even a CBW takes 31 us at 1 MB/s.
+    const sent = sim.transport.bulkOut(cbw(1, 0, 'out', cdb10(0x35, 0, 0)), T);
+    await vi.advanceTimersByTimeAsync(1);
+    expect((await sent).status).toBe('ok');
+    let csw: Uint8Array | undefined;
+    const p = sim.transport.bulkIn(13, T).then((r) => {
+      csw = r.data;
+    });
+    await vi.advanceTimersByTimeAsync(37);
+    expect(csw).toBeUndefined();
+    expect(sim.state).toBe('busy');
+    await vi.advanceTimersByTimeAsync(3);
+    await p;
+    expect(decodeCsw(csw ?? new Uint8Array(13)).tag).toBe(1);
+
+    const sent2 = sim.transport.bulkOut(cbw(2, 10_000, 'in', cdb10(0x28, 0, 20)), T);
+    await vi.advanceTimersByTimeAsync(1);
+    await sent2;
+    let got = 0;
+    const data = sim.transport.bulkIn(10_000, T).then((r) => {
+      got = r.data.length;
+    });
+    await vi.advanceTimersByTimeAsync(9);
+    expect(got).toBe(0);
+    await vi.advanceTimersByTimeAsync(1);
+    await data;
+    expect(got).toBe(10_000);
+  });
+});

@@ -48,6 +48,11 @@ export interface SimulatedDeviceOptions {
   transferDelayMs?: number;
   /** Bulk throughput for demo timings, bytes per second (default: unlimited). */
   bytesPerSecond?: number;
+  /**
+   * Time the device spends executing a command before its data or CSW is ready (it NAKs
+   * meanwhile), in ms: a number, or a function of the CDB and LUN (e.g. a slow SYNCHRONIZE CACHE).
+   */
+  commandDelayMs?: number | ((cdb: Uint8Array, lun: number) => number);
   /** Every LUN reports UNIT ATTENTION 29/00 after power-on / reconnect (default false). */
   unitAttentionOnPowerOn?: boolean;
   /** Every LUN reports UNIT ATTENTION 29/00 after a Bulk-Only reset or port reset (default false). */
@@ -779,7 +784,13 @@ export class SimulatedDevice {
       this.disconnect();
       throw new DisconnectedError('The simulated USB device was disconnected while receiving the CBW');
     }
-    const plan = this.#plan(a);
+    const delayOption = this.options.commandDelayMs;
+    const commandDelay = typeof delayOption === 'function' ? delayOption(cbw.cdb, cbw.lun) : (delayOption ?? 0);
+    const planned = this.#plan(a);
+    const plan =
+      commandDelay > 0
+        ? Promise.resolve(planned).then((p) => new Promise<TargetPlan>((resolve) => setTimeout(() => resolve(p), commandDelay)))
+        : planned;
     if (plan instanceof Promise) {
       plan.then(
         (p) => {

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { InvalidArgumentError } from '../errors.js';
 import { SimulatedDevice } from './device.js';
 import { RamStore, type SimBackingStore } from './store.js';
 import { cdb10, cdb16, fromHex, hex, pattern, run, senseOf } from './test-util.js';
@@ -461,5 +462,32 @@ describe('unknown opcodes and the vendor hook', () => {
     });
     const r = await run(sim, [0xd0, 0, 0, 0, 0, 0], { in: 3 });
     expect(hex(r.data)).toBe('010203');
+  });
+});
+
+describe('configuration and vendor hook edge cases', () => {
+  it('rejects impossible LUN geometry with InvalidArgumentError', () => {
+    expect(() => new SimulatedDevice({ luns: [{ blockSize: 0 }] })).toThrow(InvalidArgumentError);
+    expect(() => new SimulatedDevice({ luns: [{ blocks: -1 }] })).toThrow(InvalidArgumentError);
+    expect(() => new SimulatedDevice({ luns: [] })).toThrow(InvalidArgumentError);
+    expect(() => new SimulatedDevice({ luns: new Array(17).fill({}) })).toThrow(InvalidArgumentError);
+  });
+
+  it('an async vendor hook receives data-out; a throwing hook is an INTERNAL TARGET FAILURE (04/44/00)', async () => {
+    let got = new Uint8Array(0);
+    const sim = new SimulatedDevice({
+      vendorCommand: async (cdb, dataOut) => {
+        await Promise.resolve();
+        if (cdb[0] === 0xe1) throw new Error('firmware bug');
+        got = dataOut.slice();
+        return { status: 'good' };
+      },
+    });
+    expect((await run(sim, [0xe0, 0, 0, 0, 0, 0], { out: Uint8Array.of(9, 8, 7) })).status).toBe(0);
+    expect(hex(got)).toBe('090807');
+    expect((await run(sim, [0xe1, 0, 0, 0, 0, 0])).status).toBe(1);
+    expect(await senseOf(sim)).toMatchObject({ key: 4, asc: 0x44, ascq: 0 });
+    expect((await run(sim, [0xe1, 0, 0, 0, 0, 0], { out: Uint8Array.of(1) })).status).toBe(1);
+    expect(sim.violations).toEqual([]);
   });
 });

@@ -5,6 +5,7 @@
  * what the captured devices in shared/data return (QEMU usb-storage, the Linux
  * f_mass_storage gadget).
  */
+import { InvalidArgumentError } from '../errors.js';
 import { Sense, encodeDescriptorSense, encodeFixedSense, type SimSense } from './sense.js';
 import { RamStore, type SimBackingStore } from './store.js';
 
@@ -234,10 +235,10 @@ export class SimLogicalUnit {
     this.blockSize = options.blockSize ?? 512;
     this.blocks = options.blocks ?? 16384;
     if (!Number.isInteger(this.blockSize) || this.blockSize < 1 || this.blockSize > 0xffffff) {
-      throw new RangeError(`LUN ${index}: block size ${this.blockSize} must be an integer 1..16777215`);
+      throw new InvalidArgumentError(`LUN ${index}: block size ${this.blockSize} must be an integer 1..16777215`);
     }
     if (!Number.isSafeInteger(this.blocks) || this.blocks < 0 || !Number.isSafeInteger(this.blocks * this.blockSize)) {
-      throw new RangeError(`LUN ${index}: ${this.blocks} blocks of ${this.blockSize} bytes is not a representable capacity`);
+      throw new InvalidArgumentError(`LUN ${index}: ${this.blocks} blocks of ${this.blockSize} bytes is not a representable capacity`);
     }
     this.store = options.store ?? new RamStore();
     this.maxTransferLength = options.maxTransferLength ?? 0xffff;
