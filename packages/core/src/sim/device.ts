@@ -606,7 +606,7 @@ export class SimulatedDevice {
       signal?.addEventListener('abort', onAbort, { once: true });
       if (slot === 'control') conn.controls.add(p);
       else conn.pending[slot] = p;
-      // The device model calls `deliver` when the attempt produced a result.
+      // Each (re)try asks the device model; once it answers, the result is delivered after the configured latency.
       p.attempt = () => {
         const r = attempt();
         if (r === WAIT) return WAIT;

@@ -464,7 +464,7 @@ export class SimLogicalUnit {
     if (!evpd) {
       // SPC-4 §6.4.1: PAGE CODE must be zero when EVPD is zero.
       if (page !== 0) return this.#fail(Sense.invalidFieldInCdb(2));
-      if (this.inquiryData && lunPresent) return this.#in(this.inquiryData, allocation);
+      if (this.inquiryData && lunPresent) return this.#in(this.inquiryData.slice(), allocation);
       const d = new Uint8Array(36);
       d[0] = byte0;
       d[1] = this.removable ? 0x80 : 0x00;
