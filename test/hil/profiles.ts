@@ -28,6 +28,8 @@ export interface ExpectedDevice {
   /** Bytes per LUN as the device reports them (READ CAPACITY). */
   lunBytes: number;
   vendor: string;
+  /** VPD page 0x80 (unit serial number) per LUN, where the device supports VPD. */
+  lunSerials?: string[];
   /** QEMU qdev id of the USB device, for `device_del`; absent for the in-guest gadget. */
   qdevId?: string;
   /** QEMU drive ids, one per LUN, for `query-blockstats`; absent for the gadget. */
@@ -44,6 +46,8 @@ export interface Profile {
   drives: DriveSpec[];
   /** QEMU arguments attaching the device(s); `image(id)` is the host path of a drive's raw file. */
   qemuArgs(image: (id: string) => string): string[];
+  /** Also drive the `usbms` CLI against this device (one device per implementation keeps the suite short). */
+  cli: boolean;
   /** Extra guest setup (busybox sh, runs in the initramfs before the command; NEWROOT is the root). */
   guestSetup: string;
   /** How many USB interfaces of class 0x08 and SCSI disks the guest must see before the command runs. */
@@ -90,6 +94,8 @@ echo 0 > "$G/functions/mass_storage.0/lun.0/ro"
 echo "$IMG" > "$G/functions/mass_storage.0/lun.0/file"
 ln -s "$G/functions/mass_storage.0" "$G/configs/c.1/"
 echo dummy_udc.0 > "$G/UDC"
+# The command runs in a chroot with its own /sys mount: give it configfs too (hot-unplug = unbind UDC).
+mount -t configfs none "$NEWROOT/sys/kernel/config"
 `;
 }
 
@@ -108,12 +114,13 @@ export const PROFILES: Record<ProfileName, Profile> = {
     implementation: 'qemu',
     drives: [{ id: 'drive0', sizeMiB: DRIVE_MIB }],
     qemuArgs: qemuStorage('qemu-xhci', 'HIL-XHCI-0001'),
+    cli: true,
     guestSetup: '',
     waitFor: { massStorageInterfaces: 1, disks: 1 },
     expect: {
       vendorId: QEMU_VID, productId: QEMU_STORAGE_PID, serial: 'HIL-XHCI-0001', speed: 'super',
       interfaceClass: 0x08, interfaceSubclass: 0x06, interfaceProtocol: 0x50, bulkPacketSize: 1024,
-      luns: 1, lunBytes: DRIVE_MIB * MiB, vendor: 'QEMU', qdevId: 'msd0', driveIds: ['drive0'],
+      luns: 1, lunBytes: DRIVE_MIB * MiB, vendor: 'QEMU', lunSerials: ['HIL-XHCI-0001'], qdevId: 'msd0', driveIds: ['drive0'],
     },
   },
   'ehci-storage': {
@@ -123,12 +130,13 @@ export const PROFILES: Record<ProfileName, Profile> = {
     implementation: 'qemu',
     drives: [{ id: 'drive0', sizeMiB: DRIVE_MIB }],
     qemuArgs: qemuStorage('usb-ehci', 'HIL-EHCI-0001'),
+    cli: false,
     guestSetup: '',
     waitFor: { massStorageInterfaces: 1, disks: 1 },
     expect: {
       vendorId: QEMU_VID, productId: QEMU_STORAGE_PID, serial: 'HIL-EHCI-0001', speed: 'high',
       interfaceClass: 0x08, interfaceSubclass: 0x06, interfaceProtocol: 0x50, bulkPacketSize: 512,
-      luns: 1, lunBytes: DRIVE_MIB * MiB, vendor: 'QEMU', qdevId: 'msd0', driveIds: ['drive0'],
+      luns: 1, lunBytes: DRIVE_MIB * MiB, vendor: 'QEMU', lunSerials: ['HIL-EHCI-0001'], qdevId: 'msd0', driveIds: ['drive0'],
     },
   },
   'bot-2lun': {
@@ -145,12 +153,13 @@ export const PROFILES: Record<ProfileName, Profile> = {
       '-device', 'scsi-hd,bus=bot0.0,scsi-id=0,lun=0,drive=drive0,serial=HIL-LUN0',
       '-device', 'scsi-hd,bus=bot0.0,scsi-id=0,lun=1,drive=drive1,serial=HIL-LUN1',
     ],
+    cli: false,
     guestSetup: '',
     waitFor: { massStorageInterfaces: 1, disks: 2 },
     expect: {
       vendorId: QEMU_VID, productId: QEMU_STORAGE_PID, serial: 'HIL-BOT-0002', speed: 'super',
       interfaceClass: 0x08, interfaceSubclass: 0x06, interfaceProtocol: 0x50, bulkPacketSize: 1024,
-      luns: 2, lunBytes: DRIVE_MIB * MiB, vendor: 'QEMU', qdevId: 'bot0', driveIds: ['drive0', 'drive1'],
+      luns: 2, lunBytes: DRIVE_MIB * MiB, vendor: 'QEMU', lunSerials: ['HIL-LUN0', 'HIL-LUN1'], qdevId: 'bot0', driveIds: ['drive0', 'drive1'],
     },
   },
   uas: {
@@ -165,6 +174,7 @@ export const PROFILES: Record<ProfileName, Profile> = {
       '-drive', `if=none,id=drive0,file=${image('drive0')},format=raw,cache=writeback`,
       '-device', 'scsi-hd,bus=uas0.0,scsi-id=0,lun=0,drive=drive0',
     ],
+    cli: false,
     guestSetup: '',
     waitFor: { massStorageInterfaces: 1, disks: 1 },
     expect: {
@@ -180,6 +190,7 @@ export const PROFILES: Record<ProfileName, Profile> = {
     implementation: 'linux-gadget',
     drives: [],
     qemuArgs: () => [],
+    cli: true,
     guestSetup: gadgetSetup(false, 'HIL-GADGET-HS'),
     waitFor: { massStorageInterfaces: 1, disks: 1 },
     expect: {
@@ -195,6 +206,7 @@ export const PROFILES: Record<ProfileName, Profile> = {
     implementation: 'linux-gadget',
     drives: [],
     qemuArgs: () => [],
+    cli: false,
     guestSetup: gadgetSetup(true, 'HIL-GADGET-SS'),
     waitFor: { massStorageInterfaces: 1, disks: 1 },
     expect: {
@@ -215,6 +227,7 @@ export const NO_DEVICES: Profile = {
   qemuArgs: () => [],
   guestSetup: '',
   waitFor: { massStorageInterfaces: 0, disks: 0 },
+  cli: false,
   expect: {
     vendorId: 0, productId: 0, serial: '', speed: 'high', interfaceClass: 0, interfaceSubclass: 0,
     interfaceProtocol: 0, bulkPacketSize: 0, luns: 0, lunBytes: 0, vendor: '',
