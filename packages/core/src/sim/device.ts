@@ -836,7 +836,8 @@ export class SimulatedDevice {
   #plan(a: Active): TargetPlan | Promise<TargetPlan> {
     const { cbw, lu, record } = a;
     const opcode = record.opcode;
-    if (cbw.lun >= this.#luns.length && opcode !== 0x12 && opcode !== 0x03) {
+    // SPC-4 §6.4.2, §6.29, §6.33: INQUIRY, REQUEST SENSE and REPORT LUNS are answered for any LUN.
+    if (cbw.lun >= this.#luns.length && opcode !== 0x12 && opcode !== 0x03 && opcode !== 0xa0) {
       lu.sense = Sense.lunNotSupported();
       return { dir: 'none', status: ScsiStatus.CheckCondition };
     }

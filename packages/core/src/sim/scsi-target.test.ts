@@ -61,6 +61,8 @@ describe('INQUIRY (SPC-4 §6.4)', () => {
     expect(r.data[0]).toBe(0x7f);
     expect((await run(sim, [0, 0, 0, 0, 0, 0], { lun: 3 })).status).toBe(1);
     expect(await senseOf(sim, 3)).toMatchObject({ key: 5, asc: 0x25, ascq: 0 });
+    const luns = await run(sim, [0xa0, 0, 0, 0, 0, 0, 0, 0, 0, 0x40, 0, 0], { in: 0x40, lun: 3 });
+    expect(hex(luns.data)).toBe('00000008000000000000000000000000');
   });
 });
 
