@@ -86,6 +86,12 @@ describe('device tool in Chromium', () => {
     await waitText(panel, 'Card Reader');
     await waitText(panel, 'Not ready');
     await waitText(panel, 'Medium not present');
+    // Reset recovery from the device panel, then the disk answers again.
+    await page.selectOption('#lun-select', '0');
+    await page.click('#dev-reset');
+    await waitText(page.locator('#status-line'), 'Reset: done.');
+    await waitText(panel, 'Demo Disk');
+    await waitText(panel, 'Ready');
   });
 
   it('connects a USB device through WebUSB (fake backed by the simulator) and shows its descriptors', async () => {

@@ -1,5 +1,5 @@
 import type { App, Panel, Session } from '../app.js';
-import { clear, dl, h } from '../dom.js';
+import { clear, confirmDialog, dl, h } from '../dom.js';
 import { errorLine } from '../errors.js';
 import { formatBytes, hex2, hex4, hexDump } from '../hex.js';
 
@@ -60,11 +60,42 @@ export function createDevicePanel(app: App): Panel {
   const vpd = section('VPD pages');
   const vpdView = h('div', { class: 'vpd-view', 'aria-live': 'polite' });
   const refresh = h('button', { class: 'secondary small', text: 'Refresh', 'aria-label': 'Refresh logical unit information', onclick: () => void load() });
+  const reset = h('button', {
+    class: 'secondary small',
+    id: 'dev-reset',
+    text: 'Reset',
+    title: 'Bulk-Only reset recovery (BOT 1.0 §5.3.4)',
+    onclick: () => void act('Reset', async (s) => s.device.reset()),
+  });
+  const eject = h('button', {
+    class: 'secondary small',
+    id: 'dev-eject',
+    text: 'Eject',
+    title: 'START STOP UNIT with LOEJ (SBC-3 §5.25)',
+    onclick: () =>
+      void act('Eject', async (s) => {
+        if (await confirmDialog('Eject the medium?', `This asks ${s.label}, LUN ${app.lun}, to eject its medium. Removable media may need to be reinserted.`, 'Eject')) {
+          await s.device.lun(app.lun).eject();
+        }
+      }),
+  });
+
+  async function act(what: string, fn: (s: Session) => Promise<void>): Promise<void> {
+    const s = app.session;
+    if (!s) return;
+    try {
+      await fn(s);
+      app.status(`${what}: done.`);
+    } catch (error) {
+      app.showError(error, what);
+    }
+    await load();
+  }
   const element = h(
     'div',
     { class: 'device-panel' },
     usb.el,
-    h('div', { class: 'lun-row' }, h('label', { for: 'lun-select', text: 'Logical unit' }), lunSelect, refresh),
+    h('div', { class: 'lun-row' }, h('label', { for: 'lun-select', text: 'Logical unit' }), lunSelect, refresh, reset, eject),
     inquiry.el,
     capacity.el,
     status.el,
