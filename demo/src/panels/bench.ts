@@ -157,7 +157,8 @@ export function createBenchPanel(app: App): Panel {
       ctx.moveTo(pad.l, y);
       ctx.lineTo(w - pad.r, y);
       ctx.stroke();
-      ctx.fillText(`${((maxY * (4 - i)) / 4).toFixed(0)} MB/s`, 4, y + 4);
+      const v = (maxY * (4 - i)) / 4;
+      ctx.fillText(`${v.toFixed(maxY >= 20 ? 0 : maxY >= 2 ? 1 : 2)} MB/s`, 4, y + 4);
     }
     ctx.fillText('0 s', pad.l, hgt - 8);
     ctx.fillText(`${maxT.toFixed(1)} s`, w - pad.r - 40, hgt - 8);
@@ -175,6 +176,8 @@ export function createBenchPanel(app: App): Panel {
   }
 
   const element = h('div', { class: 'bench-panel' }, form, progress, summary, h('div', { class: 'chart-wrap' }, canvas));
+  // Redraw at the new size when the layout changes (otherwise the bitmap is stretched).
+  new ResizeObserver(() => draw()).observe(canvas);
   return {
     id: 'bench',
     title: 'Benchmark',
