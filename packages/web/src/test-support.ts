@@ -31,7 +31,8 @@ export class ScriptedTransport implements MscTransport {
     if (next === 'hang') return this.#hang(options);
     if (next === 'stall') return { status: 'stall', data: new Uint8Array(0) };
     const n = next === 'babble' ? length : Math.min(length, next ?? length);
-    const data = new Uint8Array(n).map((_, i) => i & 0xff);
+    const data = new Uint8Array(n);
+    for (let i = 0; i < n; i++) data[i] = i & 0xff;
     return { status: next === 'babble' ? 'babble' : 'ok', data };
   }
 

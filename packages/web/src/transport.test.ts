@@ -101,6 +101,16 @@ describe('WebUsbTransport transfers', () => {
     expect(device.calls.filter((c) => c.startsWith('transferOut'))).toEqual(['transferOut(2, 1024)', 'transferOut(2, 1024)', 'transferOut(2, 52)']);
   });
 
+  it("splits at Chromium's 32 MiB limit by default (the fake rejects larger transfers like Chromium)", async () => {
+    const { backing, transport } = await setup();
+    const total = 32 * 1024 * 1024 + 4096;
+    const into = new Uint8Array(total);
+    const r = await transport.bulkIn(total, { ...T, into });
+    expect(backing.inLengths).toEqual([32 * 1024 * 1024, 4096]);
+    expect(r.data.length).toBe(total);
+    expect(r.data[32 * 1024 * 1024 + 1]).toBe(1);
+  });
+
   it('sends Get Max LUN and Bulk-Only Reset as class requests to the interface', async () => {
     const { backing, device, transport } = await setup();
     backing.maxLun = 3;
