@@ -68,8 +68,13 @@ export type UsbErrorClass =
   | { kind: 'error'; error: UsbmsError; ambiguous: boolean };
 
 function messageOf(error: unknown): string {
-  if (error instanceof Error) return error.message;
-  return String(error);
+  if (error instanceof Error) return typeof error.message === 'string' ? error.message : '';
+  try {
+    return String(error);
+  } catch {
+    // e.g. an object without a prototype: nothing readable to match.
+    return 'unknown error';
+  }
 }
 
 /** The part after "<operation> error: ", which is what nusb reported. */
