@@ -448,17 +448,6 @@ describe('fault injection, observed at the transport', () => {
     await expect(waiting).rejects.toBeInstanceOf(DisconnectedError);
   });
 
-  it('stall-cbw: the CBW is stalled and both pipes stay halted until reset recovery', async () => {
-    const sim = makeSim();
-    sim.inject({ kind: 'stall-cbw' });
-    expect(await sim.transport.bulkOut(cbw(40, 0, 'out', TUR), T)).toEqual({ status: 'stall', bytesWritten: 0 });
-    await sim.transport.clearHalt('out', T);
-    expect(sim.halted).toEqual({ in: true, out: true });
-    await rawResetRecovery(sim.transport);
-    expect((await run(sim, TUR)).status).toBe(0);
-    sim.assertClean();
-  });
-
   it('faults fire `times` times, filter by LUN, and can be removed', async () => {
     const sim = makeSim({ luns: [{}, {}] });
     const h = sim.inject({ kind: 'phase-error', times: 2, lun: 1 });

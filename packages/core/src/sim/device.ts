@@ -724,10 +724,6 @@ export class SimulatedDevice {
       if (error) throw error;
     }
     const opcode = cbw.cdb[0] ?? 0;
-    if (this.#takeFault('stall-cbw', opcode, cbw.lun)) {
-      this.#stallUntilReset();
-      return { status: 'stall', bytesWritten: 0 };
-    }
     const hostDir = cbw.dataTransferLength === 0 ? 'none' : cbw.direction;
     const record: SimCommandRecord = {
       seq: ++this.#seq,

@@ -109,10 +109,6 @@ export type SimFault = SimFaultMatch &
         writes?: boolean;
       }
     | {
-        /** The device STALLs the CBW itself as if it were invalid (BOT 1.0 §6.6.1): both pipes stay halted until reset recovery. */
-        kind: 'stall-cbw';
-      }
-    | {
         /** The Bulk-Only Mass Storage Reset request is answered with a STALL (recovery must fall back to port reset). */
         kind: 'reset-stall';
       }
