@@ -1,5 +1,5 @@
 import type { UsbSpeed } from '@usbms/core';
-import { classifyUsbError } from './map-error.js';
+import { classifyUsbError, messageOf } from './map-error.js';
 import { getUsb, platformOf, type PlatformOptions } from './platform.js';
 import { readLinuxInterfaceState, sysfsDeviceName, sysfsInterfaceName } from './sysfs.js';
 import type { UsbAlternateLike, UsbConfigurationLike, UsbDeviceLike, UsbEndpointLike } from './usb-types.js';
@@ -232,7 +232,7 @@ function readConfiguration(device: UsbDeviceLike): { config?: UsbConfigurationLi
     if (first !== undefined) return { config: first };
     return { error: 'the device has no configuration descriptor' };
   } catch (error) {
-    return { error: error instanceof Error ? error.message : String(error) };
+    return { error: messageOf(error) };
   }
 }
 

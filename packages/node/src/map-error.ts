@@ -67,7 +67,8 @@ export type UsbErrorClass =
   | { kind: 'babble' }
   | { kind: 'error'; error: UsbmsError; ambiguous: boolean };
 
-function messageOf(error: unknown): string {
+/** The text of anything thrown; never throws itself. */
+export function messageOf(error: unknown): string {
   if (error instanceof Error) return typeof error.message === 'string' ? error.message : '';
   try {
     return String(error);

@@ -2,6 +2,7 @@ import { AbortError, InvalidArgumentError, MscDevice, NotFoundError, serializeEr
 import { SimulatedDevice } from '@usbms/core/sim';
 import { listDevices } from '../discovery.js';
 import { openTransport, type DeviceSelector } from '../open.js';
+import { messageOf } from '../map-error.js';
 import { NodeUsbTransport } from '../transport.js';
 import { parseCount } from './format.js';
 import { FileBackingStore } from './file-store.js';
@@ -170,7 +171,7 @@ export class CliContext {
       }
       const transport = device.transport;
       if (transport instanceof NodeUsbTransport && transport.reattachError !== undefined) {
-        const why = transport.reattachError instanceof Error ? transport.reattachError.message : String(transport.reattachError);
+        const why = messageOf(transport.reattachError);
         process.stderr.write(`usbms: warning: could not give interface ${transport.interfaceNumber} back to the kernel driver (${why}); replug the device to make the OS see the disk again\n`);
       }
     }

@@ -9,6 +9,7 @@ import { cmdBench, cmdCapacity, cmdEject, cmdInquiry, cmdList, cmdRaw, cmdRead, 
 import { CliContext, type GlobalOptions } from './context.js';
 import { CliError, ExitCode, exitCodeFor, senseOf } from './exit.js';
 import { cmdDump, cmdRestore } from './image.js';
+import { messageOf } from '../map-error.js';
 import { toJson } from './format.js';
 
 const interrupt = new AbortController();
@@ -21,7 +22,7 @@ function reportError(error: unknown, options: GlobalOptions, command: string): n
     const serialized = error instanceof CliError ? { name: 'CliError', message: error.message } : serializeError(error);
     process.stdout.write(`${toJson({ error: serialized, exitCode: code })}\n`);
   }
-  let message = error instanceof Error ? error.message : String(error);
+  let message = messageOf(error);
   if (code === ExitCode.Interrupted) message = `interrupted${message && !/abort|interrupt/i.test(message) ? ` (${message})` : ''}`;
   const sense = senseOf(error);
   if (sense !== undefined && !message.includes(formatSense(sense))) message += ` [${formatSense(sense)}]`;
