@@ -106,6 +106,7 @@ export function createDevicePanel(app: App): Panel {
   async function load(): Promise<void> {
     const session = app.session;
     const gen = ++generation;
+    for (const control of [lunSelect, refresh, reset, eject]) control.disabled = !session;
     if (!session) {
       for (const s of [usb, inquiry, capacity, status, vpd]) clear(s.body, h('p', { class: 'muted', text: 'No device open.' }));
       lunSelect.replaceChildren();
