@@ -1,6 +1,6 @@
 import { AccessDeniedError, DisconnectedError, InvalidArgumentError, TimeoutError, TransportError, UnsupportedError } from '@usbms/core';
 import { describe, expect, it } from 'vitest';
-import { classifyUsbError, type UsbOperation } from './map-error.js';
+import { classifyUsbError, reasonOf, type UsbOperation } from './map-error.js';
 
 const ctx = (operation: UsbOperation, disconnected = false) => ({ operation, disconnected, timeoutMs: 5000, subject: 'interface 0 of 0781:5567' });
 
@@ -57,6 +57,11 @@ describe('classifyUsbError (node-usb 3.1 messages)', () => {
     expect(perm.kind === 'error' && perm.error.details?.['reason']).toBe('permission');
     const busy = classifyUsbError(new Error('claimInterface error: failed to claim interface: Device or resource busy (os error 16)'), ctx('claim'));
     expect(busy.kind === 'error' && busy.error.details?.['reason']).toBe('busy');
+  });
+
+  it('recognises "no driver bound" from a detach (ENODATA)', () => {
+    const c = classifyUsbError(new Error('detachKernelDriver error: No data available (os error 61)'), ctx('detach-kernel-driver'));
+    expect(reasonOf(c)).toBe('no-driver');
   });
 
   it('maps invalid arguments and unsupported operations', () => {

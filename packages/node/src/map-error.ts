@@ -67,6 +67,13 @@ export type UsbErrorClass =
   | { kind: 'babble' }
   | { kind: 'error'; error: UsbmsError; ambiguous: boolean };
 
+/** Why an error happened, when the platform said so: `error.details.reason`. */
+export function reasonOf(c: UsbErrorClass): string | undefined {
+  if (c.kind !== 'error') return undefined;
+  const reason = c.error.details?.['reason'];
+  return typeof reason === 'string' ? reason : undefined;
+}
+
 /** The text of anything thrown; never throws itself. */
 export function messageOf(error: unknown): string {
   if (error instanceof Error) return typeof error.message === 'string' ? error.message : '';
@@ -122,6 +129,10 @@ export function classifyUsbError(error: unknown, context: UsbErrorContext): UsbE
   }
   if (detail === 'InvalidArgument' || lower.includes('invalid or unsupported argument')) {
     return fail(new InvalidArgumentError(`node-usb rejected the ${context.operation} request as invalid${subject}: ${message}`, { cause: error }));
+  }
+  // USBDEVFS_DISCONNECT/CONNECT answer ENODATA when no driver is bound: nothing to detach.
+  if (lower.includes('no kernel driver') || lower.includes('os error 61') || lower.includes('no data available')) {
+    return fail(new TransportError(`No kernel driver is bound${subject}: ${message}`, { cause: error, details: { reason: 'no-driver' } }));
   }
   if (lower.includes('permission denied') || lower.includes('access denied') || lower.includes('os error 13') || lower.includes('os error 1)')) {
     return fail(new AccessDeniedError(`Permission denied for ${context.operation}${subject}: ${message}`, { cause: error, details: { reason: 'permission' } }));

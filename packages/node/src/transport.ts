@@ -19,7 +19,7 @@ import {
   type TransportInfo,
 } from '@usbms/core';
 import { describeInterfaces, hex4, mapSpeed, sameDevice, type MscAlternateInfo, type MscInterfaceInfo } from './discovery.js';
-import { classifyUsbError, messageOf, type UsbErrorClass, type UsbOperation } from './map-error.js';
+import { classifyUsbError, reasonOf, type UsbErrorClass, type UsbOperation } from './map-error.js';
 import { platformOf, type PlatformOptions } from './platform.js';
 import { findBlockDeviceUses, readLinuxInterfaceState, sysfsDeviceName, sysfsInterfaceName, type BlockDeviceUse } from './sysfs.js';
 import type { UsbConfigurationLike, UsbConnectionListener, UsbDeviceLike, UsbLike } from './usb-types.js';
@@ -389,7 +389,7 @@ export class NodeUsbTransport implements MscTransport {
           break;
         } catch (error) {
           this.#reattachError = error;
-          const busy = /busy|os error 16/i.test(messageOf(error));
+          const busy = reasonOf(classifyUsbError(error, { operation: 'attach-kernel-driver', disconnected: false })) === 'busy';
           if (!busy || attempt >= REATTACH_RETRIES) break;
           await new Promise((resolve) => setTimeout(resolve, REATTACH_RETRY_MS));
         }
@@ -589,9 +589,7 @@ function checkSupported(iface: MscInterfaceInfo, id: string): MscInterfaceInfo {
 }
 
 function isNoDriverError(error: unknown): boolean {
-  const message = messageOf(error).toLowerCase();
-  // ENODATA from USBDEVFS_DISCONNECT: nothing was bound.
-  return message.includes('no kernel driver') || message.includes('os error 61') || message.includes('no data available');
+  return reasonOf(classifyUsbError(error, { operation: 'detach-kernel-driver', disconnected: false })) === 'no-driver';
 }
 
 function describeUse(use: BlockDeviceUse): string {
