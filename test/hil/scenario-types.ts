@@ -104,7 +104,7 @@ export interface ScenarioSteps {
   flush: { drive: string; before: number; after: number }[];
   concurrency: { callers: number; operations: number; failures: string[]; luns: number };
   'abort-recovery': RecoveryObservation;
-  'timeout-recovery': RecoveryObservation & { timeoutMs: number };
+  'timeout-recovery': (RecoveryObservation & { timeoutMs: number })[];
   'close-reattach': {
     closeMs: number;
     flushBefore: number | null;
@@ -136,6 +136,8 @@ export interface RecoveryObservation {
   nextTur: ErrorInfo | 'ok';
   nextRead: CompareResult | ErrorInfo;
   state: string;
+  /** The trace from the interruption to the end of the follow-up commands (for diagnosis). */
+  trace: string[];
 }
 
 export type ScenarioResult = { [K in keyof ScenarioSteps]?: StepResult<ScenarioSteps[K]> };

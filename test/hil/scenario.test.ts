@@ -184,13 +184,14 @@ describe.each(botProfiles)('%s scenario', (name) => {
   });
 
   const recoveryChecks = (o: ScenarioSteps['abort-recovery'], code: string): void => {
-    expect(o.interrupted?.code).toBe(code);
+    const trace = `trace${'timeoutMs' in o ? ` (timeout ${String(o.timeoutMs)} ms)` : ''}:\n${o.trace.join('\n')}`;
+    expect(o.interrupted?.code, trace).toBe(code);
     // Interrupted mid-command: BOT reset recovery (BOT 1.0 §5.3.4) ran and worked.
-    expect(o.recoverySteps).toEqual(expect.arrayContaining(['bulk-only-reset:ok']));
-    expect(o.recoverySteps.filter((s) => s.endsWith(':failed'))).toEqual([]);
-    expect(o.nextTur).toBe('ok');
-    expect(o.nextRead).toMatchObject({ equal: true });
-    expect(o.state).toBe('open');
+    expect(o.recoverySteps, trace).toEqual(expect.arrayContaining(['bulk-only-reset:ok']));
+    expect(o.recoverySteps.filter((s) => s.endsWith(':failed')), trace).toEqual([]);
+    expect(o.nextTur, trace).toBe('ok');
+    expect(o.nextRead, trace).toMatchObject({ equal: true });
+    expect(o.state, trace).toBe('open');
   };
 
   it('abort in the middle of a large read, then the next commands succeed', () => {
@@ -198,7 +199,9 @@ describe.each(botProfiles)('%s scenario', (name) => {
   });
 
   it('timeout in the middle of a large read, then the next commands succeed', () => {
-    recoveryChecks(stepData(scenario, 'timeout-recovery'), 'TIMEOUT');
+    const observations = stepData(scenario, 'timeout-recovery');
+    expect(observations).toHaveLength(3);
+    for (const o of observations) recoveryChecks(o, 'TIMEOUT');
   });
 
   it('close flushes, re-attaches the kernel driver, and the block device comes back', ({ task }) => {

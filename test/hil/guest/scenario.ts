@@ -9,7 +9,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { UsbmsError, ScsiCheckConditionError, read10, type LogicalUnit, type MscDevice, type SenseData } from '@usbms/core';
+import { UsbmsError, ScsiCheckConditionError, read10, type LogicalUnit, type MscDevice, type SenseData, type TraceEvent } from '@usbms/core';
 import { listDevices, NodeUsbTransport, openDevice, type MscDeviceInfo } from '@usbms/node';
 import { getProfile, type Profile } from '../profiles.js';
 import type {
@@ -449,12 +449,34 @@ await step('concurrency', async () => {
   return { callers: writers.length + inquirers.length, operations, failures, luns: units.length };
 });
 
+/** One line per trace event, for diagnosing recovery failures from scenario.json. */
+function traceLine(e: TraceEvent): string {
+  switch (e.type) {
+    case 'command-start':
+      return `#${e.id} start ${e.name} lun=${e.lun} ${e.direction} ${e.length}`;
+    case 'cbw':
+      return `#${e.id} cbw tag=0x${e.tag.toString(16)}`;
+    case 'data':
+      return `#${e.id} data-${e.direction} ${e.actual}/${e.requested} ${e.status} ${e.durationMs.toFixed(1)}ms`;
+    case 'csw':
+      return `#${e.id} csw tag=0x${e.tag.toString(16)} status=${e.status} residue=${e.residue}`;
+    case 'sense':
+      return `#${e.id} sense ${e.text}`;
+    case 'recovery':
+      return `#${e.id} recovery ${e.step} ${e.ok ? 'ok' : 'failed'}${e.detail ? ` (${e.detail})` : ''}`;
+    case 'command-end':
+      return `#${e.id} end ${e.outcome}${e.error ? ` ${e.error}` : ''}`;
+  }
+}
+
 async function recoveryObservation(interrupt: (lu: LogicalUnit, recovery: string[]) => Promise<{ error: unknown; afterMs: number }>): Promise<RecoveryObservation> {
   const lu = lus()[0];
   if (!lu || !device) throw new Error('no LUN 0');
   const recoverySteps: string[] = [];
+  const trace: string[] = [];
   const off = device.onTrace((e) => {
     if (e.type === 'recovery') recoverySteps.push(`${e.step}:${e.ok ? 'ok' : 'failed'}`);
+    trace.push(traceLine(e));
   });
   const { error, afterMs } = await interrupt(lu, recoverySteps);
   let nextTur: ErrorInfo | 'ok' = 'ok';
@@ -472,7 +494,15 @@ async function recoveryObservation(interrupt: (lu: LogicalUnit, recovery: string
     nextRead = errorInfo(e);
   }
   off();
-  return { interrupted: error === undefined ? null : errorInfo(error), interruptedAfterMs: afterMs, recoverySteps, nextTur, nextRead, state: device.state };
+  return {
+    interrupted: error === undefined ? null : errorInfo(error),
+    interruptedAfterMs: afterMs,
+    recoverySteps,
+    nextTur,
+    nextRead,
+    state: device.state,
+    trace: trace.slice(-80),
+  };
 }
 
 await step('abort-recovery', async () =>
@@ -498,25 +528,35 @@ await step('abort-recovery', async () =>
 );
 
 await step('timeout-recovery', async () => {
-  // A per-command timeout shorter than one maximum-size READ takes: measure one, then use a quarter.
+  // Per-command timeouts shorter than one maximum-size READ takes (the fastest of three measured): 1/8,
+  // 1/4 and 1/2 of it, so the timeout lands at different points of a command (CBW just sent, data stage
+  // early, data stage late). Each reads chunk by chunk until one times out (bounded).
   const lu = lus()[0];
   if (!lu || !device) throw new Error('no LUN 0');
   const chunkBlocks = Math.floor(device.maxTransferBytes / BLOCK);
-  const t0 = performance.now();
-  await lu.read(0, chunkBlocks);
-  const chunkMs = performance.now() - t0;
-  const timeoutUsed = Math.max(2, Math.floor(chunkMs / 4));
-  const observation = await recoveryObservation(async (unit) => {
-    const started = performance.now();
-    let error: unknown;
-    try {
-      await unit.read(0, chunkBlocks * 4, { timeoutMs: timeoutUsed });
-    } catch (e) {
-      error = e;
-    }
-    return { error, afterMs: Math.round(performance.now() - started) };
-  });
-  return { ...observation, timeoutMs: timeoutUsed };
+  let chunkMs = Infinity;
+  for (let i = 0; i < 3; i++) {
+    const t0 = performance.now();
+    await lu.read(0, chunkBlocks);
+    chunkMs = Math.min(chunkMs, performance.now() - t0);
+  }
+  const out: ScenarioSteps['timeout-recovery'] = [];
+  for (const fraction of [8, 4, 2]) {
+    const timeoutMs = Math.max(2, Math.floor(chunkMs / fraction));
+    const observation = await recoveryObservation(async (unit) => {
+      const started = performance.now();
+      for (let i = 0; i < 16; i++) {
+        try {
+          await unit.read(i * chunkBlocks, chunkBlocks, { timeoutMs });
+        } catch (error) {
+          return { error, afterMs: Math.round(performance.now() - started) };
+        }
+      }
+      return { error: undefined, afterMs: Math.round(performance.now() - started) };
+    });
+    out.push({ ...observation, timeoutMs });
+  }
+  return out;
 });
 
 await step('close-reattach', async () => {
