@@ -42,6 +42,8 @@ interface Unsettled {
 class Entry<T> implements Unsettled {
   settled = false;
   started = false;
+  /** Started without going through p-queue (the queue was idle). */
+  direct = false;
   /**
    * Created on first use: an AbortSignal costs more to build in Node than the
    * rest of a queue job together, and most jobs never need a fresh one.
@@ -108,6 +110,7 @@ export class CommandQueue {
   #failure: UsbmsError | undefined;
   #closed = false;
   #spareController: AbortController | undefined;
+  #idleWaiters: (() => void)[] = [];
 
   /** Jobs waiting to start (including dropped ones not yet skipped). */
   get size(): number {
@@ -153,12 +156,25 @@ export class CommandQueue {
         signal.addEventListener('abort', onAbort, { once: true });
         entry.detach = () => signal.removeEventListener('abort', onAbort);
       }
-      void this.#queue.add(() => this.#execute(entry), { priority: options.priority ?? 0 });
+      if (this.#running === undefined && this.#queue.size === 0 && this.#queue.pending === 0) {
+        // Uncontended: nothing runs or waits, so this job may start at once without
+        // the hop through p-queue (a few µs per command). p-queue is paused while it
+        // runs, so callers arriving meanwhile wait there in priority/FIFO order.
+        entry.direct = true;
+        this.#queue.pause();
+        void this.#execute(entry);
+      } else {
+        void this.#queue.add(() => this.#execute(entry), { priority: options.priority ?? 0 });
+      }
     });
   }
 
   async #execute<T>(entry: Entry<T>): Promise<void> {
-    if (entry.settled) return; // aborted, failed or closed while queued: dropped
+    if (entry.settled) {
+      // Aborted, failed or closed while queued: dropped.
+      this.#wakeIdleWaiters(entry);
+      return;
+    }
     entry.started = true;
     this.#running = entry;
     if (entry.timeoutMs !== undefined) {
@@ -185,6 +201,8 @@ export class CommandQueue {
     } finally {
       this.#unsettled.delete(entry);
       this.#running = undefined;
+      if (entry.direct) this.#queue.start();
+      this.#wakeIdleWaiters(entry);
       // A signal that never fired can serve the next job: jobs run one at a time, and a
       // transport removes its abort listener once its transfer settles (MscTransport contract).
       if (entry.controller !== undefined && !entry.controller.signal.aborted) this.#spareController = entry.controller;
@@ -227,12 +245,23 @@ export class CommandQueue {
         entry.reject(new ClosedError(`${entry.name} was not run: the device was closed`));
       }
     }
-    await this.#queue.onIdle();
+    await this.onIdle();
   }
 
   /** Resolves when no job is queued or running. */
   onIdle(): Promise<void> {
-    return this.#queue.onIdle();
+    if (this.#running === undefined && this.#queue.size === 0 && this.#queue.pending === 0) return Promise.resolve();
+    return new Promise((resolve) => this.#idleWaiters.push(resolve));
+  }
+
+  /** Called as a job ends: wakes `onIdle()` callers when nothing else runs or waits. */
+  #wakeIdleWaiters(ending: { readonly direct: boolean }): void {
+    if (this.#idleWaiters.length === 0 || this.#running !== undefined) return;
+    // A job run by p-queue still counts as pending until it returns.
+    if (this.#queue.size > 0 || this.#queue.pending > (ending.direct ? 0 : 1)) return;
+    const waiters = this.#idleWaiters;
+    this.#idleWaiters = [];
+    for (const wake of waiters) wake();
   }
 
   #failureFor(name: string): UsbmsError {
