@@ -76,6 +76,22 @@ describe('MscDevice: block I/O', () => {
     sim.assertClean();
   });
 
+  it('keeps commands within the Block Limits MAXIMUM TRANSFER LENGTH once known', async () => {
+    const { sim, device } = await openSim({ luns: [{ blocks: 1000, maxTransferLength: 16 }] }, { readBlockLimits: true, maxTransferBytes: 1 << 20 });
+    const lu = device.lun(0);
+    const data = pattern(512 * 40, 3);
+    await lu.write(0, data);
+    expect(await lu.read(0, 40)).toEqual(data);
+    // 40 blocks at most 16 per command: 3 WRITE(10) and 3 READ(10); the simulator refuses bigger ones.
+    expect(sim.log.filter((c) => c.opcode === 0x2a).map((c) => c.hostLength)).toEqual([16 * 512, 16 * 512, 8 * 512]);
+    expect(sim.log.filter((c) => c.opcode === 0x28)).toHaveLength(3);
+  });
+
+  it('does not read VPD pages at open unless asked (cheap devices hang on them)', async () => {
+    const { sim } = await openSim();
+    expect(sim.log.some((c) => c.opcode === 0x12 && ((c.cdb[1] ?? 0) & 1) === 1)).toBe(false);
+  });
+
   it('rejects ranges beyond the capacity and bad sizes before sending anything', async () => {
     const { sim, device } = await openSim({ luns: [{ blocks: 100 }] });
     const lu = device.lun(0);

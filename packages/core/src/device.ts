@@ -45,6 +45,13 @@ export interface MscDeviceOptions {
   becomingReadyTimeoutMs?: number;
   /** Poll interval while becoming ready. Default 500 ms. */
   becomingReadyPollMs?: number;
+  /**
+   * Read the Block Limits VPD page (0xB0) of each LUN at open, so READ/WRITE
+   * never exceed its MAXIMUM TRANSFER LENGTH. Off by default: cheap USB devices
+   * hang on VPD pages (Linux does not ask USB devices for them either).
+   * `lu.blockLimits()` called later has the same effect for that LUN.
+   */
+  readBlockLimits?: boolean;
 }
 
 /** A raw command for {@link MscDevice.execute}. */
@@ -243,6 +250,12 @@ export class MscDevice {
       } catch (error) {
         // A LUN that rejects INQUIRY stays listed without data; transport failures propagate.
         if (!(error instanceof ScsiCheckConditionError)) throw error;
+      }
+      if (this.#options.readBlockLimits && unit.inquiry) {
+        await unit.blockLimits().catch((error: unknown) => {
+          // A device without the page says so with CHECK CONDITION; anything else is real trouble.
+          if (!(error instanceof ScsiCheckConditionError)) throw error;
+        });
       }
       this.#luns.push(unit);
       if (lun === 0 && unit.inquiry) {
@@ -561,6 +574,7 @@ export class LogicalUnit {
   inquiry: scsi.InquiryData | undefined;
   #capacity: Capacity | undefined;
   #writeProtected: boolean | undefined;
+  #blockLimits: scsi.BlockLimits | undefined;
   #dirty = false;
 
   constructor(device: MscDevice, lun: number) {
@@ -633,9 +647,13 @@ export class LogicalUnit {
     return this.run(scsi.inquiryDeviceIdentification(), options);
   }
 
-  /** Block limits (page 0xB0, SBC-3 §6.5.3). */
-  blockLimits(options: CommandOptions = {}): Promise<scsi.BlockLimits> {
-    return this.run(scsi.inquiryBlockLimits(), options);
+  /**
+   * Block limits (page 0xB0, SBC-3 §6.5.3). Once read, block I/O keeps every
+   * command within its MAXIMUM TRANSFER LENGTH.
+   */
+  async blockLimits(options: CommandOptions = {}): Promise<scsi.BlockLimits> {
+    this.#blockLimits = await this.run(scsi.inquiryBlockLimits(), options);
+    return this.#blockLimits;
   }
 
   /** Block device characteristics (page 0xB1, SBC-3 §6.5.2). */
@@ -725,8 +743,11 @@ export class LogicalUnit {
     }
   }
 
+  /** Blocks per READ/WRITE: the device's limit (quirk or speed default), and Block Limits if known. */
   #chunkBlocks(blockSize: number): number {
-    return Math.max(1, Math.floor(this.device.maxTransferBytes / blockSize));
+    const byBytes = Math.max(1, Math.floor(this.device.maxTransferBytes / blockSize));
+    const max = this.#blockLimits?.maximumTransferLength;
+    return max !== undefined && max > 0 ? Math.min(byBytes, max) : byBytes;
   }
 
   /**
