@@ -60,7 +60,13 @@ export function ensureSetup(): GuestEnvironment {
     if (!value) throw new HilInfrastructureError(`setup.sh did not report ${key}`);
     return value;
   };
-  setupDone = { kernel: get('HIL_KERNEL'), initrd: get('HIL_INITRD'), kernelVersion: get('HIL_KERNEL_VERSION'), qemu: get('HIL_QEMU') };
+  setupDone = {
+    kernel: get('HIL_KERNEL'),
+    initrd: get('HIL_INITRD'),
+    kernelVersion: get('HIL_KERNEL_VERSION'),
+    // HIL_QEMU overrides the emulator binary (e.g. a newer build; or /bin/false to check failing loudly).
+    qemu: process.env.HIL_QEMU ?? get('HIL_QEMU'),
+  };
   return setupDone;
 }
 

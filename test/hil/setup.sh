@@ -92,7 +92,8 @@ MODULES=(
 )
 INIT_SRC="$HIL_DIR/guest/init"
 [ -f "$INIT_SRC" ] || die "missing $INIT_SRC"
-STAMP_WANT="$( (echo "$KPKG"; echo "${MODULES[*]}"; sha256sum "$INIT_SRC" "${BASH_SOURCE[0]}" "$BUSYBOX") | sha256sum | cut -c1-16)"
+# Contents only (not paths): the script is invoked by relative and absolute paths.
+STAMP_WANT="$( (echo "$KPKG"; echo "${MODULES[*]}"; cat "$INIT_SRC" "${BASH_SOURCE[0]}" "$BUSYBOX") | sha256sum | cut -c1-16)"
 INITRD="$CACHE/initramfs-$KVER.cpio"
 if [ ! -f "$INITRD" ] || [ "$(cat "$CACHE/initramfs.stamp" 2>/dev/null)" != "$STAMP_WANT" ]; then
   log "building initramfs for $KVER"

@@ -37,7 +37,7 @@ describe.each(PROFILE_NAMES)('%s smoke', (name) => {
     result = await runInGuest({ profile: name, command: ['node', 'test/hil/guest/smoke.mjs'], timeoutMs: 180_000 });
     expect(result.exitCode, `guest stderr:\n${result.stderr}`).toBe(0);
     smoke = readJobJson<SmokeResult>(result, 'smoke.json');
-    recordMetric(task.meta, 'boot_s', result.bootSeconds ?? -1);
+    recordMetric(task.meta, 'smoke_boot_s', result.bootSeconds ?? -1);
     recordMetric(task.meta, 'smoke_wall_s', Number((result.durationMs / 1000).toFixed(1)));
   });
 
