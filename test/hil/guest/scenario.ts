@@ -542,15 +542,19 @@ await step('timeout-recovery', async () => {
   }
   const out: ScenarioSteps['timeout-recovery'] = [];
   for (const fraction of [8, 4, 2]) {
-    const timeoutMs = Math.max(2, Math.floor(chunkMs / fraction));
+    let timeoutMs = Math.max(2, Math.floor(chunkMs / fraction));
     const observation = await recoveryObservation(async (unit) => {
       const started = performance.now();
-      for (let i = 0; i < 16; i++) {
-        try {
-          await unit.read(i * chunkBlocks, chunkBlocks, { timeoutMs });
-        } catch (error) {
-          return { error, afterMs: Math.round(performance.now() - started) };
+      // If the machine got faster than when measured (2 shared cores), halve the timeout and go on.
+      for (let attempt = 0; attempt < 3; attempt++) {
+        for (let i = 0; i < 16; i++) {
+          try {
+            await unit.read(i * chunkBlocks, chunkBlocks, { timeoutMs });
+          } catch (error) {
+            return { error, afterMs: Math.round(performance.now() - started) };
+          }
         }
+        timeoutMs = Math.max(1, Math.floor(timeoutMs / 2));
       }
       return { error: undefined, afterMs: Math.round(performance.now() - started) };
     });
