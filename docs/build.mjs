@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// `pnpm docs`: the API reference of @usbms/core, @usbms/core/sim, @usbms/node,
+// `pnpm run docs`: the API reference of @usbms/core, @usbms/core/sim, @usbms/node,
 // @usbms/web and @usbms/web/fake, generated with TypeDoc (pinned as a
 // devDependency of @usbms/core; it needs TypeScript 5.9's compiler API) into
 // docs/api/ (git-ignored). Any warning fails the build (treatWarningsAsErrors):
