@@ -245,13 +245,17 @@ for (const config of ['tsconfig.nodenext.json', 'tsconfig.bundler.json']) {
 /* ----------------------------------------------- Vite bundle in chromium */
 await step('Vite 8.3.8: bundle a page with @usbms/web + @usbms/core/sim, run it in headless chromium', async () => {
   const vite = join(consumer, 'node_modules/vite/bin/vite.js');
-  const log = run(process.execPath, [vite, 'build', 'web', '--outDir', 'dist', '--emptyOutDir', '--logLevel', 'warn'], {
+  const build = spawnSync(process.execPath, [vite, 'build', 'web', '--outDir', 'dist', '--emptyOutDir', '--logLevel', 'warn'], {
     cwd: consumer,
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: childEnv(),
     timeout: 120_000,
   });
+  const log = `${build.stdout ?? ''}${build.stderr ?? ''}`;
+  if (build.status !== 0) throw new Error(`vite build exited with ${build.status ?? build.signal ?? build.error?.message}\n${log}`);
   // A Node built-in reaching the browser bundle means core or web is not platform-free.
-  const combined = log;
-  if (/externalized for browser compatibility|node:/i.test(combined)) throw new Error(`Vite pulled Node modules into the page:\n${combined}`);
+  if (/externalized for browser compatibility|node:/i.test(log)) throw new Error(`Vite pulled Node modules into the page:\n${log}`);
   const bundle = readdirSync(join(consumer, 'web/dist/assets')).filter((f) => f.endsWith('.js'));
   for (const f of bundle) {
     const js = readFileSync(join(consumer, 'web/dist/assets', f), 'utf8');
