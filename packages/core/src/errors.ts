@@ -55,6 +55,7 @@ export interface SerializedUsbmsError {
   cause?: SerializedUsbmsError | { name: string; message: string };
 }
 
+/** Options every usbms error accepts: the underlying `cause` (chained as `Error.cause`) and structured `details` to act on. */
 export interface UsbmsErrorOptions {
   cause?: unknown;
   details?: Record<string, unknown>;
@@ -72,6 +73,7 @@ export class UsbmsError extends Error {
     this.details = options.details;
   }
 
+  /** A plain object for `JSON.stringify`, `postMessage` or IPC; `deserializeError` rebuilds the typed error from it. */
   toJSON(): SerializedUsbmsError {
     return serializeError(this);
   }

@@ -7,8 +7,10 @@ export interface QueueJobContext {
   readonly signal: AbortSignal;
 }
 
+/** One job of the command queue; `context.signal` fires when its caller gave up (abort or timeout), so it can cut its work short. */
 export type QueueJob<T> = (context: QueueJobContext) => Promise<T>;
 
+/** Options of `CommandQueue.run`. */
 export interface QueueRunOptions {
   /** Higher runs first; FIFO among equal priorities. Default 0. */
   priority?: number;
@@ -24,6 +26,7 @@ export interface QueueRunOptions {
   name?: string;
 }
 
+/** Options of `CommandQueue.close`. */
 export interface QueueCloseOptions {
   /** Reject queued (not yet started) jobs with ClosedError instead of running them. Default false. */
   rejectPending?: boolean;
@@ -127,6 +130,7 @@ export class CommandQueue {
     return this.#failure;
   }
 
+  /** True once `close()` was called; `run()` then rejects with ClosedError. */
   get closed(): boolean {
     return this.#closed;
   }

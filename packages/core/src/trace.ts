@@ -11,6 +11,7 @@ export type TraceEvent =
   | { type: 'recovery'; id: number; step: RecoveryStep; ok: boolean; detail?: string; time: number }
   | { type: 'command-end'; id: number; outcome: 'good' | 'check-condition' | 'error'; error?: string; residue?: number; time: number; durationMs: number };
 
+/** One recovery action (BOT 1.0 §5.3.4 reset recovery, its escalation to a port reset, a CSW or command retry, or giving up), as reported in `recovery` trace events. */
 export type RecoveryStep =
   | 'clear-halt-in'
   | 'clear-halt-out'
@@ -20,6 +21,7 @@ export type RecoveryStep =
   | 'retry-command'
   | 'device-failed';
 
+/** Receives every trace event, synchronously, so it should be quick; an exception it throws is swallowed so it never breaks a command. */
 export type TraceListener = (event: TraceEvent) => void;
 
 /** A tiny synchronous event hub. `active` lets hot paths skip building events. */
@@ -27,6 +29,7 @@ export class Tracer {
   #listeners = new Set<TraceListener>();
   active = false;
 
+  /** Adds a listener; returns the function that removes it. */
   on(listener: TraceListener): () => void {
     this.#listeners.add(listener);
     this.active = true;
@@ -36,6 +39,7 @@ export class Tracer {
     };
   }
 
+  /** Delivers an event to every listener; a listener that throws does not stop the others. */
   emit(event: TraceEvent): void {
     for (const listener of this.#listeners) {
       try {

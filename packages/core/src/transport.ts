@@ -49,6 +49,7 @@ export interface MscTransport {
   onDisconnect(listener: () => void): () => void;
 }
 
+/** What a transport knows about its device and interface: packet sizes, speed, USB identity, limits. */
 export interface TransportInfo {
   /** wMaxPacketSize of the bulk-IN endpoint (64, 512 or 1024). */
   maxPacketSizeIn: number;
@@ -68,8 +69,10 @@ export interface TransportInfo {
   maxTransferSize?: number;
 }
 
+/** USB bus speed of the device. */
 export type UsbSpeed = 'low' | 'full' | 'high' | 'super' | 'super-plus' | 'unknown';
 
+/** Time limit and cancellation of one transfer or control request. */
 export interface TransferOptions {
   /** Per-transfer timeout in milliseconds. */
   timeoutMs: number;
@@ -77,25 +80,30 @@ export interface TransferOptions {
   signal?: AbortSignal;
 }
 
+/** Options of `MscTransport.bulkIn`: `into` is a buffer the data may be read into directly, avoiding a copy. */
 export interface BulkInOptions extends TransferOptions {
   into?: Uint8Array;
 }
 
+/** Result of a bulk-OUT transfer: a STALL is a result, not an error (USB MSC BOT 1.0 §6.7). */
 export interface BulkOutResult {
   status: 'ok' | 'stall';
   bytesWritten: number;
 }
 
+/** Result of a bulk-IN transfer: STALL and babble are results, not errors (USB MSC BOT 1.0 §6.7). */
 export interface BulkInResult {
   /** 'babble': the device sent more than requested (data holds what fit). */
   status: 'ok' | 'stall' | 'babble';
   data: Uint8Array;
 }
 
+/** A Bulk-Only class request (USB MSC BOT 1.0 §3.1 Bulk-Only Mass Storage Reset, §3.2 Get Max LUN). */
 export type ClassRequest =
   | { request: 'get-max-lun' }
   | { request: 'bulk-only-reset' };
 
+/** Result of a class request: a STALL is a result (Get Max LUN may be stalled by single-LUN devices, BOT 1.0 §3.2). */
 export interface ControlResult {
   status: 'ok' | 'stall';
   /** Data returned by an IN request (Get Max LUN: 1 byte, possibly short). */

@@ -3,12 +3,14 @@ import type { UsbAlternateInterfaceLike, UsbConfigurationLike, UsbDeviceLike, Us
 
 /** USB class codes (usb.org "Defined Class Codes"; MSC Overview 1.4 §2-§3). */
 export const MSC_CLASS = 0x08;
+/** bInterfaceClass 0xFF: vendor specific; some devices speak Bulk-Only Transport on such an interface. */
 export const VENDOR_CLASS = 0xff;
 /** bInterfaceProtocol 0x50: Bulk-Only Transport (MSC Overview 1.4 §3). */
 export const BOT_PROTOCOL = 0x50;
 /** bInterfaceProtocol 0x62: USB Attached SCSI, which this stack does not speak. */
 export const UAS_PROTOCOL = 0x62;
 
+/** Which interface to use, when it is not the device's class 0x08 / protocol 0x50 (Bulk-Only) interface. */
 export interface BotInterfaceSelection {
   /** Pick this interface instead of searching for class 0x08 / protocol 0x50 (e.g. a vendor-class BOT interface). */
   interfaceNumber?: number;
@@ -89,6 +91,7 @@ export function findBotInterface(device: UsbDeviceLike, selection: BotInterfaceS
 
 const hex4 = (n: number): string => n.toString(16).padStart(4, '0');
 
+/** "USB device VID:PID (manufacturer product)", for messages. */
 export function describeDevice(device: UsbDeviceLike): string {
   const id = `${hex4(device.vendorId)}:${hex4(device.productId)}`;
   const name = [device.manufacturerName, device.productName].filter((s) => s).join(' ');

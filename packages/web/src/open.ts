@@ -13,6 +13,7 @@ import type { UsbConnectionEventLike, UsbDeviceFilterLike, UsbDeviceLike, UsbLik
  */
 export const MSC_FILTERS: readonly UsbDeviceFilterLike[] = [{ classCode: MSC_CLASS }];
 
+/** Options of `requestMscDevice` and `getMscDevices`. */
 export interface RequestMscDeviceOptions {
   /**
    * Extra filters, e.g. `{ vendorId: 0x0781, productId: 0x5581 }` for a device
@@ -93,9 +94,11 @@ export async function getMscDevices(usb: UsbLike = getWebUsb(), options: Request
   return devices.filter((d) => filters.some((f) => matches(d, f)));
 }
 
+/** Callbacks of `watchMscDevices`. */
 export interface WatchMscDevicesHandlers {
   /** A permitted device matching the filters was plugged in (WebUSB fires `connect` only for permitted devices). */
   onConnect?: (device: UsbDeviceLike) => void;
+  /** A matching device was unplugged. */
   onDisconnect?: (device: UsbDeviceLike) => void;
 }
 
@@ -123,6 +126,7 @@ export function watchMscDevices(usb: UsbLike, handlers: WatchMscDevicesHandlers,
   };
 }
 
+/** Options of `openWebUsbDevice`: the transport's (interface selection, `usb`, transfer limits) and `MscDevice.open`'s. */
 export interface OpenWebUsbDeviceOptions extends WebUsbTransportOptions, MscDeviceOptions {}
 
 /**

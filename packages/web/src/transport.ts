@@ -39,6 +39,7 @@ export const WEBUSB_MAX_TRANSFER = 32 * 1024 * 1024;
 const BULK_ONLY_RESET = 0xff;
 const GET_MAX_LUN = 0xfe;
 
+/** Options of `WebUsbTransport.open`. */
 export interface WebUsbTransportOptions extends BotInterfaceSelection {
   /** The `USB` object the device came from, for `disconnect` events. Default: `navigator.usb` when present. */
   usb?: UsbLike;

@@ -36,6 +36,7 @@ export interface BotCommandRequest {
   traceId?: number;
 }
 
+/** Outcome of one CBW / data / CSW exchange that ended with a valid CSW. */
 export interface BotCommandResult {
   /** bCSWStatus 0 -> 'passed', 1 -> 'failed' (the caller then asks REQUEST SENSE). */
   status: 'passed' | 'failed';
@@ -64,6 +65,7 @@ export interface BotQuirks {
   singleLun?: boolean;
 }
 
+/** Options of `new BotEngine(transport, options)`. */
 export interface BotEngineOptions {
   quirks?: BotQuirks;
   /** BOT 1.0 §6.3.2 to the letter: a residue larger than the request is not meaningful -> reset recovery. */
@@ -78,6 +80,7 @@ export interface BotEngineOptions {
   learnCswSignature?: boolean;
 }
 
+/** Time limit and cancellation of a class request (Get Max LUN) or of reset recovery. */
 export interface BotControlOptions {
   timeoutMs?: number;
   signal?: AbortSignal;

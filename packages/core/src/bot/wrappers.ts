@@ -17,8 +17,10 @@ export const CswStatus = {
 } as const;
 export type CswStatus = (typeof CswStatus)[keyof typeof CswStatus];
 
+/** Direction of the data stage as the CBW states it (bmCBWFlags bit 7), from the host's point of view. */
 export type BotDirection = 'in' | 'out';
 
+/** Command Block Wrapper fields (USB MSC BOT 1.0 §5.1): 31 bytes on the wire, little-endian. */
 export interface Cbw {
   /** dCBWTag: echoed by the device in the CSW. */
   tag: number;
@@ -32,6 +34,7 @@ export interface Cbw {
   cdb: Uint8Array;
 }
 
+/** Command Status Wrapper fields (USB MSC BOT 1.0 §5.2): 13 bytes on the wire, little-endian. */
 export interface Csw {
   signature: number;
   tag: number;

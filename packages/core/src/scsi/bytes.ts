@@ -28,17 +28,20 @@ function describe(value: unknown): string {
   return typeof value;
 }
 
+/** Writes a 2-byte big-endian field (SCSI CDB and parameter data byte order). */
 export function putU16(target: Uint8Array, offset: number, value: number): void {
   target[offset] = (value >>> 8) & 0xff;
   target[offset + 1] = value & 0xff;
 }
 
+/** Writes a 3-byte big-endian field. */
 export function putU24(target: Uint8Array, offset: number, value: number): void {
   target[offset] = (value >>> 16) & 0xff;
   target[offset + 1] = (value >>> 8) & 0xff;
   target[offset + 2] = value & 0xff;
 }
 
+/** Writes a 4-byte big-endian field. */
 export function putU32(target: Uint8Array, offset: number, value: number): void {
   target[offset] = (value >>> 24) & 0xff;
   target[offset + 1] = (value >>> 16) & 0xff;
@@ -54,14 +57,17 @@ export function putU64(target: Uint8Array, offset: number, value: number): void 
 
 /* Readers return 0 for bytes beyond the end; callers check lengths first. */
 
+/** Reads a 2-byte big-endian field (0 for bytes past the end). */
 export function getU16(source: Uint8Array, offset: number): number {
   return ((source[offset] ?? 0) << 8) | (source[offset + 1] ?? 0);
 }
 
+/** Reads a 3-byte big-endian field (0 for bytes past the end). */
 export function getU24(source: Uint8Array, offset: number): number {
   return ((source[offset] ?? 0) << 16) | ((source[offset + 1] ?? 0) << 8) | (source[offset + 2] ?? 0);
 }
 
+/** Reads a 4-byte big-endian field as an unsigned number (0 for bytes past the end). */
 export function getU32(source: Uint8Array, offset: number): number {
   return (source[offset] ?? 0) * 0x100_0000 + (((source[offset + 1] ?? 0) << 16) | ((source[offset + 2] ?? 0) << 8) | (source[offset + 3] ?? 0));
 }

@@ -34,6 +34,7 @@ function capacity(what: string, lastLba: number, blockSize: number): Capacity {
   return { lastLba, blockSize, blocks, bytes };
 }
 
+/** Decodes READ CAPACITY(10) parameter data (SBC-3 §5.15); throws ParseError when shorter than 8 bytes. */
 export function decodeReadCapacity10(data: Uint8Array): ReadCapacity10Data {
   if (data.length < 8) {
     throw new ParseError('READ CAPACITY(10) data', `${data.length} bytes received, 8 are needed (SBC-3 §5.15)`);
@@ -89,6 +90,7 @@ export function decodeReadCapacity16(data: Uint8Array): ReadCapacity16Data {
 export type FormatCapacityDescriptorType = 'unformatted' | 'formatted' | 'no-medium' | 'reserved';
 const DESCRIPTOR_TYPES: readonly FormatCapacityDescriptorType[] = ['reserved', 'unformatted', 'formatted', 'no-medium'];
 
+/** One capacity descriptor of READ FORMAT CAPACITIES (SFF-8070i / UFI). */
 export interface FormatCapacityDescriptor {
   blocks: number;
   /** Only meaningful for the current/maximum descriptor (the first one). */
@@ -96,6 +98,7 @@ export interface FormatCapacityDescriptor {
   blockSize: number;
 }
 
+/** Decoded READ FORMAT CAPACITIES data: the current/maximum capacity and the formattable ones. */
 export interface FormatCapacities {
   /** Current/maximum capacity descriptor. */
   current: FormatCapacityDescriptor;

@@ -182,6 +182,7 @@ export function inquiryBlockDeviceCharacteristics(options: InquiryVpdOptions = {
   return vpdCommand(VpdPage.BlockDeviceCharacteristics, options, decodeBlockDeviceCharacteristics);
 }
 
+/** PC field of MODE SENSE (SPC-4 §6.11): which values of a mode page to return. */
 export type ModePageControl = 'current' | 'changeable' | 'default' | 'saved';
 const PAGE_CONTROL: Record<ModePageControl, number> = { current: 0, changeable: 1, default: 2, saved: 3 };
 
@@ -239,6 +240,7 @@ export function modeSense10(options: ModeSense10Options = {}): ScsiCommand<ModeS
   return { name: 'MODE SENSE(10)', cdb, direction: 'in', length, decode: decodeModeSense10 };
 }
 
+/** Options of the REPORT LUNS builder (SPC-4 §6.33). */
 export interface ReportLunsOptions {
   /** Allocation length, 16-0xFFFFFFFF (SPC-4 §6.33 requires at least 16); default 64 (7 LUNs). */
   allocationLength?: number;
@@ -269,6 +271,7 @@ export function readCapacity10(options?: CdbPaddingOptions): ScsiCommand<ReadCap
   return { name: 'READ CAPACITY(10)', cdb: makeCdb(10, ScsiOpcode.ReadCapacity10, options), direction: 'in', length: 8, decode: decodeReadCapacity10 };
 }
 
+/** Options of the READ CAPACITY(16) builder (SBC-3 §5.16). */
 export interface ReadCapacity16Options {
   /** Allocation length, 12-0xFFFFFFFF; default 32 (the full SBC-3 parameter data). */
   allocationLength?: number;
@@ -283,6 +286,7 @@ export function readCapacity16(options: ReadCapacity16Options = {}): ScsiCommand
   return { name: 'READ CAPACITY(16)', cdb, direction: 'in', length, decode: decodeReadCapacity16 };
 }
 
+/** A range of logical blocks, shared by the block-addressed command builders. */
 export interface BlockRangeOptions {
   /** First logical block address. */
   lba: number;
@@ -290,6 +294,7 @@ export interface BlockRangeOptions {
   blocks: number;
 }
 
+/** Options of the READ(10)/READ(16) builders (SBC-3 §5.11, §5.13). */
 export interface ReadOptions extends BlockRangeOptions {
   /** Logical block length in bytes (from READ CAPACITY); sets the transfer length. */
   blockSize: number;
@@ -299,6 +304,7 @@ export interface ReadOptions extends BlockRangeOptions {
   dpo?: boolean;
 }
 
+/** Options of the WRITE(10)/WRITE(16) builders. */
 export interface WriteOptions {
   lba: number;
   /** Data to write: a whole number of blocks. */
@@ -391,6 +397,7 @@ export function write16(options: WriteOptions): ScsiCommand<undefined> {
   return { name: 'WRITE(16)', cdb, direction: 'out', length: options.data.length, data: options.data, writesMedium: true, decode: noData };
 }
 
+/** Options of the SYNCHRONIZE CACHE(10) builder. */
 export interface SynchronizeCacheOptions {
   /** First LBA to flush; default 0. */
   lba?: number;

@@ -41,6 +41,7 @@ const DEVICE_TYPE_NAMES: Record<number, string> = {
   0x1f: 'unknown or no device type',
 };
 
+/** A readable name for an INQUIRY PERIPHERAL DEVICE TYPE (standard INQUIRY data, SPC-4), e.g. "direct-access block device". */
 export function peripheralDeviceTypeName(type: number): string {
   return DEVICE_TYPE_NAMES[type] ?? `reserved device type 0x${hexByte(type)}`;
 }
@@ -258,6 +259,7 @@ export interface BlockLimits {
   truncated: boolean;
 }
 
+/** Decodes VPD page B0h, Block Limits (SBC-3, Block Limits VPD page); throws ParseError on a malformed page. */
 export function decodeBlockLimits(data: Uint8Array): BlockLimits {
   const page = decodeVpdPage(data, VpdPage.BlockLimits);
   // Offsets below are page offsets; the payload starts at page byte 4.
@@ -287,6 +289,7 @@ export function decodeBlockLimits(data: Uint8Array): BlockLimits {
 }
 
 const FORM_FACTORS = ['not-reported', '5.25in', '3.5in', '2.5in', '1.8in', 'less-than-1.8in'] as const;
+/** NOMINAL FORM FACTOR of the Block Device Characteristics VPD page (SBC-3). */
 export type NominalFormFactor = (typeof FORM_FACTORS)[number] | 'reserved';
 
 /** VPD 0xB1: block device characteristics (SBC-3, Block Device Characteristics VPD page). */
@@ -303,6 +306,7 @@ export interface BlockDeviceCharacteristics {
   truncated: boolean;
 }
 
+/** Decodes VPD page B1h, Block Device Characteristics (SBC-3, Block Device Characteristics VPD page); throws ParseError on a malformed page. */
 export function decodeBlockDeviceCharacteristics(data: Uint8Array): BlockDeviceCharacteristics {
   const page = decodeVpdPage(data, VpdPage.BlockDeviceCharacteristics);
   const p = page.payload;

@@ -18,6 +18,7 @@ export const ModePage = {
 } as const;
 export type ModePage = (typeof ModePage)[keyof typeof ModePage];
 
+/** A block descriptor of MODE SENSE data (short or long LBA format; SPC-4 §7.5 mode parameters). */
 export interface ModeBlockDescriptor {
   /** Density code (short descriptors only; 0 for long LBA descriptors). */
   densityCode: number;
@@ -26,6 +27,7 @@ export interface ModeBlockDescriptor {
   blockLength: number;
 }
 
+/** One mode page of MODE SENSE data (SPC-4 §7.5), undecoded beyond its page code, subpage and length. */
 export interface ModePageData {
   pageCode: number;
   /** Subpage code, 0 for page_0 format. */
@@ -45,6 +47,7 @@ export interface CachingPage {
   readCacheDisabled: boolean;
 }
 
+/** Decoded MODE SENSE(6)/(10) parameter data (SPC-4 §7.5): header, block descriptors, pages. */
 export interface ModeSenseData {
   /** MODE DATA LENGTH as declared. */
   modeDataLength: number;

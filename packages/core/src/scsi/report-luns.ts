@@ -1,6 +1,7 @@
 import { ParseError } from '../errors.js';
 import { getU32 } from './bytes.js';
 
+/** One entry of the REPORT LUNS list (SPC-4 §6.33). */
 export interface ReportedLun {
   /**
    * The LUN number for single-level peripheral (00b) or flat (01b) addressing
@@ -11,6 +12,7 @@ export interface ReportedLun {
   raw: Uint8Array;
 }
 
+/** Decoded REPORT LUNS parameter data (SPC-4 §6.33). */
 export interface ReportLunsData {
   /** LUN LIST LENGTH as declared, in bytes. */
   listLength: number;

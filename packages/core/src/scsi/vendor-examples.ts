@@ -14,9 +14,12 @@ import { InvalidArgumentError, ParseError } from '../errors.js';
 import { asciiField, checkInteger, getU16 } from './bytes.js';
 import { defineCommand, expectLength } from './vendor.js';
 
+/** Opcode of the example vendor read command (vendor-specific range C0h-FFh, SPC-4 §4.3). */
 export const ACME_VENDOR_OPCODE_IN = 0xc0;
+/** Opcode of the example vendor write command. */
 export const ACME_VENDOR_OPCODE_OUT = 0xc1;
 
+/** Decoded answer of the example firmware-version command. */
 export interface AcmeFirmwareVersion {
   major: number;
   minor: number;
@@ -47,6 +50,7 @@ export const acmeReadFirmwareVersion = defineCommand({
   },
 });
 
+/** Options of the example configuration-page write command. */
 export interface AcmeConfigPageOptions {
   /** Configuration page number, 0-15. */
   page: number;

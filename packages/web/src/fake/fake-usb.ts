@@ -53,6 +53,7 @@ const MAX_TRANSFER = 32 * 1024 * 1024;
 /** The simulator is asked with a long timeout: cancellation comes from reset/close/unplug, as in WebUSB. */
 const SIM_TIMEOUT_MS = 3_600_000;
 
+/** Options of `new FakeUsbDevice(options)`: the backing transport, the descriptors it reports, and Chromium behaviours to emulate. */
 export interface FakeUsbDeviceOptions {
   /** The device behind the fake, e.g. `new SimulatedDevice().transport`. */
   transport: MscTransport;
@@ -93,6 +94,7 @@ export function makeInResult(status: UsbTransferStatusLike, bytes?: Uint8Array):
   return { status, data: data ?? null };
 }
 
+/** Builds Chromium's own `USBOutTransferResult` when the page has it (a real browser), else a plain object. */
 export function makeOutResult(status: UsbTransferStatusLike, bytesWritten: number): UsbOutTransferResultLike {
   const Ctor = (globalThis as { USBOutTransferResult?: OutResultCtor }).USBOutTransferResult;
   if (Ctor) return new Ctor(status, bytesWritten);
@@ -113,6 +115,7 @@ function platformError(error: unknown): Error {
   return domException(ChromiumMessages.transferError, 'NetworkError');
 }
 
+/** A WebUSB `USBDevice` stand-in backed by an `MscTransport` (normally `SimulatedDevice`), with Chromium's errors and cancellation rules. */
 export class FakeUsbDevice implements UsbDeviceLike {
   readonly usbVersionMajor: number;
   readonly usbVersionMinor = 0;
@@ -192,10 +195,12 @@ export class FakeUsbDevice implements UsbDeviceLike {
     this.configurations = [{ configurationValue: 1, configurationName: null, interfaces: [iface] }];
   }
 
+  /** True between `open()` and `close()`. */
   get opened(): boolean {
     return this.#opened;
   }
 
+  /** The active configuration, or null while unconfigured. */
   get configuration(): UsbConfigurationLike | null {
     return this.#configured ? (this.configurations[0] ?? null) : null;
   }
@@ -267,6 +272,7 @@ export class FakeUsbDevice implements UsbDeviceLike {
     this.#alternate = 0;
   }
 
+  /** Revokes the page's permission; here it closes the device. */
   async forget(): Promise<void> {
     this.#log('forget()');
     await this.close();
@@ -405,6 +411,7 @@ export class FakeUsbDevice implements UsbDeviceLike {
     this.#hold = { promise, release };
   }
 
+  /** Lets transfers held by `holdTransfers()` proceed. */
   releaseTransfers(): void {
     this.#hold?.release();
     this.#hold = undefined;
@@ -466,6 +473,7 @@ export class FakeUsb implements UsbLike {
     this.#dispatch('disconnect', device);
   }
 
+  /** Every plugged-in device, permitted or not. */
   get devices(): readonly FakeUsbDevice[] {
     return this.#devices;
   }
