@@ -1,0 +1,146 @@
+// Where does a command's time go? Runs in the HIL guest (bundled by diag-run.ts): per-stage timings of
+// TEST UNIT READY and READ(10) through usbms (trace events) and through raw node-usb calls, and whether
+// the status stage can be submitted before the CBW completes on this device.
+import type { TraceEvent } from '../../packages/core/src/index.js';
+import { listDevices, NodeUsbTransport, openDevice } from '../../packages/node/src/index.js';
+import { getProfile } from '../../test/hil/profiles.js';
+import { hilProfile, writeResult } from '../../test/hil/guest/host.js';
+
+const profile = getProfile(hilProfile());
+const N = Number(process.env.DIAG_N ?? '50');
+const out: Record<string, unknown> = { profile: profile.name };
+const log = (s: string): void => console.log(`[diag ${profile.name}] ${s}`);
+const stats = (xs: number[]): string => {
+  const s = [...xs].sort((a, b) => a - b);
+  const mean = xs.reduce((a, b) => a + b, 0) / Math.max(1, xs.length);
+  return `mean ${mean.toFixed(2)} p50 ${(s[Math.floor(s.length / 2)] ?? 0).toFixed(2)} p90 ${(s[Math.floor(s.length * 0.9)] ?? 0).toFixed(2)} min ${(s[0] ?? 0).toFixed(2)} ms`;
+};
+
+const [info] = await listDevices({ serialNumber: profile.expect.serial });
+if (!info) throw new Error('device not found');
+const device = await openDevice(info, { transferTimeoutMs: 60_000, device: { maxTransferBytes: 4 << 20 } });
+const lu = device.lun(0);
+await lu.readCapacity();
+const transport = device.transport;
+if (!(transport instanceof NodeUsbTransport)) throw new Error('not a NodeUsbTransport');
+const usb = transport.device;
+const epOut = (transport as unknown as { info: { maxPacketSizeIn: number } }) && 0; // placeholder, endpoints below
+void epOut;
+
+// 1. usbms TUR with stage timings from the trace.
+const events: TraceEvent[] = [];
+const off = device.onTrace((e) => events.push(e));
+const totals: number[] = [];
+for (let i = 0; i < N; i++) {
+  const t = performance.now();
+  await lu.testUnitReady();
+  totals.push(performance.now() - t);
+}
+off();
+log(`usbms TUR total: ${stats(totals)}`);
+const cswDur = events.filter((e): e is Extract<TraceEvent, { type: 'csw' }> => e.type === 'csw').map((e) => e.durationMs ?? 0);
+log(`usbms TUR csw stage: ${stats(cswDur)}`);
+out.usbmsTur = totals;
+
+// 2. raw node-usb TUR (no usbms layers): CBW out, CSW in, sequential.
+const cfg = usb.configuration;
+const alt = cfg?.interfaces.find((i) => i.interfaceNumber === transport.interfaceNumber)?.alternates[0];
+const eps = alt?.endpoints ?? [];
+const inEp = eps.find((e) => e.direction === 'in' && e.type === 'bulk')?.endpointNumber;
+const outEp = eps.find((e) => e.direction === 'out' && e.type === 'bulk')?.endpointNumber;
+if (inEp === undefined || outEp === undefined) throw new Error('no endpoints');
+let tag = 0x1000;
+const cbw = (len: number, dirIn: boolean, cdb: number[]): Uint8Array => {
+  const b = new Uint8Array(31);
+  const v = new DataView(b.buffer);
+  v.setUint32(0, 0x43425355, true);
+  v.setUint32(4, ++tag, true);
+  v.setUint32(8, len, true);
+  b[12] = dirIn ? 0x80 : 0;
+  b[13] = 0;
+  b[14] = cdb.length;
+  b.set(cdb, 15);
+  return b;
+};
+const outT: number[] = [];
+const inT: number[] = [];
+const rawT: number[] = [];
+for (let i = 0; i < N; i++) {
+  const t0 = performance.now();
+  await usb.nativeTransferOut(outEp, 10_000, cbw(0, false, [0, 0, 0, 0, 0, 0]));
+  const t1 = performance.now();
+  await usb.nativeTransferIn(inEp, 10_000, 13);
+  const t2 = performance.now();
+  outT.push(t1 - t0);
+  inT.push(t2 - t1);
+  rawT.push(t2 - t0);
+}
+log(`raw TUR total: ${stats(rawT)}; cbw ${stats(outT)}; csw ${stats(inT)}`);
+out.rawTur = rawT;
+
+// 3. raw TUR, CSW IN submitted right after the CBW is submitted (both pending together).
+const ovT: number[] = [];
+let ovErrors = 0;
+for (let i = 0; i < N; i++) {
+  const t0 = performance.now();
+  const o = usb.nativeTransferOut(outEp, 10_000, cbw(0, false, [0, 0, 0, 0, 0, 0]));
+  const inP = usb.nativeTransferIn(inEp, 10_000, 13).then(
+    (v) => v,
+    (e: unknown) => e,
+  );
+  await o;
+  const r = await inP;
+  if (r instanceof Error) {
+    ovErrors++;
+    if (ovErrors <= 2) log(`overlapped CSW error: ${r.message}`);
+    await usb.clearHalt('in', inEp).catch(() => undefined);
+    await usb.nativeTransferIn(inEp, 10_000, 13).catch(() => undefined);
+  }
+  ovT.push(performance.now() - t0);
+}
+log(`raw TUR overlapped: ${stats(ovT)}; errors ${ovErrors}/${N}`);
+out.overlapTur = { times: ovT, errors: ovErrors };
+
+// 4. raw READ(10) 64 KiB: cbw, data, csw stage times; then data+csw overlapped variants.
+const readCdb = (lba: number, blocks: number): number[] => [0x28, 0, (lba >>> 24) & 255, (lba >>> 16) & 255, (lba >>> 8) & 255, lba & 255, 0, (blocks >> 8) & 255, blocks & 255, 0];
+for (const size of [64 << 10, 1 << 20]) {
+  const c: number[] = [];
+  const d: number[] = [];
+  const s: number[] = [];
+  for (let i = 0; i < Math.min(N, 20); i++) {
+    const t0 = performance.now();
+    await usb.nativeTransferOut(outEp, 10_000, cbw(size, true, readCdb(i * (size / 512), size / 512)));
+    const t1 = performance.now();
+    await usb.nativeTransferIn(inEp, 10_000, size);
+    const t2 = performance.now();
+    await usb.nativeTransferIn(inEp, 10_000, 13);
+    const t3 = performance.now();
+    c.push(t1 - t0);
+    d.push(t2 - t1);
+    s.push(t3 - t2);
+  }
+  log(`raw READ ${size >> 10} KiB: cbw ${stats(c)}; data ${stats(d)}; csw ${stats(s)}`);
+  // usbms read of the same size
+  const u: number[] = [];
+  const buf = new Uint8Array(size);
+  for (let i = 0; i < Math.min(N, 20); i++) {
+    const t0 = performance.now();
+    await lu.read(i * (size / 512), size / 512, { into: buf });
+    u.push(performance.now() - t0);
+  }
+  log(`usbms READ ${size >> 10} KiB: ${stats(u)}`);
+}
+
+// 5. event loop responsiveness: a resolved-promise hop and a setImmediate hop.
+{
+  const hops: number[] = [];
+  for (let i = 0; i < 200; i++) {
+    const t = performance.now();
+    await new Promise((r) => setImmediate(r));
+    hops.push(performance.now() - t);
+  }
+  log(`setImmediate hop: ${stats(hops)}`);
+}
+writeResult('diag.json', out);
+await device.close();
+process.exit(0);

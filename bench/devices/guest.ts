@@ -1,0 +1,250 @@
+// Device benchmark, run inside the HIL guest (bundled on the host by run.ts with test/hil/bundle.ts).
+// One boot, one device: the kernel driver first (dd O_DIRECT, sg_turs on the device's /dev/sg*), then
+// usbms on the same device (sequential read/write at several command sizes, TEST UNIT READY latency,
+// heap over a large read), then the kernel again (so drift over the boot shows up). Writes
+// $HIL_OUT/bench.json; run.ts prints the tables.
+import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+// Relative imports: bench/ is not a workspace package (no node_modules/@usbms here); same modules as the packages'.
+import type { LogicalUnit, MscDevice } from '../../packages/core/src/index.js';
+import { listDevices, openDevice } from '../../packages/node/src/index.js';
+import { getProfile } from '../../test/hil/profiles.js';
+import { hilProfile, writeResult } from '../../test/hil/guest/host.js';
+import type { BenchResult, HeapSample, KernelRun, Throughput, TurResult } from './types.js';
+
+const profile = getProfile(hilProfile());
+const expected = profile.expect;
+const isGadget = profile.implementation === 'linux-gadget';
+const KiB = 1024;
+const MiB = 1024 * KiB;
+const BLOCK = 512;
+const env = (name: string, fallback: number): number => {
+  const v = process.env[name];
+  return v === undefined || v === '' ? fallback : Number(v);
+};
+// Bytes moved per measurement. The gadget moves data several times slower (all of it is emulated
+// guest kernel code), so it gets less.
+const VOLUME = env('BENCH_MIB', isGadget ? 16 : 32) * MiB;
+const SIZES = (process.env.BENCH_SIZES ?? '64,256,1024,4096').split(',').map((s) => Number(s) * KiB);
+const TUR_COUNT = env('BENCH_TURS', 300);
+const REGION_LBA = 0; // the whole benchmark runs over [0, VOLUME) of LUN 0
+const result: BenchResult = {
+  profile: profile.name,
+  description: profile.description,
+  volumeBytes: VOLUME,
+  kernel: [],
+  usbms: { read: [], write: [] },
+  notes: [],
+};
+const save = (): void => writeResult('bench.json', result);
+const log = (s: string): void => console.log(`[bench ${profile.name}] ${s}`);
+
+// --- kernel side -----------------------------------------------------------------------------------
+
+function interfaceSysfs(): string {
+  const root = '/sys/bus/usb/devices';
+  for (const name of fs.readdirSync(root)) {
+    if (!name.includes(':')) continue;
+    const dir = path.join(root, name);
+    try {
+      if (fs.readFileSync(path.join(dir, 'bInterfaceClass'), 'utf8').trim() !== '08') continue;
+      const serial = fs.readFileSync(path.join(path.dirname(fs.realpathSync(dir)), 'serial'), 'utf8').trim();
+      if (serial === expected.serial) return fs.realpathSync(dir);
+    } catch {
+      // not ours
+    }
+  }
+  throw new Error(`no mass-storage interface with serial ${expected.serial}`);
+}
+
+/** LUN 0's block device and SCSI generic device under the interface, once the kernel has them. */
+async function kernelDevices(timeoutMs: number): Promise<{ disk: string; sg: string }> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const iface = interfaceSysfs();
+    for (const name of fs.readdirSync('/sys/block')) {
+      if (!name.startsWith('sd')) continue;
+      const target = fs.realpathSync(path.join('/sys/block', name));
+      if (!target.startsWith(`${iface}/`) || !/\/\d+:\d+:\d+:0\/block\//.test(target)) continue;
+      if (Number(fs.readFileSync(path.join('/sys/block', name, 'size'), 'utf8')) === 0) continue;
+      const sgDir = path.join('/sys/block', name, 'device', 'scsi_generic');
+      const sg = fs.existsSync(sgDir) ? fs.readdirSync(sgDir)[0] : undefined;
+      if (sg && fs.existsSync(`/dev/${sg}`) && fs.existsSync(`/dev/${name}`)) return { disk: name, sg };
+    }
+    if (Date.now() > deadline) throw new Error(`the kernel did not bring LUN 0 of ${expected.serial} back within ${timeoutMs} ms`);
+    await sleep(100);
+  }
+}
+
+/** dd's own "N bytes ... copied, S s" line: its timing excludes process start-up. */
+function dd(args: string[]): { bytes: number; seconds: number } {
+  const run = spawnSync('dd', args, { encoding: 'utf8' });
+  if (run.status !== 0) throw new Error(`dd ${args.join(' ')} failed: ${run.stderr}`);
+  const m = /(\d+) bytes .* copied, ([\d.e+-]+) s/.exec(run.stderr);
+  if (!m?.[1] || !m[2]) throw new Error(`cannot parse dd output: ${run.stderr}`);
+  return { bytes: Number(m[1]), seconds: Number(m[2]) };
+}
+
+function kernelThroughput(disk: string, pass: number): KernelRun[] {
+  const out: KernelRun[] = [];
+  for (const [label, bs] of [['120K', 120 * KiB], ['1M', MiB]] as const) {
+    const count = Math.floor(VOLUME / bs);
+    const w = dd(['if=/dev/zero', `of=/dev/${disk}`, 'oflag=direct', `bs=${bs}`, `count=${count}`, 'conv=notrunc']);
+    out.push({ pass, op: 'write', bs: label, bytes: w.bytes, seconds: w.seconds, mbps: w.bytes / w.seconds / 1e6 });
+    const r = dd([`if=/dev/${disk}`, 'of=/dev/null', 'iflag=direct', `bs=${bs}`, `count=${count}`]);
+    out.push({ pass, op: 'read', bs: label, bytes: r.bytes, seconds: r.seconds, mbps: r.bytes / r.seconds / 1e6 });
+    log(`kernel pass ${pass} bs=${label}: read ${(r.bytes / r.seconds / 1e6).toFixed(1)} MB/s, write ${(w.bytes / w.seconds / 1e6).toFixed(1)} MB/s`);
+  }
+  return out;
+}
+
+function kernelTur(sg: string): TurResult {
+  const started = performance.now();
+  const r = spawnSync('sg_turs', ['-n', String(TUR_COUNT), '-t', `/dev/${sg}`], { encoding: 'utf8' });
+  const wallMs = performance.now() - started;
+  if (r.status !== 0) throw new Error(`sg_turs failed (${r.status}): ${r.stderr}${r.stdout}`);
+  const text = `${r.stdout}\n${r.stderr}`;
+  // "time to perform commands was 1.234567 secs; 243.12 operations/sec"
+  const m = /was ([\d.]+) secs/.exec(text);
+  const seconds = m?.[1] ? Number(m[1]) : wallMs / 1000;
+  return { count: TUR_COUNT, meanUs: (seconds * 1e6) / TUR_COUNT, wallMs };
+}
+
+// --- usbms side ------------------------------------------------------------------------------------
+
+async function usbmsTur(lu: LogicalUnit): Promise<TurResult> {
+  for (let i = 0; i < 20; i++) await lu.testUnitReady(); // warm-up (JIT, first-use allocations)
+  const samples: number[] = [];
+  const started = performance.now();
+  for (let i = 0; i < TUR_COUNT; i++) {
+    const t = performance.now();
+    await lu.testUnitReady();
+    samples.push(performance.now() - t);
+  }
+  const wallMs = performance.now() - started;
+  samples.sort((a, b) => a - b);
+  const pct = (p: number): number => (samples[Math.min(samples.length - 1, Math.floor(samples.length * p))] ?? 0) * 1000;
+  return { count: TUR_COUNT, meanUs: (wallMs * 1000) / TUR_COUNT, wallMs, p50Us: pct(0.5), p90Us: pct(0.9) };
+}
+
+async function usbmsThroughput(lu: LogicalUnit, op: 'read' | 'write', size: number, variant = 'default'): Promise<Throughput> {
+  const blocks = size / BLOCK;
+  const commands = Math.max(1, Math.floor(VOLUME / size));
+  const buffer = new Uint8Array(size);
+  const started = performance.now();
+  for (let i = 0; i < commands; i++) {
+    const lba = REGION_LBA + i * blocks;
+    if (op === 'read') await lu.read(lba, blocks, { into: buffer });
+    else await lu.write(lba, buffer);
+  }
+  const seconds = (performance.now() - started) / 1000;
+  const bytes = commands * size;
+  const t: Throughput = { op, variant, commandBytes: size, bytes, seconds, mbps: bytes / seconds / 1e6, msPerCommand: (seconds * 1000) / commands };
+  log(`usbms ${op} ${size / KiB} KiB (${variant}): ${t.mbps.toFixed(1)} MB/s (${t.msPerCommand.toFixed(2)} ms/command)`);
+  return t;
+}
+
+/** Heap while reading the volume twice in 1 MiB commands into fresh buffers (what a naive caller does). */
+async function heapOverLargeRead(lu: LogicalUnit): Promise<NonNullable<BenchResult['heap']>> {
+  const samples: HeapSample[] = [];
+  const t0 = performance.now();
+  const sample = (): void => {
+    const m = process.memoryUsage();
+    samples.push({ t: Math.round(performance.now() - t0), heapUsed: m.heapUsed, rss: m.rss, arrayBuffers: m.arrayBuffers, external: m.external });
+  };
+  const timer = setInterval(sample, 50);
+  sample();
+  const blocks = MiB / BLOCK;
+  const rounds = 2 * Math.floor(VOLUME / MiB);
+  for (let i = 0; i < rounds; i++) {
+    const lba = REGION_LBA + (i % Math.floor(VOLUME / MiB)) * blocks;
+    await lu.read(lba, blocks);
+  }
+  clearInterval(timer);
+  sample();
+  const half = samples.slice(Math.floor(samples.length / 2));
+  const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? 0;
+  const max = (xs: number[]): number => xs.reduce((a, b) => Math.max(a, b), 0);
+  return {
+    bytesRead: rounds * MiB,
+    samples: samples.length,
+    peakHeapUsed: max(samples.map((s) => s.heapUsed)),
+    steadyHeapUsed: median(half.map((s) => s.heapUsed)),
+    peakRss: max(samples.map((s) => s.rss)),
+    steadyRss: median(half.map((s) => s.rss)),
+    peakArrayBuffers: max(samples.map((s) => s.arrayBuffers)),
+    firstHeapUsed: samples[0]?.heapUsed ?? 0,
+    lastHeapUsed: samples[samples.length - 1]?.heapUsed ?? 0,
+  };
+}
+
+async function openUsbms(maxTransferBytes: number, readStatusWithData: boolean): Promise<MscDevice> {
+  const [info] = await listDevices({ serialNumber: expected.serial });
+  if (!info) throw new Error(`listDevices() did not find ${expected.serial}`);
+  return openDevice(info, { transferTimeoutMs: 120_000, readStatusWithData, device: { maxTransferBytes } });
+}
+
+// --- the run ----------------------------------------------------------------------------------------
+
+const t0 = performance.now();
+let { disk, sg } = await kernelDevices(30_000);
+log(`kernel devices: /dev/${disk}, /dev/${sg}; volume ${VOLUME / MiB} MiB`);
+result.kernel.push(...kernelThroughput(disk, 1));
+result.kernelTur = kernelTur(sg);
+log(`kernel TUR: ${result.kernelTur.meanUs.toFixed(0)} us`);
+save();
+
+const device = await openUsbms(Math.max(...SIZES), false);
+const lu = device.lun(0);
+result.speed = device.info.speed ?? 'unknown';
+await lu.readCapacity();
+result.usbmsTur = await usbmsTur(lu);
+log(`usbms TUR: ${result.usbmsTur.meanUs.toFixed(0)} us (p50 ${result.usbmsTur.p50Us?.toFixed(0)})`);
+save();
+for (const size of SIZES) {
+  result.usbms.write.push(await usbmsThroughput(lu, 'write', size));
+  result.usbms.read.push(await usbmsThroughput(lu, 'read', size));
+  save();
+}
+result.heap = await heapOverLargeRead(lu);
+log(`heap: peak ${(result.heap.peakHeapUsed / MiB).toFixed(1)} MiB, steady ${(result.heap.steadyHeapUsed / MiB).toFixed(1)} MiB, peak rss ${(result.heap.peakRss / MiB).toFixed(0)} MiB`);
+result.usbmsTur2 = await usbmsTur(lu);
+// A known pattern for the read-back check of the second open.
+const pattern = new Uint8Array(4 * MiB).map((_, i) => (i * 131 + (i >>> 9) * 7) & 0xff);
+await lu.write(REGION_LBA, pattern);
+save();
+await device.close();
+
+// Same device, reads with the status stage read together with the data (one transfer fewer per read).
+await kernelDevices(30_000); // re-attached: listDevices sees it with the kernel driver bound again
+const fast = await openUsbms(Math.max(...SIZES), true);
+const fastLu = fast.lun(0);
+await fastLu.readCapacity();
+for (const size of SIZES) {
+  result.usbms.read.push(await usbmsThroughput(fastLu, 'read', size, 'status-with-data'));
+  save();
+}
+result.usbmsTur3 = await usbmsTur(fastLu);
+// The read-ahead must return exactly the data (and CSW) the plain reads do.
+const mismatches: string[] = [];
+for (const size of [64 * KiB, 4 * MiB]) {
+  const back = new Uint8Array(pattern.length);
+  for (let off = 0; off < pattern.length; off += size) {
+    await fastLu.read(REGION_LBA + off / BLOCK, size / BLOCK, { into: back.subarray(off, off + size) });
+  }
+  const bad = back.findIndex((b, i) => b !== pattern[i]);
+  if (bad >= 0) mismatches.push(`${size / KiB} KiB commands: first difference at byte ${bad}`);
+}
+result.notes.push(mismatches.length === 0 ? 'status-with-data reads returned the written 4 MiB pattern exactly (64 KiB and 4 MiB commands)' : `READ-BACK MISMATCH: ${mismatches.join('; ')}`);
+if (mismatches.length > 0) process.exitCode = 1;
+await fast.close();
+
+({ disk, sg } = await kernelDevices(30_000));
+result.kernel.push(...kernelThroughput(disk, 2));
+result.kernelTur2 = kernelTur(sg);
+result.totalSeconds = (performance.now() - t0) / 1000;
+save();
+log(`done in ${result.totalSeconds.toFixed(0)} s`);
+process.exit(process.exitCode ?? 0);
