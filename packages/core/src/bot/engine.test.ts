@@ -518,6 +518,32 @@ describe('BotEngine: disconnect, abort, timeout', () => {
     expect(t.calls.length).toBe(2);
   });
 
+  it('a stale CSW of the command abandoned by the last reset is dropped once (f_mass_storage under dummy_hcd)', async () => {
+    // Command 1 times out in its status stage and is reset; the device then still sends its CSW.
+    const { t, bot } = setup([CBW, { op: 'in', reject: new TimeoutError('no CSW') }, ...RESET_RECOVERY, CBW, csw({ tagDelta: -1 }), csw()]);
+    await expect(bot.command(none())).rejects.toBeInstanceOf(TimeoutError);
+    await expect(bot.command(none())).resolves.toMatchObject({ status: 'passed' });
+    expectScriptDone(t);
+    // Only once, and only right after the reset: a later wrong tag is still a wrong tag.
+    t.script(CBW, csw({ tagDelta: -1 }), ...RESET_RECOVERY);
+    await expect(bot.command(none())).rejects.toBeInstanceOf(InvalidCswError);
+  });
+
+  it('a stale CSW arriving in place of the next command\'s data is dropped, then the data is read', async () => {
+    const { t, bot } = setup([
+      CBW,
+      { op: 'in', reject: new TimeoutError('no data') },
+      ...RESET_RECOVERY,
+      CBW,
+      { op: 'in', data: (tr) => cswBytes({ tag: tr.lastTag - 1 }) },
+      { op: 'in', data: pattern(512) },
+      csw(),
+    ]);
+    await expect(bot.command(dataIn(512))).rejects.toBeInstanceOf(TimeoutError);
+    await expect(bot.command(dataIn(512))).resolves.toEqual({ status: 'passed', residue: 0, data: pattern(512) });
+    expectScriptDone(t);
+  });
+
   it('aborted before start: AbortError, nothing sent', async () => {
     const { t, bot } = setup([]);
     await expect(bot.command(none({ signal: AbortSignal.abort() }))).rejects.toBeInstanceOf(AbortError);

@@ -139,6 +139,12 @@ export class BotEngine {
   #cswSignature: number | undefined;
   /** Set when the INQUIRY/READ CAPACITY heuristic found bogus residues (as Linux does). */
   #learnedIgnoreResidue = false;
+  /**
+   * Tag of the last command abandoned by reset recovery. Some devices (Linux's
+   * f_mass_storage gadget, seen under dummy_hcd) still deliver that command's
+   * CSW after the reset; it is then discarded once instead of failing the next command.
+   */
+  #abandonedTag: number | undefined;
   /** Set once recovery failed or the device vanished; every later command fails fast. */
   #failure: UsbmsError | undefined;
 
@@ -284,7 +290,12 @@ export class BotEngine {
       if (requested > 0 && req.direction === 'in') {
         const start = tracer ? now() : 0;
         const into = req.into;
-        const r = await this.#transport.bulkIn(requested, this.#stageOptions(req, deadline, into));
+        let r = await this.#transport.bulkIn(requested, this.#stageOptions(req, deadline, into));
+        if (this.#isAbandonedCsw(r.status, r.data, requested)) {
+          // The abandoned command's CSW came first; this command's data follows it.
+          this.#traceRecovery(id, 'retry-csw', true, 'discarded the CSW of the command abandoned by the last reset');
+          r = await this.#transport.bulkIn(requested, this.#stageOptions(req, deadline, into));
+        }
         data = r.data.length > requested ? r.data.subarray(0, requested) : r.data; // never trust a platform to bound it
         if (into !== undefined && data.length > 0 && (data.buffer !== into.buffer || data.byteOffset !== into.byteOffset)) {
           into.set(data);
@@ -320,13 +331,17 @@ export class BotEngine {
       // --- Status transport (BOT 1.0 §5.2, §6.3) ---
       if (csw === undefined) {
         const start = tracer ? now() : 0;
-        csw = await this.#readCsw(req, deadline, id);
+        csw = await this.#readCsw(req, deadline, id, tag);
         if (tracer) this.#traceCsw(tracer, id, csw, start);
       } else if (tracer) {
         this.#traceCsw(tracer, id, csw, now());
       }
-      return this.#interpretCsw(csw, tag, req, requested, transferred, data, babble, skipped, id);
+      const result = this.#interpretCsw(csw, tag, req, requested, transferred, data, babble, skipped, id);
+      this.#abandonedTag = undefined;
+      return result;
     } catch (thrown) {
+      // Its CSW may still be on its way: remember the tag so the next command can drop it.
+      this.#abandonedTag = tag;
       throw await this.#fail(thrown, req, id);
     }
   }
@@ -361,9 +376,10 @@ export class BotEngine {
   }
 
   /** Reads the 13-byte CSW: one retry after a stall (§6.7.2), one after a zero-length read (Linux). */
-  async #readCsw(req: BotCommandRequest, deadline: number, id: number): Promise<Uint8Array> {
+  async #readCsw(req: BotCommandRequest, deadline: number, id: number, tag: number): Promise<Uint8Array> {
     let stallRetried = false;
     let zeroRetried = false;
+    let staleDropped = false;
     for (;;) {
       const r = await this.#transport.bulkIn(CSW_LENGTH, this.#stageOptions(req, deadline, this.#csw));
       if (r.status === 'stall') {
@@ -387,8 +403,19 @@ export class BotEngine {
       if (r.data.length !== CSW_LENGTH) {
         throw new BotFault(new InvalidCswError(`The CSW is ${r.data.length} bytes instead of ${CSW_LENGTH}, so it is not valid (BOT 1.0 §6.3.1); the device was reset`));
       }
+      if (!staleDropped && this.#abandonedTag !== undefined && this.#abandonedTag !== tag && u32le(r.data, 4) === this.#abandonedTag) {
+        staleDropped = true;
+        this.#traceRecovery(id, 'retry-csw', true, 'discarded the CSW of the command abandoned by the last reset');
+        continue;
+      }
       return r.data;
     }
+  }
+
+  /** A 13-byte data-in that is really the CSW of the command the last reset abandoned. */
+  #isAbandonedCsw(status: string, bytes: Uint8Array, requested: number): boolean {
+    const stale = this.#abandonedTag;
+    return stale !== undefined && status === 'ok' && bytes.length === CSW_LENGTH && requested !== CSW_LENGTH && this.#looksLikeOurCsw(bytes, stale);
   }
 
   #looksLikeOurCsw(bytes: Uint8Array, tag: number): boolean {
