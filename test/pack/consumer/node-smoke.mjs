@@ -1,6 +1,7 @@
 // Runs in the fresh consumer project against the installed tarballs: plain Node, plain npm.
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { MscDevice, ParseError, ScsiCheckConditionError, UsbmsError, defineCommand } from '@usbms/core';
 import { SimulatedDevice } from '@usbms/core/sim';
 import * as usbmsNode from '@usbms/node';
@@ -47,4 +48,10 @@ const usb = await import('usb');
 assert.equal(typeof usb.WebUSB, 'function', 'usb exports WebUSB');
 // One copy of @usbms/core (instanceof works across packages).
 assert.equal(existsSync('node_modules/@usbms/node/node_modules/@usbms/core'), false, '@usbms/core is deduplicated');
+// CommonJS callers (README): require() of these ES modules works on Node >= 20.19
+// (no top-level await on the import path) and yields the same classes.
+const require = createRequire(import.meta.url);
+assert.equal(require('@usbms/core').MscDevice, MscDevice, 'require(@usbms/core) is the same module');
+assert.equal(require('@usbms/core/sim').SimulatedDevice, SimulatedDevice, 'require(@usbms/core/sim) is the same module');
+assert.equal(require('@usbms/node').openDevice, usbmsNode.openDevice, 'require(@usbms/node) is the same module');
 console.log('node smoke: ok');
