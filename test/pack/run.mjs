@@ -188,6 +188,9 @@ await step('tarball contents', () => {
       if (head !== '#!/usr/bin/env node') bad(`bin ${target} starts with "${head}", not a node shebang`);
     }
     if (manifest.license !== 'MIT') bad(`license is ${manifest.license}`);
+    if (has.has('LICENSE') && run('tar', ['-xzOf', tgz, 'package/LICENSE']) !== readFileSync(join(root, 'LICENSE'), 'utf8')) {
+      bad(`LICENSE differs from the repository's LICENSE (copy it again into ${p.dir})`);
+    }
     if (!manifest.repository || !manifest.engines?.node || !Array.isArray(manifest.keywords)) bad('repository, engines.node or keywords missing');
     if (p.name === '@usbms/web' && JSON.stringify(manifest.dependencies ?? {}).includes('"usb"')) bad('depends on usb');
     if (p.name === '@usbms/node' && !/^[\^~]?3\./.test(manifest.dependencies?.usb ?? '')) bad(`usb range is ${manifest.dependencies?.usb}, want 3.x`);
