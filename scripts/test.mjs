@@ -3,25 +3,32 @@
 // stops at the first failure with a non-zero exit code. Suites that need Debian
 // packages (chromium, QEMU) install them when missing; see each runner.
 import { spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import path from 'node:path';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const only = process.argv.slice(2);
+const known = ['typecheck', 'unit', 'browser', 'pack', 'docs', 'hil'];
+for (const name of only) {
+  if (!known.includes(name)) {
+    console.error(`Unknown suite "${name}". Suites: ${known.join(', ')}`);
+    process.exit(2);
+  }
+}
 
-/** @type {{ name: string; cmd: string; args: string[]; when?: string }[]} */
+/** @type {{ name: string; cmd: string; args: string[] }[]} */
 const suites = [
   { name: 'typecheck', cmd: 'pnpm', args: ['run', '--silent', 'typecheck'] },
   { name: 'unit', cmd: 'pnpm', args: ['exec', 'vitest', 'run'] },
-  { name: 'browser', cmd: 'node', args: ['test/browser/run.mjs'], when: 'test/browser/run.mjs' },
-  { name: 'hil', cmd: 'bash', args: ['test/hil/run.sh'], when: 'test/hil/run.sh' },
+  { name: 'browser', cmd: 'node', args: ['test/browser/run.mjs'] },
+  { name: 'pack', cmd: 'node', args: ['test/pack/run.mjs'] },
+  { name: 'docs', cmd: 'node', args: ['docs/build.mjs'] },
+  { name: 'hil', cmd: 'bash', args: ['test/hil/run.sh'] },
 ];
 
 const results = [];
 for (const suite of suites) {
   if (only.length > 0 && !only.includes(suite.name)) continue;
-  if (suite.when && !existsSync(path.join(root, suite.when))) continue;
   console.log(`\n=== usbms test suite: ${suite.name} ===`);
   const started = Date.now();
   const run = spawnSync(suite.cmd, suite.args, { cwd: root, stdio: 'inherit' });

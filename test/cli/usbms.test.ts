@@ -26,7 +26,8 @@ function usbms(args: string[], options: { cwd?: string; timeoutMs?: number } = {
   const child = spawn(process.execPath, [BIN, ...args], {
     cwd: options.cwd ?? tmp,
     stdio: ['ignore', 'pipe', 'pipe'],
-    env: { ...process.env, NO_COLOR: '1' },
+    // USBMS_FROM_SOURCE: test the sources even when a (possibly stale) dist/ was built.
+    env: { ...process.env, NO_COLOR: '1', USBMS_FROM_SOURCE: '1' },
   });
   let stdout = '';
   let stderr = '';

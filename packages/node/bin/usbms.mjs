@@ -9,7 +9,8 @@ import { existsSync } from 'node:fs';
 import { register } from 'node:module';
 
 const dist = new URL('../dist/cli/run.js', import.meta.url);
-if (existsSync(dist)) {
+// USBMS_FROM_SOURCE=1 forces the sources inside the workspace (tests set it, so a stale dist/ is never tested).
+if (existsSync(dist) && process.env.USBMS_FROM_SOURCE !== '1') {
   await import(dist.href);
 } else {
   const conditionsHook =
