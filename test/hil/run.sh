@@ -17,11 +17,8 @@ if ! node --conditions=source --import tsx test/hil/preflight.ts; then
   exit 1
 fi
 
-if command -v pnpm > /dev/null 2>&1; then
-  vitest=(pnpm exec vitest)
-else
-  vitest=(node_modules/.bin/vitest)
-fi
+# The workspace's vitest, called directly: pnpm may exist only inside `npx pnpm@...`.
+vitest=(node node_modules/vitest/vitest.mjs)
 status=0
 "${vitest[@]}" run --config test/hil/vitest.config.ts "$@" || status=$?
 echo "[hil] finished in $(( $(date +%s) - start )) s with status $status"
