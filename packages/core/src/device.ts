@@ -26,6 +26,10 @@ import type { MscTransport, TransportInfo } from './transport.js';
 /** Queue priorities: recovery and user resets run ahead of queued I/O. */
 export const Priority = { Normal: 0, High: 10 } as const;
 
+/**
+ * Options of {@link MscDevice.open}. All are optional; the defaults suit
+ * ordinary USB flash drives and card readers.
+ */
 export interface MscDeviceOptions {
   /** Refuse every write-class command before it is sent (SYNCHRONIZE CACHE stays allowed). */
   readOnly?: boolean;
@@ -99,6 +103,7 @@ export interface BlockReadOptions extends CommandOptions {
   into?: Uint8Array;
 }
 
+/** Options of {@link MscDevice.close}. */
 export interface CloseOptions {
   /** SYNCHRONIZE CACHE on every LUN written since the last flush. Default true. */
   flush?: boolean;
@@ -106,6 +111,15 @@ export interface CloseOptions {
   rejectPending?: boolean;
 }
 
+/**
+ * Lifecycle of an {@link MscDevice}, read from {@link MscDevice.state}:
+ * - `open`: commands are accepted.
+ * - `failed`: reset recovery (BOT 1.0 §5.3.4) did not bring the device back
+ *   (DeviceFailedError); queued and new commands fail; close it and open it again.
+ * - `disconnected`: the transport reported the device unplugged; commands fail
+ *   with DisconnectedError.
+ * - `closed`: {@link MscDevice.close} was called; commands fail with ClosedError.
+ */
 export type DeviceState = 'open' | 'failed' | 'disconnected' | 'closed';
 
 type Transaction = {
@@ -274,14 +288,17 @@ export class MscDevice {
     }
   }
 
+  /** What the transport reports about the USB device and interface (IDs, strings, bus speed, packet sizes): `transport.info`. */
   get info(): TransportInfo {
     return this.transport.info;
   }
 
+  /** Current lifecycle state; anything but `open` means commands are refused. */
   get state(): DeviceState {
     return this.#state;
   }
 
+  /** True when opened with `readOnly`: write-class commands are refused before they are sent (ReadOnlyError). */
   get readOnly(): boolean {
     return this.#options.readOnly ?? false;
   }
@@ -291,10 +308,15 @@ export class MscDevice {
     return this.#maxLun;
   }
 
+  /** The logical units found at open, indexed by LUN number (0 to {@link MscDevice.maxLun}). */
   get luns(): readonly LogicalUnit[] {
     return this.#luns;
   }
 
+  /**
+   * The logical unit numbered `n`. Throws InvalidArgumentError when `n` is not
+   * an integer from 0 to {@link MscDevice.maxLun}.
+   */
   lun(n: number): LogicalUnit {
     checkLun(n, this.#maxLun);
     const unit = this.#luns[n];
@@ -603,10 +625,19 @@ export class LogicalUnit {
     this.#writeProtected = true;
   }
 
+  /**
+   * {@link MscDevice.run} on this LUN: runs a built command (`scsi.*` or
+   * `defineCommand`) and returns its decoded response; CHECK CONDITION throws
+   * ScsiCheckConditionError after the bounded retries.
+   */
   run<T>(command: ScsiCommand<T>, options: CommandOptions = {}): Promise<T> {
     return this.device.run(command, { ...options, lun: this.number });
   }
 
+  /**
+   * {@link MscDevice.execute} on this LUN: sends a raw CDB and returns status,
+   * data, residue and sense, without retries.
+   */
   execute(request: Omit<ExecuteRequest, 'lun'>): Promise<ExecuteResult> {
     return this.device.execute({ ...request, lun: this.number });
   }
