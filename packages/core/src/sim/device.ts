@@ -307,6 +307,7 @@ export class SimulatedDevice {
     return this.#luns;
   }
 
+  /** The logical unit numbered `n` (its medium, store, write protection, pending sense); InvalidArgumentError if there is none. */
   lun(n: number): SimLogicalUnit {
     const lu = this.#luns[n];
     if (!lu) throw new InvalidArgumentError(`LUN ${n} does not exist (the simulated device has ${this.#luns.length})`);
@@ -323,6 +324,7 @@ export class SimulatedDevice {
     return this.#log;
   }
 
+  /** Counters (commands, bytes, stalls, resets, ...) since the device was created; reconnecting does not zero them. */
   get stats(): Readonly<SimStats> {
     return this.#stats;
   }
@@ -347,6 +349,7 @@ export class SimulatedDevice {
     return this.#hung;
   }
 
+  /** False after `disconnect()` or `powerCut()` until `reconnect()`; a host `transport.close()` leaves it true. */
   get connected(): boolean {
     return this.#conn.state !== 'disconnected';
   }
@@ -382,6 +385,7 @@ export class SimulatedDevice {
     return armed;
   }
 
+  /** Disarms every fault still armed (as `remove()` on each handle). A UNIT ATTENTION already made pending stays pending. */
   clearFaults(): void {
     for (const f of [...this.#faults]) f.remove();
   }

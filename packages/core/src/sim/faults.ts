@@ -17,6 +17,17 @@ export interface SimFaultMatch {
   lun?: number;
 }
 
+/**
+ * One fault to arm with `sim.inject(fault)`: a `kind` with its own options,
+ * plus the {@link SimFaultMatch} filters. Each kind models a misbehaviour a
+ * host must survive: the wrong-data-stage cases of BOT 1.0 §6.7, an invalid or
+ * not meaningful CSW (§6.3), a hang that needs reset recovery (§5.3.4), or a
+ * SCSI-level failure reported with sense data (SPC-4 §4.5).
+ *
+ * @example
+ * sim.inject({ kind: 'stall-csw', opcode: 0x28 }); // next READ(10): the CSW read stalls once
+ * sim.inject({ kind: 'medium-error', lba: 100, times: Infinity }); // every read of LBA 100 fails
+ */
 export type SimFault = SimFaultMatch &
   (
     | {
@@ -118,6 +129,7 @@ export type SimFault = SimFaultMatch &
       }
   );
 
+/** The name of a fault kind, e.g. `'stall-csw'`: the `kind` field of {@link SimFault}. */
 export type SimFaultKind = SimFault['kind'];
 
 /** What `sim.inject` returns. */

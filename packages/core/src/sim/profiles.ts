@@ -23,6 +23,14 @@ function qemuInquiry(type: number, removable: boolean, product: string): Uint8Ar
   return d;
 }
 
+/**
+ * Option sets for {@link SimulatedDevice} that answer like captured real
+ * devices: `qemuDisk`, `qemuCdrom`, `fileStorGadget`. Each takes overrides for
+ * its LUN and returns fresh options to spread into your own.
+ *
+ * @example
+ * const sim = new SimulatedDevice({ ...SimProfiles.fileStorGadget(), transferDelayMs: 2 });
+ */
 export const SimProfiles = {
   /** QEMU `usb-storage` + disk (captured RIGEHCI001): no READ FORMAT CAPACITIES, 4194303-block transfer limit. */
   qemuDisk(lun: Partial<SimLunOptions> = {}): SimulatedDeviceOptions {

@@ -7,6 +7,12 @@
 import { CSW_LENGTH, decodeCsw, encodeCbw, type Csw } from '../bot/wrappers.js';
 import type { MscTransport } from '../transport.js';
 
+/**
+ * One command for {@link runRawCommand}. The CBW carries `lun`, `tag`,
+ * `direction` and `length` as given, even when they do not fit the CDB, so
+ * tests can provoke the mismatched host/device cases of BOT 1.0 §6.7; only the
+ * field ranges of BOT 1.0 §5.1 are checked (InvalidArgumentError).
+ */
 export interface RawCommand {
   cdb: Uint8Array | number[];
   lun?: number;
@@ -19,6 +25,7 @@ export interface RawCommand {
   signal?: AbortSignal;
 }
 
+/** What {@link runRawCommand} saw on the wire, without judging it. */
 export interface RawResult {
   /** The decoded CSW, or undefined when the CSW read did not return 13 bytes. */
   csw: Csw | undefined;

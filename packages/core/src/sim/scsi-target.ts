@@ -95,7 +95,16 @@ export type SimVendorHook = (
 export type TargetPlan =
   | { dir: 'none'; status: ScsiStatus }
   | { dir: 'in'; data: Uint8Array; status: ScsiStatus }
-  | { dir: 'out'; length: number; complete: (data: Uint8Array) => ScsiStatus | Promise<ScsiStatus> };
+  | {
+      dir: 'out';
+      length: number;
+      /**
+       * Runs the command on the data-out bytes the device takes (the first
+       * `length`) and returns its SCSI status; not called after a data-out
+       * stall fault or a Phase Error (BOT 1.0 §6.7.3, case 13).
+       */
+      complete: (data: Uint8Array) => ScsiStatus | Promise<ScsiStatus>
+    };
 
 /** Hooks the BOT layer gives the target for one command. */
 export interface TargetContext {

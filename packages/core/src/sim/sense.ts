@@ -18,6 +18,7 @@ export interface SimSense {
 
 /** Common conditions, named after the SPC-4 ASC/ASCQ table. */
 export const Sense = {
+  /** 00/00/00: NO SENSE, what REQUEST SENSE returns when nothing is pending. */
   noSense: (): SimSense => ({ key: 0x00, asc: 0x00, ascq: 0x00 }),
   /** 02/04/01: LOGICAL UNIT IS IN PROCESS OF BECOMING READY. */
   becomingReady: (): SimSense => ({ key: 0x02, asc: 0x04, ascq: 0x01 }),
