@@ -6,7 +6,13 @@ import type { UsbAlternateLike, UsbConfigurationLike, UsbDeviceLike, UsbEndpoint
 
 /** USB Mass Storage Class codes (USB MSC Overview 1.4 §2, §3). */
 export const MSC_CLASS = 0x08;
+/** bInterfaceClass 0xFF, vendor-specific: some devices speak BOT on such an interface (see {@link DeviceFilter.vendorClassInterface}). */
 export const VENDOR_CLASS = 0xff;
+/**
+ * bInterfaceSubClass codes of the mass-storage class: the command set the
+ * interface speaks (USB MSC Overview 1.4 §2, Table 1). usbms sends SCSI
+ * commands; 0x06 SCSI transparent is the usual one.
+ */
 export const MscSubclass = {
   Rbc: 0x01,
   Mmc5: 0x02,
@@ -18,6 +24,11 @@ export const MscSubclass = {
   Ieee1667: 0x08,
   Vendor: 0xff,
 } as const;
+/**
+ * bInterfaceProtocol codes of the mass-storage class: the transport (USB MSC
+ * Overview 1.4 §3, Table 2). usbms drives 0x50 Bulk-Only (BBB); CBI and UAS
+ * interfaces are listed but not supported.
+ */
 export const MscProtocol = {
   CbiWithInterrupt: 0x00,
   CbiNoInterrupt: 0x01,
@@ -38,6 +49,7 @@ const SUBCLASS_NAMES: Record<number, string> = {
   0xff: 'vendor-specific',
 };
 
+/** A bulk endpoint of an alternate setting. */
 export interface BulkEndpointInfo {
   /** Endpoint number (1-15), as node-usb/WebUSB transfer calls take it. */
   endpointNumber: number;
@@ -46,8 +58,14 @@ export interface BulkEndpointInfo {
   packetSize: number;
 }
 
+/**
+ * The transport of an alternate setting, from its class and protocol codes:
+ * `bot` class 0x08 protocol 0x50, `uas` protocol 0x62, `cbi` protocol 0x00 or
+ * 0x01, `vendor` a vendor-class interface named by the caller, `other` anything else.
+ */
 export type AlternateKind = 'bot' | 'uas' | 'cbi' | 'vendor' | 'other';
 
+/** One alternate setting of a mass-storage interface: its class codes and bulk endpoints. */
 export interface MscAlternateInfo {
   alternateSetting: number;
   interfaceClass: number;
@@ -60,6 +78,7 @@ export interface MscAlternateInfo {
   bulkOut?: BulkEndpointInfo;
 }
 
+/** One mass-storage interface of a device, and whether usbms can drive it. */
 export interface MscInterfaceInfo {
   interfaceNumber: number;
   alternates: MscAlternateInfo[];
@@ -77,6 +96,11 @@ export interface MscInterfaceInfo {
   blockDevices?: string[];
 }
 
+/**
+ * One USB device as {@link listDevices} and {@link watchDevices} describe it:
+ * IDs, strings, where it is attached, its speed and its mass-storage
+ * interfaces. `JSON.stringify` gives a plain record (`device` is not enumerable).
+ */
 export interface MscDeviceInfo {
   /** "VID:PID[:SERIAL]" in hex, usable as `--device` and as `openDevice`'s selector. */
   id: string;
@@ -100,6 +124,10 @@ export interface MscDeviceInfo {
   readonly device: UsbDeviceLike;
 }
 
+/**
+ * Which devices {@link listDevices} and {@link watchDevices} report. Every
+ * field is optional; each one given must match.
+ */
 export interface DeviceFilter {
   vendorId?: number;
   productId?: number;
@@ -121,6 +149,10 @@ export function hex4(n: number): string {
   return n.toString(16).padStart(4, '0');
 }
 
+/**
+ * node-usb's `speed` ('low', 'full', 'high', 'super', 'superPlus', any case)
+ * as a {@link UsbSpeed}; missing or unrecognised values become 'unknown'.
+ */
 export function mapSpeed(speed: string | null | undefined): UsbSpeed {
   switch (speed?.toLowerCase()) {
     case 'low':
@@ -328,8 +360,18 @@ export function sameDevice(a: UsbDeviceLike, b: UsbDeviceLike): boolean {
   return a.vendorId === b.vendorId && a.productId === b.productId && a.bus !== undefined && a.bus === b.bus && a.address === b.address;
 }
 
+/** Callbacks of {@link watchDevices}; all optional. */
 export interface WatchHandlers {
+  /**
+   * A mass-storage device matching the filter was plugged in and its
+   * descriptors were read (also each device present at start, with `includeExisting`).
+   */
   onAttach?: (info: MscDeviceInfo) => void;
+  /**
+   * A device known to the watcher was unplugged; `info` is what was recorded
+   * when it was first seen. Also fires for devices present at start, even
+   * without `includeExisting`.
+   */
   onDetach?: (info: MscDeviceInfo) => void;
   /** Descriptor read failures and listener exceptions. Default: ignored. */
   onError?: (error: unknown) => void;

@@ -45,6 +45,7 @@ export type UsbOperation =
   | 'clear-halt'
   | 'reset';
 
+/** What {@link classifyUsbError} needs besides the exception: which call failed, and whether the device is known to be gone. */
 export interface UsbErrorContext {
   operation: UsbOperation;
   /** The platform's disconnect event has fired for this device. */

@@ -47,6 +47,7 @@ async function safeRead(path: string): Promise<string | undefined> {
   }
 }
 
+/** Linux: what the kernel has bound to one USB interface, read from sysfs by {@link readLinuxInterfaceState}. */
 export interface LinuxInterfaceState {
   /** False when the interface's sysfs directory could not be read (no sysfs, container, permissions). */
   readable: boolean;
@@ -89,6 +90,10 @@ export async function readLinuxInterfaceState(interfaceName: string, roots: Linu
   return { readable, driver, blockDevices };
 }
 
+/**
+ * Linux: one use of a disk or partition that makes detaching its kernel
+ * driver unsafe, as {@link findBlockDeviceUses} reports it.
+ */
 export interface BlockDeviceUse {
   /** "sdb1" */
   device: string;
