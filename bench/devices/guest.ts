@@ -129,10 +129,26 @@ async function usbmsTur(lu: LogicalUnit): Promise<TurResult> {
   return { count: TUR_COUNT, meanUs: (wallMs * 1000) / TUR_COUNT, wallMs, p50Us: pct(0.5), p90Us: pct(0.9) };
 }
 
+/** Counts the USB transfers node-usb is asked for (wraps the device object's native calls). */
+const transfers = { in: 0, out: 0 };
+function countTransfers(device: MscDevice): void {
+  const usb = (device.transport as unknown as { device?: Record<string, unknown> }).device;
+  if (!usb) return;
+  for (const [name, key] of [['nativeTransferIn', 'in'], ['nativeTransferOut', 'out']] as const) {
+    const original = usb[name];
+    if (typeof original !== 'function') continue;
+    usb[name] = (...args: unknown[]): unknown => {
+      transfers[key]++;
+      return (original as (...a: unknown[]) => unknown).apply(usb, args);
+    };
+  }
+}
+
 async function usbmsThroughput(lu: LogicalUnit, op: 'read' | 'write', size: number, variant = 'default'): Promise<Throughput> {
   const blocks = size / BLOCK;
   const commands = Math.max(1, Math.floor(VOLUME / size));
   const buffer = new Uint8Array(size);
+  const before = transfers.in + transfers.out;
   const started = performance.now();
   for (let i = 0; i < commands; i++) {
     const lba = REGION_LBA + i * blocks;
@@ -141,8 +157,9 @@ async function usbmsThroughput(lu: LogicalUnit, op: 'read' | 'write', size: numb
   }
   const seconds = (performance.now() - started) / 1000;
   const bytes = commands * size;
-  const t: Throughput = { op, variant, commandBytes: size, bytes, seconds, mbps: bytes / seconds / 1e6, msPerCommand: (seconds * 1000) / commands };
-  log(`usbms ${op} ${size / KiB} KiB (${variant}): ${t.mbps.toFixed(1)} MB/s (${t.msPerCommand.toFixed(2)} ms/command)`);
+  const transfersPerCommand = (transfers.in + transfers.out - before) / commands;
+  const t: Throughput = { op, variant, commandBytes: size, bytes, seconds, mbps: bytes / seconds / 1e6, msPerCommand: (seconds * 1000) / commands, transfersPerCommand };
+  log(`usbms ${op} ${size / KiB} KiB (${variant}): ${t.mbps.toFixed(1)} MB/s (${t.msPerCommand.toFixed(2)} ms/command, ${transfersPerCommand.toFixed(2)} transfers/command)`);
   return t;
 }
 
@@ -197,6 +214,7 @@ log(`kernel TUR: ${result.kernelTur.meanUs.toFixed(0)} us`);
 save();
 
 const device = await openUsbms(Math.max(...SIZES), false);
+countTransfers(device);
 const lu = device.lun(0);
 result.speed = device.info.speed ?? 'unknown';
 await lu.readCapacity();
@@ -217,15 +235,25 @@ await lu.write(REGION_LBA, pattern);
 save();
 await device.close();
 
-// Same device, reads with the status stage read together with the data (one transfer fewer per read).
-await kernelDevices(30_000); // re-attached: listDevices sees it with the kernel driver bound again
-const fast = await openUsbms(Math.max(...SIZES), true);
-const fastLu = fast.lun(0);
-await fastLu.readCapacity();
-for (const size of SIZES) {
-  result.usbms.read.push(await usbmsThroughput(fastLu, 'read', size, 'status-with-data'));
-  save();
+// Same device, reads with the status stage read together with the data (one transfer fewer per read),
+// alternating with plain reads (load on the shared host drifts within a boot: ABAB keeps it fair).
+const order = ['status-with-data', 'default', 'status-with-data'] as const;
+let fast: MscDevice | undefined;
+for (const [i, variant] of order.entries()) {
+  await kernelDevices(30_000); // re-attached: listDevices sees it with the kernel driver bound again
+  const d = await openUsbms(Math.max(...SIZES), variant !== 'default');
+  countTransfers(d);
+  const l = d.lun(0);
+  await l.readCapacity();
+  for (const size of SIZES) {
+    result.usbms.read.push(await usbmsThroughput(l, 'read', size, variant === 'default' ? 'default#2' : variant));
+    save();
+  }
+  if (i === order.length - 1) fast = d; // stays open for the TUR and read-back checks below
+  else await d.close();
 }
+if (!fast) throw new Error('unreachable: no status-with-data device');
+const fastLu = fast.lun(0);
 result.usbmsTur3 = await usbmsTur(fastLu);
 // The read-ahead must return exactly the data (and CSW) the plain reads do.
 const mismatches: string[] = [];

@@ -23,6 +23,8 @@ const flag = (name: string): string | undefined => {
 };
 const profiles = (flag('--profiles')?.split(',') ?? DEFAULT_PROFILES) as ProfileName[];
 const repeat = Number(flag('--repeat') ?? '1');
+// Guest vCPUs (default 2, as the HIL suite): with 1, every wake-up of node-usb's completion path stays on one vCPU.
+const cpus = Number(flag('--cpus') ?? '2');
 const outFile = path.resolve(REPO_ROOT, flag('--out') ?? 'test-output/bench/devices.json');
 
 const setup = spawnSync('bash', [path.join(HERE, 'setup.sh')], { stdio: 'inherit' });
@@ -50,6 +52,7 @@ for (let r = 0; r < repeat; r++) {
         command: ['node', '--enable-source-maps', bundle],
         env: passEnv,
         timeoutMs: 600_000,
+        cpus,
         echo: process.env.BENCH_QUIET !== '1',
       });
       const bench = readJobJson<BenchResult>(run, 'bench.json');
@@ -95,8 +98,8 @@ const ratios: Ratio[] = [];
 const lines: string[] = [];
 for (const b of results) {
   lines.push('', `## ${b.profile}: ${b.description} (${b.speed ?? '?'} speed, ${b.volumeBytes / 2 ** 20} MiB per measurement)`);
-  const w = [22, 10, 10];
-  lines.push(pad(['', 'read MB/s', 'write MB/s'], w));
+  const w = [22, 10, 10, 12, 12];
+  lines.push(pad(['', 'read MB/s', 'write MB/s', 'rd ms/cmd', 'rd xfer/cmd'], w));
   for (const pass of [1, 2]) {
     for (const bs of ['120K', '1M'] as const) {
       const rd = b.kernel.find((k) => k.pass === pass && k.bs === bs && k.op === 'read');
@@ -106,8 +109,14 @@ for (const b of results) {
   }
   for (const rd of b.usbms.read) {
     const plain = (rd.variant ?? 'default') === 'default';
+    const tag = plain ? '' : rd.variant === 'default#2' ? ' #2' : ' +sts';
     const wr = plain ? b.usbms.write.find((x) => x.commandBytes === rd.commandBytes) : undefined;
-    lines.push(pad([`usbms ${rd.commandBytes / 1024} KiB${plain ? '' : ' +sts'}`, mb(rd.mbps), mb(wr?.mbps)], w));
+    lines.push(
+      pad(
+        [`usbms ${rd.commandBytes / 1024} KiB${tag}`, mb(rd.mbps), mb(wr?.mbps), rd.msPerCommand.toFixed(1), rd.transfersPerCommand?.toFixed(2) ?? '-'],
+        w,
+      ),
+    );
   }
   lines.push(
     `TEST UNIT READY mean round trip: kernel sg_turs ${us(b.kernelTur?.meanUs)} / ${us(b.kernelTur2?.meanUs)} us; ` +
@@ -171,7 +180,7 @@ for (const r of ratios) {
 fs.mkdirSync(path.dirname(outFile), { recursive: true });
 fs.writeFileSync(
   outFile,
-  JSON.stringify({ date: new Date().toISOString(), machine: `${os.cpus().length} x ${os.cpus()[0]?.model ?? '?'}, ${os.release()}, node ${process.version}`, results, ratios }, null, 1),
+  JSON.stringify({ date: new Date().toISOString(), guestCpus: cpus, machine: `${os.cpus().length} x ${os.cpus()[0]?.model ?? '?'}, ${os.release()}, node ${process.version}`, results, ratios }, null, 1),
 );
 console.log(lines.join('\n'));
 console.error(`[bench] JSON: ${path.relative(process.cwd(), outFile)}`);

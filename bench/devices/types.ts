@@ -18,6 +18,8 @@ export interface Throughput {
   seconds: number;
   mbps: number;
   msPerCommand: number;
+  /** USB transfers node-usb was asked for per command (CBW, data, CSW; fewer with status-with-data). */
+  transfersPerCommand?: number;
 }
 
 export interface TurResult {
