@@ -16,13 +16,9 @@ for (const name of only) {
   }
 }
 
-// pnpm itself may exist only inside `npx pnpm@...`: call the one running us (npm_execpath).
-const pnpmJs = process.env.npm_execpath;
-const pnpm = pnpmJs && /pnpm/.test(pnpmJs) ? { cmd: process.execPath, pre: [pnpmJs] } : { cmd: 'pnpm', pre: [] };
-
 /** @type {{ name: string; cmd: string; args: string[] }[]} */
 const suites = [
-  { name: 'typecheck', cmd: pnpm.cmd, args: [...pnpm.pre, 'run', '--silent', 'typecheck'] },
+  { name: 'typecheck', cmd: 'pnpm', args: ['run', '--silent', 'typecheck'] },
   { name: 'unit', cmd: process.execPath, args: ['node_modules/vitest/vitest.mjs', 'run'] },
   { name: 'browser', cmd: 'node', args: ['test/browser/run.mjs'] },
   { name: 'pack', cmd: 'node', args: ['test/pack/run.mjs'] },

@@ -69,12 +69,6 @@ function childEnv(extra = {}) {
   return { ...env, CI: process.env.CI ?? 'true', ...extra };
 }
 
-// pnpm may exist only inside `npx pnpm@...`: use the one that runs us (npm_execpath), else PATH's.
-const pnpmJs = process.env.npm_execpath && /pnpm/.test(process.env.npm_execpath) ? process.env.npm_execpath : undefined;
-function runPnpm(args, options = {}) {
-  return pnpmJs ? run(process.execPath, [pnpmJs, ...args], options) : run('pnpm', args, options);
-}
-
 function run(command, args, options = {}) {
   const r = spawnSync(command, args, {
     cwd: root,
@@ -126,7 +120,7 @@ const tarballs = {};
 await step(
   'pnpm build',
   () => {
-    runPnpm(['run', '--silent', 'build']);
+    run('pnpm', ['run', '--silent', 'build']);
   },
   { fatal: true },
 );
@@ -134,7 +128,7 @@ await step(
   'pnpm pack',
   () => {
     for (const p of packages) {
-      runPnpm(['pack', '--pack-destination', tarballDir], { cwd: join(root, p.dir) });
+      run('pnpm', ['pack', '--pack-destination', tarballDir], { cwd: join(root, p.dir) });
     }
     for (const file of readdirSync(tarballDir)) {
       const p = packages.find((q) => file.startsWith(`${q.name.replace('@', '').replace('/', '-')}-`));
