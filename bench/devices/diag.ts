@@ -18,7 +18,8 @@ const stats = (xs: number[]): string => {
 
 const [info] = await listDevices({ serialNumber: profile.expect.serial });
 if (!info) throw new Error('device not found');
-const device = await openDevice(info, { transferTimeoutMs: 60_000, device: { maxTransferBytes: 4 << 20 } });
+const device = await openDevice(info, { transferTimeoutMs: 60_000, watchDisconnect: process.env.DIAG_WATCH !== '0', device: { maxTransferBytes: 4 << 20 } });
+log(`watchDisconnect: ${process.env.DIAG_WATCH !== '0'}`);
 const lu = device.lun(0);
 await lu.readCapacity();
 const transport = device.transport;
@@ -131,7 +132,67 @@ for (const size of [64 << 10, 1 << 20]) {
   log(`usbms READ ${size >> 10} KiB: ${stats(u)}`);
 }
 
-// 5. event loop responsiveness: a resolved-promise hop and a setImmediate hop.
+// 5. usbms TUR vs raw TUR interleaved (after warm-up, no trace listener), with node-usb calls counted.
+{
+  let calls = 0;
+  const u = usb as unknown as Record<string, (...a: unknown[]) => unknown>;
+  for (const name of ['nativeTransferIn', 'nativeTransferOut', 'nativeControlTransferIn', 'nativeControlTransferOut', 'clearHalt'] as const) {
+    const original = u[name];
+    if (typeof original !== 'function') continue;
+    u[name] = (...a: unknown[]): unknown => {
+      calls++;
+      return original.apply(usb, a);
+    };
+  }
+  const rawTurOnce = async (): Promise<void> => {
+    await usb.nativeTransferOut(outEp, 10_000, cbw(0, false, [0, 0, 0, 0, 0, 0]));
+    await usb.nativeTransferIn(inEp, 10_000, 13);
+  };
+  for (let i = 0; i < 30; i++) {
+    await lu.testUnitReady();
+    await rawTurOnce();
+  }
+  const us: number[] = [];
+  const raw: number[] = [];
+  let usCalls = 0;
+  for (let round = 0; round < 4; round++) {
+    const c0 = calls;
+    for (let i = 0; i < 25; i++) {
+      const t = performance.now();
+      await lu.testUnitReady();
+      us.push(performance.now() - t);
+    }
+    usCalls += calls - c0;
+    for (let i = 0; i < 25; i++) {
+      const t = performance.now();
+      await rawTurOnce();
+      raw.push(performance.now() - t);
+    }
+  }
+  log(`interleaved, warm: usbms TUR ${stats(us)} (${(usCalls / us.length).toFixed(2)} node-usb calls/TUR); raw TUR ${stats(raw)}`);
+  out.interleaved = { usbms: us, raw };
+}
+
+// 6. CPU profile of 100 usbms TURs (written to $HIL_OUT/tur.cpuprofile).
+{
+  const inspector = await import('node:inspector');
+  const session = new inspector.Session();
+  session.connect();
+  const post = (method: string, params?: object): Promise<unknown> =>
+    new Promise((resolve, reject) => session.post(method, params ?? {}, (err, res) => (err ? reject(err) : resolve(res))));
+  await post('Profiler.enable');
+  await post('Profiler.setSamplingInterval', { interval: 200 });
+  await post('Profiler.start');
+  const t = performance.now();
+  for (let i = 0; i < 100; i++) await lu.testUnitReady();
+  const ms = performance.now() - t;
+  const { profile } = (await post('Profiler.stop')) as { profile: unknown };
+  writeResult('tur.cpuprofile', profile);
+  log(`profiled 100 usbms TURs: ${(ms / 100).toFixed(2)} ms each`);
+  session.disconnect();
+}
+
+// 7. event loop responsiveness: a resolved-promise hop and a setImmediate hop.
 {
   const hops: number[] = [];
   for (let i = 0; i < 200; i++) {
