@@ -189,6 +189,16 @@ for (const size of [64 << 10, 1 << 20]) {
   const { profile } = (await post('Profiler.stop')) as { profile: unknown };
   writeResult('tur.cpuprofile', profile);
   log(`profiled 100 usbms TURs: ${(ms / 100).toFixed(2)} ms each`);
+  await post('Profiler.start');
+  const t2 = performance.now();
+  for (let i = 0; i < 100; i++) {
+    await usb.nativeTransferOut(outEp, 10_000, cbw(0, false, [0, 0, 0, 0, 0, 0]));
+    await usb.nativeTransferIn(inEp, 10_000, 13);
+  }
+  const ms2 = performance.now() - t2;
+  const raw = (await post('Profiler.stop')) as { profile: unknown };
+  writeResult('raw-tur.cpuprofile', raw.profile);
+  log(`profiled 100 raw TURs: ${(ms2 / 100).toFixed(2)} ms each`);
   session.disconnect();
 }
 
