@@ -52,6 +52,16 @@ describe('MscDevice: LUN discovery', () => {
     sim.assertClean();
   });
 
+  it('pads every CDB to 12 bytes for UFI/SFF-8070i/ATAPI-style devices', async () => {
+    const { sim, device } = await openSim({ info: { interfaceSubclass: 0x05 } });
+    expect(device.quirks.padCdbTo12).toBe(true);
+    await device.lun(0).testUnitReady();
+    await device.lun(0).read(0, 1);
+    await device.execute({ cdb: new Uint8Array([0xc7, 0, 0, 0, 0, 0]), direction: 'none' }); // CHECK CONDITION -> REQUEST SENSE
+    expect(sim.log.map((c) => c.cdb.length)).toEqual(sim.log.map(() => 12));
+    expect(sim.log.map((c) => c.opcode)).toEqual([0x12, 0x00, 0x25, 0x28, 0xc7, 0x03]);
+  });
+
   it('treats a stalled Get Max LUN as a single LUN', async () => {
     const { device } = await openSim({ getMaxLun: 'stall' });
     expect(device.maxLun).toBe(0);

@@ -14,7 +14,8 @@ import {
   WriteProtectedError,
 } from './errors.js';
 import { CommandQueue } from './queue.js';
-import { type QuirkRule, type Quirks, resolveQuirks } from './quirks.js';
+import { type QuirkMatchInput, type QuirkRule, type Quirks, resolveQuirks } from './quirks.js';
+import { padCdb } from './scsi/bytes.js';
 import type { Capacity } from './scsi/capacity.js';
 import type { CommandOptions, DataDirection, ScsiCommand } from './scsi/command.js';
 import * as scsi from './scsi/index.js';
@@ -215,14 +216,7 @@ export class MscDevice {
   private constructor(transport: MscTransport, options: MscDeviceOptions) {
     this.transport = transport;
     this.#options = options;
-    this.quirks = resolveQuirks(
-      {
-        ...(transport.info.vendorId !== undefined ? { vendorId: transport.info.vendorId } : {}),
-        ...(transport.info.productId !== undefined ? { productId: transport.info.productId } : {}),
-        ...(transport.info.interfaceSubclass !== undefined ? { interfaceSubclass: transport.info.interfaceSubclass } : {}),
-      },
-      options.quirkRules,
-    );
+    this.quirks = resolveQuirks(quirkInput(transport.info), options.quirkRules);
     Object.assign(this.quirks, options.quirks);
     this.#engine = new BotEngine(transport, {
       quirks: this.quirks,
@@ -274,13 +268,7 @@ export class MscDevice {
       this.#luns.push(unit);
       if (lun === 0 && unit.inquiry) {
         const refined = resolveQuirks(
-          {
-            ...(this.transport.info.vendorId !== undefined ? { vendorId: this.transport.info.vendorId } : {}),
-            ...(this.transport.info.productId !== undefined ? { productId: this.transport.info.productId } : {}),
-            ...(this.transport.info.interfaceSubclass !== undefined ? { interfaceSubclass: this.transport.info.interfaceSubclass } : {}),
-            inquiryVendor: unit.inquiry.vendor,
-            inquiryProduct: unit.inquiry.product,
-          },
+          { ...quirkInput(this.transport.info), inquiryVendor: unit.inquiry.vendor, inquiryProduct: unit.inquiry.product },
           this.#options.quirkRules,
         );
         Object.assign(this.quirks, refined, this.#options.quirks);
@@ -493,7 +481,8 @@ export class MscDevice {
   #transact(lun: number, command: Transaction | ScsiCommand<unknown>, options: CommandOptions, into: Uint8Array | undefined): Promise<ExecuteResult> {
     if (this.#state !== 'open') return Promise.reject(this.#unavailable());
     const timeoutMs = this.#timeout(options.timeoutMs, command.timeoutMs);
-    const cdb = this.quirks.padCdbTo12 && command.cdb.length < 12 ? padCdb(command.cdb) : command.cdb;
+    // Quirk padCdbTo12 (UFI/SFF-8070i/ATAPI subclasses): command blocks are always 12 bytes.
+    const cdb = this.quirks.padCdbTo12 ? padCdb(command.cdb, 12) : command.cdb;
     return this.#queue.run(
       async ({ signal }) => {
         const id = ++this.#traceId;
@@ -548,7 +537,7 @@ export class MscDevice {
 
   async #requestSense(lun: number, timeoutMs: number, signal: AbortSignal, id: number): Promise<SenseData | undefined> {
     const command = scsi.requestSense({ allocationLength: SENSE_LENGTH });
-    const cdb = this.quirks.padCdbTo12 ? padCdb(command.cdb) : command.cdb;
+    const cdb = this.quirks.padCdbTo12 ? padCdb(command.cdb, 12) : command.cdb;
     const r = await this.#engine.command({ lun, cdb, direction: 'in', length: command.length, timeoutMs, signal, traceId: id });
     if (r.status !== 'passed' || r.data.length === 0) return undefined;
     let sense: SenseData;
@@ -578,11 +567,13 @@ export class MscDevice {
   }
 }
 
-function padCdb(cdb: Uint8Array): Uint8Array {
-  // Quirk padCdbTo12 (UFI/SFF-8070i/ATAPI subclasses): command blocks are always 12 bytes.
-  const padded = new Uint8Array(12);
-  padded.set(cdb);
-  return padded;
+/** What the quirk table matches on before the first INQUIRY. */
+function quirkInput(info: TransportInfo): QuirkMatchInput {
+  const input: QuirkMatchInput = {};
+  if (info.vendorId !== undefined) input.vendorId = info.vendorId;
+  if (info.productId !== undefined) input.productId = info.productId;
+  if (info.interfaceSubclass !== undefined) input.interfaceSubclass = info.interfaceSubclass;
+  return input;
 }
 
 /**
