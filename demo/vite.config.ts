@@ -1,4 +1,4 @@
-import { defineConfig, defaultClientConditions } from 'vite';
+import { defaultClientConditions, defineConfig } from 'vite';
 
 /** Fixed port so the README's first command and the browser tests know where the tool is. */
 export const DEMO_PORT = 5180;

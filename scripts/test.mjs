@@ -3,12 +3,12 @@
 // stops at the first failure with a non-zero exit code. Suites that need Debian
 // packages (chromium, QEMU) install them when missing; see each runner.
 import { spawnSync } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const only = process.argv.slice(2);
-const known = ['typecheck', 'unit', 'browser', 'pack', 'docs', 'hil'];
+const known = ['lint', 'typecheck', 'unit', 'browser', 'pack', 'docs', 'hil'];
 for (const name of only) {
   if (!known.includes(name)) {
     console.error(`Unknown suite "${name}". Suites: ${known.join(', ')}`);
@@ -18,6 +18,7 @@ for (const name of only) {
 
 /** @type {{ name: string; cmd: string; args: string[] }[]} */
 const suites = [
+  { name: 'lint', cmd: 'pnpm', args: ['run', '--silent', 'lint'] },
   { name: 'typecheck', cmd: 'pnpm', args: ['run', '--silent', 'typecheck'] },
   { name: 'unit', cmd: process.execPath, args: ['node_modules/vitest/vitest.mjs', 'run'] },
   { name: 'browser', cmd: 'node', args: ['test/browser/run.mjs'] },

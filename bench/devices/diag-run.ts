@@ -9,6 +9,12 @@ import { runInGuest } from '../../test/hil/runner.js';
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 const bundle = await bundleForGuest(path.join(HERE, 'diag.ts'), 'bench-diag');
 const profile = (process.argv[2] ?? 'ehci-storage') as ProfileName;
-const run = await runInGuest({ profile, command: ['node', '--enable-source-maps', bundle], timeoutMs: 400_000, echo: true, env: { DIAG_N: process.env.DIAG_N ?? '50', DIAG_WATCH: process.env.DIAG_WATCH ?? '1' } });
+const run = await runInGuest({
+  profile,
+  command: ['node', '--enable-source-maps', bundle],
+  timeoutMs: 400_000,
+  echo: true,
+  env: { DIAG_N: process.env.DIAG_N ?? '50', DIAG_WATCH: process.env.DIAG_WATCH ?? '1' },
+});
 console.error(`[diag] exit ${run.exitCode}${run.exitCode === 0 ? '' : `\n${run.stderr}`}`);
 process.exit(run.exitCode);

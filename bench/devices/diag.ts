@@ -3,8 +3,8 @@
 // the status stage can be submitted before the CBW completes on this device.
 import type { TraceEvent } from '../../packages/core/src/index.js';
 import { listDevices, NodeUsbTransport, openDevice } from '../../packages/node/src/index.js';
-import { getProfile } from '../../test/hil/profiles.js';
 import { hilProfile, writeResult } from '../../test/hil/guest/host.js';
+import { getProfile } from '../../test/hil/profiles.js';
 
 const profile = getProfile(hilProfile());
 const N = Number(process.env.DIAG_N ?? '50');
@@ -103,7 +103,18 @@ log(`raw TUR overlapped: ${stats(ovT)}; errors ${ovErrors}/${N}`);
 out.overlapTur = { times: ovT, errors: ovErrors };
 
 // 4. raw READ(10) 64 KiB: cbw, data, csw stage times; then data+csw overlapped variants.
-const readCdb = (lba: number, blocks: number): number[] => [0x28, 0, (lba >>> 24) & 255, (lba >>> 16) & 255, (lba >>> 8) & 255, lba & 255, 0, (blocks >> 8) & 255, blocks & 255, 0];
+const readCdb = (lba: number, blocks: number): number[] => [
+  0x28,
+  0,
+  (lba >>> 24) & 255,
+  (lba >>> 16) & 255,
+  (lba >>> 8) & 255,
+  lba & 255,
+  0,
+  (blocks >> 8) & 255,
+  blocks & 255,
+  0,
+];
 for (const size of [64 << 10, 1 << 20]) {
   const c: number[] = [];
   const d: number[] = [];

@@ -10,8 +10,8 @@ import { setTimeout as sleep } from 'node:timers/promises';
 // Relative imports: bench/ is not a workspace package (no node_modules/@usbms here); same modules as the packages'.
 import type { LogicalUnit, MscDevice } from '../../packages/core/src/index.js';
 import { listDevices, openDevice } from '../../packages/node/src/index.js';
-import { getProfile } from '../../test/hil/profiles.js';
 import { hilProfile, writeResult } from '../../test/hil/guest/host.js';
+import { getProfile } from '../../test/hil/profiles.js';
 import type { BenchResult, HeapSample, KernelRun, Throughput, TurResult } from './types.js';
 
 const profile = getProfile(hilProfile());
@@ -89,7 +89,10 @@ function dd(args: string[]): { bytes: number; seconds: number } {
 
 function kernelThroughput(disk: string, pass: number): KernelRun[] {
   const out: KernelRun[] = [];
-  for (const [label, bs] of [['120K', 120 * KiB], ['1M', MiB]] as const) {
+  for (const [label, bs] of [
+    ['120K', 120 * KiB],
+    ['1M', MiB],
+  ] as const) {
     const count = Math.floor(VOLUME / bs);
     const w = dd(['if=/dev/zero', `of=/dev/${disk}`, 'oflag=direct', `bs=${bs}`, `count=${count}`, 'conv=notrunc']);
     out.push({ pass, op: 'write', bs: label, bytes: w.bytes, seconds: w.seconds, mbps: w.bytes / w.seconds / 1e6 });
@@ -134,7 +137,10 @@ const transfers = { in: 0, out: 0 };
 function countTransfers(device: MscDevice): void {
   const usb = (device.transport as unknown as { device?: Record<string, unknown> }).device;
   if (!usb) return;
-  for (const [name, key] of [['nativeTransferIn', 'in'], ['nativeTransferOut', 'out']] as const) {
+  for (const [name, key] of [
+    ['nativeTransferIn', 'in'],
+    ['nativeTransferOut', 'out'],
+  ] as const) {
     const original = usb[name];
     if (typeof original !== 'function') continue;
     usb[name] = (...args: unknown[]): unknown => {
@@ -158,8 +164,19 @@ async function usbmsThroughput(lu: LogicalUnit, op: 'read' | 'write', size: numb
   const seconds = (performance.now() - started) / 1000;
   const bytes = commands * size;
   const transfersPerCommand = (transfers.in + transfers.out - before) / commands;
-  const t: Throughput = { op, variant, commandBytes: size, bytes, seconds, mbps: bytes / seconds / 1e6, msPerCommand: (seconds * 1000) / commands, transfersPerCommand };
-  log(`usbms ${op} ${size / KiB} KiB (${variant}): ${t.mbps.toFixed(1)} MB/s (${t.msPerCommand.toFixed(2)} ms/command, ${transfersPerCommand.toFixed(2)} transfers/command)`);
+  const t: Throughput = {
+    op,
+    variant,
+    commandBytes: size,
+    bytes,
+    seconds,
+    mbps: bytes / seconds / 1e6,
+    msPerCommand: (seconds * 1000) / commands,
+    transfersPerCommand,
+  };
+  log(
+    `usbms ${op} ${size / KiB} KiB (${variant}): ${t.mbps.toFixed(1)} MB/s (${t.msPerCommand.toFixed(2)} ms/command, ${transfersPerCommand.toFixed(2)} transfers/command)`,
+  );
   return t;
 }
 
@@ -227,7 +244,9 @@ for (const size of SIZES) {
   save();
 }
 result.heap = await heapOverLargeRead(lu);
-log(`heap: peak ${(result.heap.peakHeapUsed / MiB).toFixed(1)} MiB, steady ${(result.heap.steadyHeapUsed / MiB).toFixed(1)} MiB, peak rss ${(result.heap.peakRss / MiB).toFixed(0)} MiB`);
+log(
+  `heap: peak ${(result.heap.peakHeapUsed / MiB).toFixed(1)} MiB, steady ${(result.heap.steadyHeapUsed / MiB).toFixed(1)} MiB, peak rss ${(result.heap.peakRss / MiB).toFixed(0)} MiB`,
+);
 result.usbmsTur2 = await usbmsTur(lu);
 // A known pattern for the read-back check of the second open.
 const pattern = new Uint8Array(4 * MiB).map((_, i) => (i * 131 + (i >>> 9) * 7) & 0xff);
@@ -249,7 +268,8 @@ for (const [i, variant] of order.entries()) {
     result.usbms.read.push(await usbmsThroughput(l, 'read', size, variant === 'default' ? 'default#2' : variant));
     save();
   }
-  if (i === order.length - 1) fast = d; // stays open for the TUR and read-back checks below
+  if (i === order.length - 1)
+    fast = d; // stays open for the TUR and read-back checks below
   else await d.close();
 }
 if (!fast) throw new Error('unreachable: no status-with-data device');
@@ -265,7 +285,11 @@ for (const size of [64 * KiB, 4 * MiB]) {
   const bad = back.findIndex((b, i) => b !== pattern[i]);
   if (bad >= 0) mismatches.push(`${size / KiB} KiB commands: first difference at byte ${bad}`);
 }
-result.notes.push(mismatches.length === 0 ? 'status-with-data reads returned the written 4 MiB pattern exactly (64 KiB and 4 MiB commands)' : `READ-BACK MISMATCH: ${mismatches.join('; ')}`);
+result.notes.push(
+  mismatches.length === 0
+    ? 'status-with-data reads returned the written 4 MiB pattern exactly (64 KiB and 4 MiB commands)'
+    : `READ-BACK MISMATCH: ${mismatches.join('; ')}`,
+);
 if (mismatches.length > 0) process.exitCode = 1;
 await fast.close();
 

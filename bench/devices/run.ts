@@ -10,7 +10,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { bundleForGuest } from '../../test/hil/bundle.js';
 import type { ProfileName } from '../../test/hil/profiles.js';
-import { readJobJson, REPO_ROOT, runInGuest } from '../../test/hil/runner.js';
+import { REPO_ROOT, readJobJson, runInGuest } from '../../test/hil/runner.js';
 import type { BenchResult } from './types.js';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
@@ -112,10 +112,7 @@ for (const b of results) {
     const tag = plain ? '' : rd.variant === 'default#2' ? ' #2' : ' +sts';
     const wr = plain ? b.usbms.write.find((x) => x.commandBytes === rd.commandBytes) : undefined;
     lines.push(
-      pad(
-        [`usbms ${rd.commandBytes / 1024} KiB${tag}`, mb(rd.mbps), mb(wr?.mbps), rd.msPerCommand.toFixed(1), rd.transfersPerCommand?.toFixed(2) ?? '-'],
-        w,
-      ),
+      pad([`usbms ${rd.commandBytes / 1024} KiB${tag}`, mb(rd.mbps), mb(wr?.mbps), rd.msPerCommand.toFixed(1), rd.transfersPerCommand?.toFixed(2) ?? '-'], w),
     );
   }
   lines.push(
@@ -132,8 +129,14 @@ for (const b of results) {
   for (const n of b.notes) lines.push(`note: ${n}`);
   const rBest = best(b.usbms.read, (x) => x.mbps);
   const wBest = best(b.usbms.write, (x) => x.mbps);
-  const kRead = best(b.kernel.filter((k) => k.op === 'read'), (k) => k.mbps);
-  const kWrite = best(b.kernel.filter((k) => k.op === 'write'), (k) => k.mbps);
+  const kRead = best(
+    b.kernel.filter((k) => k.op === 'read'),
+    (k) => k.mbps,
+  );
+  const kWrite = best(
+    b.kernel.filter((k) => k.op === 'write'),
+    (k) => k.mbps,
+  );
   if (rBest && wBest && kRead && kWrite && b.usbmsTur && b.kernelTur) {
     const uTur = minDefined(b.usbmsTur.meanUs, b.usbmsTur2?.meanUs, b.usbmsTur3?.meanUs);
     const kTur = minDefined(b.kernelTur.meanUs, b.kernelTur2?.meanUs);
@@ -154,7 +157,10 @@ for (const b of results) {
   }
 }
 
-lines.push('', '## ratios: usbms at its best command size / kernel at its best (dd O_DIRECT 120K or 1M, either pass); TUR: usbms / kernel time (lower is better)');
+lines.push(
+  '',
+  '## ratios: usbms at its best command size / kernel at its best (dd O_DIRECT 120K or 1M, either pass); TUR: usbms / kernel time (lower is better)',
+);
 const rw = [14, 22, 10, 8, 22, 10, 8, 9, 9, 6];
 lines.push(pad(['device', 'usbms read MB/s', 'kernel', 'ratio', 'usbms write MB/s', 'kernel', 'ratio', 'TUR us', 'kernel', 'ratio'], rw));
 for (const r of ratios) {
@@ -180,7 +186,17 @@ for (const r of ratios) {
 fs.mkdirSync(path.dirname(outFile), { recursive: true });
 fs.writeFileSync(
   outFile,
-  JSON.stringify({ date: new Date().toISOString(), guestCpus: cpus, machine: `${os.cpus().length} x ${os.cpus()[0]?.model ?? '?'}, ${os.release()}, node ${process.version}`, results, ratios }, null, 1),
+  JSON.stringify(
+    {
+      date: new Date().toISOString(),
+      guestCpus: cpus,
+      machine: `${os.cpus().length} x ${os.cpus()[0]?.model ?? '?'}, ${os.release()}, node ${process.version}`,
+      results,
+      ratios,
+    },
+    null,
+    1,
+  ),
 );
 console.log(lines.join('\n'));
 console.error(`[bench] JSON: ${path.relative(process.cwd(), outFile)}`);

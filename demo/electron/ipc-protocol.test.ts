@@ -1,5 +1,5 @@
-import { describe, expect, it } from 'vitest';
 import { ProtectedClassError, ScsiCheckConditionError, UsbmsErrorCode } from '@usbms/core';
+import { describe, expect, it } from 'vitest';
 import { fromIpcResult, toIpcResult } from './ipc-protocol.js';
 
 describe('IPC results', () => {

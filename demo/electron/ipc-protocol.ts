@@ -4,8 +4,9 @@
  * pure: results travel as plain objects and errors as `serializeError` output,
  * so the renderer rethrows the same typed error (same `code`) the main process saw.
  */
-import { deserializeError, serializeError } from '@usbms/core';
+
 import type { SerializedUsbmsError } from '@usbms/core';
+import { deserializeError, serializeError } from '@usbms/core';
 
 export const IpcChannel = {
   list: 'usbms:list',

@@ -10,10 +10,10 @@
  * rule for the app's own pages only.
  */
 import { join } from 'node:path';
-import { BrowserWindow, app, net, protocol, session } from 'electron';
+import { app, BrowserWindow, net, protocol, session } from 'electron';
 import { registerUsbmsIpc } from './node-main.js';
-import { allowDevicePermission, allowPermissionCheck, chooseUsbDevice, isTrustedOrigin, protectedClassesWithoutMassStorage } from './policy.js';
 import type { UsbmsElectronPolicy } from './policy.js';
+import { allowDevicePermission, allowPermissionCheck, chooseUsbDevice, isTrustedOrigin, protectedClassesWithoutMassStorage } from './policy.js';
 
 /** The app's pages are served from app://usbms (a privileged, secure scheme), or from Vite in development. */
 const DEV_URL = process.env.USBMS_DEV_URL; // e.g. http://localhost:5180

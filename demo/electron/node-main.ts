@@ -4,15 +4,16 @@
  * the app must detach it, which only the Node adapter does on Linux), or to
  * keep device access out of the renderer entirely.
  */
-import { ipcMain } from 'electron';
-import type { IpcMainInvokeEvent } from 'electron';
-import { InvalidArgumentError } from '@usbms/core';
+
 import type { MscDevice } from '@usbms/core';
+import { InvalidArgumentError } from '@usbms/core';
 import { listDevices, openDevice } from '@usbms/node';
-import { IpcChannel, toIpcResult } from './ipc-protocol.js';
+import type { IpcMainInvokeEvent } from 'electron';
+import { ipcMain } from 'electron';
 import type { IpcExecuteRequest, IpcResult } from './ipc-protocol.js';
-import { isTrustedOrigin } from './policy.js';
+import { IpcChannel, toIpcResult } from './ipc-protocol.js';
 import type { UsbmsElectronPolicy } from './policy.js';
+import { isTrustedOrigin } from './policy.js';
 
 const open = new Map<number, MscDevice>();
 let nextHandle = 1;
@@ -33,7 +34,10 @@ export function registerUsbmsIpc(policy: UsbmsElectronPolicy): void {
         return fn(...args);
       });
 
-  ipcMain.handle(IpcChannel.list, guarded(async () => listDevices()));
+  ipcMain.handle(
+    IpcChannel.list,
+    guarded(async () => listDevices()),
+  );
   ipcMain.handle(
     IpcChannel.open,
     guarded(async (id: string) => {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { allowDevicePermission, allowPermissionCheck, chooseUsbDevice, isTrustedOrigin, originOf, protectedClassesWithoutMassStorage } from './policy.js';
 import type { ChooseAcceptsElectronDetails, UsbmsElectronPolicy } from './policy.js';
+import { allowDevicePermission, allowPermissionCheck, chooseUsbDevice, isTrustedOrigin, originOf, protectedClassesWithoutMassStorage } from './policy.js';
 
 const policy: UsbmsElectronPolicy = { trustedOrigins: ['app://usbms', 'http://localhost:5180'] };
 const usbDevice = (vendorId: number, productId: number, deviceId = `${vendorId}:${productId}`) => ({ deviceId, vendorId, productId });
@@ -35,7 +35,9 @@ describe('permissions', () => {
 
   it('keeps device permission for allowed USB devices on trusted origins', () => {
     const restricted: UsbmsElectronPolicy = { ...policy, devices: [{ vendorId: 0x0781 }] };
-    expect(allowDevicePermission({ deviceType: 'usb', origin: 'app://usbms', device: { ...usbDevice(0x0781, 0x5581), configurations: [] } as never }, restricted)).toBe(true);
+    expect(
+      allowDevicePermission({ deviceType: 'usb', origin: 'app://usbms', device: { ...usbDevice(0x0781, 0x5581), configurations: [] } as never }, restricted),
+    ).toBe(true);
     expect(allowDevicePermission({ deviceType: 'usb', origin: 'app://usbms', device: usbDevice(0x1234, 1) as never }, restricted)).toBe(false);
     expect(allowDevicePermission({ deviceType: 'usb', origin: 'https://evil.example', device: usbDevice(0x0781, 1) as never }, restricted)).toBe(false);
     expect(allowDevicePermission({ deviceType: 'hid', origin: 'app://usbms', device: usbDevice(0x0781, 1) as never }, restricted)).toBe(false);
@@ -46,7 +48,9 @@ describe('select-usb-device', () => {
   const list = [usbDevice(0x1234, 0x0001, 'a'), usbDevice(0x0781, 0x5581, 'b')];
   it('picks the first allowed device for a trusted frame', () => {
     expect(chooseUsbDevice({ deviceList: list, frame: { origin: 'app://usbms' } }, policy)).toBe('a');
-    expect(chooseUsbDevice({ deviceList: list, frame: { origin: 'app://usbms' } }, { ...policy, devices: [{ vendorId: 0x0781, productId: 0x5581 }] })).toBe('b');
+    expect(chooseUsbDevice({ deviceList: list, frame: { origin: 'app://usbms' } }, { ...policy, devices: [{ vendorId: 0x0781, productId: 0x5581 }] })).toBe(
+      'b',
+    );
   });
   it('cancels for untrusted or missing frames and when nothing matches', () => {
     expect(chooseUsbDevice({ deviceList: list, frame: { origin: 'https://evil.example' } }, policy)).toBeUndefined();

@@ -67,7 +67,10 @@ function deviceAllowed(device: Pick<USBDevice, 'vendorId' | 'productId'>, policy
 }
 
 /** For setDevicePermissionHandler: keep permission for USB devices the policy allows, for trusted origins only. */
-export function allowDevicePermission(details: Pick<DevicePermissionHandlerHandlerDetails, 'deviceType' | 'origin' | 'device'>, policy: UsbmsElectronPolicy): boolean {
+export function allowDevicePermission(
+  details: Pick<DevicePermissionHandlerHandlerDetails, 'deviceType' | 'origin' | 'device'>,
+  policy: UsbmsElectronPolicy,
+): boolean {
   if (details.deviceType !== 'usb') return false;
   if (!isTrustedOrigin(details.origin, policy)) return false;
   const device = details.device as Partial<USBDevice>;
@@ -80,7 +83,10 @@ export function allowDevicePermission(details: Pick<DevicePermissionHandlerHandl
  * (the page's requestDevice() then rejects with NotFoundError). Chromium has
  * already applied the page's filters (class 0x08 etc.) to `deviceList`.
  */
-export function chooseUsbDevice(details: { deviceList: readonly Pick<USBDevice, 'deviceId' | 'vendorId' | 'productId'>[]; frame: { origin: string } | null }, policy: UsbmsElectronPolicy): string | undefined {
+export function chooseUsbDevice(
+  details: { deviceList: readonly Pick<USBDevice, 'deviceId' | 'vendorId' | 'productId'>[]; frame: { origin: string } | null },
+  policy: UsbmsElectronPolicy,
+): string | undefined {
   if (!details.frame || !isTrustedOrigin(details.frame.origin, policy)) return undefined;
   return details.deviceList.find((d) => deviceAllowed(d, policy))?.deviceId;
 }

@@ -6,6 +6,7 @@
 import electron = require('electron');
 
 const { contextBridge, ipcRenderer } = electron;
+
 import type { IpcChannel as Channels, IpcExecuteRequest } from './ipc-protocol.js';
 
 // Same values as IpcChannel in ipc-protocol.ts (a sandboxed preload cannot load that module).

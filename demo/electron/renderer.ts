@@ -5,8 +5,8 @@
  */
 import type { MscDevice } from '@usbms/core';
 import { openWebUsbDevice, requestMscDevice } from '@usbms/web';
-import { fromIpcResult } from './ipc-protocol.js';
 import type { IpcResult } from './ipc-protocol.js';
+import { fromIpcResult } from './ipc-protocol.js';
 
 /** WebUSB in the renderer (call from a click handler). */
 export async function openWithWebUsb(): Promise<MscDevice> {

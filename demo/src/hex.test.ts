@@ -18,9 +18,7 @@ describe('parseHex', () => {
 describe('hexDump', () => {
   it('prints address, hex and ASCII columns', () => {
     const bytes = new TextEncoder().encode('USBMS disk\x00\x01');
-    expect(hexDump(bytes, { baseAddress: 0x200 })).toBe(
-      '00000200  55 53 42 4d 53 20 64 69  73 6b 00 01              |USBMS disk..|',
-    );
+    expect(hexDump(bytes, { baseAddress: 0x200 })).toBe('00000200  55 53 42 4d 53 20 64 69  73 6b 00 01              |USBMS disk..|');
     expect(toHex(Uint8Array.of(1, 0xab))).toBe('01 ab');
   });
   it('truncates long data and says so', () => {

@@ -5,7 +5,10 @@
  * "0x12,0x00" and newlines all work. Throws a message naming the bad token.
  */
 export function parseHex(text: string, what = 'hex'): Uint8Array {
-  const cleaned = text.replace(/0x/gi, ' ').replace(/[,;:\-_]/g, ' ').trim();
+  const cleaned = text
+    .replace(/0x/gi, ' ')
+    .replace(/[,;:\-_]/g, ' ')
+    .trim();
   if (cleaned === '') return new Uint8Array(0);
   const out: number[] = [];
   for (const token of cleaned.split(/\s+/)) {

@@ -1,7 +1,7 @@
 import './style.css';
 import { DisconnectedError } from '@usbms/core';
-import { describeDevice, watchMscDevices } from '@usbms/web';
 import type { UsbLike } from '@usbms/web';
+import { describeDevice, watchMscDevices } from '@usbms/web';
 import type { App, Panel, Session } from './app.js';
 import { clear, h } from './dom.js';
 import { renderError } from './errors.js';
@@ -175,7 +175,12 @@ clear(
   h(
     'header',
     { class: 'topbar' },
-    h('div', { class: 'brand' }, h('span', { class: 'logo', 'aria-hidden': 'true', text: '▣' }), h('h1', {}, 'usbms ', h('span', { class: 'muted', text: 'device tool' }))),
+    h(
+      'div',
+      { class: 'brand' },
+      h('span', { class: 'logo', 'aria-hidden': 'true', text: '▣' }),
+      h('h1', {}, 'usbms ', h('span', { class: 'muted', text: 'device tool' })),
+    ),
     h('div', { class: 'conn', role: 'status', 'aria-label': 'Connection' }, connPill, connLabel),
     h('div', { class: 'header-actions' }, connectBtn, simBtn, closeBtn),
   ),
@@ -192,11 +197,7 @@ clear(
     statusLine,
     h('span', {
       class: 'muted',
-      text: webUsb
-        ? fakeUsb
-          ? 'WebUSB: fake device (?fakeusb)'
-          : 'WebUSB available'
-        : 'WebUSB unavailable in this browser: simulated device only',
+      text: webUsb ? (fakeUsb ? 'WebUSB: fake device (?fakeusb)' : 'WebUSB available') : 'WebUSB unavailable in this browser: simulated device only',
     }),
   ),
 );

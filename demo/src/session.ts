@@ -1,8 +1,8 @@
 import { MscDevice } from '@usbms/core';
-import { SimulatedDevice } from '@usbms/core/sim';
 import type { SimVendorHook } from '@usbms/core/sim';
-import { describeDevice, openWebUsbDevice, requestMscDevice } from '@usbms/web';
+import { SimulatedDevice } from '@usbms/core/sim';
 import type { UsbDeviceLike, UsbLike } from '@usbms/web';
+import { describeDevice, openWebUsbDevice, requestMscDevice } from '@usbms/web';
 import type { Session } from './app.js';
 
 const encoder = new TextEncoder();

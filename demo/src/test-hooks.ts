@@ -1,5 +1,5 @@
-import { FakeUsb, FakeUsbDevice } from '@usbms/web/fake';
 import type { UsbLike } from '@usbms/web';
+import { FakeUsb, FakeUsbDevice } from '@usbms/web/fake';
 import { createDemoSimulator } from './session.js';
 
 /**

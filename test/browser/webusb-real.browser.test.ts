@@ -1,9 +1,9 @@
-import { describe, expect, it } from 'vitest';
 import { ProtectedClassError } from '@usbms/core';
 import { SimulatedDevice } from '@usbms/core/sim';
-import { ChromiumMessages, FakeUsb, FakeUsbDevice, makeInResult, makeOutResult } from '@usbms/web/fake';
-import { WebUsbTransport, getMscDevices } from '@usbms/web';
 import type { UsbLike } from '@usbms/web';
+import { getMscDevices, WebUsbTransport } from '@usbms/web';
+import { ChromiumMessages, FakeUsb, FakeUsbDevice, makeInResult, makeOutResult } from '@usbms/web/fake';
+import { describe, expect, it } from 'vitest';
 
 type Ctor = abstract new (...args: never[]) => unknown;
 const g = globalThis as unknown as { USBInTransferResult: Ctor; USBOutTransferResult: Ctor; navigator: { usb?: UsbLike } };

@@ -255,7 +255,12 @@ describe('usbms --sim=image.img: data persists across invocations', { timeout: 6
     expect(skipped.code).toBe(0);
     expect(skipped.stdout).toContain('2 unreadable blocks were zero-filled');
     const log = await readFile(`${out}.badblocks`, 'utf8');
-    expect(log.split('\n').filter(Boolean).map((l) => l.split('\t')[0])).toEqual(['100', '101']);
+    expect(
+      log
+        .split('\n')
+        .filter(Boolean)
+        .map((l) => l.split('\t')[0]),
+    ).toEqual(['100', '101']);
     const copy = await readFile(out);
     const expected = Buffer.from(content);
     expected.fill(0, 100 * 512, 102 * 512);

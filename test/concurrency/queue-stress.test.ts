@@ -8,7 +8,7 @@ import { AbortError, TimeoutError, UsbmsError } from '@usbms/core';
 import { SimulatedDevice } from '@usbms/core/sim';
 import { describe, expect, it } from 'vitest';
 // BotEngine and CommandQueue are imported from source until index.ts exports them.
-import { BotEngine, type BotCommandRequest, type BotCommandResult } from '../../packages/core/src/bot/engine.js';
+import { type BotCommandRequest, type BotCommandResult, BotEngine } from '../../packages/core/src/bot/engine.js';
 import { CommandQueue } from '../../packages/core/src/queue.js';
 
 const BLOCK = 512;
@@ -97,7 +97,18 @@ describe('1,000 concurrent callers through CommandQueue + BotEngine against the 
     for (let i = 0; i < CALLERS; i++) initial.set(callerPattern(i, 1, BLOCK), i * BLOCK);
     for (let lba = 0; lba < CALLERS; lba += 100) {
       await queue.run(({ signal }) =>
-        job(bot, { lun: 0, cdb: cdb10(0x2a, lba, 100), direction: 'out', length: 100 * BLOCK, data: initial.subarray(lba * BLOCK, (lba + 100) * BLOCK), timeoutMs: 5000 }, signal),
+        job(
+          bot,
+          {
+            lun: 0,
+            cdb: cdb10(0x2a, lba, 100),
+            direction: 'out',
+            length: 100 * BLOCK,
+            data: initial.subarray(lba * BLOCK, (lba + 100) * BLOCK),
+            timeoutMs: 5000,
+          },
+          signal,
+        ),
       );
     }
 

@@ -7,7 +7,7 @@ import { AbortError, DeviceFailedError, DisconnectedError, InvalidCswError, Phas
 import { type SimFault, SimulatedDevice, type SimulatedDeviceOptions } from '@usbms/core/sim';
 import { describe, expect, it } from 'vitest';
 // BotEngine and CommandQueue are imported from source until index.ts exports them.
-import { BotEngine, type BotCommandRequest, type BotCommandResult, type BotEngineOptions } from '../../packages/core/src/bot/engine.js';
+import { type BotCommandRequest, type BotCommandResult, BotEngine, type BotEngineOptions } from '../../packages/core/src/bot/engine.js';
 import { CommandQueue } from '../../packages/core/src/queue.js';
 
 const BLOCK = 512;
@@ -23,7 +23,13 @@ function cdb10(opcode: number, lba: number, blocks: number): Uint8Array {
 const READ = 0x28;
 const WRITE = 0x2a;
 
-const read = (lba: number, blocks = 1, timeoutMs = 2000): BotCommandRequest => ({ lun: 0, cdb: cdb10(READ, lba, blocks), direction: 'in', length: blocks * BLOCK, timeoutMs });
+const read = (lba: number, blocks = 1, timeoutMs = 2000): BotCommandRequest => ({
+  lun: 0,
+  cdb: cdb10(READ, lba, blocks),
+  direction: 'in',
+  length: blocks * BLOCK,
+  timeoutMs,
+});
 const write = (lba: number, data: Uint8Array, timeoutMs = 2000): BotCommandRequest => ({
   lun: 0,
   cdb: cdb10(WRITE, lba, data.length / BLOCK),

@@ -3,16 +3,15 @@
 // costs ~45 s per process under TCG (esbuild and hundreds of module loads, emulated); a bundle built here
 // in ~0.1 s loads in about a second there. node-usb stays external (native binding), imported by its
 // absolute path so the bundle works from any folder.
-import { createRequire } from 'node:module';
+
 import fs from 'node:fs';
+import { createRequire } from 'node:module';
 import path from 'node:path';
 import { HIL_DIR, REPO_ROOT } from './runner.js';
 
 interface EsbuildPlugin {
   name: string;
-  setup(build: {
-    onResolve(options: { filter: RegExp }, callback: (args: { path: string }) => { path: string; external: boolean }): void;
-  }): void;
+  setup(build: { onResolve(options: { filter: RegExp }, callback: (args: { path: string }) => { path: string; external: boolean }): void }): void;
 }
 interface Esbuild {
   build(options: {

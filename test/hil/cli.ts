@@ -7,11 +7,7 @@ import { PROFILE_NAMES, PROFILES } from './profiles.js';
 import { HilInfrastructureError, runInGuest } from './runner.js';
 
 function usage(): never {
-  console.error(
-    'usage: cli.ts --profile NAME [--timeout SECONDS] [--quiet] -- COMMAND [ARGS...]\n' +
-      '       cli.ts --list\n' +
-      `profiles: ${PROFILE_NAMES.join(', ')}`,
-  );
+  console.error(`usage: cli.ts --profile NAME [--timeout SECONDS] [--quiet] -- COMMAND [ARGS...]\n       cli.ts --list\nprofiles: ${PROFILE_NAMES.join(', ')}`);
   process.exit(2);
 }
 

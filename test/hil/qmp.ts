@@ -79,8 +79,7 @@ export class QmpClient {
 
   #onData(chunk: string): void {
     this.#buffer += chunk;
-    let newline: number;
-    while ((newline = this.#buffer.indexOf('\n')) >= 0) {
+    for (let newline = this.#buffer.indexOf('\n'); newline >= 0; newline = this.#buffer.indexOf('\n')) {
       const line = this.#buffer.slice(0, newline).trim();
       this.#buffer = this.#buffer.slice(newline + 1);
       if (line) this.#onMessage(line);
@@ -127,7 +126,7 @@ export class QmpClient {
     if (this.#closed) return Promise.reject(this.#closed);
     return new Promise<T>((resolve, reject) => {
       this.#pending.push({ command, resolve: resolve as (value: unknown) => void, reject });
-      this.#socket.write(JSON.stringify(args ? { execute: command, arguments: args } : { execute: command }) + '\n');
+      this.#socket.write(`${JSON.stringify(args ? { execute: command, arguments: args } : { execute: command })}\n`);
     });
   }
 

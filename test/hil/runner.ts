@@ -9,14 +9,14 @@
 // The job folder (test/hil/.cache/runs/<id>) is shared writable at the same path; the guest sees it as
 // $HIL_OUT. Infrastructure failures (QEMU does not start, the guest cannot be prepared, the hard timeout)
 // throw HilInfrastructureError: they are never reported as a skipped or passing test.
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { getProfile, type Profile, type ProfileName } from './profiles.js';
 import { QmpClient, queryBlockStats } from './qmp.js';
-import { RPC_DIR, responseFile, type HostRequest, type HostResponse } from './rpc.js';
+import { type HostRequest, type HostResponse, RPC_DIR, responseFile } from './rpc.js';
 
 export const HIL_DIR = path.dirname(fileURLToPath(import.meta.url));
 export const REPO_ROOT = path.resolve(HIL_DIR, '../..');
@@ -222,17 +222,41 @@ export async function startGuest(opts: GuestOptions): Promise<GuestRun> {
   fs.writeFileSync(path.join(jobDir, 'command.sh'), commandScript(opts, profile, jobDir));
 
   const args = [
-    '-M', 'pc', '-accel', 'tcg', '-cpu', 'max',
-    '-smp', String(opts.cpus ?? 2), '-m', String(opts.memoryMiB ?? 1536),
-    '-nodefaults', '-no-user-config', '-display', 'none', '-vga', 'none', '-no-reboot',
-    '-kernel', env.kernel, '-initrd', env.initrd,
-    '-append', `console=ttyS0 panic=-1 loglevel=4 hil.job=${jobDir}`,
-    '-serial', `file:${path.join(jobDir, 'serial.log')}`,
-    '-fsdev', 'local,id=fsroot,path=/,security_model=none,readonly=on,multidevs=remap',
-    '-device', 'virtio-9p-pci,fsdev=fsroot,mount_tag=hostroot',
-    '-fsdev', `local,id=fsjob,path=${jobDir},security_model=none,multidevs=remap`,
-    '-device', 'virtio-9p-pci,fsdev=fsjob,mount_tag=hostjob',
-    '-qmp', `unix:${qmpPath},server=on,wait=off`,
+    '-M',
+    'pc',
+    '-accel',
+    'tcg',
+    '-cpu',
+    'max',
+    '-smp',
+    String(opts.cpus ?? 2),
+    '-m',
+    String(opts.memoryMiB ?? 1536),
+    '-nodefaults',
+    '-no-user-config',
+    '-display',
+    'none',
+    '-vga',
+    'none',
+    '-no-reboot',
+    '-kernel',
+    env.kernel,
+    '-initrd',
+    env.initrd,
+    '-append',
+    `console=ttyS0 panic=-1 loglevel=4 hil.job=${jobDir}`,
+    '-serial',
+    `file:${path.join(jobDir, 'serial.log')}`,
+    '-fsdev',
+    'local,id=fsroot,path=/,security_model=none,readonly=on,multidevs=remap',
+    '-device',
+    'virtio-9p-pci,fsdev=fsroot,mount_tag=hostroot',
+    '-fsdev',
+    `local,id=fsjob,path=${jobDir},security_model=none,multidevs=remap`,
+    '-device',
+    'virtio-9p-pci,fsdev=fsjob,mount_tag=hostjob',
+    '-qmp',
+    `unix:${qmpPath},server=on,wait=off`,
     ...profile.qemuArgs(image),
   ];
   fs.writeFileSync(path.join(jobDir, 'qemu-args.json'), JSON.stringify([env.qemu, ...args], null, 1));
@@ -253,9 +277,7 @@ export async function startGuest(opts: GuestOptions): Promise<GuestRun> {
     qmp = await Promise.race([
       QmpClient.connect(qmpPath),
       exited.then((e) => {
-        throw new HilInfrastructureError(
-          `QEMU exited before its monitor came up (${e.error?.message ?? `exit ${e.code ?? e.signal}`}):\n${qemuOutput}`,
-        );
+        throw new HilInfrastructureError(`QEMU exited before its monitor came up (${e.error?.message ?? `exit ${e.code ?? e.signal}`}):\n${qemuOutput}`);
       }),
     ]);
   } catch (error) {
@@ -305,7 +327,12 @@ export async function startGuest(opts: GuestOptions): Promise<GuestRun> {
     for (const stream of ['stdout', 'stderr'] as const) {
       const text = readIfExists(path.join(jobDir, stream));
       if (text.length > echoed[stream]) {
-        process.stderr.write(text.slice(echoed[stream]).replace(/^/gm, `[guest ${profile.name} ${stream}] `).replace(/\[guest [^\]]*\] $/, ''));
+        process.stderr.write(
+          text
+            .slice(echoed[stream])
+            .replace(/^/gm, `[guest ${profile.name} ${stream}] `)
+            .replace(/\[guest [^\]]*\] $/, ''),
+        );
         echoed[stream] = text.length;
       }
     }
@@ -386,10 +413,7 @@ async function handleHostRequest(qmp: QmpClient, request: HostRequest): Promise<
       case 'blockstats':
         return { ok: true, value: await queryBlockStats(qmp) };
       case 'device-del': {
-        const deleted = qmp.waitForEvent(
-          (e) => e.event === 'DEVICE_DELETED' && e.data?.device === request.id,
-          request.timeoutMs ?? 30_000,
-        );
+        const deleted = qmp.waitForEvent((e) => e.event === 'DEVICE_DELETED' && e.data?.device === request.id, request.timeoutMs ?? 30_000);
         deleted.catch(() => undefined);
         await qmp.execute('device_del', { id: request.id });
         if (request.waitDeleted ?? true) await deleted;

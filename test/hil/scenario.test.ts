@@ -7,7 +7,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { bundleForGuest } from './bundle.js';
 import { recordMetric } from './metrics.js';
 import { PROFILE_NAMES, PROFILES, type Profile } from './profiles.js';
-import { readJobJson, runInGuest, type GuestResult } from './runner.js';
+import { type GuestResult, readJobJson, runInGuest } from './runner.js';
 import type { ErrorInfo, ScenarioResult, ScenarioSteps } from './scenario-types.js';
 
 const MiB = 1024 * 1024;
@@ -188,7 +188,10 @@ describe.each(botProfiles)('%s scenario', (name) => {
     expect(o.interrupted?.code, trace).toBe(code);
     // Interrupted mid-command: BOT reset recovery (BOT 1.0 §5.3.4) ran and worked.
     expect(o.recoverySteps, trace).toEqual(expect.arrayContaining(['bulk-only-reset:ok']));
-    expect(o.recoverySteps.filter((s) => s.endsWith(':failed')), trace).toEqual([]);
+    expect(
+      o.recoverySteps.filter((s) => s.endsWith(':failed')),
+      trace,
+    ).toEqual([]);
     expect(o.nextTur, trace).toBe('ok');
     expect(o.nextRead, trace).toMatchObject({ equal: true });
     expect(o.state, trace).toBe('open');

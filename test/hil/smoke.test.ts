@@ -5,7 +5,7 @@
 import { describe, expect, it } from 'vitest';
 import { recordMetric } from './metrics.js';
 import { PROFILE_NAMES, PROFILES } from './profiles.js';
-import { readJobJson, runInGuest, type GuestResult } from './runner.js';
+import { type GuestResult, readJobJson, runInGuest } from './runner.js';
 
 interface SmokeInterface {
   vendorId: number;

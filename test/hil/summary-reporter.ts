@@ -48,7 +48,9 @@ export default class HilSummaryReporter implements Reporter {
     for (const name of PROFILE_NAMES) {
       const row = this.#rows.get(name);
       if (!row) continue;
-      const metrics = Object.entries(row.metrics).map(([k, v]) => `${k}=${v}`).join(' ');
+      const metrics = Object.entries(row.metrics)
+        .map(([k, v]) => `${k}=${v}`)
+        .join(' ');
       table.push([name, PROFILES[name].description, String(row.passed), String(row.failed.length), metrics]);
     }
     const widths = header.map((_, i) => Math.max(...table.map((r) => (r[i] ?? '').length)));

@@ -22,7 +22,7 @@
 // If dist/ folders did not exist before, they are removed again at the end, so a
 // later in-workspace run of bin/usbms.mjs keeps using the sources.
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
@@ -208,14 +208,14 @@ await step(
   () => {
     mkdirSync(consumer);
     writeFileSync(join(consumer, 'package.json'), JSON.stringify({ name: 'usbms-consumer', private: true, type: 'module' }, null, 2));
-    for (const file of readdirSync(fixtures)) if (statSync(join(fixtures, file)).isFile()) writeFileSync(join(consumer, file), readFileSync(join(fixtures, file)));
+    for (const file of readdirSync(fixtures))
+      if (statSync(join(fixtures, file)).isFile()) writeFileSync(join(consumer, file), readFileSync(join(fixtures, file)));
     mkdirSync(join(consumer, 'web'));
     for (const file of ['index.html', 'main.js']) writeFileSync(join(consumer, 'web', file), readFileSync(join(fixtures, 'web', file)));
-    run(
-      'npm',
-      ['install', '--no-audit', '--no-fund', '--prefer-offline', '--loglevel=error', ...packages.map((p) => tarballs[p.name]), ...consumerDevDeps],
-      { cwd: consumer, timeout: 240_000 },
-    );
+    run('npm', ['install', '--no-audit', '--no-fund', '--prefer-offline', '--loglevel=error', ...packages.map((p) => tarballs[p.name]), ...consumerDevDeps], {
+      cwd: consumer,
+      timeout: 240_000,
+    });
     const installed = JSON.parse(readFileSync(join(consumer, 'node_modules/@usbms/node/package.json'), 'utf8'));
     if (installed.dependencies['@usbms/core'] !== '0.1.0') throw new Error(`@usbms/node depends on @usbms/core ${installed.dependencies['@usbms/core']}`);
   },
@@ -279,7 +279,15 @@ await step('Vite 8.3.8: bundle a page with @usbms/web + @usbms/core/sim, run it 
   const browser = await chromium.launchPersistentContext(profile, {
     executablePath: chromiumPath,
     headless: true,
-    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+    args: [
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-quic',
+      '--no-first-run',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+    ],
   });
   try {
     const page = browser.pages()[0] ?? (await browser.newPage());

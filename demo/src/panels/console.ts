@@ -18,7 +18,15 @@ interface HistoryEntry {
 export function createConsolePanel(app: App): Panel {
   const preset = h('select', { id: 'cmd-preset' }, h('option', { value: '', text: 'Custom (raw CDB)' }));
   for (const [i, c] of BUILTIN_COMMANDS.entries()) preset.append(h('option', { value: String(i), text: c.name }));
-  const cdb = h('input', { id: 'cmd-cdb', type: 'text', class: 'mono', autocomplete: 'off', spellcheck: false, placeholder: '12 00 00 00 24 00', required: true });
+  const cdb = h('input', {
+    id: 'cmd-cdb',
+    type: 'text',
+    class: 'mono',
+    autocomplete: 'off',
+    spellcheck: false,
+    placeholder: '12 00 00 00 24 00',
+    required: true,
+  });
   const direction = h(
     'select',
     { id: 'cmd-direction' },
@@ -134,11 +142,23 @@ export function createConsolePanel(app: App): Panel {
               : '—',
           ],
         ]),
-        dir === 'in' ? h('pre', { class: 'hex', id: 'cmd-dump', tabindex: 0, 'aria-label': 'Data received, hex and ASCII', text: hexDump(r.data, { maxBytes: 64 * 1024 }) }) : null,
+        dir === 'in'
+          ? h('pre', {
+              class: 'hex',
+              id: 'cmd-dump',
+              tabindex: 0,
+              'aria-label': 'Data received, hex and ASCII',
+              text: hexDump(r.data, { maxBytes: 64 * 1024 }),
+            })
+          : null,
       );
     } catch (error) {
       entry.outcome = errorLine(error).split(':')[0] ?? 'ERROR';
-      clear(result, h('div', { class: 'result-head' }, h('span', { class: 'badge bad', id: 'cmd-status', text: 'ERROR' })), h('p', { class: 'err wrap', text: errorLine(error) }));
+      clear(
+        result,
+        h('div', { class: 'result-head' }, h('span', { class: 'badge bad', id: 'cmd-status', text: 'ERROR' })),
+        h('p', { class: 'err wrap', text: errorLine(error) }),
+      );
       app.showError(error, 'Command');
     } finally {
       send.disabled = false;

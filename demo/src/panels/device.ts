@@ -74,7 +74,13 @@ export function createDevicePanel(app: App): Panel {
     title: 'START STOP UNIT with LOEJ (SBC-3 §5.25)',
     onclick: () =>
       void act('Eject', async (s) => {
-        if (await confirmDialog('Eject the medium?', `This asks ${s.label}, LUN ${app.lun}, to eject its medium. Removable media may need to be reinserted.`, 'Eject')) {
+        if (
+          await confirmDialog(
+            'Eject the medium?',
+            `This asks ${s.label}, LUN ${app.lun}, to eject its medium. Removable media may need to be reinserted.`,
+            'Eject',
+          )
+        ) {
           await s.device.lun(app.lun).eject();
         }
       }),
@@ -212,9 +218,7 @@ export function createDevicePanel(app: App): Panel {
         decoded = dl(Object.entries(bl).map(([k, v]): [string, string] => [k, String(v)]));
       } else if (page === 0xb1) {
         const bc = await lu.blockDeviceCharacteristics();
-        decoded = dl(
-          Object.entries(bc).map(([k, v]): [string, string] => [k, typeof v === 'object' && v !== null ? JSON.stringify(v) : String(v)]),
-        );
+        decoded = dl(Object.entries(bc).map(([k, v]): [string, string] => [k, typeof v === 'object' && v !== null ? JSON.stringify(v) : String(v)]));
       }
       const raw = await lu.inquiryVpd(page);
       clear(vpdView, h('h4', { text: `VPD ${hex2(page)} ${VPD_NAMES[page] ?? ''}` }), decoded ?? null, h('pre', { class: 'hex small', text: hexDump(raw) }));

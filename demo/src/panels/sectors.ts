@@ -1,5 +1,5 @@
 import type { App, Panel } from '../app.js';
-import { clear, confirmDialog, download, field, h, readFile } from '../dom.js';
+import { confirmDialog, download, field, h, readFile } from '../dom.js';
 import { errorLine } from '../errors.js';
 import { formatBytes, hexDump } from '../hex.js';
 
@@ -77,7 +77,8 @@ export function createSectorPanel(app: App): Panel {
       const t0 = performance.now();
       const bytes = await session.device.lun(app.lun).read(r.start, r.blocks);
       const ms = performance.now() - t0;
-      info.textContent = `LBA ${r.start}–${r.start + r.blocks - 1} (${r.blocks} × ${r.size} B = ${formatBytes(bytes.length)}) read in ${ms.toFixed(1)} ms` +
+      info.textContent =
+        `LBA ${r.start}–${r.start + r.blocks - 1} (${r.blocks} × ${r.size} B = ${formatBytes(bytes.length)}) read in ${ms.toFixed(1)} ms` +
         (bytes.length > MAX_SHOWN_BYTES ? `; showing the first ${formatBytes(MAX_SHOWN_BYTES)}` : '');
       view.textContent = hexDump(bytes, { baseAddress: r.start * r.size, maxBytes: MAX_SHOWN_BYTES });
       return bytes;
@@ -118,7 +119,8 @@ export function createSectorPanel(app: App): Panel {
       const raw = await readFile(f);
       if (raw.length === 0) throw new Error('The file is empty.');
       const blocks = Math.ceil(raw.length / cap.blockSize);
-      if (!Number.isSafeInteger(at) || at < 0 || at + blocks - 1 > cap.lastLba) throw new Error(`The range LBA ${at}+${blocks} is outside the medium (last LBA ${cap.lastLba}).`);
+      if (!Number.isSafeInteger(at) || at < 0 || at + blocks - 1 > cap.lastLba)
+        throw new Error(`The range LBA ${at}+${blocks} is outside the medium (last LBA ${cap.lastLba}).`);
       if (blocks * cap.blockSize > MAX_READ_BYTES) throw new Error(`Files up to ${formatBytes(MAX_READ_BYTES)} can be written here.`);
       const data = new Uint8Array(blocks * cap.blockSize);
       data.set(raw);
@@ -153,7 +155,13 @@ export function createSectorPanel(app: App): Panel {
     readForm,
     info,
     view,
-    h('section', { class: 'write-section', 'aria-labelledby': 'write-h' }, h('h3', { id: 'write-h', text: 'Write sectors from a file' }), writeForm, writeResult),
+    h(
+      'section',
+      { class: 'write-section', 'aria-labelledby': 'write-h' },
+      h('h3', { id: 'write-h', text: 'Write sectors from a file' }),
+      writeForm,
+      writeResult,
+    ),
   );
   return {
     id: 'sectors',

@@ -51,7 +51,15 @@ export function createTracePanel(app: App): Panel {
     h(
       'thead',
       {},
-      h('tr', {}, h('th', { scope: 'col', text: 'Time (ms)' }), h('th', { scope: 'col', text: '#' }), h('th', { scope: 'col', text: 'Event' }), h('th', { scope: 'col', text: 'Detail' }), h('th', { scope: 'col', text: 'Took (ms)' })),
+      h(
+        'tr',
+        {},
+        h('th', { scope: 'col', text: 'Time (ms)' }),
+        h('th', { scope: 'col', text: '#' }),
+        h('th', { scope: 'col', text: 'Event' }),
+        h('th', { scope: 'col', text: 'Detail' }),
+        h('th', { scope: 'col', text: 'Took (ms)' }),
+      ),
     ),
     tbody,
   );
@@ -118,7 +126,7 @@ export function createTracePanel(app: App): Panel {
         id: 'trace-export',
         text: 'Export (JSON Lines)',
         onclick: () => {
-          const text = events.map((e) => JSON.stringify(serializeTraceEvent(e))).join('\n') + '\n';
+          const text = `${events.map((e) => JSON.stringify(serializeTraceEvent(e))).join('\n')}\n`;
           download(`usbms-trace-${new Date().toISOString().replace(/[:.]/g, '-')}.jsonl`, text, 'application/jsonl');
         },
       }),

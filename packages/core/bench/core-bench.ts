@@ -11,8 +11,8 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { MscDevice } from '../src/device.js';
 import { encodeCbw } from '../src/bot/wrappers.js';
+import { MscDevice } from '../src/device.js';
 import { SimulatedDevice } from '../src/sim/index.js';
 import { ZeroLatencyTransport } from './zero-latency-transport.js';
 
@@ -156,7 +156,9 @@ async function main(): Promise<void> {
     console.log(`| ${r.name} | ${Math.round(r.opsPerSec).toLocaleString('en-US')} | ${r.usPerOp.toFixed(2)} | ${r.mbPerSec ? r.mbPerSec.toFixed(0) : ''} |`);
   }
   console.log('');
-  console.log(`full-stack TEST UNIT READY / bare loop, minimal fake transport: ${ratio.toFixed(2)}x (target <= 3x); the stack adds ${stackUs.toFixed(2)} µs per command`);
+  console.log(
+    `full-stack TEST UNIT READY / bare loop, minimal fake transport: ${ratio.toFixed(2)}x (target <= 3x); the stack adds ${stackUs.toFixed(2)} µs per command`,
+  );
   console.log(`full-stack TEST UNIT READY / bare loop, simulator transport: ${simRatio.toFixed(2)}x (target <= 3x)`);
   console.log(`TEST UNIT READY rate: ${Math.round(tur.opsPerSec).toLocaleString('en-US')}/s (target >= 100,000/s)`);
   console.log(`bytes copied above the transport per byte read: ${stackCopiesZero.toFixed(3)} (target <= 1)`);
@@ -172,4 +174,3 @@ async function main(): Promise<void> {
 }
 
 await main();
-

@@ -1,5 +1,14 @@
 import { CBW_LENGTH, CSW_SIGNATURE, decodeCbw, encodeCsw } from '../src/bot/wrappers.js';
-import type { BulkInOptions, BulkInResult, BulkOutResult, ClassRequest, ControlResult, MscTransport, TransferOptions, TransportInfo } from '../src/transport.js';
+import type {
+  BulkInOptions,
+  BulkInResult,
+  BulkOutResult,
+  ClassRequest,
+  ControlResult,
+  MscTransport,
+  TransferOptions,
+  TransportInfo,
+} from '../src/transport.js';
 
 /**
  * A transport with no latency at all: a minimal BOT target that answers

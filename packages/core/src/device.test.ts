@@ -45,7 +45,10 @@ describe('MscDevice: LUN discovery', () => {
       [0x12, 1],
     ]);
     // The empty slot opens; its capacity says why it cannot be read.
-    const error = await device.lun(1).readCapacity().catch((e: unknown) => e);
+    const error = await device
+      .lun(1)
+      .readCapacity()
+      .catch((e: unknown) => e);
     expect(error).toBeInstanceOf(ScsiCheckConditionError);
     expect((error as ScsiCheckConditionError).sense?.asc).toBe(0x3a);
     expect((error as Error).message).toMatch(/NOT READY: Medium not present/);
@@ -244,9 +247,9 @@ describe('MscDevice.execute (raw and vendor commands)', () => {
     expect(result.statusCode).toBe(0x02);
     expect(result.sense).toMatchObject({ senseKey: 0x05, asc: 0x20, ascq: 0x00 });
     expect(result.data).toHaveLength(0);
-    await expect(
-      device.execute({ cdb: new Uint8Array([0xc7, 0, 0, 0, 0, 0]), direction: 'none', throwOnCheckCondition: true }),
-    ).rejects.toThrow(/ILLEGAL REQUEST: Invalid command operation code \(05\/20\/00\)/);
+    await expect(device.execute({ cdb: new Uint8Array([0xc7, 0, 0, 0, 0, 0]), direction: 'none', throwOnCheckCondition: true })).rejects.toThrow(
+      /ILLEGAL REQUEST: Invalid command operation code \(05\/20\/00\)/,
+    );
   });
 
   it('returns exactly the bytes received and the residue', async () => {
@@ -304,7 +307,9 @@ describe('MscDevice: read-only option', () => {
     await expect(lu.run(acmeWriteConfigPage({ page: 0, data: new Uint8Array(4) }))).rejects.toBeInstanceOf(ReadOnlyError);
     await expect(device.execute({ cdb: new Uint8Array([0x2a, 0, 0, 0, 0, 0, 0, 0, 1, 0]), direction: 'none' })).rejects.toBeInstanceOf(ReadOnlyError);
     await expect(device.execute({ cdb: new Uint8Array([0x04, 0, 0, 0, 0, 0]), direction: 'none' })).rejects.toBeInstanceOf(ReadOnlyError); // FORMAT UNIT
-    await expect(device.execute({ cdb: new Uint8Array([0xc1, 0, 0, 0, 4, 0]), direction: 'out', data: new Uint8Array(4) })).rejects.toBeInstanceOf(ReadOnlyError);
+    await expect(device.execute({ cdb: new Uint8Array([0xc1, 0, 0, 0, 4, 0]), direction: 'out', data: new Uint8Array(4) })).rejects.toBeInstanceOf(
+      ReadOnlyError,
+    );
     expect(sim.log.length).toBe(before);
     await expect(lu.flush()).resolves.toBeUndefined();
     expect(sim.log.at(-1)?.opcode).toBe(0x35);

@@ -20,8 +20,8 @@ import type { Capacity } from './scsi/capacity.js';
 import type { CommandOptions, DataDirection, ScsiCommand } from './scsi/command.js';
 import * as scsi from './scsi/index.js';
 import { checkConditionMessage, decodeSense, formatSense } from './sense/index.js';
-import { SenseKey, type SenseData } from './sense/types.js';
-import { type TraceListener, Tracer, now } from './trace.js';
+import { type SenseData, SenseKey } from './sense/types.js';
+import { now, type TraceListener, Tracer } from './trace.js';
 import type { MscTransport, TransportInfo } from './transport.js';
 
 /** Queue priorities: recovery and user resets run ahead of queued I/O. */
@@ -376,12 +376,7 @@ export class MscDevice {
           unitAttentionRetries--;
           continue;
         }
-      } else if (
-        sense?.senseKey === SenseKey.NotReady &&
-        sense.asc === 0x04 &&
-        sense.ascq === 0x01 &&
-        now() < becomingReadyDeadline
-      ) {
+      } else if (sense?.senseKey === SenseKey.NotReady && sense.asc === 0x04 && sense.ascq === 0x01 && now() < becomingReadyDeadline) {
         // LOGICAL UNIT IS IN PROCESS OF BECOMING READY (04/01): spinning up; wait and retry.
         await sleep(this.#options.becomingReadyPollMs ?? 500, options.signal);
         continue;
@@ -759,9 +754,7 @@ export class LogicalUnit {
     checkCount('LBA', lba);
     checkCount('block count', blocks, 1);
     if (lba + blocks > capacity.blocks) {
-      throw new InvalidArgumentError(
-        `blocks ${lba}..${lba + blocks - 1} are beyond the end of LUN ${this.number} (last LBA ${capacity.lastLba})`,
-      );
+      throw new InvalidArgumentError(`blocks ${lba}..${lba + blocks - 1} are beyond the end of LUN ${this.number} (last LBA ${capacity.lastLba})`);
     }
   }
 
@@ -791,7 +784,8 @@ export class LogicalUnit {
       const count = Math.min(chunk, blocks - done);
       const at = lba + done;
       const target = out.subarray(done * blockSize, (done + count) * blockSize);
-      const command = at + count - 1 > 0xffffffff || count > 0xffff ? scsi.read16({ lba: at, blocks: count, blockSize }) : scsi.read10({ lba: at, blocks: count, blockSize });
+      const command =
+        at + count - 1 > 0xffffffff || count > 0xffff ? scsi.read16({ lba: at, blocks: count, blockSize }) : scsi.read10({ lba: at, blocks: count, blockSize });
       const result = await this.device.runRaw(command, { ...options, lun: this.number }, target);
       if (result.data.length !== target.length) {
         throw new TransportError(`${command.name} at LBA ${at} returned ${result.data.length} of ${target.length} bytes`, {
@@ -827,7 +821,8 @@ export class LogicalUnit {
       const count = Math.min(chunk, blocks - done);
       const at = lba + done;
       const slice = data.subarray(done * blockSize, (done + count) * blockSize);
-      const command = at + count - 1 > 0xffffffff || count > 0xffff ? scsi.write16({ lba: at, data: slice, blockSize }) : scsi.write10({ lba: at, data: slice, blockSize });
+      const command =
+        at + count - 1 > 0xffffffff || count > 0xffff ? scsi.write16({ lba: at, data: slice, blockSize }) : scsi.write10({ lba: at, data: slice, blockSize });
       this.#dirty = true;
       await this.device.runRaw(command, { ...options, lun: this.number }, undefined);
       done += count;

@@ -278,7 +278,7 @@ describe('CommandQueue: fail', () => {
       expect(state.error).toBeInstanceOf(DeviceFailedError);
       expect((state.error as Error).message).toMatch(/reset recovery failed/);
     }
-    expect((queued[0]?.error as Error).message).toMatch(/^READ\(10\) was not run/);
+    expect((queued[0]?.error as Error | undefined)?.message).toMatch(/^READ\(10\) was not run/);
     expect((running.error as DeviceFailedError).cause).toBe(cause);
     expect(ctxSignal?.aborted).toBe(true);
     await expect(queue.run(neverRun)).rejects.toBeInstanceOf(DeviceFailedError);
@@ -316,7 +316,9 @@ describe('CommandQueue: fail', () => {
   it('disconnect: in-flight and queued reject with DisconnectedError, nothing hangs', async () => {
     const queue = new CommandQueue();
     const hung = new Promise<never>(() => {}); // a job that would never finish on its own...
-    const running = watch(queue.run(({ signal }) => Promise.race([hung, new Promise((_r, reject) => signal.addEventListener('abort', () => reject(signal.reason)))])));
+    const running = watch(
+      queue.run(({ signal }) => Promise.race([hung, new Promise((_r, reject) => signal.addEventListener('abort', () => reject(signal.reason)))])),
+    );
     const queued = Array.from({ length: 5 }, () => watch(queue.run(async () => 1)));
     await flush();
     queue.fail(new DisconnectedError());
@@ -374,7 +376,10 @@ describe('CommandQueue: every promise settles exactly once', () => {
     vi.useFakeTimers();
     const queue = new CommandQueue();
     let seed = 12345;
-    const random = () => ((seed = (seed * 1103515245 + 12345) & 0x7fffffff) / 0x7fffffff);
+    const random = () => {
+      seed = (seed * 1103515245 + 12345) & 0x7fffffff;
+      return seed / 0x7fffffff;
+    };
     const states: ReturnType<typeof watch>[] = [];
     let concurrent = 0;
     let maxConcurrent = 0;

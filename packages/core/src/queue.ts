@@ -1,6 +1,6 @@
 import PQueue from 'p-queue';
 import { abortReason } from './bot/abort.js';
-import { ClosedError, DeviceFailedError, DisconnectedError, InvalidArgumentError, TimeoutError, UsbmsError } from './errors.js';
+import { ClosedError, DeviceFailedError, DisconnectedError, InvalidArgumentError, TimeoutError, type UsbmsError } from './errors.js';
 
 /** What a job receives. `signal` fires when the caller aborts, the job times out, or the queue fails. */
 export interface QueueJobContext {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { BUILTIN_QUIRK_RULES, type QuirkRule, defaultQuirks, quirkRuleMatches, resolveQuirks } from './quirks.js';
+import { BUILTIN_QUIRK_RULES, defaultQuirks, type QuirkRule, quirkRuleMatches, resolveQuirks } from './quirks.js';
 
 describe('resolveQuirks', () => {
   it('a SCSI transparent device with unknown IDs gets no quirks', () => {

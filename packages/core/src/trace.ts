@@ -5,21 +5,23 @@
 export type TraceEvent =
   | { type: 'command-start'; id: number; lun: number; name: string; cdb: Uint8Array; direction: 'none' | 'in' | 'out'; length: number; time: number }
   | { type: 'cbw'; id: number; tag: number; bytes: Uint8Array; time: number }
-  | { type: 'data'; id: number; direction: 'in' | 'out'; requested: number; actual: number; status: 'ok' | 'stall' | 'babble'; time: number; durationMs: number }
+  | {
+      type: 'data';
+      id: number;
+      direction: 'in' | 'out';
+      requested: number;
+      actual: number;
+      status: 'ok' | 'stall' | 'babble';
+      time: number;
+      durationMs: number;
+    }
   | { type: 'csw'; id: number; tag: number; status: number; residue: number; bytes: Uint8Array; time: number; durationMs: number }
   | { type: 'sense'; id: number; senseKey: number; asc: number; ascq: number; text: string; time: number }
   | { type: 'recovery'; id: number; step: RecoveryStep; ok: boolean; detail?: string; time: number }
   | { type: 'command-end'; id: number; outcome: 'good' | 'check-condition' | 'error'; error?: string; residue?: number; time: number; durationMs: number };
 
 /** One recovery action (BOT 1.0 §5.3.4 reset recovery, its escalation to a port reset, a CSW or command retry, or giving up), as reported in `recovery` trace events. */
-export type RecoveryStep =
-  | 'clear-halt-in'
-  | 'clear-halt-out'
-  | 'bulk-only-reset'
-  | 'port-reset'
-  | 'retry-csw'
-  | 'retry-command'
-  | 'device-failed';
+export type RecoveryStep = 'clear-halt-in' | 'clear-halt-out' | 'bulk-only-reset' | 'port-reset' | 'retry-csw' | 'retry-command' | 'device-failed';
 
 /** Receives every trace event, synchronously, so it should be quick; an exception it throws is swallowed so it never breaks a command. */
 export type TraceListener = (event: TraceEvent) => void;
@@ -52,5 +54,4 @@ export class Tracer {
 }
 
 /** Monotonic milliseconds, in browsers and Node alike. */
-export const now: () => number =
-  typeof globalThis.performance?.now === 'function' ? () => globalThis.performance.now() : () => Date.now();
+export const now: () => number = typeof globalThis.performance?.now === 'function' ? () => globalThis.performance.now() : () => Date.now();

@@ -99,9 +99,7 @@ export interface BulkInResult {
 }
 
 /** A Bulk-Only class request (USB MSC BOT 1.0 §3.1 Bulk-Only Mass Storage Reset, §3.2 Get Max LUN). */
-export type ClassRequest =
-  | { request: 'get-max-lun' }
-  | { request: 'bulk-only-reset' };
+export type ClassRequest = { request: 'get-max-lun' } | { request: 'bulk-only-reset' };
 
 /** Result of a class request: a STALL is a result (Get Max LUN may be stalled by single-LUN devices, BOT 1.0 §3.2). */
 export interface ControlResult {

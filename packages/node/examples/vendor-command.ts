@@ -7,7 +7,7 @@
  * opcode and layout your device's vendor documents. Vendor opcodes 0xC0-0xFF
  * are reserved for vendors by SPC-4 §4.3.
  */
-import { defineCommand, ParseError, type MscDevice } from '@usbms/core';
+import { defineCommand, type MscDevice, ParseError } from '@usbms/core';
 import { openDevice } from '@usbms/node';
 
 /** A typed vendor command: validated options in, decoded result out. */

@@ -1,8 +1,8 @@
 import { TransportError } from '@usbms/core';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { describeInterfaces, listDevices, watchDevices } from './discovery.js';
+import { type FakeLinuxTree, makeLinuxTree } from './testing/fake-sysfs.js';
 import { FakeUsb, FakeUsbDevice } from './testing/fake-usb.js';
-import { makeLinuxTree, type FakeLinuxTree } from './testing/fake-sysfs.js';
 
 const trees: FakeLinuxTree[] = [];
 afterEach(async () => {
@@ -57,7 +57,9 @@ describe('describeInterfaces', () => {
   });
 
   it('includes a vendor-class interface only when named', () => {
-    const device = new FakeUsbDevice({ interfaces: [{ interfaceNumber: 1, alternates: [{ interfaceClass: 0xff, interfaceSubclass: 0, interfaceProtocol: 0, bulk: [1, 2] }] }] });
+    const device = new FakeUsbDevice({
+      interfaces: [{ interfaceNumber: 1, alternates: [{ interfaceClass: 0xff, interfaceSubclass: 0, interfaceProtocol: 0, bulk: [1, 2] }] }],
+    });
     const config = device.configuration;
     if (!config) throw new Error('no configuration');
     expect(describeInterfaces(config)).toEqual([]);
@@ -100,7 +102,14 @@ describe('listDevices', () => {
   });
 
   it('on Linux adds the bound driver and block devices from sysfs', async () => {
-    const tree = await makeLinuxTree({ interfaceName: '1-1:1.0', driver: 'usb-storage', disks: [{ name: 'sdb', dev: '8:16' }, { name: 'sdc', dev: '8:32' }] });
+    const tree = await makeLinuxTree({
+      interfaceName: '1-1:1.0',
+      driver: 'usb-storage',
+      disks: [
+        { name: 'sdb', dev: '8:16' },
+        { name: 'sdc', dev: '8:32' },
+      ],
+    });
     trees.push(tree);
     const usb = new FakeUsb([new FakeUsbDevice({ bus: '001', ports: [1] })]);
     const [info] = await listDevices({}, { usb, platform: 'linux', linuxRoots: { sysRoot: tree.sysRoot, procRoot: tree.procRoot } });

@@ -1,6 +1,6 @@
 import type { UsbSpeed } from '@usbms/core';
 import { classifyUsbError, messageOf } from './map-error.js';
-import { getUsb, platformOf, type PlatformOptions } from './platform.js';
+import { getUsb, type PlatformOptions, platformOf } from './platform.js';
 import { readLinuxInterfaceState, sysfsDeviceName, sysfsInterfaceName } from './sysfs.js';
 import type { UsbAlternateLike, UsbConfigurationLike, UsbDeviceLike, UsbEndpointLike } from './usb-types.js';
 
@@ -410,8 +410,8 @@ export function watchDevices(handlers: WatchHandlers, options: WatchOptions = {}
     const [info] = known.splice(index, 1);
     if (info !== undefined && !stopped) handlers.onDetach?.(info);
   };
-  getUsb(options).then(
-    async (usb) => {
+  getUsb(options)
+    .then(async (usb) => {
       if (stopped) return;
       usbRef = usb;
       // List first: on a machine without a USB subsystem this rejects cleanly,
@@ -425,9 +425,8 @@ export function watchDevices(handlers: WatchHandlers, options: WatchOptions = {}
       }
       usb.addEventListener('connect', onConnect);
       usb.addEventListener('disconnect', onDisconnect);
-    },
-    report,
-  ).catch(report);
+    }, report)
+    .catch(report);
   return () => {
     if (stopped) return;
     stopped = true;

@@ -48,7 +48,12 @@ describe('openDevice over node-usb (simulated)', () => {
     const msc = await openDevice('1209:5553', { usb, platform: 'darwin', transferTimeoutMs: 60_000 });
     const inFlight = msc.lun(0).read(0, 64);
     const queued = [msc.lun(0).testUnitReady(), msc.lun(0).readCapacity(), msc.lun(0).read(64, 1)];
-    const all = [inFlight, ...queued].map((p) => p.then(() => 'resolved', (e: unknown) => e));
+    const all = [inFlight, ...queued].map((p) =>
+      p.then(
+        () => 'resolved',
+        (e: unknown) => e,
+      ),
+    );
     await new Promise((r) => setTimeout(r, 20));
     const unplugged = performance.now();
     usb.remove(device);
@@ -63,7 +68,10 @@ describe('openDevice over node-usb (simulated)', () => {
   it('reports CHECK CONDITION from a LUN without medium as ScsiCheckConditionError', async () => {
     const { usb } = setup(new SimulatedDevice({ luns: [{ mediumPresent: false }] }));
     const msc = await openDevice('1209:5553', { usb, platform: 'darwin' });
-    const error = await msc.lun(0).testUnitReady().catch((e: unknown) => e);
+    const error = await msc
+      .lun(0)
+      .testUnitReady()
+      .catch((e: unknown) => e);
     expect(error).toBeInstanceOf(ScsiCheckConditionError);
     expect((error as ScsiCheckConditionError).sense).toMatchObject({ senseKey: SenseKey.NotReady, asc: 0x3a });
     await msc.close();

@@ -9,7 +9,18 @@ import { classifyUsbError, type UsbOperation } from './map-error.js';
 import { parseDeviceId } from './open.js';
 import { findBlockDeviceUses } from './sysfs.js';
 
-const operations: UsbOperation[] = ['enumerate', 'open', 'claim', 'bulk-in', 'bulk-out', 'control-in', 'control-out', 'clear-halt', 'reset', 'detach-kernel-driver'];
+const operations: UsbOperation[] = [
+  'enumerate',
+  'open',
+  'claim',
+  'bulk-in',
+  'bulk-out',
+  'control-in',
+  'control-out',
+  'clear-halt',
+  'reset',
+  'detach-kernel-driver',
+];
 
 describe('fuzz', () => {
   it('classifyUsbError returns a result or a typed error for any thrown value', () => {

@@ -11,35 +11,35 @@
  * await device.close();
  */
 import { MscDevice, type MscDeviceOptions } from '@usbms/core';
-import { openTransport, type DeviceSelector } from './open.js';
+import { type DeviceSelector, openTransport } from './open.js';
 import type { NodeUsbTransportOptions } from './transport.js';
 import type { UsbDeviceLike } from './usb-types.js';
 
 export {
-  describeDevice,
-  describeInterfaces,
-  listDevices,
-  mapSpeed,
-  MSC_CLASS,
-  MscProtocol,
-  MscSubclass,
-  sameDevice,
-  VENDOR_CLASS,
-  watchDevices,
   type AlternateKind,
   type BulkEndpointInfo,
   type DeviceFilter,
+  describeDevice,
+  describeInterfaces,
+  listDevices,
+  MSC_CLASS,
   type MscAlternateInfo,
   type MscDeviceInfo,
   type MscInterfaceInfo,
+  MscProtocol,
+  MscSubclass,
+  mapSpeed,
+  sameDevice,
+  VENDOR_CLASS,
   type WatchHandlers,
   type WatchOptions,
+  watchDevices,
 } from './discovery.js';
 export { classifyUsbError, type UsbErrorClass, type UsbErrorContext, type UsbOperation } from './map-error.js';
-export { openTransport, parseDeviceId, resolveDevice, type DeviceSelector } from './open.js';
+export { type DeviceSelector, openTransport, parseDeviceId, resolveDevice } from './open.js';
 export type { PlatformOptions } from './platform.js';
-export { findBlockDeviceUses, readLinuxInterfaceState, type BlockDeviceUse, type LinuxInterfaceState, type LinuxRoots } from './sysfs.js';
-export { NodeUsbTransport, withAccessHint, type NodeUsbTransportOptions } from './transport.js';
+export { type BlockDeviceUse, findBlockDeviceUses, type LinuxInterfaceState, type LinuxRoots, readLinuxInterfaceState } from './sysfs.js';
+export { NodeUsbTransport, type NodeUsbTransportOptions, withAccessHint } from './transport.js';
 export type * from './usb-types.js';
 
 export interface OpenDeviceOptions extends NodeUsbTransportOptions {

@@ -54,9 +54,9 @@ describe('classifyUsbError (node-usb 3.1 messages)', () => {
   it('maps permission and busy claim failures to AccessDeniedError with a reason', () => {
     const perm = classifyUsbError(new Error('open error: failed to open device: Permission denied (os error 13)'), ctx('open'));
     expect(perm.kind === 'error' && perm.error).toBeInstanceOf(AccessDeniedError);
-    expect(perm.kind === 'error' && perm.error.details?.['reason']).toBe('permission');
+    expect(perm.kind === 'error' && perm.error.details?.reason).toBe('permission');
     const busy = classifyUsbError(new Error('claimInterface error: failed to claim interface: Device or resource busy (os error 16)'), ctx('claim'));
-    expect(busy.kind === 'error' && busy.error.details?.['reason']).toBe('busy');
+    expect(busy.kind === 'error' && busy.error.details?.reason).toBe('busy');
   });
 
   it('recognises "no driver bound" from a detach (ENODATA)', () => {

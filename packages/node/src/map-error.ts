@@ -1,12 +1,4 @@
-import {
-  AccessDeniedError,
-  DisconnectedError,
-  InvalidArgumentError,
-  TimeoutError,
-  TransportError,
-  UnsupportedError,
-  UsbmsError,
-} from '@usbms/core';
+import { AccessDeniedError, DisconnectedError, InvalidArgumentError, TimeoutError, TransportError, UnsupportedError, UsbmsError } from '@usbms/core';
 
 /**
  * THE one place where node-usb 3.1 errors are interpreted.
@@ -63,15 +55,12 @@ export interface UsbErrorContext {
  *   problem; the caller waits briefly for the platform's disconnect event (the
  *   authority) and classifies again with `disconnected` updated.
  */
-export type UsbErrorClass =
-  | { kind: 'stall' }
-  | { kind: 'babble' }
-  | { kind: 'error'; error: UsbmsError; ambiguous: boolean };
+export type UsbErrorClass = { kind: 'stall' } | { kind: 'babble' } | { kind: 'error'; error: UsbmsError; ambiguous: boolean };
 
 /** Why an error happened, when the platform said so: `error.details.reason`. */
 export function reasonOf(c: UsbErrorClass): string | undefined {
   if (c.kind !== 'error') return undefined;
-  const reason = c.error.details?.['reason'];
+  const reason = c.error.details?.reason;
   return typeof reason === 'string' ? reason : undefined;
 }
 
@@ -139,7 +128,9 @@ export function classifyUsbError(error: unknown, context: UsbErrorContext): UsbE
     return fail(new AccessDeniedError(`Permission denied for ${context.operation}${subject}: ${message}`, { cause: error, details: { reason: 'permission' } }));
   }
   if (lower.includes('busy') || lower.includes('os error 16')) {
-    return fail(new AccessDeniedError(`The interface is in use by another driver or program${subject}: ${message}`, { cause: error, details: { reason: 'busy' } }));
+    return fail(
+      new AccessDeniedError(`The interface is in use by another driver or program${subject}: ${message}`, { cause: error, details: { reason: 'busy' } }),
+    );
   }
   if (lower.includes('not supported') || lower.includes('not implemented') || lower.includes('unsupported')) {
     return fail(new UnsupportedError(`${context.operation} is not supported here${subject}: ${message}`, { cause: error }));

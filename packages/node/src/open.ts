@@ -1,5 +1,5 @@
 import { InvalidArgumentError, NotFoundError } from '@usbms/core';
-import { listDevices, type DeviceFilter, type MscDeviceInfo } from './discovery.js';
+import { type DeviceFilter, listDevices, type MscDeviceInfo } from './discovery.js';
 import { getUsb } from './platform.js';
 import { NodeUsbTransport, type NodeUsbTransportOptions } from './transport.js';
 import type { UsbDeviceLike } from './usb-types.js';

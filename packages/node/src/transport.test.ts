@@ -11,8 +11,8 @@ import {
 } from '@usbms/core';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { openTransport } from './open.js';
+import { type FakeLinuxTree, makeLinuxTree } from './testing/fake-sysfs.js';
 import { FakeUsb, FakeUsbDevice } from './testing/fake-usb.js';
-import { makeLinuxTree, type FakeLinuxTree } from './testing/fake-sysfs.js';
 import { NodeUsbTransport, type NodeUsbTransportOptions } from './transport.js';
 
 const trees: FakeLinuxTree[] = [];
@@ -45,7 +45,9 @@ async function openFake(device = new FakeUsbDevice(), options: NodeUsbTransportO
 
 describe('NodeUsbTransport.open', () => {
   it('opens, claims, and reports endpoints, packet sizes and device info', async () => {
-    const { device, transport } = await openFake(new FakeUsbDevice({ speed: 'superPlus', interfaces: [{ interfaceNumber: 0, alternates: [{ bulk: [1, 2], packetSize: 1024 }] }] }));
+    const { device, transport } = await openFake(
+      new FakeUsbDevice({ speed: 'superPlus', interfaces: [{ interfaceNumber: 0, alternates: [{ bulk: [1, 2], packetSize: 1024 }] }] }),
+    );
     expect(device.calls).toEqual(['open()', 'claimInterface(0)']);
     expect(transport.info).toMatchObject({
       maxPacketSizeIn: 1024,
@@ -87,7 +89,9 @@ describe('NodeUsbTransport.open', () => {
   });
 
   it('accepts a vendor-class interface only when named', async () => {
-    const device = new FakeUsbDevice({ interfaces: [{ interfaceNumber: 2, alternates: [{ interfaceClass: 0xff, interfaceSubclass: 0, interfaceProtocol: 0, bulk: [5, 6] }] }] });
+    const device = new FakeUsbDevice({
+      interfaces: [{ interfaceNumber: 2, alternates: [{ interfaceClass: 0xff, interfaceSubclass: 0, interfaceProtocol: 0, bulk: [5, 6] }] }],
+    });
     await expect(openFake(device)).rejects.toBeInstanceOf(NotFoundError);
     const { transport } = await openFake(device, { vendorClassInterface: 2, interfaceNumber: 2 });
     expect(transport.interfaceNumber).toBe(2);
@@ -151,7 +155,16 @@ describe('NodeUsbTransport.open', () => {
     const device = new FakeUsbDevice({ kernelDrivers: { 0: 'usb-storage' } });
     const opts = await linuxTree({
       driver: 'usb-storage',
-      disks: [{ name: 'sdc', dev: '8:32', partitions: [{ name: 'sdc1', dev: '8:33', holders: ['dm-0'] }, { name: 'sdc2', dev: '8:34' }] }],
+      disks: [
+        {
+          name: 'sdc',
+          dev: '8:32',
+          partitions: [
+            { name: 'sdc1', dev: '8:33', holders: ['dm-0'] },
+            { name: 'sdc2', dev: '8:34' },
+          ],
+        },
+      ],
       swaps: ['/dev/sdc2'],
     });
     const error = await openFake(device, opts).catch((e: unknown) => e);

@@ -1,27 +1,27 @@
 import {
   AbortError,
   AccessDeniedError,
-  ClosedError,
-  DisconnectedError,
-  InvalidArgumentError,
-  NotFoundError,
-  TimeoutError,
-  TransportError,
-  UnsupportedError,
-  UsbmsError,
   type BulkInOptions,
   type BulkInResult,
   type BulkOutResult,
   type ClassRequest,
+  ClosedError,
   type ControlResult,
+  DisconnectedError,
+  InvalidArgumentError,
   type MscTransport,
+  NotFoundError,
+  TimeoutError,
   type TransferOptions,
+  TransportError,
   type TransportInfo,
+  UnsupportedError,
+  type UsbmsError,
 } from '@usbms/core';
-import { describeInterfaces, hex4, mapSpeed, sameDevice, type MscAlternateInfo, type MscInterfaceInfo } from './discovery.js';
+import { describeInterfaces, hex4, type MscAlternateInfo, type MscInterfaceInfo, mapSpeed, sameDevice } from './discovery.js';
 import { classifyUsbError, reasonOf, type UsbErrorClass, type UsbOperation } from './map-error.js';
-import { platformOf, type PlatformOptions } from './platform.js';
-import { findBlockDeviceUses, readLinuxInterfaceState, sysfsDeviceName, sysfsInterfaceName, type BlockDeviceUse } from './sysfs.js';
+import { type PlatformOptions, platformOf } from './platform.js';
+import { type BlockDeviceUse, findBlockDeviceUses, readLinuxInterfaceState, sysfsDeviceName, sysfsInterfaceName } from './sysfs.js';
 import type { UsbConfigurationLike, UsbConnectionListener, UsbDeviceLike, UsbLike } from './usb-types.js';
 
 /** BOT 1.0 §3.1, §3.2: class-specific requests, addressed to the interface. */
@@ -366,9 +366,7 @@ export class NodeUsbTransport implements MscTransport {
       if (result.kind !== 'ok' || result.value === null) return { status: 'stall', data: new Uint8Array(0) };
       return { status: 'ok', data: result.value };
     }
-    const result = await this.#transfer('control-out', options, () =>
-      this.device.nativeControlTransferOut(setup, options.timeoutMs, new Uint8Array(0)),
-    );
+    const result = await this.#transfer('control-out', options, () => this.device.nativeControlTransferOut(setup, options.timeoutMs, new Uint8Array(0)));
     if (result.kind !== 'ok' || result.value < 0) return { status: 'stall', data: new Uint8Array(0) };
     return { status: 'ok', data: new Uint8Array(0) };
   }
@@ -718,7 +716,12 @@ async function handOffKernelDriver(
     await device.detachKernelDriver(interfaceNumber);
   } catch (error) {
     if (isNoDriverError(error)) return result(undefined);
-    throw withAccessHint(map(error, 'detach-kernel-driver'), 'linux', { id, device, interfaceNumber, ...(state.driver === undefined ? {} : { driver: state.driver }) });
+    throw withAccessHint(map(error, 'detach-kernel-driver'), 'linux', {
+      id,
+      device,
+      interfaceNumber,
+      ...(state.driver === undefined ? {} : { driver: state.driver }),
+    });
   }
   return result(state.driver ?? 'unknown');
 }
@@ -737,7 +740,7 @@ export function withAccessHint(
   // to open or claim gets the platform explanation. Disconnects stay as they are.
   const ownedElsewhere = (platform === 'darwin' || platform === 'win32') && !(error instanceof DisconnectedError) && !(error instanceof TimeoutError);
   if (!(error instanceof AccessDeniedError) && !ownedElsewhere) return error;
-  const reason = error.details?.['reason'];
+  const reason = error.details?.reason;
   const what = context.interfaceNumber === undefined ? context.id : `interface ${context.interfaceNumber} of ${context.id}`;
   let hint: string;
   if (platform === 'linux') {

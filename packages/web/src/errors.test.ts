@@ -1,8 +1,8 @@
+import { TimeoutError, UsbmsErrorCode } from '@usbms/core';
 import { describe, expect, it } from 'vitest';
-import { UsbmsErrorCode, TimeoutError } from '@usbms/core';
-import { ChromiumMessages } from './fake/index.js';
-import { PROTECTED_CLASS_HELP, mapWebUsbError } from './errors.js';
 import type { WebUsbOperation } from './errors.js';
+import { mapWebUsbError, PROTECTED_CLASS_HELP } from './errors.js';
+import { ChromiumMessages } from './fake/index.js';
 
 const dom = (message: string, name: string) => new DOMException(message, name);
 

@@ -1,12 +1,11 @@
-import { describe, expect, it } from 'vitest';
 import { NotFoundError, UnsupportedError } from '@usbms/core';
+import { describe, expect, it } from 'vitest';
 import { findBotInterface } from './descriptors.js';
 import { FakeUsb, FakeUsbDevice } from './fake/index.js';
-import { MSC_FILTERS, getMscDevices, requestMscDevice, watchMscDevices } from './open.js';
+import { getMscDevices, MSC_FILTERS, requestMscDevice, watchMscDevices } from './open.js';
 import { ScriptedTransport } from './test-support.js';
 
-const device = (options: Partial<ConstructorParameters<typeof FakeUsbDevice>[0]> = {}) =>
-  new FakeUsbDevice({ transport: new ScriptedTransport(), ...options });
+const device = (options: Partial<ConstructorParameters<typeof FakeUsbDevice>[0]> = {}) => new FakeUsbDevice({ transport: new ScriptedTransport(), ...options });
 
 describe('requestMscDevice / getMscDevices', () => {
   it('asks for mass-storage devices plus the user filters, in a form WebUSB accepts', async () => {

@@ -1,9 +1,9 @@
-import { MscDevice, NotFoundError, UnsupportedError } from '@usbms/core';
 import type { MscDeviceOptions } from '@usbms/core';
-import { MSC_CLASS, findBotInterface } from './descriptors.js';
+import { MscDevice, NotFoundError, UnsupportedError } from '@usbms/core';
+import { findBotInterface, MSC_CLASS } from './descriptors.js';
 import { mapWebUsbError } from './errors.js';
-import { WebUsbTransport } from './transport.js';
 import type { WebUsbTransportOptions } from './transport.js';
+import { WebUsbTransport } from './transport.js';
 import type { UsbConnectionEventLike, UsbDeviceFilterLike, UsbDeviceLike, UsbLike } from './webusb-types.js';
 
 /**

@@ -1,5 +1,5 @@
-import { AbortError } from '@usbms/core';
 import type { BulkInOptions, BulkInResult, BulkOutResult, ClassRequest, ControlResult, MscTransport, TransferOptions, TransportInfo } from '@usbms/core';
+import { AbortError } from '@usbms/core';
 
 /**
  * A scriptable MscTransport for the adapter's unit tests: it answers bulk-IN

@@ -1,10 +1,10 @@
-import { describe, expect, it } from 'vitest';
 import { AbortError, DisconnectedError, ProtectedClassError, TimeoutError, TransportError, UsbmsErrorCode } from '@usbms/core';
-import { FakeUsb, FakeUsbDevice } from './fake/index.js';
+import { describe, expect, it } from 'vitest';
 import type { FakeUsbDeviceOptions } from './fake/index.js';
+import { FakeUsb, FakeUsbDevice } from './fake/index.js';
 import { ScriptedTransport } from './test-support.js';
-import { WebUsbTransport } from './transport.js';
 import type { WebUsbTransportOptions } from './transport.js';
+import { WebUsbTransport } from './transport.js';
 import type { UsbInTransferResultLike } from './webusb-types.js';
 
 const T = { timeoutMs: 5000 };
@@ -57,7 +57,10 @@ describe('WebUsbTransport.open', () => {
   });
 
   it('claims a vendor-class BOT interface when asked by number', async () => {
-    const { transport, device } = await setup({ interfaceClass: 0xff, interfaceSubclass: 0, interfaceProtocol: 0, protectedClass: true }, { interfaceNumber: 0 });
+    const { transport, device } = await setup(
+      { interfaceClass: 0xff, interfaceSubclass: 0, interfaceProtocol: 0, protectedClass: true },
+      { interfaceNumber: 0 },
+    );
     expect(transport.info.interfaceNumber).toBe(0);
     expect(device.calls).toContain('claimInterface(0)');
   });

@@ -1,13 +1,3 @@
-import {
-  AbortError,
-  ClosedError,
-  DisconnectedError,
-  InvalidArgumentError,
-  TimeoutError,
-  TransportError,
-  UsbmsError,
-  UsbmsErrorCode,
-} from '@usbms/core';
 import type {
   BulkInOptions,
   BulkInResult,
@@ -19,10 +9,11 @@ import type {
   TransportInfo,
   UsbSpeed,
 } from '@usbms/core';
-import { describeDevice, findBotInterface } from './descriptors.js';
+import { AbortError, ClosedError, DisconnectedError, InvalidArgumentError, TimeoutError, TransportError, type UsbmsError, UsbmsErrorCode } from '@usbms/core';
 import type { BotInterface, BotInterfaceSelection } from './descriptors.js';
-import { mapWebUsbError } from './errors.js';
+import { describeDevice, findBotInterface } from './descriptors.js';
 import type { WebUsbOperation } from './errors.js';
+import { mapWebUsbError } from './errors.js';
 import type {
   UsbConnectionEventLike,
   UsbControlTransferParametersLike,
@@ -87,7 +78,13 @@ function delay(ms: number): { promise: Promise<void>; cancel: () => void } {
 async function settlesWithin(p: Promise<unknown>, ms: number): Promise<boolean> {
   const d = delay(ms);
   try {
-    return await Promise.race([p.then(() => true, () => true), d.promise.then(() => false)]);
+    return await Promise.race([
+      p.then(
+        () => true,
+        () => true,
+      ),
+      d.promise.then(() => false),
+    ]);
   } finally {
     d.cancel();
   }
@@ -386,9 +383,7 @@ export class WebUsbTransport implements MscTransport {
     let status: BulkInResult['status'] = 'ok';
     do {
       const want = Math.min(length - received, this.#maxTransfer);
-      const result: UsbInTransferResultLike = await this.#transfer('bulk-in', this.#remaining(options, deadline), () =>
-        this.device.transferIn(ep, want),
-      );
+      const result: UsbInTransferResultLike = await this.#transfer('bulk-in', this.#remaining(options, deadline), () => this.device.transferIn(ep, want));
       const view = result.data;
       let bytes = view ? new Uint8Array(view.buffer, view.byteOffset, view.byteLength) : new Uint8Array(0);
       if (bytes.length > want) {

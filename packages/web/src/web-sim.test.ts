@@ -1,9 +1,9 @@
-import { describe, expect, it } from 'vitest';
-import { AbortError, DisconnectedError, ProtectedClassError, TimeoutError } from '@usbms/core';
 import type { MscDevice, TraceEvent } from '@usbms/core';
+import { AbortError, DisconnectedError, ProtectedClassError, TimeoutError } from '@usbms/core';
 import { SimulatedDevice } from '@usbms/core/sim';
-import { FakeUsb, FakeUsbDevice } from './fake/index.js';
+import { describe, expect, it } from 'vitest';
 import type { FakeUsbDeviceOptions } from './fake/index.js';
+import { FakeUsb, FakeUsbDevice } from './fake/index.js';
 import { openWebUsbDevice, requestMscDevice } from './open.js';
 
 /** The whole browser path without a browser: MscDevice → WebUsbTransport → fake USBDevice → simulator. */

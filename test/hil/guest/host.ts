@@ -4,7 +4,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { DriveStats } from '../qmp.js';
-import { RPC_DIR, requestFile, responseFile, type HostRequest, type HostResponse } from '../rpc.js';
+import { type HostRequest, type HostResponse, RPC_DIR, requestFile, responseFile } from '../rpc.js';
 
 function requireEnv(name: string): string {
   const value = process.env[name];

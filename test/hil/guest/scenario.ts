@@ -9,8 +9,8 @@ import { createHash, randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { UsbmsError, ScsiCheckConditionError, read10, type LogicalUnit, type MscDevice, type SenseData, type TraceEvent } from '@usbms/core';
-import { listDevices, NodeUsbTransport, openDevice, type MscDeviceInfo } from '@usbms/node';
+import { type LogicalUnit, type MscDevice, read10, ScsiCheckConditionError, type SenseData, type TraceEvent, UsbmsError } from '@usbms/core';
+import { listDevices, type MscDeviceInfo, NodeUsbTransport, openDevice } from '@usbms/node';
 import { getProfile, type Profile } from '../profiles.js';
 import type {
   CommandOutcome,
@@ -168,11 +168,7 @@ function ddRead(disk: string, lba: number, blocks: number): Uint8Array {
 
 function ddWrite(disk: string, lba: number, data: Uint8Array): void {
   const { bs, offset } = ddArgs(lba, data.length / BLOCK);
-  const r = spawnSync(
-    'dd',
-    [`of=/dev/${disk}`, 'oflag=direct', 'iflag=fullblock', bs, `seek=${offset}`, 'conv=notrunc,fsync', 'status=none'],
-    { input: data },
-  );
+  const r = spawnSync('dd', [`of=/dev/${disk}`, 'oflag=direct', 'iflag=fullblock', bs, `seek=${offset}`, 'conv=notrunc,fsync', 'status=none'], { input: data });
   if (r.status !== 0) throw new Error(`dd write to /dev/${disk} failed: ${r.stderr.toString()}`);
 }
 
@@ -316,7 +312,10 @@ await step('inquiry-vpd', async () => {
       if (!decode) continue;
       const key = `0x${page.toString(16)}`;
       try {
-        entry.pages[key] = { ok: true, value: JSON.parse(JSON.stringify(await decode(), (_k, v: unknown) => (v instanceof Uint8Array ? Buffer.from(v).toString('hex') : v))) };
+        entry.pages[key] = {
+          ok: true,
+          value: JSON.parse(JSON.stringify(await decode(), (_k, v: unknown) => (v instanceof Uint8Array ? Buffer.from(v).toString('hex') : v))),
+        };
       } catch (error) {
         entry.pages[key] = { ok: false, error: errorInfo(error) };
       }
@@ -469,7 +468,9 @@ function traceLine(e: TraceEvent): string {
   }
 }
 
-async function recoveryObservation(interrupt: (lu: LogicalUnit, recovery: string[]) => Promise<{ error: unknown; afterMs: number }>): Promise<RecoveryObservation> {
+async function recoveryObservation(
+  interrupt: (lu: LogicalUnit, recovery: string[]) => Promise<{ error: unknown; afterMs: number }>,
+): Promise<RecoveryObservation> {
   const lu = lus()[0];
   if (!lu || !device) throw new Error('no LUN 0');
   const recoverySteps: string[] = [];
@@ -577,7 +578,10 @@ await step('close-reattach', async () => {
   const closeMs = Math.round(performance.now() - started);
   const flushAfter = await driveFlushCounts();
   device = undefined;
-  const { state, waitedMs } = await waitForKernel((s) => s.driver === (profile.transport === 'uas' ? 'uas' : 'usb-storage') && s.disks.length === lunCount, 30_000);
+  const { state, waitedMs } = await waitForKernel(
+    (s) => s.driver === (profile.transport === 'uas' ? 'uas' : 'usb-storage') && s.disks.length === lunCount,
+    30_000,
+  );
   return { closeMs, flushBefore, flushAfter, after: state, waitedMs };
 });
 

@@ -3,8 +3,8 @@
 // (QEMU device -> guest kernel USB stack -> devtmpfs node -> node-usb in the shared checkout).
 // Plain JavaScript on purpose: it must work even when the TypeScript packages do not.
 import fs from 'node:fs';
-import path from 'node:path';
 import { createRequire } from 'node:module';
+import path from 'node:path';
 
 // `usb` is a dependency of packages/node; resolve it from there (test/ does not depend on it directly).
 const requireFromNode = createRequire(new URL('../../../packages/node/package.json', import.meta.url));

@@ -1,18 +1,18 @@
 // Type-checked (never run) in the fresh consumer project against the installed
 // .d.ts files, once with moduleResolution nodenext and once with bundler.
 import {
-  MscDevice,
-  ScsiCheckConditionError,
   defineCommand,
   deserializeError,
-  serializeError,
   type LogicalUnit,
+  MscDevice,
   type MscTransport,
+  ScsiCheckConditionError,
   type SenseData,
+  serializeError,
   type TraceEvent,
 } from '@usbms/core';
 import { SimulatedDevice, type SimulatedDeviceOptions } from '@usbms/core/sim';
-import { listDevices, openDevice, type MscDeviceInfo, type OpenDeviceOptions } from '@usbms/node';
+import { listDevices, type MscDeviceInfo, type OpenDeviceOptions, openDevice } from '@usbms/node';
 import { openWebUsbDevice, requestMscDevice, WebUsbTransport } from '@usbms/web';
 import { FakeUsb, FakeUsbDevice } from '@usbms/web/fake';
 

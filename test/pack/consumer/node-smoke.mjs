@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { MscDevice, ParseError, ScsiCheckConditionError, UsbmsError, defineCommand } from '@usbms/core';
+import { defineCommand, MscDevice, ParseError, ScsiCheckConditionError, UsbmsError } from '@usbms/core';
 import { SimulatedDevice } from '@usbms/core/sim';
 import * as usbmsNode from '@usbms/node';
 
@@ -41,6 +41,7 @@ sim.assertClean();
 
 // @usbms/node's public API loads (node-usb is loaded lazily, on first use).
 for (const name of ['openDevice', 'listDevices', 'watchDevices', 'openTransport', 'NodeUsbTransport', 'classifyUsbError']) {
+  // biome-ignore lint/performance/noDynamicNamespaceImportAccess: checking a list of exports by name is the point.
   assert.equal(typeof usbmsNode[name], 'function', `@usbms/node exports ${name}`);
 }
 // node-usb 3.x and its per-platform native binary were installed from the registry.

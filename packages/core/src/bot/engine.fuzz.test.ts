@@ -2,7 +2,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { UsbmsError } from '../errors.js';
 import type { BulkInOptions, BulkInResult, BulkOutResult, ClassRequest, ControlResult, MscTransport, TransferOptions } from '../transport.js';
-import { BotEngine, type BotCommandRequest, type BotCommandResult } from './engine.js';
+import { type BotCommandRequest, type BotCommandResult, BotEngine } from './engine.js';
 import { cswBytes } from './testing/scripted-transport.js';
 
 type InAnswer = { status: 'ok' | 'stall' | 'babble'; bytes: Uint8Array } | { ourCsw: { residue: number; status: number; signature: number; tagDelta: number } };
@@ -110,7 +110,10 @@ describe('BotEngine under arbitrary device bytes (property-based)', () => {
           transport.answers.length = 0;
           transport.outStall.length = 0;
           transport.answers.push({ ourCsw: { residue: 0, status: 0, signature: bot.cswSignature ?? 0x53425355, tagDelta: 0 } });
-          await expect(bot.command({ lun: 0, cdb: Uint8Array.of(0), direction: 'none', length: 0, timeoutMs: 1000 })).resolves.toMatchObject({ status: 'passed', residue: 0 });
+          await expect(bot.command({ lun: 0, cdb: Uint8Array.of(0), direction: 'none', length: 0, timeoutMs: 1000 })).resolves.toMatchObject({
+            status: 'passed',
+            residue: 0,
+          });
         },
       ),
       { numRuns: 400 },
@@ -120,24 +123,33 @@ describe('BotEngine under arbitrary device bytes (property-based)', () => {
   it('arbitrary 0-40 byte CSWs: passed/failed results only when the CSW was valid and meaningful', async () => {
     await fc.assert(
       fc.asyncProperty(
-        fc.oneof(fc.uint8Array({ maxLength: 40 }), fc.uint8Array({ minLength: 13, maxLength: 13 }).map((b) => Uint8Array.of(0x55, 0x53, 0x42, 0x53, 1, 0, 0, 0, ...b.subarray(8)))),
+        fc.oneof(
+          fc.uint8Array({ maxLength: 40 }),
+          fc.uint8Array({ minLength: 13, maxLength: 13 }).map((b) => Uint8Array.of(0x55, 0x53, 0x42, 0x53, 1, 0, 0, 0, ...b.subarray(8))),
+        ),
         fc.nat(600),
         async (bytes, length) => {
-        const transport = new HostileTransport([{ status: 'ok', bytes: new Uint8Array(length) }, { status: 'ok', bytes }], []);
-        const bot = new BotEngine(transport);
-        let outcome: BotCommandResult | undefined;
-        try {
-          outcome = await bot.command({ lun: 0, cdb: Uint8Array.of(0x28, 0, 0, 0, 0, 0, 0, 0, 1, 0), direction: 'in', length, timeoutMs: 1000 });
-        } catch (error) {
-          expect(error).toBeInstanceOf(UsbmsError);
-        }
-        if (outcome !== undefined) {
-          // Random bytes only pass when they happen to be a CSW with our tag (1) and a status of 0 or 1.
-          expect(bytes.length).toBe(13);
-          expect(new DataView(bytes.buffer, bytes.byteOffset + 4, 4).getUint32(0, true)).toBe(1);
-          expect(bytes[12]).toBeLessThanOrEqual(1);
-          expect(outcome.residue).toBeLessThanOrEqual(length);
-        }
+          const transport = new HostileTransport(
+            [
+              { status: 'ok', bytes: new Uint8Array(length) },
+              { status: 'ok', bytes },
+            ],
+            [],
+          );
+          const bot = new BotEngine(transport);
+          let outcome: BotCommandResult | undefined;
+          try {
+            outcome = await bot.command({ lun: 0, cdb: Uint8Array.of(0x28, 0, 0, 0, 0, 0, 0, 0, 1, 0), direction: 'in', length, timeoutMs: 1000 });
+          } catch (error) {
+            expect(error).toBeInstanceOf(UsbmsError);
+          }
+          if (outcome !== undefined) {
+            // Random bytes only pass when they happen to be a CSW with our tag (1) and a status of 0 or 1.
+            expect(bytes.length).toBe(13);
+            expect(new DataView(bytes.buffer, bytes.byteOffset + 4, 4).getUint32(0, true)).toBe(1);
+            expect(bytes[12]).toBeLessThanOrEqual(1);
+            expect(outcome.residue).toBeLessThanOrEqual(length);
+          }
         },
       ),
       { numRuns: 400 },

@@ -12,7 +12,7 @@ import {
 } from '../errors.js';
 import { type TraceEvent, Tracer } from '../trace.js';
 import { type BotCommandRequest, BotEngine, type BotEngineOptions } from './engine.js';
-import { RESET_RECOVERY, ScriptedTransport, type ScriptedTransportOptions, type Step, csw, cswBytes } from './testing/scripted-transport.js';
+import { csw, cswBytes, RESET_RECOVERY, ScriptedTransport, type ScriptedTransportOptions, type Step } from './testing/scripted-transport.js';
 
 const TUR = Uint8Array.of(0x00, 0, 0, 0, 0, 0);
 const INQUIRY = Uint8Array.of(0x12, 0, 0, 0, 36, 0);
@@ -32,7 +32,14 @@ function pattern(n: number, seed = 1): Uint8Array {
 }
 
 const none = (extra: Partial<BotCommandRequest> = {}): BotCommandRequest => ({ lun: 0, cdb: TUR, direction: 'none', length: 0, timeoutMs: 1000, ...extra });
-const dataIn = (length: number, extra: Partial<BotCommandRequest> = {}): BotCommandRequest => ({ lun: 0, cdb: READ10, direction: 'in', length, timeoutMs: 1000, ...extra });
+const dataIn = (length: number, extra: Partial<BotCommandRequest> = {}): BotCommandRequest => ({
+  lun: 0,
+  cdb: READ10,
+  direction: 'in',
+  length,
+  timeoutMs: 1000,
+  ...extra,
+});
 const dataOut = (data: Uint8Array, extra: Partial<BotCommandRequest> = {}): BotCommandRequest => ({
   lun: 0,
   cdb: WRITE10,
@@ -183,14 +190,28 @@ describe('BotEngine: CBW', () => {
     await bot.command(none());
     const [first, second] = t.cbws;
     expect(Array.from(first ?? [])).toEqual([
-      0x55, 0x53, 0x42, 0x43, // "USBC"
-      0x01, 0x00, 0x00, 0x00, // tag 1
-      0x00, 0x02, 0x00, 0x00, // 512 bytes
+      0x55,
+      0x53,
+      0x42,
+      0x43, // "USBC"
+      0x01,
+      0x00,
+      0x00,
+      0x00, // tag 1
+      0x00,
+      0x02,
+      0x00,
+      0x00, // 512 bytes
       0x80, // data-in
       0x03, // LUN 3
       0x0a, // 10-byte CDB
       ...READ10,
-      0, 0, 0, 0, 0, 0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
     ]);
     expect(second?.[4]).toBe(2);
     expect(second?.[12]).toBe(0x00);
@@ -529,7 +550,7 @@ describe('BotEngine: disconnect, abort, timeout', () => {
     await expect(bot.command(none())).rejects.toBeInstanceOf(InvalidCswError);
   });
 
-  it('a stale CSW arriving in place of the next command\'s data is dropped, then the data is read', async () => {
+  it("a stale CSW arriving in place of the next command's data is dropped, then the data is read", async () => {
     const { t, bot } = setup([
       CBW,
       { op: 'in', reject: new TimeoutError('no data') },

@@ -11,8 +11,8 @@ import {
 } from '../errors.js';
 import type { RecoveryStep, Tracer } from '../trace.js';
 import { now } from '../trace.js';
-import { abortReason } from './abort.js';
 import type { MscTransport, TransferOptions } from '../transport.js';
+import { abortReason } from './abort.js';
 import { CBW_LENGTH, CBW_SIGNATURE, CSW_LENGTH, CSW_SIGNATURE, CswStatus } from './wrappers.js';
 
 /** One BOT command: CBW -> optional data stage -> CSW. */
@@ -202,7 +202,10 @@ export class BotEngine {
     if (this.#quirks.singleLun) return 0;
     if (options.signal?.aborted) throw abortReason(options.signal);
     try {
-      const result = await this.#transport.classRequest({ request: 'get-max-lun' }, transferOptions(options.timeoutMs ?? DEFAULT_CONTROL_TIMEOUT_MS, options.signal));
+      const result = await this.#transport.classRequest(
+        { request: 'get-max-lun' },
+        transferOptions(options.timeoutMs ?? DEFAULT_CONTROL_TIMEOUT_MS, options.signal),
+      );
       if (result.status !== 'ok' || result.data.length < 1) return 0;
       const maxLun = result.data[0] ?? 0;
       return maxLun <= 15 ? maxLun : 0;
@@ -263,7 +266,8 @@ export class BotEngine {
   }
 
   async #exchange(req: BotCommandRequest): Promise<BotCommandResult> {
-    const tag = (this.#tag = this.#tag >= 0xffffffff ? 1 : this.#tag + 1);
+    this.#tag = this.#tag >= 0xffffffff ? 1 : this.#tag + 1;
+    const tag = this.#tag;
     const id = req.traceId ?? tag;
     const deadline = now() + req.timeoutMs;
     const tracer = this.#tracer?.active ? this.#tracer : undefined;
@@ -301,7 +305,8 @@ export class BotEngine {
           into.set(data);
           data = into.subarray(0, data.length);
         }
-        if (tracer) tracer.emit({ type: 'data', id, direction: 'in', requested, actual: data.length, status: r.status, time: now(), durationMs: now() - start });
+        if (tracer)
+          tracer.emit({ type: 'data', id, direction: 'in', requested, actual: data.length, status: r.status, time: now(), durationMs: now() - start });
         // Bytes that arrived before a stall are valid data (the stall ends the transfer).
         transferred = data.length;
         if (r.status === 'stall') {
@@ -321,7 +326,8 @@ export class BotEngine {
         const start = tracer ? now() : 0;
         const r = await this.#transport.bulkOut(req.data ?? EMPTY, this.#stageOptions(req, deadline));
         transferred = Math.min(Math.max(r.bytesWritten, 0), requested);
-        if (tracer) tracer.emit({ type: 'data', id, direction: 'out', requested, actual: transferred, status: r.status, time: now(), durationMs: now() - start });
+        if (tracer)
+          tracer.emit({ type: 'data', id, direction: 'out', requested, actual: transferred, status: r.status, time: now(), durationMs: now() - start });
         if (r.status === 'stall') {
           // §6.7.3 (Ho > Dn, Ho <> Di, Ho > Do): clear the halt on bulk-out, then read the CSW.
           await this.#clearHalt('out', id, this.#stageOptions(req, deadline));
@@ -372,7 +378,15 @@ export class BotEngine {
 
   async #clearHalt(pipe: 'in' | 'out', id: number, options: TransferOptions): Promise<void> {
     await this.#transport.clearHalt(pipe, options);
-    if (this.#tracer?.active) this.#tracer.emit({ type: 'recovery', id, step: pipe === 'in' ? 'clear-halt-in' : 'clear-halt-out', ok: true, detail: 'data stage stalled', time: now() });
+    if (this.#tracer?.active)
+      this.#tracer.emit({
+        type: 'recovery',
+        id,
+        step: pipe === 'in' ? 'clear-halt-in' : 'clear-halt-out',
+        ok: true,
+        detail: 'data stage stalled',
+        time: now(),
+      });
   }
 
   /** Reads the 13-byte CSW: one retry after a stall (§6.7.2), one after a zero-length read (Linux). */
@@ -383,7 +397,8 @@ export class BotEngine {
     for (;;) {
       const r = await this.#transport.bulkIn(CSW_LENGTH, this.#stageOptions(req, deadline, this.#csw));
       if (r.status === 'stall') {
-        if (stallRetried) throw new BotFault(new InvalidCswError('The device stalled the status stage twice and sent no CSW (BOT 1.0 §6.7.2); the device was reset'));
+        if (stallRetried)
+          throw new BotFault(new InvalidCswError('The device stalled the status stage twice and sent no CSW (BOT 1.0 §6.7.2); the device was reset'));
         stallRetried = true;
         await this.#transport.clearHalt('in', this.#stageOptions(req, deadline));
         this.#traceRecovery(id, 'clear-halt-in', true, 'CSW read stalled');
@@ -391,17 +406,24 @@ export class BotEngine {
         continue;
       }
       if (r.status === 'babble') {
-        throw new BotFault(new InvalidCswError(`The device sent more than ${CSW_LENGTH} bytes in the status stage, so the CSW is not valid (BOT 1.0 §6.3.1); the device was reset`));
+        throw new BotFault(
+          new InvalidCswError(
+            `The device sent more than ${CSW_LENGTH} bytes in the status stage, so the CSW is not valid (BOT 1.0 §6.3.1); the device was reset`,
+          ),
+        );
       }
       if (r.data.length === 0) {
         // Some devices send a stray zero-length packet after the data; the CSW follows.
-        if (zeroRetried) throw new BotFault(new InvalidCswError('The device answered the status stage twice with a zero-length packet (no CSW); the device was reset'));
+        if (zeroRetried)
+          throw new BotFault(new InvalidCswError('The device answered the status stage twice with a zero-length packet (no CSW); the device was reset'));
         zeroRetried = true;
         this.#traceRecovery(id, 'retry-csw', true, 'zero-length CSW');
         continue;
       }
       if (r.data.length !== CSW_LENGTH) {
-        throw new BotFault(new InvalidCswError(`The CSW is ${r.data.length} bytes instead of ${CSW_LENGTH}, so it is not valid (BOT 1.0 §6.3.1); the device was reset`));
+        throw new BotFault(
+          new InvalidCswError(`The CSW is ${r.data.length} bytes instead of ${CSW_LENGTH}, so it is not valid (BOT 1.0 §6.3.1); the device was reset`),
+        );
       }
       if (!staleDropped && this.#abandonedTag !== undefined && this.#abandonedTag !== tag && u32le(r.data, 4) === this.#abandonedTag) {
         staleDropped = true;
@@ -433,7 +455,7 @@ export class BotEngine {
     data: Uint8Array,
     babble: boolean,
     skipped: boolean,
-    id: number,
+    _id: number,
   ): BotCommandResult {
     const signature = u32le(csw, 0);
     const cswTag = u32le(csw, 4);
@@ -443,23 +465,34 @@ export class BotEngine {
     // Validity (§6.3.1): size (checked when read), tag, signature.
     if (cswTag !== tag && !this.#quirks.ignoreTag) {
       throw new BotFault(
-        new InvalidCswError(`The CSW tag ${hex32(cswTag)} does not match the CBW tag ${hex32(tag)} (BOT 1.0 §6.3.1); the device was reset. If this device always does this, set the ignoreTag quirk`, {
-          details: { expectedTag: tag, tag: cswTag },
-        }),
+        new InvalidCswError(
+          `The CSW tag ${hex32(cswTag)} does not match the CBW tag ${hex32(tag)} (BOT 1.0 §6.3.1); the device was reset. If this device always does this, set the ignoreTag quirk`,
+          {
+            details: { expectedTag: tag, tag: cswTag },
+          },
+        ),
       );
     }
     if (status > CswStatus.PhaseError) {
-      throw new BotFault(new InvalidCswError(`The CSW status ${status} is reserved, so the CSW is not meaningful (BOT 1.0 §6.3.2); the device was reset`, { details: { status } }));
+      throw new BotFault(
+        new InvalidCswError(`The CSW status ${status} is reserved, so the CSW is not meaningful (BOT 1.0 §6.3.2); the device was reset`, {
+          details: { status },
+        }),
+      );
     }
     if (this.#cswSignature === undefined) {
       // Linux accepts whatever signature the first good CSW carries and then insists on it.
       if (signature !== CSW_SIGNATURE && !this.#learnSignature) {
-        throw new BotFault(new InvalidCswError(`The CSW signature ${hex32(signature)} is not "USBS" (BOT 1.0 §6.3.1); the device was reset`, { details: { signature } }));
+        throw new BotFault(
+          new InvalidCswError(`The CSW signature ${hex32(signature)} is not "USBS" (BOT 1.0 §6.3.1); the device was reset`, { details: { signature } }),
+        );
       }
       this.#cswSignature = signature;
     } else if (signature !== this.#cswSignature) {
       throw new BotFault(
-        new InvalidCswError(`The CSW signature ${hex32(signature)} is not the expected ${hex32(this.#cswSignature)} (BOT 1.0 §6.3.1); the device was reset`, { details: { signature } }),
+        new InvalidCswError(`The CSW signature ${hex32(signature)} is not the expected ${hex32(this.#cswSignature)} (BOT 1.0 §6.3.1); the device was reset`, {
+          details: { signature },
+        }),
       );
     }
 
@@ -469,9 +502,12 @@ export class BotEngine {
     }
     if (deviceResidue > requested && this.#strictResidue && !this.ignoresResidue) {
       throw new BotFault(
-        new InvalidCswError(`The CSW residue ${deviceResidue} exceeds the ${requested} bytes requested, so it is not meaningful (BOT 1.0 §6.3.2, strictResidue); the device was reset`, {
-          details: { residue: deviceResidue, requested },
-        }),
+        new InvalidCswError(
+          `The CSW residue ${deviceResidue} exceeds the ${requested} bytes requested, so it is not meaningful (BOT 1.0 §6.3.2, strictResidue); the device was reset`,
+          {
+            details: { residue: deviceResidue, requested },
+          },
+        ),
       );
     }
 
@@ -504,7 +540,16 @@ export class BotEngine {
 
   #traceCsw(tracer: Tracer, id: number, csw: Uint8Array, start: number): void {
     const t = now();
-    tracer.emit({ type: 'csw', id, tag: u32le(csw, 4), status: csw[12] ?? 0, residue: u32le(csw, 8), bytes: csw.slice(0, CSW_LENGTH), time: t, durationMs: t - start });
+    tracer.emit({
+      type: 'csw',
+      id,
+      tag: u32le(csw, 4),
+      status: csw[12] ?? 0,
+      residue: u32le(csw, 8),
+      bytes: csw.slice(0, CSW_LENGTH),
+      time: t,
+      durationMs: t - start,
+    });
   }
 
   #traceRecovery(id: number, step: RecoveryStep, ok: boolean, detail: string): void {
@@ -575,7 +620,11 @@ export class BotEngine {
         this.#failure = portError;
         throw portError;
       }
-      throw this.#markFailed(id, `Reset recovery failed: the class reset and then the port reset failed (${detail}) after: ${reason}. Unplug and replug the device`, portError);
+      throw this.#markFailed(
+        id,
+        `Reset recovery failed: the class reset and then the port reset failed (${detail}) after: ${reason}. Unplug and replug the device`,
+        portError,
+      );
     }
   }
 

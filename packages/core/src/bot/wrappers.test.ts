@@ -1,18 +1,14 @@
 import { describe, expect, it } from 'vitest';
 import { InvalidArgumentError, ParseError } from '../errors.js';
-import {
-  CBW_LENGTH,
-  CBW_SIGNATURE,
-  CSW_LENGTH,
-  CSW_SIGNATURE,
-  CswStatus,
-  decodeCbw,
-  decodeCsw,
-  encodeCbw,
-  encodeCsw,
-} from './wrappers.js';
+import { CBW_LENGTH, CBW_SIGNATURE, CSW_LENGTH, CSW_SIGNATURE, CswStatus, decodeCbw, decodeCsw, encodeCbw, encodeCsw } from './wrappers.js';
 
-const hex = (s: string): Uint8Array => Uint8Array.from(s.trim().split(/\s+/).map((b) => Number.parseInt(b, 16)));
+const hex = (s: string): Uint8Array =>
+  Uint8Array.from(
+    s
+      .trim()
+      .split(/\s+/)
+      .map((b) => Number.parseInt(b, 16)),
+  );
 
 // READ(10) of 8 blocks at LBA 0x1000 on LUN 1 (SBC-3 §5.11).
 const read10 = hex('28 00 00 00 10 00 00 00 08 00');
@@ -109,9 +105,7 @@ describe('CBW (BOT 1.0 §5.1)', () => {
   });
 
   it('rejects an output buffer shorter than 31 bytes', () => {
-    expect(() => encodeCbw({ tag: 1, dataTransferLength: 0, direction: 'out', lun: 0, cdb: hex('00') }, new Uint8Array(30))).toThrow(
-      InvalidArgumentError,
-    );
+    expect(() => encodeCbw({ tag: 1, dataTransferLength: 0, direction: 'out', lun: 0, cdb: hex('00') }, new Uint8Array(30))).toThrow(InvalidArgumentError);
   });
 
   it('decodes what it encodes', () => {

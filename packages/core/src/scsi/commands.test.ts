@@ -9,8 +9,8 @@ import {
   inquirySupportedVpdPages,
   inquiryUnitSerialNumber,
   inquiryVpd,
-  modeSense10,
   modeSense6,
+  modeSense10,
   PowerCondition,
   preventAllowMediumRemoval,
   read10,
@@ -82,9 +82,7 @@ describe('golden CDB bytes (SPC-4 / SBC-3, big-endian fields)', () => {
     const c = read10({ lba: 0x12345678, blocks: 0x0102, blockSize: 512 });
     expect(hex(c.cdb)).toBe('28 00 12 34 56 78 00 01 02 00');
     expect(c).toMatchObject({ name: 'READ(10)', direction: 'in', length: 0x0102 * 512 });
-    expect(hex(read10({ lba: 0xffffffff, blocks: 0xffff, blockSize: 4096, fua: true, dpo: true }).cdb)).toBe(
-      '28 18 ff ff ff ff 00 ff ff 00',
-    );
+    expect(hex(read10({ lba: 0xffffffff, blocks: 0xffff, blockSize: 4096, fua: true, dpo: true }).cdb)).toBe('28 18 ff ff ff ff 00 ff ff 00');
   });
 
   it('READ(10) on 2048-byte CD blocks and 4096-byte blocks', () => {
@@ -95,9 +93,7 @@ describe('golden CDB bytes (SPC-4 / SBC-3, big-endian fields)', () => {
   it('READ(16): 88, 8-byte LBA in bytes 2-9, 4-byte length in 10-13', () => {
     const c = read16({ lba: 0x1_0000_0000, blocks: 0x10000, blockSize: 512 });
     expect(hex(c.cdb)).toBe('88 00 00 00 00 01 00 00 00 00 00 01 00 00 00 00');
-    expect(hex(read16({ lba: Number.MAX_SAFE_INTEGER, blocks: 1, blockSize: 512 }).cdb)).toBe(
-      '88 00 00 1f ff ff ff ff ff ff 00 00 00 01 00 00',
-    );
+    expect(hex(read16({ lba: Number.MAX_SAFE_INTEGER, blocks: 1, blockSize: 512 }).cdb)).toBe('88 00 00 1f ff ff ff ff ff ff 00 00 00 01 00 00');
   });
 
   it('WRITE(10) / WRITE(16): data out, writesMedium', () => {
@@ -128,17 +124,13 @@ describe('golden CDB bytes (SPC-4 / SBC-3, big-endian fields)', () => {
 
   it('MODE SENSE(6): page code and PC in byte 2, DBD in byte 1, default allocation 0xC0', () => {
     expect(hex(modeSense6().cdb)).toBe('1a 00 3f 00 c0 00');
-    expect(hex(modeSense6({ page: 0x08, pageControl: 'changeable', disableBlockDescriptors: true, allocationLength: 0xff }).cdb)).toBe(
-      '1a 08 48 00 ff 00',
-    );
+    expect(hex(modeSense6({ page: 0x08, pageControl: 'changeable', disableBlockDescriptors: true, allocationLength: 0xff }).cdb)).toBe('1a 08 48 00 ff 00');
     expect(hex(modeSense6({ page: 0x1c, subpage: 0x01, pageControl: 'saved' }).cdb)).toBe('1a 00 dc 01 c0 00');
   });
 
   it('MODE SENSE(10): 5A, LLBAA, 2-byte allocation length in bytes 7-8', () => {
     expect(hex(modeSense10().cdb)).toBe('5a 00 3f 00 00 00 00 00 fc 00');
-    expect(hex(modeSense10({ page: 0x08, longLba: true, pageControl: 'default', allocationLength: 0x1000 }).cdb)).toBe(
-      '5a 10 88 00 00 00 00 10 00 00',
-    );
+    expect(hex(modeSense10({ page: 0x08, longLba: true, pageControl: 'default', allocationLength: 0x1000 }).cdb)).toBe('5a 10 88 00 00 00 00 10 00 00');
   });
 
   it('START STOP UNIT: START/LOEJ/power condition in byte 4, IMMED in byte 1', () => {
@@ -218,7 +210,9 @@ describe('input validation happens before anything is built', () => {
   });
 
   it('messages say what is wrong and the limit', () => {
-    expect(() => read10({ lba: 0x1_0000_0000, blocks: 1, blockSize: 512 })).toThrow(/READ\(10\) LBA 4294967296 is too large: the field holds at most 4294967295/);
+    expect(() => read10({ lba: 0x1_0000_0000, blocks: 1, blockSize: 512 })).toThrow(
+      /READ\(10\) LBA 4294967296 is too large: the field holds at most 4294967295/,
+    );
     expect(() => read16({ lba: 0, blocks: 0x10_0000, blockSize: 4096 })).toThrow(/split the request/);
   });
 });

@@ -14,9 +14,10 @@ import { InvalidArgumentError } from '../errors.js';
 import { decodeSense } from '../sense/decode.js';
 import type { SenseData } from '../sense/types.js';
 import { checkInteger, padCdb, putU16, putU32, putU64 } from './bytes.js';
-import { decodeReadCapacity10, decodeReadCapacity16, decodeReadFormatCapacities } from './capacity.js';
 import type { FormatCapacities, ReadCapacity10Data, ReadCapacity16Data } from './capacity.js';
+import { decodeReadCapacity10, decodeReadCapacity16, decodeReadFormatCapacities } from './capacity.js';
 import type { ScsiCommand } from './command.js';
+import type { BlockDeviceCharacteristics, BlockLimits, Designator, InquiryData } from './inquiry.js';
 import {
   decodeBlockDeviceCharacteristics,
   decodeBlockLimits,
@@ -27,14 +28,8 @@ import {
   decodeVpdPage,
   VpdPage,
 } from './inquiry.js';
-import type {
-  BlockDeviceCharacteristics,
-  BlockLimits,
-  Designator,
-  InquiryData,
-} from './inquiry.js';
-import { decodeModeSense10, decodeModeSense6, ModePage } from './mode-sense.js';
 import type { ModeSenseData } from './mode-sense.js';
+import { decodeModeSense6, decodeModeSense10, ModePage } from './mode-sense.js';
 import { ScsiOpcode, ScsiServiceAction } from './opcodes.js';
 import { reportedLunNumbers } from './report-luns.js';
 
@@ -337,9 +332,7 @@ function writeBlocks(name: string, options: WriteOptions, maxBlocks: number): nu
   if (!(options.data instanceof Uint8Array)) throw new InvalidArgumentError(`${name}: data must be a Uint8Array`);
   const blockSize = checkBlockSize(options.blockSize);
   if (options.data.length === 0 || options.data.length % blockSize !== 0) {
-    throw new InvalidArgumentError(
-      `${name}: data length ${options.data.length} is not a positive multiple of the ${blockSize}-byte block size`,
-    );
+    throw new InvalidArgumentError(`${name}: data length ${options.data.length} is not a positive multiple of the ${blockSize}-byte block size`);
   }
   const blocks = options.data.length / blockSize;
   checkInteger(`${name} transfer length (blocks)`, blocks, maxBlocks, 1);

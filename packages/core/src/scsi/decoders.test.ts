@@ -12,8 +12,8 @@ import {
   inquirySupportedVpdPages,
   inquiryUnitSerialNumber,
   inquiryVpd,
-  modeSense10,
   modeSense6,
+  modeSense10,
   readCapacity10,
   readCapacity16,
   readFormatCapacities,
@@ -29,7 +29,7 @@ import {
   decodeUnitSerialNumber,
   decodeVpdPage,
 } from './inquiry.js';
-import { decodeModeSense10, decodeModeSense6 } from './mode-sense.js';
+import { decodeModeSense6, decodeModeSense10 } from './mode-sense.js';
 import { decodeReportLuns } from './report-luns.js';
 
 interface Capture {
@@ -295,9 +295,7 @@ describe('capacity (real devices)', () => {
   });
 
   it('QEMU rejects READ FORMAT CAPACITIES (05/20/00)', () => {
-    expect(formatSense(decodeSense(bytes(capture(DISK, 'READ FORMAT CAPACITIES').sense)))).toBe(
-      'ILLEGAL REQUEST: Invalid command operation code (05/20/00)',
-    );
+    expect(formatSense(decodeSense(bytes(capture(DISK, 'READ FORMAT CAPACITIES').sense)))).toBe('ILLEGAL REQUEST: Invalid command operation code (05/20/00)');
   });
 });
 

@@ -19,7 +19,7 @@ import {
   decodeUnitSerialNumber,
   decodeVpdPage,
 } from './inquiry.js';
-import { decodeModeSense10, decodeModeSense6 } from './mode-sense.js';
+import { decodeModeSense6, decodeModeSense10 } from './mode-sense.js';
 import { decodeReportLuns, reportedLunNumbers } from './report-luns.js';
 import { acmeReadFirmwareVersion } from './vendor-examples.js';
 
@@ -65,7 +65,9 @@ const steered = fc.oneof(
   // VPD headers with the page codes above and huge page lengths.
   fc.tuple(fc.nat(255), fc.constantFrom(0x00, 0x80, 0x83, 0x89, 0xb0, 0xb1), fc.nat(255), fc.nat(255)).map((t) => [...t]),
   // Sense response codes with huge additional lengths.
-  fc.tuple(fc.constantFrom(0x70, 0x71, 0x72, 0x73, 0xf0, 0xf2), fc.nat(255), fc.nat(255), fc.nat(255), fc.nat(255), fc.nat(255), fc.nat(255), fc.nat(255)).map((t) => [...t]),
+  fc
+    .tuple(fc.constantFrom(0x70, 0x71, 0x72, 0x73, 0xf0, 0xf2), fc.nat(255), fc.nat(255), fc.nat(255), fc.nat(255), fc.nat(255), fc.nat(255), fc.nat(255))
+    .map((t) => [...t]),
   // Mode parameter headers with large block descriptor lengths, LONGLBA set.
   fc.tuple(fc.nat(255), fc.nat(255), fc.nat(255), fc.nat(255), fc.constantFrom(0, 1), fc.nat(255), fc.nat(255), fc.nat(255)).map((t) => [...t]),
   // REPORT LUNS list lengths that are multiples of 8.

@@ -1,11 +1,11 @@
+// Big-endian field helpers, for writing vendor command decoders (see vendor-examples.ts).
+export { asciiField, checkInteger, getU16, getU24, getU32, getU64, putU16, putU24, putU32, putU64 } from './bytes.js';
+export * from './capacity.js';
 export * from './command.js';
-export * from './opcodes.js';
 export * from './commands.js';
 export * from './inquiry.js';
-export * from './capacity.js';
 export * from './mode-sense.js';
+export * from './opcodes.js';
 export * from './report-luns.js';
 export * from './vendor.js';
 export * from './vendor-examples.js';
-// Big-endian field helpers, for writing vendor command decoders (see vendor-examples.ts).
-export { asciiField, checkInteger, getU16, getU24, getU32, getU64, putU16, putU24, putU32, putU64 } from './bytes.js';

@@ -18,7 +18,7 @@ import {
   decodeVpdPage,
   peripheralDeviceTypeName,
 } from './inquiry.js';
-import { decodeModeSense10, decodeModeSense6 } from './mode-sense.js';
+import { decodeModeSense6, decodeModeSense10 } from './mode-sense.js';
 import { decodeReportLuns, reportedLunNumbers } from './report-luns.js';
 
 const b = (...parts: Array<number | string | number[]>): Uint8Array => {
@@ -156,7 +156,13 @@ describe('capacity: 4096-byte blocks, 512e, CD media, huge and broken values', (
   it('2 TiB+ drive: READ CAPACITY(10) says 0xFFFFFFFF, (16) gives the real size; 512e with 8 logical per physical', () => {
     expect(decodeReadCapacity10(b(0xff, 0xff, 0xff, 0xff, 0, 0, 2, 0)).needsReadCapacity16).toBe(true);
     const c16 = decodeReadCapacity16(b([0, 0, 0, 1, 0xd1, 0xc0, 0xbe, 0xaf], [0, 0, 2, 0], 0x00, 0x03, 0x80, 0x00, new Array(16).fill(0)));
-    expect(c16).toMatchObject({ lastLba: 0x1d1c0beaf, blockSize: 512, logicalBlocksPerPhysicalBlockExponent: 3, physicalBlockSize: 4096, provisioningEnabled: true });
+    expect(c16).toMatchObject({
+      lastLba: 0x1d1c0beaf,
+      blockSize: 512,
+      logicalBlocksPerPhysicalBlockExponent: 3,
+      physicalBlockSize: 4096,
+      provisioningEnabled: true,
+    });
     expect(c16.bytes).toBe((0x1d1c0beaf + 1) * 512);
   });
 

@@ -1,10 +1,10 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { MscDevice } from '../device.js';
 import { InvalidArgumentError, ParseError, ReadOnlyError, ScsiCheckConditionError } from '../errors.js';
-import { SimulatedDevice } from '../sim/index.js';
 import type { SimVendorHook } from '../sim/index.js';
-import { ACME_VENDOR_OPCODE_IN, ACME_VENDOR_OPCODE_OUT, acmeReadFirmwareVersion, acmeWriteConfigPage } from './vendor-examples.js';
+import { SimulatedDevice } from '../sim/index.js';
 import { defineCommand, expectLength } from './vendor.js';
+import { ACME_VENDOR_OPCODE_IN, ACME_VENDOR_OPCODE_OUT, acmeReadFirmwareVersion, acmeWriteConfigPage } from './vendor-examples.js';
 
 const hex = (b: Uint8Array): string => Array.from(b, (x) => x.toString(16).padStart(2, '0')).join(' ');
 
@@ -20,7 +20,10 @@ describe('defineCommand (pure)', () => {
       cdb: (o) => [0xd0, o.register, o.count],
       decode: (data, o) => {
         expectLength(data, o.count * 4, 'register values');
-        return Array.from({ length: o.count }, (_, i) => ((data[i * 4] ?? 0) << 24) | ((data[i * 4 + 1] ?? 0) << 16) | ((data[i * 4 + 2] ?? 0) << 8) | (data[i * 4 + 3] ?? 0));
+        return Array.from(
+          { length: o.count },
+          (_, i) => ((data[i * 4] ?? 0) << 24) | ((data[i * 4 + 1] ?? 0) << 16) | ((data[i * 4 + 2] ?? 0) << 8) | (data[i * 4 + 3] ?? 0),
+        );
       },
     });
     expect(readRegister.commandName).toBe('READ REGISTER');

@@ -130,9 +130,7 @@ function noData(): undefined {
 export function defineCommand<O = undefined, T = Uint8Array>(spec: InCommandSpec<O, T>): CommandBuilder<O, T>;
 export function defineCommand<O = undefined>(spec: OutCommandSpec<O>): CommandBuilder<O, undefined>;
 export function defineCommand<O = undefined>(spec: NoDataCommandSpec<O>): CommandBuilder<O, undefined>;
-export function defineCommand<O, T>(
-  spec: InCommandSpec<O, T> | OutCommandSpec<O> | NoDataCommandSpec<O>,
-): CommandBuilder<O, T | undefined> {
+export function defineCommand<O, T>(spec: InCommandSpec<O, T> | OutCommandSpec<O> | NoDataCommandSpec<O>): CommandBuilder<O, T | undefined> {
   if (typeof spec?.name !== 'string' || spec.name.length === 0) {
     throw new InvalidArgumentError('defineCommand: a non-empty name is required');
   }

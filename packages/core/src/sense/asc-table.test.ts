@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { decodeSense } from './decode.js';
 import { ascTableSize, describeAsc, lookupAsc } from './asc-table.js';
+import { decodeSense } from './decode.js';
 
 describe('the full SPC ASC/ASCQ table', () => {
   it('loads every assignment of the T10 list (2020-08) plus the ranges', () => {

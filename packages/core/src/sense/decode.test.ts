@@ -192,7 +192,9 @@ describe('names, messages and errors', () => {
 
   it('write protect hint', () => {
     const s = decodeSense(bytes('70 00 07 00000000 0a 00000000 27 00 00 000000'));
-    expect(checkConditionMessage('WRITE(10)', s)).toBe('WRITE(10) failed: DATA PROTECT: Write protected (07/27/00). The medium is write-protected: check the lock switch on the card or device.');
+    expect(checkConditionMessage('WRITE(10)', s)).toBe(
+      'WRITE(10) failed: DATA PROTECT: Write protected (07/27/00). The medium is write-protected: check the lock switch on the card or device.',
+    );
   });
 });
 

@@ -1,5 +1,5 @@
-import { ScsiCheckConditionError } from '../errors.js';
 import type { UsbmsErrorOptions } from '../errors.js';
+import { ScsiCheckConditionError } from '../errors.js';
 import type { SenseData } from './types.js';
 
 function hex2(value: number): string {
@@ -81,10 +81,6 @@ export function checkConditionMessage(commandName: string, sense: SenseData | un
 }
 
 /** Builds the typed error for a CHECK CONDITION, message from `checkConditionMessage`. */
-export function checkConditionError(
-  commandName: string,
-  sense: SenseData | undefined,
-  options?: UsbmsErrorOptions,
-): ScsiCheckConditionError {
+export function checkConditionError(commandName: string, sense: SenseData | undefined, options?: UsbmsErrorOptions): ScsiCheckConditionError {
   return new ScsiCheckConditionError(checkConditionMessage(commandName, sense), sense, options);
 }

@@ -1,4 +1,4 @@
-export * from './types.js';
-export * from './decode.js';
 export * from './asc-table.js';
+export * from './decode.js';
 export * from './format.js';
+export * from './types.js';

@@ -29,7 +29,7 @@ export type SenseKeySpecific =
       fieldPointer: number;
     }
   | { kind: 'actual-retry-count'; count: number }
-  | { kind: 'progress'; /** 0..65535, fraction of 65536 */ progress: number }
+  | { kind: 'progress' /** 0..65535, fraction of 65536 */; progress: number }
   | { kind: 'segment-pointer'; bitPointer?: number; fieldPointer: number; segmentDescriptor: boolean }
   | { kind: 'unit-attention-queue-overflow'; overflow: boolean }
   | { kind: 'raw'; bytes: Uint8Array };

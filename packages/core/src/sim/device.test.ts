@@ -546,7 +546,14 @@ describe('transport contract', () => {
 
   it('exposes transport info with overrides', () => {
     const sim = makeSim({ info: { vendorId: 0x0781, productId: 0x5567, maxPacketSizeIn: 64, maxPacketSizeOut: 64, speed: 'full' } });
-    expect(sim.transport.info).toMatchObject({ vendorId: 0x0781, productId: 0x5567, maxPacketSizeIn: 64, speed: 'full', interfaceSubclass: 6, interfaceProtocol: 0x50 });
+    expect(sim.transport.info).toMatchObject({
+      vendorId: 0x0781,
+      productId: 0x5567,
+      maxPacketSizeIn: 64,
+      speed: 'full',
+      interfaceSubclass: 6,
+      interfaceProtocol: 0x50,
+    });
   });
 });
 

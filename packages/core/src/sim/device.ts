@@ -5,37 +5,14 @@
  * thirteen host/device cases of §6.7, and checks the host: a malformed CBW or
  * a CBW sent before the previous CSW was read is recorded in `violations`.
  */
-import {
-  AbortError,
-  ClosedError,
-  DisconnectedError,
-  InvalidArgumentError,
-  ProtocolViolationError,
-  TimeoutError,
-  TransportError,
-} from '../errors.js';
-import { CBW_LENGTH, CSW_LENGTH, CSW_SIGNATURE, decodeCbw, encodeCsw, type Cbw } from '../bot/wrappers.js';
+
+import { CBW_LENGTH, type Cbw, CSW_LENGTH, CSW_SIGNATURE, decodeCbw, encodeCsw } from '../bot/wrappers.js';
+import { AbortError, ClosedError, DisconnectedError, InvalidArgumentError, ProtocolViolationError, TimeoutError, TransportError } from '../errors.js';
 import { now } from '../trace.js';
-import type {
-  BulkInOptions,
-  BulkInResult,
-  BulkOutResult,
-  ClassRequest,
-  ControlResult,
-  MscTransport,
-  TransferOptions,
-  TransportInfo,
-} from '../transport.js';
+import type { BulkInOptions, BulkInResult, BulkOutResult, ClassRequest, ControlResult, MscTransport, TransferOptions, TransportInfo } from '../transport.js';
 import { ArmedFault, type SimFault, type SimFaultHandle, type SimFaultKind, type SimStage } from './faults.js';
+import { ScsiStatus, SimLogicalUnit, type SimLunOptions, type SimVendorHook, type TargetContext, type TargetPlan } from './scsi-target.js';
 import { Sense } from './sense.js';
-import {
-  ScsiStatus,
-  SimLogicalUnit,
-  type SimLunOptions,
-  type SimVendorHook,
-  type TargetContext,
-  type TargetPlan,
-} from './scsi-target.js';
 
 export interface SimulatedDeviceOptions {
   /** One entry per LUN (default: one LUN with default settings). 1-16 LUNs (BOT 1.0 §3.2). */
@@ -76,12 +53,7 @@ export interface SimulatedDeviceOptions {
   logLimit?: number;
 }
 
-export type SimViolationKind =
-  | 'malformed-cbw'
-  | 'cbw-before-csw'
-  | 'concurrent-transfer'
-  | 'data-out-overrun'
-  | 'no-reset-after-phase-error';
+export type SimViolationKind = 'malformed-cbw' | 'cbw-before-csw' | 'concurrent-transfer' | 'data-out-overrun' | 'no-reset-after-phase-error';
 
 /** A host bug the simulator caught. Tests assert `sim.violations` is empty. */
 export interface SimViolation {
@@ -273,13 +245,19 @@ export class SimulatedDevice {
       takeNotReady: () => {
         const a = this.#active;
         const f = a && this.#takeFault('not-ready', a.record.opcode, a.cbw.lun, a.record);
-        if (!f || f.kind !== 'not-ready') return undefined;
+        if (f?.kind !== 'not-ready') return undefined;
         return { key: 0x02, asc: f.asc ?? 0x04, ascq: f.ascq ?? 0x01 };
       },
       takeMediumError: (lba, blocks, write) => {
         const a = this.#active;
         if (!a) return undefined;
-        const f = this.#takeFault('medium-error', a.record.opcode, a.cbw.lun, a.record, (x) => x.kind === 'medium-error' && x.lba >= lba && x.lba < lba + blocks && (!write || x.writes === true));
+        const f = this.#takeFault(
+          'medium-error',
+          a.record.opcode,
+          a.cbw.lun,
+          a.record,
+          (x) => x.kind === 'medium-error' && x.lba >= lba && x.lba < lba + blocks && (!write || x.writes === true),
+        );
         return f && f.kind === 'medium-error' ? f.lba : undefined;
       },
       countRead: (n) => {
@@ -556,7 +534,10 @@ export class SimulatedDevice {
         throw new InvalidArgumentError(`a ${size}-byte bulk transfer exceeds this platform's limit of ${max} bytes; split it`);
       }
       if (slot !== 'control' && conn.pending[slot]) {
-        const error = this.#violation('concurrent-transfer', `a second bulk-${slot.toUpperCase()} transfer was submitted while one is pending on that endpoint`);
+        const error = this.#violation(
+          'concurrent-transfer',
+          `a second bulk-${slot.toUpperCase()} transfer was submitted while one is pending on that endpoint`,
+        );
         throw error ?? new TransportError(`bulk-${slot} endpoint busy: one transfer is already pending`);
       }
     } catch (error) {
@@ -675,7 +656,13 @@ export class SimulatedDevice {
     this.#stats.stalls++;
   }
 
-  #takeFault(kind: SimFaultKind, opcode: number | undefined, lun: number | undefined, record?: SimCommandRecord, pred?: (f: SimFault) => boolean): SimFault | undefined {
+  #takeFault(
+    kind: SimFaultKind,
+    opcode: number | undefined,
+    lun: number | undefined,
+    record?: SimCommandRecord,
+    pred?: (f: SimFault) => boolean,
+  ): SimFault | undefined {
     for (const f of this.#faults) {
       if (f.fault.kind !== kind || !f.matches(opcode, lun)) continue;
       if (pred && !pred(f.fault)) continue;
@@ -690,7 +677,14 @@ export class SimulatedDevice {
   // ------------------------------------------------------------ bulk OUT
 
   #bulkOut(conn: Connection, data: Uint8Array, options: TransferOptions): Promise<BulkOutResult> {
-    return this.#transfer<BulkOutResult>(conn, 'out', data.length, options, () => this.#serveOut(data), (r) => r.bytesWritten);
+    return this.#transfer<BulkOutResult>(
+      conn,
+      'out',
+      data.length,
+      options,
+      () => this.#serveOut(data),
+      (r) => r.bytesWritten,
+    );
   }
 
   #serveOut(data: Uint8Array): BulkOutResult | Wait {
@@ -705,7 +699,10 @@ export class SimulatedDevice {
     if (a.phase === 'busy' && a.hostDir === 'out' && !a.dataOver) return WAIT; // not ready for data yet: NAK
     // BOT 1.0 §5.3: the host must read the CSW before the next CBW.
     const what = data.length === CBW_LENGTH ? 'a CBW' : `${data.length} bytes`;
-    const error = this.#violation('cbw-before-csw', `${what} sent on bulk-OUT while command #${a.record.seq} (tag ${a.cbw.tag}) is in its ${a.phase} stage; read the CSW first`);
+    const error = this.#violation(
+      'cbw-before-csw',
+      `${what} sent on bulk-OUT while command #${a.record.seq} (tag ${a.cbw.tag}) is in its ${a.phase} stage; read the CSW first`,
+    );
     this.#stallUntilReset();
     if (error) throw error;
     return { status: 'stall', bytesWritten: 0 };
@@ -792,9 +789,7 @@ export class SimulatedDevice {
     const commandDelay = typeof delayOption === 'function' ? delayOption(cbw.cdb, cbw.lun) : (delayOption ?? 0);
     const planned = this.#plan(a);
     const plan =
-      commandDelay > 0
-        ? Promise.resolve(planned).then((p) => new Promise<TargetPlan>((resolve) => setTimeout(() => resolve(p), commandDelay)))
-        : planned;
+      commandDelay > 0 ? Promise.resolve(planned).then((p) => new Promise<TargetPlan>((resolve) => setTimeout(() => resolve(p), commandDelay))) : planned;
     if (plan instanceof Promise) {
       plan.then(
         (p) => {
@@ -985,7 +980,10 @@ export class SimulatedDevice {
     const H = a.cbw.dataTransferLength;
     const hostLeft = H - a.outReceived;
     if (data.length > hostLeft) {
-      const error = this.#violation('data-out-overrun', `the host sent ${data.length} data-out bytes but only ${hostLeft} remained of dCBWDataTransferLength ${H}`);
+      const error = this.#violation(
+        'data-out-overrun',
+        `the host sent ${data.length} data-out bytes but only ${hostLeft} remained of dCBWDataTransferLength ${H}`,
+      );
       this.#stallUntilReset();
       if (error) throw error;
       return { status: 'stall', bytesWritten: 0 };
@@ -1284,4 +1282,3 @@ export class SimulatedDevice {
     queueMicrotask(() => this.#kick());
   }
 }
-

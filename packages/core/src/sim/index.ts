@@ -5,25 +5,25 @@
  * with fault injection, a vendor-command hook and power-cut semantics.
  */
 export {
+  type SimBotState,
+  type SimCommandRecord,
+  type SimStats,
   SimulatedDevice,
   type SimulatedDeviceOptions,
   type SimViolation,
   type SimViolationKind,
-  type SimCommandRecord,
-  type SimStats,
-  type SimBotState,
 } from './device.js';
+export type { SimFault, SimFaultHandle, SimFaultKind, SimFaultMatch, SimStage } from './faults.js';
+export { SimProfiles } from './profiles.js';
+export { type RawCommand, type RawResult, rawResetRecovery, runRawCommand } from './raw-host.js';
 export {
-  SimLogicalUnit,
   ScsiStatus,
+  SimLogicalUnit,
   type SimLunOptions,
+  type SimVendorContext,
   type SimVendorHook,
   type SimVendorResult,
-  type SimVendorContext,
   type TargetPlan,
 } from './scsi-target.js';
-export { type SimFault, type SimFaultKind, type SimFaultHandle, type SimFaultMatch, type SimStage } from './faults.js';
-export { Sense, encodeFixedSense, encodeDescriptorSense, FIXED_SENSE_LENGTH, type SimSense } from './sense.js';
+export { encodeDescriptorSense, encodeFixedSense, FIXED_SENSE_LENGTH, Sense, type SimSense } from './sense.js';
 export { RamStore, type SimBackingStore } from './store.js';
-export { runRawCommand, rawResetRecovery, type RawCommand, type RawResult } from './raw-host.js';
-export { SimProfiles } from './profiles.js';

@@ -10,7 +10,7 @@ describe('SimProfiles reproduce the captured devices', () => {
   it('QEMU usb-storage disk (RIGEHCI001)', async () => {
     const sim = new SimulatedDevice(SimProfiles.qemuDisk());
     const inquiry = await run(sim, [0x12, 0, 0, 0, 0x60, 0], { in: 0x60 });
-    expect(hex(inquiry.data)).toBe('000005125b00001051454d552020202051454d5520484152444449534b202020322e352b' + '00'.repeat(60));
+    expect(hex(inquiry.data)).toBe(`000005125b00001051454d552020202051454d5520484152444449534b202020322e352b${'00'.repeat(60)}`);
     expect(hex((await run(sim, [0x25, 0, 0, 0, 0, 0, 0, 0, 0, 0], { in: 8 })).data)).toBe('0001ffff00000200');
     expect(hex((await run(sim, [0x03, 0, 0, 0, 0x12, 0], { in: 0x12 })).data)).toBe('700000000000000a00000000000000000000');
     expect(hex((await run(sim, [0x12, 1, 0x80, 0, 0xfc, 0], { in: 0xfc })).data)).toBe('0080000a52494745484349303031');
@@ -49,9 +49,7 @@ describe('SimProfiles reproduce the captured devices', () => {
   it('Linux f_mass_storage gadget (RIG-g0-0001)', async () => {
     const sim = new SimulatedDevice(SimProfiles.fileStorGadget());
     expect(sim.transport.info).toMatchObject({ vendorId: 0x0525, productId: 0xa4a5 });
-    expect(hex((await run(sim, [0x12, 0, 0, 0, 0x60, 0], { in: 0x60 })).data)).toBe(
-      '000002021f0000004c696e757820202046696c652d53746f722047616467657430363031',
-    );
+    expect(hex((await run(sim, [0x12, 0, 0, 0, 0x60, 0], { in: 0x60 })).data)).toBe('000002021f0000004c696e757820202046696c652d53746f722047616467657430363031');
     for (const page of [0x00, 0x80, 0x83, 0xb0, 0xb1]) {
       expect((await run(sim, [0x12, 1, page, 0, 0xfc, 0], { in: 0xfc })).status).toBe(1);
       expect(await senseOf(sim)).toMatchObject({ key: 5, asc: 0x24, ascq: 0 });
@@ -60,7 +58,7 @@ describe('SimProfiles reproduce the captured devices', () => {
     expect(hex((await senseOf(sim)).raw)).toBe('700005000000000a00000000200000000000');
     expect(hex((await run(sim, [0x23, 0, 0, 0, 0, 0, 0, 0, 0xfc, 0], { in: 0xfc })).data)).toBe('000000080002000002000200');
     expect(hex((await run(sim, [0x9e, 0x10, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x20, 0, 0], { in: 0x20 })).data)).toBe(
-      '000000000001ffff00000200' + '00'.repeat(20),
+      `000000000001ffff00000200${'00'.repeat(20)}`,
     );
     sim.assertClean();
   });

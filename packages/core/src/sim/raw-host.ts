@@ -4,7 +4,7 @@
  * requires (clear a stalled pipe, then read the CSW). No retries, no reset
  * recovery, no residue judgement: it reports what happened.
  */
-import { CSW_LENGTH, decodeCsw, encodeCbw, type Csw } from '../bot/wrappers.js';
+import { CSW_LENGTH, type Csw, decodeCsw, encodeCbw } from '../bot/wrappers.js';
 import type { MscTransport } from '../transport.js';
 
 /**

@@ -6,7 +6,7 @@
  * f_mass_storage gadget).
  */
 import { InvalidArgumentError } from '../errors.js';
-import { Sense, encodeDescriptorSense, encodeFixedSense, type SimSense } from './sense.js';
+import { encodeDescriptorSense, encodeFixedSense, Sense, type SimSense } from './sense.js';
 import { RamStore, type SimBackingStore } from './store.js';
 
 /** Configuration of one simulated LUN. Every field is optional. */
@@ -103,7 +103,7 @@ export type TargetPlan =
        * `length`) and returns its SCSI status; not called after a data-out
        * stall fault or a Phase Error (BOT 1.0 §6.7.3, case 13).
        */
-      complete: (data: Uint8Array) => ScsiStatus | Promise<ScsiStatus>
+      complete: (data: Uint8Array) => ScsiStatus | Promise<ScsiStatus>;
     };
 
 /** Hooks the BOT layer gives the target for one command. */

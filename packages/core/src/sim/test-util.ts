@@ -2,8 +2,9 @@
  * Helpers for the simulator's own tests (not exported from the package; no
  * test-framework imports so a build may include it harmlessly).
  */
-import { runRawCommand, type RawResult } from './raw-host.js';
+
 import type { SimulatedDevice } from './device.js';
+import { type RawResult, runRawCommand } from './raw-host.js';
 
 export function hex(bytes: Uint8Array): string {
   return Array.from(bytes, (b) => b.toString(16).padStart(2, '0')).join('');
@@ -25,11 +26,7 @@ export interface Outcome {
 }
 
 /** Runs one command through the raw host and checks the CSW is valid. */
-export async function run(
-  sim: SimulatedDevice,
-  cdb: number[],
-  stage: { in?: number; out?: Uint8Array; lun?: number } = {},
-): Promise<Outcome> {
+export async function run(sim: SimulatedDevice, cdb: number[], stage: { in?: number; out?: Uint8Array; lun?: number } = {}): Promise<Outcome> {
   const raw = await runRawCommand(sim.transport, {
     cdb,
     lun: stage.lun ?? 0,
@@ -38,7 +35,7 @@ export async function run(
     ...(stage.out ? { data: stage.out } : {}),
   });
   const csw = raw.csw;
-  if (!csw || csw.signature !== 0x53425355) throw new Error(`no valid CSW: ${hex(raw.cswBytes)}`);
+  if (csw?.signature !== 0x53425355) throw new Error(`no valid CSW: ${hex(raw.cswBytes)}`);
   return { status: csw.status, residue: csw.residue, data: raw.data, raw };
 }
 

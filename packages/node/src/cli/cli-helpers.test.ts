@@ -1,12 +1,11 @@
-import { AbortError, DisconnectedError, ScsiCheckConditionError, VerifyMismatchError, WriteProtectedError, decodeSense } from '@usbms/core';
+import { AbortError, DisconnectedError, decodeSense, ScsiCheckConditionError, VerifyMismatchError, WriteProtectedError } from '@usbms/core';
 import { describe, expect, it } from 'vitest';
 import { parseSize } from './context.js';
 import { ExitCode, exitCodeFor } from './exit.js';
 import { formatBytes, hexDump, parseCount, parseHexBytes } from './format.js';
 import { normalizeArgs } from './main.js';
 
-const sense = (key: number, asc: number, ascq = 0) =>
-  decodeSense(new Uint8Array([0x70, 0, key, 0, 0, 0, 0, 10, 0, 0, 0, 0, asc, ascq, 0, 0, 0, 0]));
+const sense = (key: number, asc: number, ascq = 0) => decodeSense(new Uint8Array([0x70, 0, key, 0, 0, 0, 0, 10, 0, 0, 0, 0, asc, ascq, 0, 0, 0, 0]));
 
 describe('exit codes (sg3_utils categories)', () => {
   it.each([

@@ -3,15 +3,15 @@ import { createInterface } from 'node:readline/promises';
 import {
   formatSense,
   InvalidArgumentError,
-  ScsiCheckConditionError,
-  UsbmsError,
-  UsbmsErrorCode,
   type LogicalUnit,
   type MscDevice,
+  ScsiCheckConditionError,
   type SenseData,
+  UsbmsError,
+  UsbmsErrorCode,
 } from '@usbms/core';
-import { listDevices, MSC_CLASS, watchDevices, type MscDeviceInfo } from '../discovery.js';
-import { intOption, type CliContext } from './context.js';
+import { listDevices, MSC_CLASS, type MscDeviceInfo, watchDevices } from '../discovery.js';
+import { type CliContext, intOption } from './context.js';
 import { CliError, ExitCode, exitCodeForSense } from './exit.js';
 import { formatBytes, formatSiBytes, hex2, hex4, hexDump, keyValues, parseCount, parseHexBytes, toHex, toJson } from './format.js';
 import { Progress } from './progress.js';
@@ -29,7 +29,8 @@ function describeListEntry(index: number, d: MscDeviceInfo): string {
         ? ` ep in 0x${hex2(alt.bulkIn.address)}/out 0x${hex2(alt.bulkOut.address)} (${alt.bulkIn.packetSize} B packets)`
         : '';
     const kinds = i.alternates.map((a) => `alt ${a.alternateSetting}: ${a.kind.toUpperCase()} ${a.subclassName}`).join(', ');
-    const kernel = i.kernelDriver === undefined ? '' : `  driver ${i.kernelDriver}${i.blockDevices ? ` (${i.blockDevices.map((b) => `/dev/${b}`).join(' ')})` : ''}`;
+    const kernel =
+      i.kernelDriver === undefined ? '' : `  driver ${i.kernelDriver}${i.blockDevices ? ` (${i.blockDevices.map((b) => `/dev/${b}`).join(' ')})` : ''}`;
     const state = i.supported ? '' : `  [unsupported: ${i.note ?? '?'}]`;
     const note = i.supported && i.note !== undefined ? `  [${i.note}]` : '';
     lines.push(`    interface ${i.interfaceNumber}: ${kinds}${eps}${kernel}${state}${note}`);
@@ -54,7 +55,8 @@ export async function cmdList(ctx: CliContext): Promise<void> {
     for (const lu of entry.luns) ctx.out(`    LUN ${lu.lun}: ${lu.vendor ?? ''} ${lu.product ?? ''} ${lu.revision ?? ''}`.trimEnd());
     return;
   }
-  const vendorInterface = ctx.options.vendorInterface === undefined ? {} : { vendorClassInterface: intOption('vendor-interface', ctx.options.vendorInterface, 0) };
+  const vendorInterface =
+    ctx.options.vendorInterface === undefined ? {} : { vendorClassInterface: intOption('vendor-interface', ctx.options.vendorInterface, 0) };
   const all = await listDevices({ ...vendorInterface, includeUnreadable: true });
   // Indexes match `--device INDEX`, which counts only devices with readable descriptors.
   // (the same rule listDevices applies without includeUnreadable).
@@ -62,9 +64,11 @@ export async function cmdList(ctx: CliContext): Promise<void> {
   const unreadable = all.filter((d) => !devices.includes(d));
   if (ctx.json) return ctx.out(toJson(devices));
   if (devices.length === 0) ctx.out('No USB mass-storage devices found.');
-  devices.forEach((d, i) => ctx.out(describeListEntry(i, d)));
+  for (const [i, d] of devices.entries()) ctx.out(describeListEntry(i, d));
   if (unreadable.length > 0) {
-    ctx.note(`${unreadable.length} USB device(s) could not be inspected (${unreadable.map((d) => `${d.id}: ${d.error ?? '?'}`).join('; ')}); run as root or add a udev rule (see the README)`);
+    ctx.note(
+      `${unreadable.length} USB device(s) could not be inspected (${unreadable.map((d) => `${d.id}: ${d.error ?? '?'}`).join('; ')}); run as root or add a udev rule (see the README)`,
+    );
   }
 }
 
@@ -80,7 +84,10 @@ async function tryPage<T>(fn: () => Promise<T>): Promise<T | { error: string }> 
     return await fn();
   } catch (error) {
     if (error instanceof ScsiCheckConditionError) return { error: error.sense ? formatSense(error.sense) : error.message };
-    if (error instanceof UsbmsError && (error.code === UsbmsErrorCode.Timeout || error.code === UsbmsErrorCode.PhaseError || error.code === UsbmsErrorCode.Parse)) {
+    if (
+      error instanceof UsbmsError &&
+      (error.code === UsbmsErrorCode.Timeout || error.code === UsbmsErrorCode.PhaseError || error.code === UsbmsErrorCode.Parse)
+    ) {
       return { error: error.message };
     }
     throw error;
@@ -108,12 +115,12 @@ export async function cmdInquiry(ctx: CliContext, opts: { vpd?: boolean; page?: 
   if (opts.vpd !== false) {
     const o = { ...ctx.callOptions, timeoutMs: ctx.timeoutMs ?? VPD_TIMEOUT_MS };
     const pages = await tryPage(() => lu.vpdPages(o));
-    result['vpdPages'] = pages;
+    result.vpdPages = pages;
     if (Array.isArray(pages)) {
-      if (pages.includes(0x80)) result['unitSerialNumber'] = await tryPage(() => lu.serialNumber(o));
-      if (pages.includes(0x83)) result['deviceIdentification'] = await tryPage(() => lu.deviceIdentification(o));
-      if (pages.includes(0xb0)) result['blockLimits'] = await tryPage(() => lu.blockLimits(o));
-      if (pages.includes(0xb1)) result['blockDeviceCharacteristics'] = await tryPage(() => lu.blockDeviceCharacteristics(o));
+      if (pages.includes(0x80)) result.unitSerialNumber = await tryPage(() => lu.serialNumber(o));
+      if (pages.includes(0x83)) result.deviceIdentification = await tryPage(() => lu.deviceIdentification(o));
+      if (pages.includes(0xb0)) result.blockLimits = await tryPage(() => lu.blockLimits(o));
+      if (pages.includes(0xb1)) result.blockDeviceCharacteristics = await tryPage(() => lu.blockDeviceCharacteristics(o));
     }
   }
   if (ctx.json) return ctx.out(toJson(result));
@@ -129,7 +136,7 @@ export async function cmdInquiry(ctx: CliContext, opts: { vpd?: boolean; page?: 
       ['Response data format', std.responseDataFormat],
     ]),
   );
-  const pages = result['vpdPages'];
+  const pages = result.vpdPages;
   if (pages === undefined) return;
   if (!Array.isArray(pages)) {
     ctx.out(`VPD pages: not supported (${(pages as { error: string }).error})`);
@@ -146,14 +153,15 @@ export async function cmdInquiry(ctx: CliContext, opts: { vpd?: boolean; page?: 
       for (const line of keyValues(rows.map(([k, v]) => [k, v as string | number | boolean])).split('\n')) ctx.out(`  ${line}`);
     }
   };
-  show('Unit serial number (0x80)', result['unitSerialNumber']);
-  const ids = result['deviceIdentification'];
+  show('Unit serial number (0x80)', result.unitSerialNumber);
+  const ids = result.deviceIdentification;
   if (Array.isArray(ids)) {
     ctx.out('Device identification (0x83):');
-    for (const d of ids as { designatorTypeName: string; association: string; text: string }[]) ctx.out(`  ${d.designatorTypeName} (${d.association}): ${d.text}`);
+    for (const d of ids as { designatorTypeName: string; association: string; text: string }[])
+      ctx.out(`  ${d.designatorTypeName} (${d.association}): ${d.text}`);
   } else show('Device identification (0x83)', ids);
-  show('Block limits (0xb0)', result['blockLimits']);
-  show('Block device characteristics (0xb1)', result['blockDeviceCharacteristics']);
+  show('Block limits (0xb0)', result.blockLimits);
+  show('Block device characteristics (0xb1)', result.blockDeviceCharacteristics);
 }
 
 /* ------------------------------------------------ capacity / sense / tur */
@@ -330,7 +338,9 @@ export async function cmdWrite(ctx: CliContext, lbaText: string, opts: { input: 
   const cap = await lu.readCapacity(ctx.callOptions);
   if (data.length % cap.blockSize !== 0) {
     if (opts.pad !== true) {
-      throw new InvalidArgumentError(`${opts.input} is ${data.length} bytes, not a multiple of the ${cap.blockSize}-byte block size (use --pad to zero-fill the last block)`);
+      throw new InvalidArgumentError(
+        `${opts.input} is ${data.length} bytes, not a multiple of the ${cap.blockSize}-byte block size (use --pad to zero-fill the last block)`,
+      );
     }
     const padded = new Uint8Array(Math.ceil(data.length / cap.blockSize) * cap.blockSize);
     padded.set(data);
@@ -405,7 +415,11 @@ export async function cmdBench(ctx: CliContext, opts: { size?: string; turs?: st
 
   let writeSeconds: number | undefined;
   if (opts.write === true) {
-    await confirm(ctx, `overwrite ${blocks} blocks at LBA ${start} of ${deviceLabel(ctx, device)} for a write benchmark (the original data is read first and written back)`, opts.yes);
+    await confirm(
+      ctx,
+      `overwrite ${blocks} blocks at LBA ${start} of ${deviceLabel(ctx, device)} for a write benchmark (the original data is read first and written back)`,
+      opts.yes,
+    );
     // Keep the user's data: read the region, time writing it back (same bytes), flush.
     const original = await lu.read(start, blocks, o);
     const w0 = performance.now();
@@ -424,7 +438,14 @@ export async function cmdBench(ctx: CliContext, opts: { size?: string; turs?: st
     commandBytes: chunk * cap.blockSize,
     readBytesPerSecond: Math.round(bytes / readSeconds),
     ...(writeSeconds === undefined ? {} : { writeBytesPerSecond: Math.round(bytes / writeSeconds) }),
-    testUnitReadyMs: { count: turCount, min: round(latencies[0] ?? 0), median: round(pct(50)), p99: round(pct(99)), max: round(latencies.at(-1) ?? 0), mean: round(latencies.reduce((a, b) => a + b, 0) / Math.max(1, turCount)) },
+    testUnitReadyMs: {
+      count: turCount,
+      min: round(latencies[0] ?? 0),
+      median: round(pct(50)),
+      p99: round(pct(99)),
+      max: round(latencies.at(-1) ?? 0),
+      mean: round(latencies.reduce((a, b) => a + b, 0) / Math.max(1, turCount)),
+    },
   };
   if (ctx.json) return ctx.out(toJson(result));
   ctx.out(

@@ -1,11 +1,11 @@
-import { AbortError, InvalidArgumentError, MscDevice, NotFoundError, serializeError, type MscDeviceOptions, type MscTransport } from '@usbms/core';
+import { AbortError, InvalidArgumentError, MscDevice, type MscDeviceOptions, type MscTransport, NotFoundError, serializeError } from '@usbms/core';
 import { SimulatedDevice } from '@usbms/core/sim';
 import { listDevices } from '../discovery.js';
-import { openTransport, type DeviceSelector } from '../open.js';
 import { messageOf } from '../map-error.js';
+import { type DeviceSelector, openTransport } from '../open.js';
 import { NodeUsbTransport } from '../transport.js';
-import { parseCount } from './format.js';
 import { FileBackingStore } from './file-store.js';
+import { parseCount } from './format.js';
 
 /** Global options every subcommand accepts (see `main.ts`). */
 export interface GlobalOptions {
@@ -145,7 +145,9 @@ export class CliContext {
       const only = all[0];
       if (only === undefined) throw new NotFoundError('No USB mass-storage device found (see `usbms list`; try --sim to use the simulator)');
       if (all.length > 1) {
-        throw new InvalidArgumentError(`${all.length} mass-storage devices found; choose one with --device VID:PID[:SERIAL] or --device INDEX (see \`usbms list\`)`);
+        throw new InvalidArgumentError(
+          `${all.length} mass-storage devices found; choose one with --device VID:PID[:SERIAL] or --device INDEX (see \`usbms list\`)`,
+        );
       }
       selector = only;
     } else if (/^\d+$/.test(o.device)) selector = Number.parseInt(o.device, 10);
@@ -172,7 +174,9 @@ export class CliContext {
       const transport = device.transport;
       if (transport instanceof NodeUsbTransport && transport.reattachError !== undefined) {
         const why = messageOf(transport.reattachError);
-        process.stderr.write(`usbms: warning: could not give interface ${transport.interfaceNumber} back to the kernel driver (${why}); replug the device to make the OS see the disk again\n`);
+        process.stderr.write(
+          `usbms: warning: could not give interface ${transport.interfaceNumber} back to the kernel driver (${why}); replug the device to make the OS see the disk again\n`,
+        );
       }
     }
     this.#store?.close();

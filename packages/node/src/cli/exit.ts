@@ -1,4 +1,4 @@
-import { ScsiCheckConditionError, UsbmsError, UsbmsErrorCode, type SenseData } from '@usbms/core';
+import { ScsiCheckConditionError, type SenseData, UsbmsError, UsbmsErrorCode } from '@usbms/core';
 
 /**
  * Exit codes, following sg3_utils (sg_lib.h SG_LIB_CAT_*) where they apply.
@@ -48,7 +48,7 @@ export function senseOf(error: unknown): SenseData | undefined {
   let e: unknown = error;
   for (let depth = 0; depth < 5 && e !== undefined; depth++) {
     if (e instanceof ScsiCheckConditionError) return e.sense;
-    if (e instanceof UsbmsError && e.details?.['sense'] !== undefined) return e.details['sense'] as SenseData;
+    if (e instanceof UsbmsError && e.details?.sense !== undefined) return e.details.sense as SenseData;
     e = e instanceof Error ? e.cause : undefined;
   }
   return undefined;

@@ -1,7 +1,7 @@
 import { appendFile, open, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
-import { InvalidArgumentError, ScsiCheckConditionError, SenseKey, formatSense } from '@usbms/core';
+import { formatSense, InvalidArgumentError, ScsiCheckConditionError, SenseKey } from '@usbms/core';
 import { confirm, deviceLabel } from './commands.js';
-import { intOption, type CliContext } from './context.js';
+import { type CliContext, intOption } from './context.js';
 import { CliError } from './exit.js';
 import { formatBytes, toJson } from './format.js';
 import { Progress } from './progress.js';
@@ -87,7 +87,10 @@ export async function cmdDump(ctx: CliContext, opts: DumpOptions): Promise<void>
   if (blocks === 0 || firstLba + blocks > cap.blocks) {
     throw new InvalidArgumentError(`--count ${blocks} from LBA ${firstLba} does not fit the ${cap.blocks}-block medium`);
   }
-  const chunk = Math.max(1, opts.chunkBlocks === undefined ? Math.floor(device.maxTransferBytes / cap.blockSize) : intOption('chunk-blocks', opts.chunkBlocks, 1));
+  const chunk = Math.max(
+    1,
+    opts.chunkBlocks === undefined ? Math.floor(device.maxTransferBytes / cap.blockSize) : intOption('chunk-blocks', opts.chunkBlocks, 1),
+  );
   const label = deviceLabel(ctx, device);
 
   // Resume when the partial file belongs to the same dump.
@@ -177,7 +180,17 @@ export async function cmdDump(ctx: CliContext, opts: DumpOptions): Promise<void>
   await file.close();
   await rename(partial, output);
   await rm(metaPath, { force: true });
-  const result = { output, lun: lu.number, firstLba, blocks, blockSize: cap.blockSize, bytes: total, resumed, badBlocks: state.badBlocks, rate: Math.round(progress.rate) };
+  const result = {
+    output,
+    lun: lu.number,
+    firstLba,
+    blocks,
+    blockSize: cap.blockSize,
+    bytes: total,
+    resumed,
+    badBlocks: state.badBlocks,
+    rate: Math.round(progress.rate),
+  };
   if (ctx.json) return ctx.out(toJson(result));
   ctx.out(`dumped ${blocks} blocks (${formatBytes(total)}) from LUN ${lu.number} to ${output}${resumed ? ' (resumed)' : ''}`);
   if (state.badBlocks.length > 0) ctx.out(`${state.badBlocks.length} unreadable blocks were zero-filled; list in ${badLog}`);
@@ -198,7 +211,11 @@ export async function cmdRestore(ctx: CliContext, opts: { input: string; lba?: s
   if (firstLba + blocks > cap.blocks) {
     throw new InvalidArgumentError(`${opts.input} holds ${blocks} blocks; from LBA ${firstLba} only ${Math.max(0, cap.blocks - firstLba)} fit`);
   }
-  await confirm(ctx, `restore ${opts.input} (${formatBytes(info.size)}) over LBA ${firstLba}-${firstLba + blocks - 1} of LUN ${lu.number} on ${deviceLabel(ctx, device)}`, opts.yes);
+  await confirm(
+    ctx,
+    `restore ${opts.input} (${formatBytes(info.size)}) over LBA ${firstLba}-${firstLba + blocks - 1} of LUN ${lu.number} on ${deviceLabel(ctx, device)}`,
+    opts.yes,
+  );
   const chunk = Math.max(1, Math.floor(device.maxTransferBytes / cap.blockSize));
   const buffer = new Uint8Array(chunk * cap.blockSize);
   const file = await open(opts.input, 'r');

@@ -5,19 +5,24 @@
  */
 import { AbortError, formatSense, serializeError, UsbmsError } from '@usbms/core';
 import { Command, Option } from 'commander';
+import { messageOf } from '../map-error.js';
 import { cmdBench, cmdCapacity, cmdEject, cmdInquiry, cmdList, cmdRaw, cmdRead, cmdSense, cmdTur, cmdWatch, cmdWrite } from './commands.js';
 import { CliContext, type GlobalOptions } from './context.js';
 import { CliError, ExitCode, exitCodeFor, senseOf } from './exit.js';
-import { cmdDump, cmdRestore } from './image.js';
-import { messageOf } from '../map-error.js';
 import { toJson } from './format.js';
+import { cmdDump, cmdRestore } from './image.js';
 
 const interrupt = new AbortController();
 let interrupted = false;
 
 /** One line: what failed and why, with the sense decoded; the stack only with --verbose. */
 function reportError(error: unknown, options: GlobalOptions, command: string): number {
-  const code = interrupted || (error instanceof UsbmsError && error instanceof AbortError) ? ExitCode.Interrupted : error instanceof CliError ? error.exitCode : exitCodeFor(error);
+  const code =
+    interrupted || (error instanceof UsbmsError && error instanceof AbortError)
+      ? ExitCode.Interrupted
+      : error instanceof CliError
+        ? error.exitCode
+        : exitCodeFor(error);
   if (options.json === true) {
     const serialized = error instanceof CliError ? { name: 'CliError', message: error.message } : serializeError(error);
     process.stdout.write(`${toJson({ error: serialized, exitCode: code })}\n`);
@@ -40,6 +45,7 @@ function reportError(error: unknown, options: GlobalOptions, command: string): n
 }
 
 /** Wraps a subcommand: builds the context, runs it, always closes the device, sets the exit code. */
+// biome-ignore lint/suspicious/noConfusingVoidType: subcommands return an exit code or nothing at all.
 function action<A extends unknown[]>(fn: (ctx: CliContext, ...args: A) => Promise<number | void>): (...args: unknown[]) => Promise<void> {
   return async (...args: unknown[]) => {
     const cmd = args.at(-1) as Command;
@@ -95,8 +101,14 @@ Exit codes (as sg3_utils): 0 ok, 1 other error, 2 NOT READY, 3 MEDIUM/HARDWARE E
 5 ILLEGAL REQUEST, 6 UNIT ATTENTION, 7 DATA PROTECT, 11 ABORTED COMMAND, 14 MISCOMPARE, 130 interrupted.`,
     );
 
-  program.command('list').description('list USB mass-storage devices and their interfaces').action(action((ctx) => cmdList(ctx)));
-  program.command('watch').description('print mass-storage devices as they are plugged in and out (Ctrl-C to stop)').action(action((ctx) => cmdWatch(ctx)));
+  program
+    .command('list')
+    .description('list USB mass-storage devices and their interfaces')
+    .action(action((ctx) => cmdList(ctx)));
+  program
+    .command('watch')
+    .description('print mass-storage devices as they are plugged in and out (Ctrl-C to stop)')
+    .action(action((ctx) => cmdWatch(ctx)));
 
   program
     .command('inquiry')
@@ -105,10 +117,22 @@ Exit codes (as sg3_utils): 0 ok, 1 other error, 2 NOT READY, 3 MEDIUM/HARDWARE E
     .option('-p, --page <code>', 'hex dump one VPD page, e.g. 0x80')
     .action(action((ctx, opts: { vpd?: boolean; page?: string }) => cmdInquiry(ctx, opts)));
 
-  program.command('capacity').description('READ CAPACITY: last LBA, block size, size').action(action((ctx) => cmdCapacity(ctx)));
-  program.command('sense').description('REQUEST SENSE, decoded').action(action((ctx) => cmdSense(ctx)));
-  program.command('tur').description('TEST UNIT READY (exit 2 when not ready)').action(action((ctx) => cmdTur(ctx)));
-  program.command('eject').description('allow removal and eject the medium (START STOP UNIT LoEj)').action(action((ctx) => cmdEject(ctx)));
+  program
+    .command('capacity')
+    .description('READ CAPACITY: last LBA, block size, size')
+    .action(action((ctx) => cmdCapacity(ctx)));
+  program
+    .command('sense')
+    .description('REQUEST SENSE, decoded')
+    .action(action((ctx) => cmdSense(ctx)));
+  program
+    .command('tur')
+    .description('TEST UNIT READY (exit 2 when not ready)')
+    .action(action((ctx) => cmdTur(ctx)));
+  program
+    .command('eject')
+    .description('allow removal and eject the medium (START STOP UNIT LoEj)')
+    .action(action((ctx) => cmdEject(ctx)));
 
   program
     .command('raw')

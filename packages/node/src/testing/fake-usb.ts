@@ -242,10 +242,7 @@ export class FakeUsbDevice implements UsbDeviceLike {
         this.#pending.delete(key);
         fn();
       };
-      const timer = setTimeout(
-        () => finish(() => reject(nativeError(op, op.startsWith('control') ? 'transfer was cancelled' : 'Cancelled'))),
-        timeoutMs,
-      );
+      const timer = setTimeout(() => finish(() => reject(nativeError(op, op.startsWith('control') ? 'transfer was cancelled' : 'Cancelled'))), timeoutMs);
       this.#pending.set(key, { op, reject: (e) => finish(() => reject(e)) });
       if (reply !== 'hang') {
         // Complete on a later macrotask, like a real transfer.

@@ -1,7 +1,7 @@
-import { DisconnectedError, TimeoutError, type MscTransport } from '@usbms/core';
+import { type BulkInResult, type BulkOutResult, DisconnectedError, type MscTransport, TimeoutError } from '@usbms/core';
 import type { SimulatedDevice } from '@usbms/core/sim';
 import type { UsbControlSetup } from '../usb-types.js';
-import { FakeUsbDevice, type FakeDeviceOptions } from './fake-usb.js';
+import { type FakeDeviceOptions, FakeUsbDevice } from './fake-usb.js';
 
 /** Converts a simulator failure into the Error node-usb 3.1 would throw. */
 function asNative(op: string, error: unknown, control: boolean): Error {
@@ -30,7 +30,7 @@ export class SimUsbDevice extends FakeUsbDevice {
   override async nativeTransferIn(endpoint: number, timeoutMs: number, length: number): Promise<Uint8Array | null> {
     this.calls.push(`transferIn(${endpoint},${length})`);
     if (this.claimed.size === 0) throw new Error('transferIn error: endpoint not found');
-    let r;
+    let r: BulkInResult;
     try {
       r = await this.#pipe.bulkIn(length, { timeoutMs });
     } catch (error) {
@@ -44,7 +44,7 @@ export class SimUsbDevice extends FakeUsbDevice {
   override async nativeTransferOut(endpoint: number, timeoutMs: number, data: Uint8Array): Promise<number> {
     this.calls.push(`transferOut(${endpoint},${data.length})`);
     if (this.claimed.size === 0) throw new Error('transferOut error: endpoint not found');
-    let r;
+    let r: BulkOutResult;
     try {
       r = await this.#pipe.bulkOut(data, { timeoutMs });
     } catch (error) {

@@ -1,5 +1,5 @@
-import { UsbmsError, UsbmsErrorCode } from '@usbms/core';
 import type { MscTransport } from '@usbms/core';
+import { UsbmsError, UsbmsErrorCode } from '@usbms/core';
 import type {
   UsbAlternateInterfaceLike,
   UsbConfigurationLike,
@@ -179,7 +179,14 @@ export class FakeUsbDevice implements UsbDeviceLike {
       },
     ];
     if (options.uasAlternate) {
-      alternates.push({ alternateSetting: 1, interfaceClass: 0x08, interfaceSubclass: 0x06, interfaceProtocol: 0x62, interfaceName: null, endpoints: endpoints(3, 4) });
+      alternates.push({
+        alternateSetting: 1,
+        interfaceClass: 0x08,
+        interfaceSubclass: 0x06,
+        interfaceProtocol: 0x62,
+        interfaceName: null,
+        endpoints: endpoints(3, 4),
+      });
     }
     const self = this;
     const iface: UsbInterfaceLike = {
@@ -486,7 +493,8 @@ export class FakeUsb implements UsbLike {
     this.requests.push(options);
     for (const f of options.filters) {
       // WebUSB §4.1 (and Chromium) reject these filters with a TypeError.
-      if (f.protocolCode !== undefined && f.subclassCode === undefined) throw new TypeError('A filter containing a protocolCode must also contain a subclassCode.');
+      if (f.protocolCode !== undefined && f.subclassCode === undefined)
+        throw new TypeError('A filter containing a protocolCode must also contain a subclassCode.');
       if (f.subclassCode !== undefined && f.classCode === undefined) throw new TypeError('A filter containing a subclassCode must also contain a classCode.');
       if (f.productId !== undefined && f.vendorId === undefined) throw new TypeError('A filter containing a productId must also contain a vendorId.');
     }

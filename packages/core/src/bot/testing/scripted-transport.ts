@@ -4,16 +4,7 @@
  * host performed is recorded in `calls`. Not part of the public API.
  */
 import { AbortError, TimeoutError } from '../../errors.js';
-import type {
-  BulkInOptions,
-  BulkInResult,
-  BulkOutResult,
-  ClassRequest,
-  ControlResult,
-  MscTransport,
-  TransferOptions,
-  TransportInfo,
-} from '../../transport.js';
+import type { BulkInOptions, BulkInResult, BulkOutResult, ClassRequest, ControlResult, MscTransport, TransferOptions, TransportInfo } from '../../transport.js';
 import { CBW_LENGTH, CBW_SIGNATURE, CSW_SIGNATURE } from '../wrappers.js';
 
 interface Timing {
