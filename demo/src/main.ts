@@ -147,7 +147,7 @@ for (const p of tools) {
   tablist.append(tab);
 }
 tablist.addEventListener('keydown', (e) => {
-  const i = tabButtons.findIndex((b) => b === document.activeElement);
+  const i = tabButtons.indexOf(document.activeElement as HTMLButtonElement);
   if (i < 0) return;
   const n = tabButtons.length;
   const to = e.key === 'ArrowRight' ? (i + 1) % n : e.key === 'ArrowLeft' ? (i - 1 + n) % n : e.key === 'Home' ? 0 : e.key === 'End' ? n - 1 : -1;
