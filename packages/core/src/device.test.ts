@@ -73,6 +73,26 @@ describe('MscDevice: LUN discovery', () => {
   });
 });
 
+describe('MscDevice: typed commands on the device', () => {
+  it('sends them to the LUN named in the options', async () => {
+    const { sim, device } = await openSim({ luns: [{ blocks: 100 }, { blocks: 200, product: 'Second' }] });
+    expect(await device.readCapacity({ lun: 1 })).toMatchObject({ blocks: 200 });
+    expect(await device.readCapacity()).toMatchObject({ blocks: 100 });
+    expect((await device.inquiry({ lun: 1 })).product).toBe('Second');
+    await device.write(3, pattern(512, 4), { lun: 1 });
+    expect(await device.read(3, 1, { lun: 1 })).toEqual(pattern(512, 4));
+    await device.flush({ lun: 1 });
+    await device.testUnitReady({ lun: 1 });
+    expect(sim.log.slice(-4).map((c) => [c.opcode, c.lun])).toEqual([
+      [0x2a, 1],
+      [0x28, 1],
+      [0x35, 1],
+      [0x00, 1],
+    ]);
+    await expect(device.readCapacity({ lun: 2 })).rejects.toBeInstanceOf(InvalidArgumentError);
+  });
+});
+
 describe('MscDevice: block I/O', () => {
   it.each([512, 2048, 4096])('round-trips data with %i-byte blocks across chunk boundaries and at the last block', async (blockSize) => {
     const blocks = 64;

@@ -391,6 +391,65 @@ export class MscDevice {
     }
   }
 
+  // Typed commands on the device itself, for a LUN given in the options (default 0).
+  // Each is `device.lun(lun).<method>()`; the logical unit documents them. A LUN that
+  // does not exist rejects the promise (InvalidArgumentError) like any other bad input.
+
+  /** TEST UNIT READY on `options.lun` (see {@link LogicalUnit.testUnitReady}). */
+  async testUnitReady(options: RunOptions = {}): Promise<void> {
+    return this.lun(options.lun ?? 0).testUnitReady(options);
+  }
+
+  /** REQUEST SENSE on `options.lun` (see {@link LogicalUnit.requestSense}). */
+  async requestSense(options: RunOptions = {}): Promise<SenseData | undefined> {
+    return this.lun(options.lun ?? 0).requestSense(options);
+  }
+
+  /** Standard INQUIRY data of `options.lun`, read anew (see {@link LogicalUnit.readInquiry}). */
+  async inquiry(options: RunOptions = {}): Promise<scsi.InquiryData> {
+    return this.lun(options.lun ?? 0).readInquiry(options);
+  }
+
+  /** A VPD page of `options.lun` (see {@link LogicalUnit.inquiryVpd}). */
+  async inquiryVpd(page: number, options: RunOptions = {}): Promise<Uint8Array> {
+    return this.lun(options.lun ?? 0).inquiryVpd(page, options);
+  }
+
+  /** READ CAPACITY of `options.lun` (see {@link LogicalUnit.readCapacity}). */
+  async readCapacity(options: RunOptions = {}): Promise<Capacity> {
+    return this.lun(options.lun ?? 0).readCapacity(options);
+  }
+
+  /** Reads blocks of `options.lun` (see {@link LogicalUnit.read}). */
+  async read(lba: number, blocks: number, options: BlockReadOptions & RunOptions = {}): Promise<Uint8Array> {
+    return this.lun(options.lun ?? 0).read(lba, blocks, options);
+  }
+
+  /** Writes blocks of `options.lun` (see {@link LogicalUnit.write}). */
+  async write(lba: number, data: Uint8Array, options: BlockWriteOptions & RunOptions = {}): Promise<void> {
+    return this.lun(options.lun ?? 0).write(lba, data, options);
+  }
+
+  /** SYNCHRONIZE CACHE of `options.lun` (see {@link LogicalUnit.flush}). */
+  async flush(options: RunOptions = {}): Promise<void> {
+    return this.lun(options.lun ?? 0).flush(options);
+  }
+
+  /** MODE SENSE of `options.lun` (see {@link LogicalUnit.modeSense}). */
+  async modeSense(options: RunOptions & { page?: number } = {}): Promise<scsi.ModeSenseData> {
+    return this.lun(options.lun ?? 0).modeSense(options);
+  }
+
+  /** Ejects the medium of `options.lun` (see {@link LogicalUnit.eject}). */
+  async eject(options: RunOptions = {}): Promise<void> {
+    return this.lun(options.lun ?? 0).eject(options);
+  }
+
+  /** REPORT LUNS, sent to `options.lun` (see {@link LogicalUnit.reportLuns}). */
+  async reportLuns(options: RunOptions = {}): Promise<number[]> {
+    return this.lun(options.lun ?? 0).reportLuns(options);
+  }
+
   /** Runs reset recovery (BOT 1.0 §5.3.4) ahead of queued commands. */
   async reset(options: CommandOptions = {}): Promise<void> {
     await this.#queue.run(({ signal }) => this.#engine.resetRecovery({ timeoutMs: this.#timeout(options.timeoutMs), signal }), {
