@@ -40,7 +40,7 @@ is_static_busybox || need_pkgs+=(busybox-static)
 command -v depmod >/dev/null 2>&1 || need_pkgs+=(kmod)
 command -v cpio >/dev/null 2>&1 || need_pkgs+=(cpio)
 if [ "${#need_pkgs[@]}" -gt 0 ]; then
-  [ "$(id -u)" = 0 ] || die "missing ${need_pkgs[*]} and not root: install them with apt-get"
+  [ "$(id -u)" = 0 ] || die "missing ${need_pkgs[*]} and not root; run as root, then try again: apt-get update && apt-get install -y --no-install-recommends ${need_pkgs[*]}"
   apt_update_once
   log "apt-get install ${need_pkgs[*]}"
   apt-get install -y -q --no-install-recommends "${need_pkgs[@]}" >&2 || die "apt-get install ${need_pkgs[*]} failed"
