@@ -1,6 +1,7 @@
 // Where does a command's time go? Runs in the HIL guest (bundled by diag-run.ts): per-stage timings of
 // TEST UNIT READY and READ(10) through usbms (trace events) and through raw node-usb calls, and whether
 // the status stage can be submitted before the CBW completes on this device.
+import { encodeCbw } from '../../packages/core/src/bot/wrappers.js';
 import type { TraceEvent } from '../../packages/core/src/index.js';
 import { listDevices, NodeUsbTransport, openDevice } from '../../packages/node/src/index.js';
 import { hilProfile, writeResult } from '../../test/hil/guest/host.js';
@@ -51,18 +52,8 @@ const inEp = eps.find((e) => e.direction === 'in' && e.type === 'bulk')?.endpoin
 const outEp = eps.find((e) => e.direction === 'out' && e.type === 'bulk')?.endpointNumber;
 if (inEp === undefined || outEp === undefined) throw new Error('no endpoints');
 let tag = 0x1000;
-const cbw = (len: number, dirIn: boolean, cdb: number[]): Uint8Array => {
-  const b = new Uint8Array(31);
-  const v = new DataView(b.buffer);
-  v.setUint32(0, 0x43425355, true);
-  v.setUint32(4, ++tag, true);
-  v.setUint32(8, len, true);
-  b[12] = dirIn ? 0x80 : 0;
-  b[13] = 0;
-  b[14] = cdb.length;
-  b.set(cdb, 15);
-  return b;
-};
+const cbw = (len: number, dirIn: boolean, cdb: number[]): Uint8Array =>
+  encodeCbw({ tag: ++tag, dataTransferLength: len, direction: dirIn ? 'in' : 'out', lun: 0, cdb: Uint8Array.from(cdb) });
 const outT: number[] = [];
 const inT: number[] = [];
 const rawT: number[] = [];

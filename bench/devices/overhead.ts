@@ -3,6 +3,7 @@
 // node adapter's fake node-usb device served by the core's simulator, minus the same exchanges issued
 // straight at the fake device. Under TCG in the guest every microsecond here costs roughly 10-30x more.
 //   node --conditions=source --import tsx bench/devices/overhead.ts
+import { encodeCbw } from '../../packages/core/src/bot/wrappers.js';
 import { SimulatedDevice } from '../../packages/core/src/sim/index.js';
 import { openDevice } from '../../packages/node/src/index.js';
 import { FakeUsb } from '../../packages/node/src/testing/fake-usb.js';
@@ -17,17 +18,8 @@ const lu = msc.lun(0);
 await lu.readCapacity();
 
 let tag = 1;
-const cbw = (len: number, dirIn: boolean, cdb: number[]): Uint8Array => {
-  const b = new Uint8Array(31);
-  const v = new DataView(b.buffer);
-  v.setUint32(0, 0x43425355, true);
-  v.setUint32(4, ++tag, true);
-  v.setUint32(8, len, true);
-  b[12] = dirIn ? 0x80 : 0;
-  b[14] = cdb.length;
-  b.set(cdb, 15);
-  return b;
-};
+const cbw = (len: number, dirIn: boolean, cdb: number[]): Uint8Array =>
+  encodeCbw({ tag: ++tag, dataTransferLength: len, direction: dirIn ? 'in' : 'out', lun: 0, cdb: Uint8Array.from(cdb) });
 
 async function time(label: string, n: number, fn: (i: number) => Promise<unknown>): Promise<number> {
   for (let i = 0; i < Math.min(2000, n); i++) await fn(i);
