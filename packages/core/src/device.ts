@@ -1,6 +1,6 @@
+import { abortReason } from './bot/abort.js';
 import { BotEngine } from './bot/engine.js';
 import {
-  AbortError,
   ClosedError,
   DeviceFailedError,
   DisconnectedError,
@@ -140,14 +140,14 @@ const MAX_BLOCK_SIZE = 1 << 20;
 
 const sleep = (ms: number, signal: AbortSignal | undefined): Promise<void> =>
   new Promise((resolve, reject) => {
-    if (signal?.aborted) return reject(new AbortError());
+    if (signal?.aborted) return reject(abortReason(signal));
     const timer = setTimeout(() => {
       signal?.removeEventListener('abort', onAbort);
       resolve();
     }, ms);
     const onAbort = (): void => {
       clearTimeout(timer);
-      reject(new AbortError());
+      if (signal) reject(abortReason(signal));
     };
     signal?.addEventListener('abort', onAbort, { once: true });
   });
