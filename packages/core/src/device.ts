@@ -358,9 +358,7 @@ export class MscDevice {
   async runRaw(command: ScsiCommand<unknown>, options: RunOptions, into: Uint8Array | undefined): Promise<ExecuteResult> {
     const lun = options.lun ?? 0;
     checkLun(lun, this.#maxLun);
-    if (this.readOnly && (command.writesMedium || command.direction === 'out' || scsi.isWriteClassOpcode(command.cdb))) {
-      throw new ReadOnlyError(`${command.name} refused: the device was opened read-only`);
-    }
+    this.#refuseIfReadOnly(command);
     let unitAttentionRetries = this.#options.unitAttentionRetries ?? 1;
     const becomingReadyDeadline = now() + (this.#options.becomingReadyTimeoutMs ?? 30_000);
     for (;;) {
@@ -525,10 +523,16 @@ export class MscDevice {
       throw new InvalidArgumentError(`direction must be "none", "in" or "out", got ${String(direction)}`);
     }
     const name = request.name ?? scsi.opcodeName(cdb[0] ?? 0);
-    if (this.readOnly && (direction === 'out' || scsi.isWriteClassOpcode(cdb))) {
-      throw new ReadOnlyError(`${name} refused: the device was opened read-only`);
+    const transaction = { name, cdb, direction, length, data: request.data };
+    this.#refuseIfReadOnly(transaction);
+    return transaction;
+  }
+
+  /** The read-only option: refuses write-class opcodes and any data-out before anything is sent. */
+  #refuseIfReadOnly(command: { name: string; cdb: Uint8Array; direction: DataDirection; writesMedium?: boolean | undefined }): void {
+    if (this.readOnly && (command.writesMedium || command.direction === 'out' || scsi.isWriteClassOpcode(command.cdb))) {
+      throw new ReadOnlyError(`${command.name} refused: the device was opened read-only`);
     }
-    return { name, cdb, direction, length, data: request.data };
   }
 
   /** One queue job: CBW, data, CSW, and the automatic REQUEST SENSE after CHECK CONDITION. */
