@@ -102,7 +102,7 @@ export interface ScenarioSteps {
   'unsupported-opcode': { opcode: number; raw: CommandOutcome };
   'kernel-to-usbms': ({ lun: number } & CompareResult)[];
   flush: { drive: string; before: number; after: number }[];
-  concurrency: { callers: number; operations: number; failures: string[]; luns: number };
+  concurrency: { callers: number; operations: number; failures: string[]; luns: number; earlyStatus?: boolean | undefined };
   'abort-recovery': RecoveryObservation;
   'timeout-recovery': (RecoveryObservation & { timeoutMs: number })[];
   'close-reattach': {

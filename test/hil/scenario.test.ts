@@ -180,6 +180,11 @@ describe.each(botProfiles)('%s scenario', (name) => {
     expect(c.failures).toEqual([]);
     expect(c.operations).toBe(24 * 2 * 2 + 8 * 3 * 3);
     expect(c.luns).toBe(expected.luns);
+    // The Linux gadget NAKs an IN token until its CSW is ready, so every status read sent with its
+    // CBW (TUR, WRITE) waited and none stalled. QEMU's usb-storage stalls such reads (BotEngine then
+    // recovers and stops sending them early), so there it is usually off by now.
+    if (!isQemu) expect(c.earlyStatus).toBe(true);
+    else expect(typeof c.earlyStatus).toBe('boolean');
     recordMetric(task.meta, 'concurrent_ops', c.operations);
   });
 

@@ -40,6 +40,11 @@ export interface MscDeviceOptions {
   quirkRules?: readonly QuirkRule[];
   /** Treat a CSW residue larger than the request as not meaningful (reset recovery) instead of clamping it. */
   strictResidue?: boolean;
+  /**
+   * Submit the status read with the CBW for commands without a data-in stage,
+   * where the transport allows (see `BotEngineOptions.earlyStatus`). Default true.
+   */
+  earlyStatus?: boolean;
   /** Timeout of a command that names none, in ms. Default 20 000. */
   defaultTimeoutMs?: number;
   /** Largest data stage of one READ/WRITE command, in bytes. Default: quirk, else by bus speed. */
@@ -222,9 +227,19 @@ export class MscDevice {
       quirks: this.quirks,
       strictResidue: options.strictResidue ?? false,
       tracer: this.#tracer,
+      ...(options.earlyStatus === undefined ? {} : { earlyStatus: options.earlyStatus }),
     });
     this.#queue = new CommandQueue();
     this.#unsubscribeDisconnect = transport.onDisconnect(() => this.#onDisconnect());
+  }
+
+  /**
+   * True while the engine submits the status read together with the CBW for
+   * commands without data-in (see `MscDeviceOptions.earlyStatus`); false when
+   * turned off or once the device stalled such a read.
+   */
+  get earlyStatus(): boolean {
+    return this.#engine.earlyStatus;
   }
 
   /**

@@ -16,6 +16,16 @@
 export interface MscTransport {
   readonly info: TransportInfo;
 
+  /**
+   * True when a bulk-IN transfer may be pending while bulk-OUT transfers run
+   * (the two pipes are independent endpoints, as on every USB host stack).
+   * The engine then submits the status read right after the CBW for commands
+   * without a data-in stage, so the CSW arrives without a host round trip
+   * after the CBW or the data-out (the device NAKs the IN until its CSW is
+   * ready, USB 2.0 §8.5.1). Default false: one transfer at a time.
+   */
+  readonly concurrentPipes?: boolean;
+
   /** Bulk OUT transfer of all of `data`. */
   bulkOut(data: Uint8Array, options: TransferOptions): Promise<BulkOutResult>;
 

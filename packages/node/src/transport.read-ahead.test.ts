@@ -33,11 +33,38 @@ const concat = (...parts: Uint8Array[]): Uint8Array => {
 
 describe('NodeUsbTransport readStatusWithData', () => {
   it('is off by default: a whole-packet read asks for exactly its length', async () => {
+    const on = await openFake({ readStatusWithData: true });
+    expect(on.transport.readsStatusWithData).toBe(true);
+    on.device.inReplies.push(new Uint8Array(1024).fill(7));
+    await on.transport.bulkIn(1024, OPTS);
+    expect(on.device.inLengths).toEqual([1024 + 512]);
     const { device, transport } = await openFake();
+    expect(transport.readsStatusWithData).toBe(false);
     device.inReplies.push(new Uint8Array(1024).fill(7));
     const r = await transport.bulkIn(1024, OPTS);
     expect(r).toMatchObject({ status: 'ok' });
     expect(device.inLengths).toEqual([1024]);
+  });
+
+  it('a stalled read-ahead followed by a CSW with residue 0 (data lost to the larger read) turns it off', async () => {
+    const { device, transport } = await openFake({ readStatusWithData: true });
+    device.inReplies.push('stall', csw(4, 0));
+    expect((await transport.bulkIn(1024, OPTS)).status).toBe('stall');
+    await transport.clearHalt('in', OPTS);
+    expect((await transport.bulkIn(13, OPTS)).data).toEqual(csw(4, 0));
+    expect(transport.readsStatusWithData).toBe(false);
+    device.inReplies.push(new Uint8Array(1024));
+    await transport.bulkIn(1024, OPTS);
+    expect(device.inLengths.at(-1)).toBe(1024);
+  });
+
+  it('a stalled read-ahead whose CSW reports a residue (the device sent less: a plain read loses it too) keeps it on', async () => {
+    const { device, transport } = await openFake({ readStatusWithData: true });
+    device.inReplies.push('stall', csw(4, 1024));
+    expect((await transport.bulkIn(1024, OPTS)).status).toBe('stall');
+    await transport.clearHalt('in', OPTS);
+    await transport.bulkIn(13, OPTS);
+    expect(transport.readsStatusWithData).toBe(true);
   });
 
   it('reads data and CSW in one transfer and hands the CSW to the next bulkIn without a transfer', async () => {

@@ -70,13 +70,18 @@ export interface NodeUsbTransportOptions extends PlatformOptions {
    * full-packet data, then its CSW as the following short packet (BOT 1.0
    * §5.2, §6.7.2), and both arrive in one USB transfer. The CSW bytes are kept
    * and returned by the next `bulkIn`, so the core sees exactly the stages it
-   * asked for, one JavaScript round trip (and one transfer's latency) sooner.
-   * The device sees the same packets either way; only the host's buffer is
-   * larger. The one behaviour it changes: a device that sends all the data
-   * and then STALLs the status stage makes node-usb fail the whole transfer
-   * (it returns no data with a stall), so that read fails and is retried by
-   * the caller instead of being recovered by a clear-halt. Measured in the
-   * QEMU guest (bench/devices): one fewer transfer round trip per read.
+   * asked for, one transfer's latency sooner (measured in the QEMU guest,
+   * bench/devices: 3 -> 2 node-usb transfers per READ on EHCI and the Linux
+   * gadget; QEMU's xHCI devices end the transfer after the data, no loss).
+   * Off by default because the host then asks for more than
+   * dCBWDataTransferLength, which no OS driver does, so device firmware is
+   * not tested against it: QEMU's usb-storage on EHCI, asked so for a READ it
+   * fails, pads the transfer past the data length with zeros and later aborts
+   * (dev-storage.c assertion; found by the HIL suite). Turn it on for a
+   * device you have verified. Also: a device that sends all the data and then
+   * STALLs instead of sending its CSW makes node-usb fail the whole transfer
+   * (no data with a stall); that read then fails with a short-read error, and
+   * the transport stops reading ahead for this device.
    */
   readStatusWithData?: boolean;
 }
@@ -112,6 +117,8 @@ interface PendingTransfer {
  */
 export class NodeUsbTransport implements MscTransport {
   readonly info: TransportInfo;
+  /** node-usb keeps one transfer per endpoint; bulk IN and OUT are separate endpoints. */
+  readonly concurrentPipes = true;
   readonly device: UsbDeviceLike;
   readonly interfaceNumber: number;
   readonly alternateSetting: number;
@@ -122,7 +129,10 @@ export class NodeUsbTransport implements MscTransport {
   readonly #endpointIn: number;
   readonly #endpointOut: number;
   readonly #packetSizeIn: number;
-  readonly #readStatusWithData: boolean;
+  /** Cleared for good when a read-ahead transfer is found to have cost data (see readStatusWithData). */
+  #readStatusWithData: boolean;
+  /** A read-ahead transfer of this command stalled: check what the CSW says the device sent. */
+  #aheadStalled = false;
   /** Bytes that arrived after a data-in stage in the same transfer: what the next bulkIn returns (the CSW). */
   #statusAhead: Uint8Array | undefined;
   readonly #subject: string;
@@ -269,6 +279,11 @@ export class NodeUsbTransport implements MscTransport {
     }
   }
 
+  /** True while whole-packet reads also take the CSW that follows (see `readStatusWithData`). */
+  get readsStatusWithData(): boolean {
+    return this.#readStatusWithData;
+  }
+
   /** True once the device is known to be gone. */
   get disconnected(): boolean {
     return this.#disconnected;
@@ -277,6 +292,7 @@ export class NodeUsbTransport implements MscTransport {
   async bulkOut(data: Uint8Array, options: TransferOptions): Promise<BulkOutResult> {
     // A new CBW (or data-out) means the previous command is over: bytes read ahead belong to nobody.
     this.#statusAhead = undefined;
+    this.#aheadStalled = false;
     const result = await this.#transfer('bulk-out', options, () => this.device.nativeTransferOut(this.#endpointOut, options.timeoutMs, data));
     if (result.kind === 'stall') return { status: 'stall', bytesWritten: 0 };
     if (result.kind === 'babble') return { status: 'stall', bytesWritten: 0 };
@@ -309,11 +325,24 @@ export class NodeUsbTransport implements MscTransport {
     const readAhead = this.#readStatusWithData && whole === length && length > CSW_BYTES;
     const request = readAhead ? whole + this.#packetSizeIn : whole;
     const result = await this.#transfer('bulk-in', options, () => this.device.nativeTransferIn(this.#endpointIn, options.timeoutMs, request));
-    if (result.kind === 'stall') return { status: 'stall', data: new Uint8Array(0) };
+    if (result.kind === 'stall') {
+      if (readAhead) this.#aheadStalled = true;
+      return { status: 'stall', data: new Uint8Array(0) };
+    }
     if (result.kind === 'babble') return { status: 'babble', data: new Uint8Array(0) };
     const received = result.value;
     // The WebUSB shim reads `null` as a stall.
     if (received === null) return { status: 'stall', data: new Uint8Array(0) };
+    if (this.#aheadStalled && received.length === CSW_BYTES) {
+      // The status after a stalled read-ahead. node-usb drops the data of a stalled transfer, so
+      // a plain read would have lost it too when the device sent less than asked (it then reports
+      // a residue). A residue of 0 means it sent everything and stalled where its CSW belonged:
+      // only the larger read lost that data. Never read ahead on this device again.
+      this.#aheadStalled = false;
+      if ((received[8] ?? 0) === 0 && (received[9] ?? 0) === 0 && (received[10] ?? 0) === 0 && (received[11] ?? 0) === 0) {
+        this.#readStatusWithData = false;
+      }
+    }
     if (readAhead && received.length > length) {
       // Everything after `length` is what the next IN transfer would have read.
       this.#statusAhead = received.slice(length);

@@ -445,7 +445,8 @@ await step('concurrency', async () => {
   });
   const settled = await Promise.allSettled([...writers, ...inquirers].map((f) => f()));
   for (const s of settled) if (s.status === 'rejected') failures.push(`caller threw: ${errorInfo(s.reason).message}`);
-  return { callers: writers.length + inquirers.length, operations, failures, luns: units.length };
+  // Still reading the status together with the CBW (TUR, WRITE)? False once the device stalled such a read.
+  return { callers: writers.length + inquirers.length, operations, failures, luns: units.length, earlyStatus: device?.earlyStatus };
 });
 
 /** One line per trace event, for diagnosing recovery failures from scenario.json. */

@@ -20,6 +20,8 @@ class HostileTransport implements MscTransport {
   constructor(
     readonly answers: InAnswer[],
     readonly outStall: boolean[],
+    /** With true, the engine reads the status of no-data and data-out commands early (earlyStatus). */
+    readonly concurrentPipes = false,
   ) {}
   async bulkOut(data: Uint8Array, _o: TransferOptions): Promise<BulkOutResult> {
     if (data.length === 31) this.lastTag = new DataView(data.buffer, data.byteOffset + 4, 4).getUint32(0, true);
@@ -91,8 +93,9 @@ describe('BotEngine under arbitrary device bytes (property-based)', () => {
         fc.array(fc.boolean(), { maxLength: 3 }),
         fc.boolean(),
         fc.boolean(),
-        async (req, answers, outStall, strictResidue, ignoreResidue) => {
-          const transport = new HostileTransport(answers, outStall);
+        fc.boolean(),
+        async (req, answers, outStall, strictResidue, ignoreResidue, concurrentPipes) => {
+          const transport = new HostileTransport(answers, outStall, concurrentPipes);
           const bot = new BotEngine(transport, { strictResidue, quirks: { ignoreResidue } });
           try {
             const r = await bot.command(req);

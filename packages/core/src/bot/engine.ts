@@ -11,7 +11,7 @@ import {
 } from '../errors.js';
 import type { RecoveryStep, Tracer } from '../trace.js';
 import { now } from '../trace.js';
-import type { MscTransport, TransferOptions } from '../transport.js';
+import type { BulkInResult, MscTransport, TransferOptions } from '../transport.js';
 import { abortReason } from './abort.js';
 import { CBW_LENGTH, CBW_SIGNATURE, CSW_LENGTH, CSW_SIGNATURE, CswStatus } from './wrappers.js';
 
@@ -78,6 +78,16 @@ export interface BotEngineOptions {
    * for devices that answer with e.g. "USBU". Default true.
    */
   learnCswSignature?: boolean;
+  /**
+   * For commands without a data-in stage, submit the status read right after
+   * the CBW when the transport has `concurrentPipes` (default true): the CSW is
+   * then read as soon as the device sends it, without a host round trip after
+   * the CBW or the data-out. A device that STALLs an IN token arriving before
+   * its CSW is ready (QEMU's usb-storage does) is recovered as a status-stage
+   * stall (clear halt, read again: BOT 1.0 §6.7.2) and the engine stops doing
+   * it for that device.
+   */
+  earlyStatus?: boolean;
 }
 
 /** Time limit and cancellation of a class request (Get Max LUN) or of reset recovery. */
@@ -127,6 +137,7 @@ export class BotEngine {
   readonly #tracer: Tracer | undefined;
   readonly #recoveryTimeoutMs: number;
   readonly #learnSignature: boolean;
+  #earlyStatus: boolean;
 
   // Reused for every command: commands are serialized, so one of each suffices.
   readonly #cbw = new Uint8Array(CBW_LENGTH);
@@ -155,6 +166,16 @@ export class BotEngine {
     this.#tracer = options.tracer;
     this.#recoveryTimeoutMs = options.recoveryTimeoutMs ?? DEFAULT_RECOVERY_TIMEOUT_MS;
     this.#learnSignature = options.learnCswSignature ?? true;
+    this.#earlyStatus = (options.earlyStatus ?? true) && transport.concurrentPipes === true;
+  }
+
+  /**
+   * True while the status read of a command without data-in is submitted
+   * together with its CBW (see `BotEngineOptions.earlyStatus`); false once the
+   * device stalled such a read.
+   */
+  get earlyStatus(): boolean {
+    return this.#earlyStatus;
   }
 
   /** The CSW signature in use (learned from the first CSW), if one has been seen. */
@@ -271,11 +292,18 @@ export class BotEngine {
     const id = req.traceId ?? tag;
     const deadline = now() + req.timeoutMs;
     const tracer = this.#tracer?.active ? this.#tracer : undefined;
+    let early: Promise<BulkInResult> | undefined;
     try {
       // --- Command transport (BOT 1.0 §5.1, §6.2) ---
       this.#encodeCbw(tag, req);
       if (tracer) tracer.emit({ type: 'cbw', id, tag, bytes: this.#cbw.slice(), time: now() });
-      const sent = await this.#transport.bulkOut(this.#cbw, this.#stageOptions(req, deadline));
+      const sending = this.#transport.bulkOut(this.#cbw, this.#stageOptions(req, deadline));
+      if (this.#earlyStatus && (req.direction !== 'in' || req.length === 0)) {
+        // The IN pipe is idle until the CSW: ask for it now; the device NAKs until it is ready.
+        early = this.#transport.bulkIn(CSW_LENGTH, this.#stageOptions(req, deadline, this.#csw));
+        early.catch(() => undefined); // read (or waited for) below, on every path
+      }
+      const sent = await sending;
       if (sent.status === 'stall') {
         // §6.6.1: a device stalls a CBW it finds not valid or not meaningful.
         throw new BotFault(new TransportError('The device stalled the CBW (it rejected the command wrapper); the device was reset', { details: { tag } }));
@@ -337,7 +365,7 @@ export class BotEngine {
       // --- Status transport (BOT 1.0 §5.2, §6.3) ---
       if (csw === undefined) {
         const start = tracer ? now() : 0;
-        csw = await this.#readCsw(req, deadline, id, tag);
+        csw = await this.#readCsw(req, deadline, id, tag, early);
         if (tracer) this.#traceCsw(tracer, id, csw, start);
       } else if (tracer) {
         this.#traceCsw(tracer, id, csw, now());
@@ -348,6 +376,9 @@ export class BotEngine {
     } catch (thrown) {
       // Its CSW may still be on its way: remember the tag so the next command can drop it.
       this.#abandonedTag = tag;
+      // An early status read still pending holds the IN pipe: recovery waits until it has
+      // settled (it ends by the command's deadline at the latest, or at once on disconnect).
+      if (early !== undefined) await settled(early);
       throw await this.#fail(thrown, req, id);
     }
   }
@@ -389,13 +420,32 @@ export class BotEngine {
       });
   }
 
-  /** Reads the 13-byte CSW: one retry after a stall (§6.7.2), one after a zero-length read (Linux). */
-  async #readCsw(req: BotCommandRequest, deadline: number, id: number, tag: number): Promise<Uint8Array> {
+  /**
+   * Reads the 13-byte CSW: one retry after a stall (§6.7.2), one after a zero-length read (Linux).
+   * `early` is a status read submitted with the CBW, used as the first read.
+   */
+  async #readCsw(req: BotCommandRequest, deadline: number, id: number, tag: number, early?: Promise<BulkInResult>): Promise<Uint8Array> {
     let stallRetried = false;
     let zeroRetried = false;
     let staleDropped = false;
+    let first = early;
     for (;;) {
-      const r = await this.#transport.bulkIn(CSW_LENGTH, this.#stageOptions(req, deadline, this.#csw));
+      let r: BulkInResult;
+      if (first !== undefined) {
+        r = await first;
+        first = undefined;
+        if (r.status === 'stall') {
+          // The device stalled an IN token that came before its CSW was ready instead of
+          // NAKing it (QEMU's usb-storage does). Recover it as a status-stage stall and read
+          // the status only after the data stage from now on.
+          this.#earlyStatus = false;
+          await this.#transport.clearHalt('in', this.#stageOptions(req, deadline));
+          this.#traceRecovery(id, 'clear-halt-in', true, 'the status read sent with the CBW was stalled; status is read after the data stage from now on');
+          continue;
+        }
+      } else {
+        r = await this.#transport.bulkIn(CSW_LENGTH, this.#stageOptions(req, deadline, this.#csw));
+      }
       if (r.status === 'stall') {
         if (stallRetried)
           throw new BotFault(new InvalidCswError('The device stalled the status stage twice and sent no CSW (BOT 1.0 §6.7.2); the device was reset'));
@@ -634,6 +684,14 @@ export class BotEngine {
     this.#traceRecovery(id, 'device-failed', false, message);
     return error;
   }
+}
+
+/** Resolves when `promise` has settled, whichever way. */
+function settled(promise: Promise<unknown>): Promise<void> {
+  return promise.then(
+    () => undefined,
+    () => undefined,
+  );
 }
 
 function transferOptions(timeoutMs: number, signal: AbortSignal | undefined): TransferOptions {

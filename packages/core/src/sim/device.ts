@@ -41,6 +41,12 @@ export interface SimulatedDeviceOptions {
   throwOnViolation?: boolean;
   /** BOT 1.0 §6.7.2 case 5 (Hi > Di): STALL bulk-IN after the short data (like f_mass_storage) instead of only ending with a short packet (like QEMU). Default false. */
   stallOnShortDataIn?: boolean;
+  /**
+   * STALL a bulk-IN token that arrives before the device has a command (no CBW yet) or while
+   * it still expects data-out, as QEMU's usb-storage does, instead of NAKing it like most
+   * devices. Default false.
+   */
+  stallEarlyIn?: boolean;
   /** BOT 1.0 §6.7.3 case 11 (Ho > Do): accept and discard the excess instead of stalling bulk-OUT. Default false. */
   acceptExcessDataOut?: boolean;
   /** Whether the transport offers `portReset` (default true). */
@@ -463,6 +469,8 @@ export class SimulatedDevice {
   #connect(): Connection {
     const transport: MscTransport = {
       info: this.#info,
+      // The device model keeps one pending transfer per pipe and NAKs (or, with stallEarlyIn, stalls) early IN tokens.
+      concurrentPipes: true,
       bulkOut: (data, options) => this.#bulkOut(conn, data, options),
       bulkIn: (length, options) => this.#bulkIn(conn, length, options),
       clearHalt: (pipe, options) => this.#clearHalt(conn, pipe, options),
@@ -1066,7 +1074,14 @@ export class SimulatedDevice {
     if (this.#hung) return WAIT;
     const a = this.#active;
     // Nothing to send yet (no CBW, command still executing, or waiting for data-out): NAK.
-    if (!a || a.phase === 'busy' || a.phase === 'data-out') return WAIT;
+    if (!a || a.phase === 'busy' || a.phase === 'data-out') {
+      if (this.options.stallEarlyIn === true && (!a || a.phase === 'data-out')) {
+        // Like QEMU: the token is answered with STALL (the pipe is not left halted).
+        this.#stats.stalls++;
+        return { status: 'stall', data: EMPTY };
+      }
+      return WAIT;
+    }
     if (a.phase === 'data-in') {
       if (a.hangAt === 'data') {
         this.#hung = true;
