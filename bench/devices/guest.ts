@@ -8,7 +8,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 // Relative imports: bench/ is not a workspace package (no node_modules/@usbms here); same modules as the packages'.
-import type { LogicalUnit, MscDevice } from '../../packages/core/src/index.js';
+import { encodeCbw, type LogicalUnit, type MscDevice } from '../../packages/core/src/index.js';
 import { listDevices, openDevice } from '../../packages/node/src/index.js';
 import { hilProfile, writeResult } from '../../test/hil/guest/host.js';
 import { getProfile } from '../../test/hil/profiles.js';
@@ -117,19 +117,11 @@ function kernelTur(sg: string): TurResult {
 
 // --- usbms side ------------------------------------------------------------------------------------
 
-async function usbmsTur(lu: LogicalUnit): Promise<TurResult> {
-  for (let i = 0; i < 20; i++) await lu.testUnitReady(); // warm-up (JIT, first-use allocations)
-  const samples: number[] = [];
-  const started = performance.now();
-  for (let i = 0; i < TUR_COUNT; i++) {
-    const t = performance.now();
+/** TEST UNIT READY round trips through usbms (20 warm-up commands first: JIT, first-use allocations). */
+function usbmsTur(lu: LogicalUnit): Promise<TurResult> {
+  return timeTurs(async () => {
     await lu.testUnitReady();
-    samples.push(performance.now() - t);
-  }
-  const wallMs = performance.now() - started;
-  samples.sort((a, b) => a - b);
-  const pct = (p: number): number => (samples[Math.min(samples.length - 1, Math.floor(samples.length * p))] ?? 0) * 1000;
-  return { count: TUR_COUNT, meanUs: (wallMs * 1000) / TUR_COUNT, wallMs, p50Us: pct(0.5), p90Us: pct(0.9) };
+  });
 }
 
 /** Counts the USB transfers node-usb is asked for (wraps the device object's native calls). */
@@ -214,10 +206,77 @@ async function heapOverLargeRead(lu: LogicalUnit): Promise<NonNullable<BenchResu
   };
 }
 
-async function openUsbms(maxTransferBytes: number, readStatusWithData: boolean): Promise<MscDevice> {
+/**
+ * 'default': usbms as shipped (the status read of no-data and data-out commands submitted with the
+ * CBW: earlyStatus). 'serial': one transfer at a time (earlyStatus off, how usbms ran before it).
+ * 'status-with-data': as shipped plus the opt-in NodeUsbTransport readStatusWithData (reads only).
+ */
+type Config = 'default' | 'serial' | 'status-with-data';
+
+async function openUsbms(maxTransferBytes: number, config: Config): Promise<MscDevice> {
   const [info] = await listDevices({ serialNumber: expected.serial });
   if (!info) throw new Error(`listDevices() did not find ${expected.serial}`);
-  return openDevice(info, { transferTimeoutMs: 120_000, readStatusWithData, device: { maxTransferBytes } });
+  return openDevice(info, {
+    transferTimeoutMs: 120_000,
+    readStatusWithData: config === 'status-with-data',
+    device: { maxTransferBytes, earlyStatus: config !== 'serial' },
+  });
+}
+
+/** Sequential write (unless reads only) then read at every command size. */
+async function sizes(lu: LogicalUnit, variant: string, readsOnly = false): Promise<void> {
+  for (const size of SIZES) {
+    if (!readsOnly) result.usbms.write.push(await usbmsThroughput(lu, 'write', size, variant));
+    result.usbms.read.push(await usbmsThroughput(lu, 'read', size, variant));
+    save();
+  }
+}
+
+/** TEST UNIT READY as two bare node-usb calls on the device usbms has open (no usbms layers): node-usb's own floor. */
+async function rawNodeUsbTur(device: MscDevice): Promise<TurResult | undefined> {
+  const transport = device.transport as unknown as {
+    device?: { nativeTransferOut(ep: number, t: number, d: Uint8Array): Promise<number>; nativeTransferIn(ep: number, t: number, n: number): Promise<unknown> };
+    interfaceNumber?: number;
+  };
+  const usb = transport.device as
+    | (typeof transport.device & {
+        configuration?: {
+          interfaces: {
+            interfaceNumber: number;
+            alternates: { endpoints: { direction: string; type: string; endpointNumber: number; packetSize: number }[] }[];
+          }[];
+        };
+      })
+    | undefined;
+  const alt = usb?.configuration?.interfaces.find((i) => i.interfaceNumber === transport.interfaceNumber)?.alternates[0];
+  const epIn = alt?.endpoints.find((e) => e.direction === 'in' && e.type === 'bulk');
+  const epOut = alt?.endpoints.find((e) => e.direction === 'out' && e.type === 'bulk');
+  if (!usb || !epIn || !epOut) return undefined;
+  let tag = 0x7000_0000;
+  const one = async (): Promise<void> => {
+    const cbw = encodeCbw({ tag: ++tag, dataTransferLength: 0, direction: 'out', lun: 0, cdb: new Uint8Array(6) });
+    await usb.nativeTransferOut(epOut.endpointNumber, 5000, cbw);
+    await usb.nativeTransferIn(epIn.endpointNumber, 5000, epIn.packetSize);
+  };
+  return timeTurs(one);
+}
+
+/**
+ * TEST UNIT READY through raw usbfs ioctls (USBDEVFS_BULK, synchronous, no libusb/nusb/Node) from
+ * usbfs-floor.py, when the guest has python3: what a userspace BOT stack costs without node-usb's
+ * completion path. Runs with the kernel driver re-attached (the script detaches and re-attaches it).
+ */
+function usbfsTur(): TurResult | undefined {
+  if (!fs.existsSync('/usr/bin/python3')) return undefined;
+  const script = path.join(path.dirname(process.argv[1] ?? '.'), '..', '..', '..', '..', 'bench', 'devices', 'usbfs-floor.py');
+  const file = fs.existsSync(script) ? script : path.resolve('bench/devices/usbfs-floor.py');
+  const r = spawnSync('/usr/bin/python3', [file, expected.serial, String(TUR_COUNT)], { encoding: 'utf8' });
+  const m = /usbfs TUR mean (\d+) p50 (\d+) p90 (\d+) us/.exec(r.stdout);
+  if (r.status !== 0 || !m) {
+    result.notes.push(`usbfs-floor.py failed (${r.status}): ${(r.stderr || r.stdout).trim().split('\n').slice(-2).join(' | ')}`);
+    return undefined;
+  }
+  return { count: TUR_COUNT, meanUs: Number(m[1]), p50Us: Number(m[2]), p90Us: Number(m[3]), wallMs: (Number(m[1]) * TUR_COUNT) / 1000 };
 }
 
 // --- the run ----------------------------------------------------------------------------------------
@@ -230,7 +289,8 @@ result.kernelTur = kernelTur(sg);
 log(`kernel TUR: ${result.kernelTur.meanUs.toFixed(0)} us`);
 save();
 
-const device = await openUsbms(Math.max(...SIZES), false);
+// A: usbms as shipped. B: one transfer at a time. C: as shipped again (load drifts within a boot: ABA).
+const device = await openUsbms(Math.max(...SIZES), 'default');
 countTransfers(device);
 const lu = device.lun(0);
 result.speed = device.info.speed ?? 'unknown';
@@ -238,61 +298,67 @@ await lu.readCapacity();
 result.usbmsTur = await usbmsTur(lu);
 log(`usbms TUR: ${result.usbmsTur.meanUs.toFixed(0)} us (p50 ${result.usbmsTur.p50Us?.toFixed(0)})`);
 save();
-for (const size of SIZES) {
-  result.usbms.write.push(await usbmsThroughput(lu, 'write', size));
-  result.usbms.read.push(await usbmsThroughput(lu, 'read', size));
-  save();
-}
+await sizes(lu, 'default');
 result.heap = await heapOverLargeRead(lu);
 log(
   `heap: peak ${(result.heap.peakHeapUsed / MiB).toFixed(1)} MiB, steady ${(result.heap.steadyHeapUsed / MiB).toFixed(1)} MiB, peak rss ${(result.heap.peakRss / MiB).toFixed(0)} MiB`,
 );
-result.usbmsTur2 = await usbmsTur(lu);
-// A known pattern for the read-back check of the second open.
+// A known pattern for the read-back check at the end.
 const pattern = new Uint8Array(4 * MiB).map((_, i) => (i * 131 + (i >>> 9) * 7) & 0xff);
 await lu.write(REGION_LBA, pattern);
+const raw = await rawNodeUsbTur(device);
+if (raw) result.rawNodeUsbTur = raw;
+result.earlyStatusKept = device.earlyStatus;
 save();
 await device.close();
 
-// Same device, reads with the status stage read together with the data (one transfer fewer per read),
-// alternating with plain reads (load on the shared host drifts within a boot: ABAB keeps it fair).
-const order = ['status-with-data', 'default', 'status-with-data'] as const;
-let fast: MscDevice | undefined;
-for (const [i, variant] of order.entries()) {
-  await kernelDevices(30_000); // re-attached: listDevices sees it with the kernel driver bound again
-  const d = await openUsbms(Math.max(...SIZES), variant !== 'default');
-  countTransfers(d);
-  const l = d.lun(0);
-  await l.readCapacity();
-  for (const size of SIZES) {
-    result.usbms.read.push(await usbmsThroughput(l, 'read', size, variant === 'default' ? 'default#2' : variant));
-    save();
-  }
-  if (i === order.length - 1)
-    fast = d; // stays open for the TUR and read-back checks below
-  else await d.close();
-}
-if (!fast) throw new Error('unreachable: no status-with-data device');
-const fastLu = fast.lun(0);
-result.usbmsTur3 = await usbmsTur(fastLu);
-// The read-ahead must return exactly the data (and CSW) the plain reads do.
+await kernelDevices(30_000); // re-attached: listDevices sees it with the kernel driver bound again
+const serial = await openUsbms(Math.max(...SIZES), 'serial');
+countTransfers(serial);
+const serialLu = serial.lun(0);
+await serialLu.readCapacity();
+result.usbmsTurSerial = await usbmsTur(serialLu);
+await sizes(serialLu, 'serial');
+await serial.close();
+
+await kernelDevices(30_000);
+const again = await openUsbms(Math.max(...SIZES), 'default');
+countTransfers(again);
+const againLu = again.lun(0);
+await againLu.readCapacity();
+result.usbmsTur2 = await usbmsTur(againLu);
+await sizes(againLu, 'default#2');
+// The sizes loop overwrote the first blocks: write the pattern again (as shipped, early status).
+await againLu.write(REGION_LBA, pattern);
+await again.close();
+
+await kernelDevices(30_000);
+const sts = await openUsbms(Math.max(...SIZES), 'status-with-data');
+countTransfers(sts);
+const stsLu = sts.lun(0);
+await stsLu.readCapacity();
+// Reads with the opt-in read-ahead must return exactly what was written.
 const mismatches: string[] = [];
 for (const size of [64 * KiB, 4 * MiB]) {
   const back = new Uint8Array(pattern.length);
   for (let off = 0; off < pattern.length; off += size) {
-    await fastLu.read(REGION_LBA + off / BLOCK, size / BLOCK, { into: back.subarray(off, off + size) });
+    await stsLu.read(REGION_LBA + off / BLOCK, size / BLOCK, { into: back.subarray(off, off + size) });
   }
   const bad = back.findIndex((b, i) => b !== pattern[i]);
   if (bad >= 0) mismatches.push(`${size / KiB} KiB commands: first difference at byte ${bad}`);
 }
 result.notes.push(
   mismatches.length === 0
-    ? 'status-with-data reads returned the written 4 MiB pattern exactly (64 KiB and 4 MiB commands)'
+    ? 'a 4 MiB pattern written with early status reads read back exactly with status-with-data reads (64 KiB and 4 MiB commands)'
     : `READ-BACK MISMATCH: ${mismatches.join('; ')}`,
 );
 if (mismatches.length > 0) process.exitCode = 1;
-await fast.close();
+await sizes(stsLu, 'status-with-data', true);
+await sts.close();
 
+({ disk, sg } = await kernelDevices(30_000));
+const floor = usbfsTur();
+if (floor) result.usbfsTur = floor;
 ({ disk, sg } = await kernelDevices(30_000));
 result.kernel.push(...kernelThroughput(disk, 2));
 result.kernelTur2 = kernelTur(sg);
@@ -300,3 +366,18 @@ result.totalSeconds = (performance.now() - t0) / 1000;
 save();
 log(`done in ${result.totalSeconds.toFixed(0)} s`);
 process.exit(process.exitCode ?? 0);
+
+async function timeTurs(one: () => Promise<void>): Promise<TurResult> {
+  for (let i = 0; i < 20; i++) await one();
+  const samples: number[] = [];
+  const started = performance.now();
+  for (let i = 0; i < TUR_COUNT; i++) {
+    const t = performance.now();
+    await one();
+    samples.push(performance.now() - t);
+  }
+  const wallMs = performance.now() - started;
+  samples.sort((a, b) => a - b);
+  const pct = (p: number): number => (samples[Math.min(samples.length - 1, Math.floor(samples.length * p))] ?? 0) * 1000;
+  return { count: TUR_COUNT, meanUs: (wallMs * 1000) / TUR_COUNT, wallMs, p50Us: pct(0.5), p90Us: pct(0.9) };
+}

@@ -11,7 +11,7 @@ export interface KernelRun {
 
 export interface Throughput {
   op: 'read' | 'write';
-  /** Transport options of the run: 'default', or 'status-with-data' (NodeUsbTransport readStatusWithData). */
+  /** 'default' / 'default#2': usbms as shipped (two runs); 'serial': earlyStatus and readStatusWithData off. */
   variant: string;
   commandBytes: number;
   bytes: number;
@@ -50,8 +50,14 @@ export interface BenchResult {
   usbms: { read: Throughput[]; write: Throughput[] };
   usbmsTur?: TurResult;
   usbmsTur2?: TurResult;
-  /** TEST UNIT READY with readStatusWithData on (it does not apply to TUR: a noise check). */
-  usbmsTur3?: TurResult;
+  /** usbms with earlyStatus and readStatusWithData off (one transfer at a time). */
+  usbmsTurSerial?: TurResult;
+  /** Two bare node-usb calls per TUR, no usbms layers: node-usb's floor. */
+  rawNodeUsbTur?: TurResult;
+  /** Synchronous usbfs ioctls from Python (usbfs-floor.py): userspace without node-usb. */
+  usbfsTur?: TurResult;
+  /** Whether the engine still submitted status reads early at the end of run A (false: the device stalled one). */
+  earlyStatusKept?: boolean;
   heap?: {
     bytesRead: number;
     samples: number;
