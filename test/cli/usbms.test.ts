@@ -176,6 +176,15 @@ describe('usbms --sim subcommands', { timeout: 60_000 }, () => {
     expect(parsed.readBytesPerSecond).toBeGreaterThan(0);
     expect(parsed.testUnitReadyMs.count).toBe(5);
   });
+
+  it('--max-transfer sets the command size; a bad value is refused before opening the device', async () => {
+    const r = await usbms(['--sim', '--sim-size', '1M', '--max-transfer', '64K', 'bench', '--size', '262144', '--turs', '1', '--json']);
+    expect(r.code).toBe(0);
+    expect((JSON.parse(r.stdout) as { commandBytes: number }).commandBytes).toBe(64 * 1024);
+    const bad = await usbms(['--sim', '--max-transfer', '1000', 'capacity']);
+    expect(bad.code).toBe(1);
+    expect(bad.stderr).toContain('--max-transfer must be a multiple of 512');
+  });
 });
 
 describe('usbms --sim=image.img: data persists across invocations', { timeout: 60_000 }, () => {

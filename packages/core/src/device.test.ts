@@ -120,6 +120,16 @@ describe('MscDevice: block I/O', () => {
     expect(sim.log.filter((c) => c.opcode === 0x28)).toHaveLength(3);
   });
 
+  it('never makes a command larger than the platform takes in one transfer (transport.info.maxTransferSize)', async () => {
+    const { sim, device } = await openSim({ luns: [{ blocks: 1000 }], info: { maxTransferSize: 8 * 512 } }, { maxTransferBytes: 1 << 20 });
+    expect(device.maxTransferBytes).toBe(8 * 512);
+    const lu = device.lun(0);
+    const data = pattern(512 * 20, 5);
+    await lu.write(0, data);
+    expect(await lu.read(0, 20)).toEqual(data);
+    expect(sim.log.filter((c) => c.opcode === 0x28).map((c) => c.hostLength)).toEqual([8 * 512, 8 * 512, 4 * 512]);
+  });
+
   it('does not read VPD pages at open unless asked (cheap devices hang on them)', async () => {
     const { sim } = await openSim();
     expect(sim.log.some((c) => c.opcode === 0x12 && ((c.cdb[1] ?? 0) & 1) === 1)).toBe(false);

@@ -327,9 +327,16 @@ export class MscDevice {
     return unit;
   }
 
-  /** Largest data stage of one READ/WRITE command, in bytes. */
+  /**
+   * Largest data stage of one READ/WRITE command, in bytes: the
+   * `maxTransferBytes` option, else the quirk, else the default for the bus
+   * speed, and never more than the platform takes in one transfer
+   * (`transport.info.maxTransferSize`, e.g. Linux usbfs's memory limit).
+   */
   get maxTransferBytes(): number {
-    return this.#options.maxTransferBytes ?? this.quirks.maxTransferBytes ?? defaultMaxTransferBytes(this.transport.info);
+    const wanted = this.#options.maxTransferBytes ?? this.quirks.maxTransferBytes ?? defaultMaxTransferBytes(this.transport.info);
+    const platform = this.transport.info.maxTransferSize;
+    return platform !== undefined && platform > 0 && platform < wanted ? platform : wanted;
   }
 
   /** Subscribes to the structured trace of every command. Free when nobody listens. */

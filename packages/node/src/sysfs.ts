@@ -47,6 +47,22 @@ async function safeRead(path: string): Promise<string | undefined> {
   }
 }
 
+/** Linux usbfs's default memory limit for all transfers in flight, in MiB (drivers/usb/core/devio.c). */
+const USBFS_DEFAULT_MEMORY_MB = 16;
+
+/**
+ * Linux: the largest single transfer usbfs will take, from its memory limit
+ * (module parameter usbcore.usbfs_memory_mb, default 16 MiB for all transfers
+ * in flight; 0 means no limit). 1 MiB is left for the other transfers of a BOT
+ * exchange and the URB bookkeeping. Undefined when there is no limit.
+ */
+export async function usbfsTransferLimit(roots: LinuxRoots = {}): Promise<number | undefined> {
+  const text = await safeRead(join(roots.sysRoot ?? '/sys', 'module/usbcore/parameters/usbfs_memory_mb'));
+  const mb = text === undefined || !/^\d+$/.test(text) ? USBFS_DEFAULT_MEMORY_MB : Number(text);
+  if (mb === 0) return undefined;
+  return Math.max(1, mb - 1) * 1024 * 1024;
+}
+
 /** Linux: what the kernel has bound to one USB interface, read from sysfs by {@link readLinuxInterfaceState}. */
 export interface LinuxInterfaceState {
   /** False when the interface's sysfs directory could not be read (no sysfs, container, permissions). */

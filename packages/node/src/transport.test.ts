@@ -1,3 +1,5 @@
+import { mkdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import {
   AbortError,
   AccessDeniedError,
@@ -108,6 +110,26 @@ describe('NodeUsbTransport.open', () => {
     await transport.close();
     expect(device.calls.slice(3)).toEqual(['releaseInterface(0)', 'attachKernelDriver(0)', 'close()']);
     expect(device.kernelDrivers.get(0)).toBe('usb-storage');
+  });
+
+  it('on Linux reports the usbfs memory limit as the largest transfer (default 16 MiB, 1 MiB kept spare; 0 = none)', async () => {
+    const opts = await linuxTree({ driver: 'usb-storage', disks: [] });
+    const sysRoot = opts.linuxRoots?.sysRoot ?? '';
+    const { transport } = await openFake(new FakeUsbDevice({ kernelDrivers: { 0: 'usb-storage' } }), opts);
+    expect(transport.info.maxTransferSize).toBe(15 * 1024 * 1024);
+    await transport.close();
+    const param = join(sysRoot, 'module/usbcore/parameters');
+    await mkdir(param, { recursive: true });
+    await writeFile(join(param, 'usbfs_memory_mb'), '64\n');
+    const raised = await openFake(new FakeUsbDevice({ kernelDrivers: { 0: 'usb-storage' } }), opts);
+    expect(raised.transport.info.maxTransferSize).toBe(63 * 1024 * 1024);
+    await raised.transport.close();
+    await writeFile(join(param, 'usbfs_memory_mb'), '0\n');
+    const unlimited = await openFake(new FakeUsbDevice({ kernelDrivers: { 0: 'usb-storage' } }), opts);
+    expect(unlimited.transport.info.maxTransferSize).toBeUndefined();
+    await unlimited.transport.close();
+    const mac = await openFake();
+    expect(mac.transport.info.maxTransferSize).toBeUndefined();
   });
 
   it('retries a re-attach that finds the interface still busy, and records a failure', async () => {

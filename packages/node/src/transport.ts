@@ -21,7 +21,7 @@ import {
 import { describeInterfaces, hex4, type MscAlternateInfo, type MscInterfaceInfo, mapSpeed, sameDevice } from './discovery.js';
 import { classifyUsbError, reasonOf, type UsbErrorClass, type UsbOperation } from './map-error.js';
 import { type PlatformOptions, platformOf } from './platform.js';
-import { type BlockDeviceUse, findBlockDeviceUses, readLinuxInterfaceState, sysfsDeviceName, sysfsInterfaceName } from './sysfs.js';
+import { type BlockDeviceUse, findBlockDeviceUses, readLinuxInterfaceState, sysfsDeviceName, sysfsInterfaceName, usbfsTransferLimit } from './sysfs.js';
 import type { UsbConfigurationLike, UsbConnectionListener, UsbDeviceLike, UsbLike } from './usb-types.js';
 
 /** BOT 1.0 §3.1, §3.2: class-specific requests, addressed to the interface. */
@@ -156,6 +156,7 @@ export class NodeUsbTransport implements MscTransport {
     iface: MscInterfaceInfo;
     alt: MscAlternateInfo & { bulkIn: NonNullable<MscAlternateInfo['bulkIn']>; bulkOut: NonNullable<MscAlternateInfo['bulkOut']> };
     detachedDriver: string | undefined;
+    maxTransferSize: number | undefined;
   }) {
     const { device, iface, alt } = init;
     this.device = device;
@@ -180,6 +181,7 @@ export class NodeUsbTransport implements MscTransport {
       interfaceSubclass: alt.interfaceSubclass,
       interfaceProtocol: alt.interfaceProtocol,
     };
+    if (init.maxTransferSize !== undefined) info.maxTransferSize = init.maxTransferSize;
     const serial = readString(() => device.serialNumber);
     const manufacturer = readString(() => device.manufacturerName);
     const product = readString(() => device.productName);
@@ -260,7 +262,9 @@ export class NodeUsbTransport implements MscTransport {
         }
       }
       const usb = options.watchDisconnect === false ? undefined : options.usb;
+      const maxTransferSize = platform === 'linux' ? await usbfsTransferLimit(options.linuxRoots) : undefined;
       return new NodeUsbTransport({
+        maxTransferSize,
         device,
         usb,
         options,

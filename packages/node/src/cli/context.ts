@@ -24,6 +24,7 @@ export interface GlobalOptions {
   reattach?: boolean;
   interface?: string;
   vendorInterface?: string;
+  maxTransfer?: string;
 }
 
 const DEFAULT_SIM_BYTES = 64 * 1024 * 1024;
@@ -105,6 +106,13 @@ export class CliContext {
     const deviceOptions: MscDeviceOptions = { readOnly: options.writable !== true };
     const t = this.timeoutMs;
     if (t !== undefined) deviceOptions.defaultTimeoutMs = t;
+    if (this.options.maxTransfer !== undefined) {
+      const bytes = parseSize(this.options.maxTransfer);
+      if (bytes === undefined || bytes < 512 || bytes % 512 !== 0) {
+        throw new InvalidArgumentError(`--max-transfer must be a multiple of 512 bytes, at least 512 (e.g. 1M, 4M), got "${this.options.maxTransfer}"`);
+      }
+      deviceOptions.maxTransferBytes = bytes;
+    }
     const transport = this.isSim ? this.#openSim(options.writable === true) : await this.#openUsb();
     this.#device = await MscDevice.open(transport, deviceOptions);
     return this.#device;
