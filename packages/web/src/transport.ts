@@ -110,6 +110,12 @@ async function settlesWithin(p: Promise<unknown>, ms: number): Promise<boolean> 
  */
 export class WebUsbTransport implements MscTransport {
   readonly info: TransportInfo;
+  /**
+   * WebUSB runs transfers on different endpoints independently, so the core
+   * may keep the status read pending during the CBW and data-out (BotEngine
+   * `earlyStatus`). A timeout or abort of either cancels both (device reset).
+   */
+  readonly concurrentPipes = true;
   readonly device: UsbDeviceLike;
   readonly botInterface: BotInterface;
   readonly #usb: UsbLike | undefined;

@@ -36,6 +36,43 @@ describe('openWebUsbDevice over the simulator', () => {
     expect(fake.opened).toBe(false);
   });
 
+  it('reads the status of a TEST UNIT READY or WRITE together with its CBW (early status), data intact', async () => {
+    const { device, fake } = await open();
+    expect(device.earlyStatus).toBe(true);
+    await device.lun(0).readCapacity();
+    fake.calls.length = 0;
+    await device.lun(0).testUnitReady();
+    expect(fake.calls).toEqual(['transferOut(2, 31)', 'transferIn(1, 13)']);
+    fake.calls.length = 0;
+    const data = new Uint8Array(2048).map((_, i) => (i * 13) & 0xff);
+    await device.lun(0).write(20, data);
+    // The CSW read is submitted before the data-out, and stays pending through it.
+    expect(fake.calls.filter((c) => c.startsWith('transfer'))).toEqual(['transferOut(2, 31)', 'transferIn(1, 13)', 'transferOut(2, 2048)']);
+    expect(await device.lun(0).read(20, 4)).toEqual(data);
+    expect(device.earlyStatus).toBe(true);
+  });
+
+  it('a device that stalls the early status read (like QEMU) is recovered and read the usual way from then on', async () => {
+    const sim = new SimulatedDevice({ luns: [{ blocks: 2048 }], stallEarlyIn: true });
+    const { device } = await open({}, sim);
+    const data = new Uint8Array(4096).fill(0x5a);
+    await device.lun(0).write(0, data);
+    expect(device.earlyStatus).toBe(false);
+    expect(await device.lun(0).read(0, 8)).toEqual(data);
+    expect(sim.violations).toEqual([]);
+  });
+
+  it('a hung data-out with the early status read pending: reset() cancels both, and the next commands work', async () => {
+    const { device, fake, sim } = await open();
+    sim.inject({ kind: 'hang', stage: 'data' });
+    await expect(device.lun(0).write(0, new Uint8Array(1024), { timeoutMs: 200 })).rejects.toBeInstanceOf(TimeoutError);
+    expect(fake.calls).toContain('reset()');
+    await device.lun(0).testUnitReady({ timeoutMs: 5000 });
+    const data = new Uint8Array(1024).fill(7);
+    await device.lun(0).write(0, data);
+    expect(await device.lun(0).read(0, 2)).toEqual(data);
+  });
+
   it('times out a hung device, cancels the transfer with reset() and keeps working', async () => {
     const { device, fake, sim } = await open();
     sim.inject({ kind: 'hang', stage: 'csw' });
