@@ -13,6 +13,7 @@ import {
 import { acmeReadFirmwareVersion, acmeWriteConfigPage } from './scsi/vendor-examples.js';
 import { RamStore, SimulatedDevice, type SimulatedDeviceOptions } from './sim/index.js';
 import type { TraceEvent } from './trace.js';
+import type { MscTransport } from './transport.js';
 
 function pattern(bytes: number, seed: number): Uint8Array {
   const out = new Uint8Array(bytes);
@@ -118,6 +119,34 @@ describe('MscDevice: block I/O', () => {
     // 40 blocks at most 16 per command: 3 WRITE(10) and 3 READ(10); the simulator refuses bigger ones.
     expect(sim.log.filter((c) => c.opcode === 0x2a).map((c) => c.hostLength)).toEqual([16 * 512, 16 * 512, 8 * 512]);
     expect(sim.log.filter((c) => c.opcode === 0x28)).toHaveLength(3);
+  });
+
+  it('a one-command read without a caller buffer returns the buffer the transport filled (no second allocation or copy)', async () => {
+    const sim = new SimulatedDevice({ luns: [{ blocks: 256 }] });
+    const returned: Uint8Array[] = [];
+    const inner = sim.transport;
+    const transport: MscTransport = {
+      ...inner,
+      info: inner.info,
+      bulkIn: async (length, options) => {
+        const r = await inner.bulkIn(length, options);
+        if (length > 13) returned.push(r.data);
+        return r;
+      },
+    };
+    const device = await MscDevice.open(transport, { maxTransferBytes: 16 * 512 });
+    const lu = device.lun(0);
+    const data = pattern(8 * 512, 9);
+    await lu.write(4, data);
+    returned.length = 0;
+    const back = await lu.read(4, 8);
+    expect(back).toEqual(data);
+    expect(back.buffer).toBe(returned[0]?.buffer);
+    // The caller owns it: changing it does not change what the next read returns.
+    back.fill(0);
+    expect(await lu.read(4, 8)).toEqual(data);
+    // Longer than one command: assembled into one new buffer, as before.
+    expect(await lu.read(0, 40)).toHaveLength(40 * 512);
   });
 
   it('never makes a command larger than the platform takes in one transfer (transport.info.maxTransferSize)', async () => {

@@ -860,11 +860,23 @@ export class LogicalUnit {
     this.#checkRange(capacity, lba, blocks);
     const { blockSize } = capacity;
     const total = blocks * blockSize;
-    const out = options.into ?? new Uint8Array(total);
-    if (out.length !== total) {
-      throw new InvalidArgumentError(`the read buffer holds ${out.length} bytes; ${blocks} blocks of ${blockSize} need ${total}`);
+    if (options.into !== undefined && options.into.length !== total) {
+      throw new InvalidArgumentError(`the read buffer holds ${options.into.length} bytes; ${blocks} blocks of ${blockSize} need ${total}`);
     }
     const chunk = this.#chunkBlocks(blockSize);
+    if (options.into === undefined && blocks <= chunk) {
+      // One command and no caller buffer: return the buffer the transport filled (it is the
+      // caller's, see MscTransport.bulkIn) rather than allocating another and copying into it.
+      const command = lba + blocks - 1 > 0xffffffff || blocks > 0xffff ? scsi.read16({ lba, blocks, blockSize }) : scsi.read10({ lba, blocks, blockSize });
+      const result = await this.device.runRaw(command, { ...options, lun: this.number }, undefined);
+      if (result.data.length !== total) {
+        throw new TransportError(`${command.name} at LBA ${lba} returned ${result.data.length} of ${total} bytes`, {
+          details: { lba, residue: result.residue },
+        });
+      }
+      return result.data;
+    }
+    const out = options.into ?? new Uint8Array(total);
     for (let done = 0; done < blocks; ) {
       const count = Math.min(chunk, blocks - done);
       const at = lba + done;

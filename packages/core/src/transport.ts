@@ -32,7 +32,8 @@ export interface MscTransport {
   /**
    * Bulk IN transfer of up to `length` bytes. May return fewer (short packet).
    * When `options.into` is given and the platform can, the data is written
-   * into it (its first `length` bytes) and `data` is a view of it.
+   * into it (its first `length` bytes) and `data` is a view of it. Otherwise
+   * `data` belongs to the caller: the transport never reuses or changes it.
    */
   bulkIn(length: number, options: BulkInOptions): Promise<BulkInResult>;
 
