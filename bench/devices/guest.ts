@@ -142,7 +142,8 @@ function countTransfers(device: MscDevice): void {
   }
 }
 
-async function usbmsThroughput(lu: LogicalUnit, op: 'read' | 'write', size: number, variant = 'default'): Promise<Throughput> {
+/** `fresh`: reads without a caller buffer (each `lu.read` returns the buffer the transport filled). */
+async function usbmsThroughput(lu: LogicalUnit, op: 'read' | 'write', size: number, variant = 'default', fresh = false): Promise<Throughput> {
   const blocks = size / BLOCK;
   const commands = Math.max(1, Math.floor(VOLUME / size));
   const buffer = new Uint8Array(size);
@@ -150,7 +151,7 @@ async function usbmsThroughput(lu: LogicalUnit, op: 'read' | 'write', size: numb
   const started = performance.now();
   for (let i = 0; i < commands; i++) {
     const lba = REGION_LBA + i * blocks;
-    if (op === 'read') await lu.read(lba, blocks, { into: buffer });
+    if (op === 'read') await (fresh ? lu.read(lba, blocks) : lu.read(lba, blocks, { into: buffer }));
     else await lu.write(lba, buffer);
   }
   const seconds = (performance.now() - started) / 1000;
@@ -223,11 +224,21 @@ async function openUsbms(maxTransferBytes: number, config: Config): Promise<MscD
   });
 }
 
+/** Opens the device again once the kernel has it back (usbms re-attached the driver at close). */
+async function reopen(config: Config): Promise<{ device: MscDevice; lu: LogicalUnit }> {
+  await kernelDevices(30_000); // listDevices sees it with the kernel driver bound again
+  const device = await openUsbms(Math.max(...SIZES), config);
+  countTransfers(device);
+  const lu = device.lun(0);
+  await lu.readCapacity();
+  return { device, lu };
+}
+
 /** Sequential write (unless reads only) then read at every command size. */
-async function sizes(lu: LogicalUnit, variant: string, readsOnly = false): Promise<void> {
+async function sizes(lu: LogicalUnit, variant: string, readsOnly = false, fresh = false): Promise<void> {
   for (const size of SIZES) {
     if (!readsOnly) result.usbms.write.push(await usbmsThroughput(lu, 'write', size, variant));
-    result.usbms.read.push(await usbmsThroughput(lu, 'read', size, variant));
+    result.usbms.read.push(await usbmsThroughput(lu, 'read', size, variant, fresh));
     save();
   }
 }
@@ -312,31 +323,21 @@ result.earlyStatusKept = device.earlyStatus;
 save();
 await device.close();
 
-await kernelDevices(30_000); // re-attached: listDevices sees it with the kernel driver bound again
-const serial = await openUsbms(Math.max(...SIZES), 'serial');
-countTransfers(serial);
-const serialLu = serial.lun(0);
-await serialLu.readCapacity();
+const { device: serial, lu: serialLu } = await reopen('serial');
 result.usbmsTurSerial = await usbmsTur(serialLu);
 await sizes(serialLu, 'serial');
 await serial.close();
 
-await kernelDevices(30_000);
-const again = await openUsbms(Math.max(...SIZES), 'default');
-countTransfers(again);
-const againLu = again.lun(0);
-await againLu.readCapacity();
+const { device: again, lu: againLu } = await reopen('default');
 result.usbmsTur2 = await usbmsTur(againLu);
 await sizes(againLu, 'default#2');
+// Reads as shipped without a caller buffer: one command per read returns node-usb's own buffer (no copy).
+await sizes(againLu, 'fresh', true, true);
 // The sizes loop overwrote the first blocks: write the pattern again (as shipped, early status).
 await againLu.write(REGION_LBA, pattern);
 await again.close();
 
-await kernelDevices(30_000);
-const sts = await openUsbms(Math.max(...SIZES), 'status-with-data');
-countTransfers(sts);
-const stsLu = sts.lun(0);
-await stsLu.readCapacity();
+const { device: sts, lu: stsLu } = await reopen('status-with-data');
 // Reads with the opt-in read-ahead must return exactly what was written.
 const mismatches: string[] = [];
 for (const size of [64 * KiB, 4 * MiB]) {

@@ -11,7 +11,10 @@ export interface KernelRun {
 
 export interface Throughput {
   op: 'read' | 'write';
-  /** 'default' / 'default#2': usbms as shipped (two runs); 'serial': earlyStatus and readStatusWithData off. */
+  /**
+   * 'default' / 'default#2': usbms as shipped (two runs, reads into one reused buffer); 'fresh': as shipped,
+   * reads without a caller buffer; 'serial': earlyStatus off; 'status-with-data': opt-in readStatusWithData.
+   */
   variant: string;
   commandBytes: number;
   bytes: number;
