@@ -864,36 +864,31 @@ export class LogicalUnit {
       throw new InvalidArgumentError(`the read buffer holds ${options.into.length} bytes; ${blocks} blocks of ${blockSize} need ${total}`);
     }
     const chunk = this.#chunkBlocks(blockSize);
-    if (options.into === undefined && blocks <= chunk) {
-      // One command and no caller buffer: return the buffer the transport filled (it is the
-      // caller's, see MscTransport.bulkIn) rather than allocating another and copying into it.
-      const command = lba + blocks - 1 > 0xffffffff || blocks > 0xffff ? scsi.read16({ lba, blocks, blockSize }) : scsi.read10({ lba, blocks, blockSize });
-      const result = await this.device.runRaw(command, { ...options, lun: this.number }, undefined);
-      if (result.data.length !== total) {
-        throw new TransportError(`${command.name} at LBA ${lba} returned ${result.data.length} of ${total} bytes`, {
-          details: { lba, residue: result.residue },
-        });
-      }
-      return result.data;
-    }
+    // One command and no caller buffer: return the buffer the transport filled (it is the
+    // caller's, see MscTransport.bulkIn) rather than allocating another and copying into it.
+    if (options.into === undefined && blocks <= chunk) return this.#readCommand(lba, blocks, blockSize, options, undefined);
     const out = options.into ?? new Uint8Array(total);
     for (let done = 0; done < blocks; ) {
       const count = Math.min(chunk, blocks - done);
-      const at = lba + done;
       const target = out.subarray(done * blockSize, (done + count) * blockSize);
-      const command =
-        at + count - 1 > 0xffffffff || count > 0xffff ? scsi.read16({ lba: at, blocks: count, blockSize }) : scsi.read10({ lba: at, blocks: count, blockSize });
-      const result = await this.device.runRaw(command, { ...options, lun: this.number }, target);
-      if (result.data.length !== target.length) {
-        throw new TransportError(`${command.name} at LBA ${at} returned ${result.data.length} of ${target.length} bytes`, {
-          details: { lba: at, residue: result.residue },
-        });
-      }
+      const data = await this.#readCommand(lba + done, count, blockSize, options, target);
       // The transport may not support filling a caller's buffer: then copy once.
-      if (result.data.buffer !== target.buffer || result.data.byteOffset !== target.byteOffset) target.set(result.data);
+      if (data.buffer !== target.buffer || data.byteOffset !== target.byteOffset) target.set(data);
       done += count;
     }
     return out;
+  }
+
+  /** One READ(10), or READ(16) where the LBA or count needs it; fails unless every block came back. */
+  async #readCommand(lba: number, blocks: number, blockSize: number, options: RunOptions, into: Uint8Array | undefined): Promise<Uint8Array> {
+    const command = lba + blocks - 1 > 0xffffffff || blocks > 0xffff ? scsi.read16({ lba, blocks, blockSize }) : scsi.read10({ lba, blocks, blockSize });
+    const result = await this.device.runRaw(command, { ...options, lun: this.number }, into);
+    if (result.data.length !== blocks * blockSize) {
+      throw new TransportError(`${command.name} at LBA ${lba} returned ${result.data.length} of ${blocks * blockSize} bytes`, {
+        details: { lba, residue: result.residue },
+      });
+    }
+    return result.data;
   }
 
   /**

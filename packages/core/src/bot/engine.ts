@@ -297,10 +297,12 @@ export class BotEngine {
       // --- Command transport (BOT 1.0 §5.1, §6.2) ---
       this.#encodeCbw(tag, req);
       if (tracer) tracer.emit({ type: 'cbw', id, tag, bytes: this.#cbw.slice(), time: now() });
-      const sending = this.#transport.bulkOut(this.#cbw, this.#stageOptions(req, deadline));
+      const cbwOptions = this.#stageOptions(req, deadline);
+      const sending = this.#transport.bulkOut(this.#cbw, cbwOptions);
       if (this.#earlyStatus && (req.direction !== 'in' || req.length === 0)) {
         // The IN pipe is idle until the CSW: ask for it now; the device NAKs until it is ready.
-        early = this.#transport.bulkIn(CSW_LENGTH, this.#stageOptions(req, deadline, this.#csw));
+        // Same options as the CBW, so nothing can throw between submitting the two.
+        early = this.#transport.bulkIn(CSW_LENGTH, { ...cbwOptions, into: this.#csw });
         early.catch(() => undefined); // read (or waited for) below, on every path
       }
       const sent = await sending;
