@@ -6,6 +6,7 @@ import type { TraceEvent } from '../../packages/core/src/index.js';
 import { listDevices, NodeUsbTransport, openDevice } from '../../packages/node/src/index.js';
 import { hilProfile, writeResult } from '../../test/hil/guest/host.js';
 import { getProfile } from '../../test/hil/profiles.js';
+import { bulkEndpoints } from './endpoints.js';
 
 const profile = getProfile(hilProfile());
 const N = Number(process.env.DIAG_N ?? '50');
@@ -26,8 +27,6 @@ await lu.readCapacity();
 const transport = device.transport;
 if (!(transport instanceof NodeUsbTransport)) throw new Error('not a NodeUsbTransport');
 const usb = transport.device;
-const epOut = (transport as unknown as { info: { maxPacketSizeIn: number } }) && 0; // placeholder, endpoints below
-void epOut;
 
 // 1. usbms TUR with stage timings from the trace.
 const events: TraceEvent[] = [];
@@ -45,12 +44,10 @@ log(`usbms TUR csw stage: ${stats(cswDur)}`);
 out.usbmsTur = totals;
 
 // 2. raw node-usb TUR (no usbms layers): CBW out, CSW in, sequential.
-const cfg = usb.configuration;
-const alt = cfg?.interfaces.find((i) => i.interfaceNumber === transport.interfaceNumber)?.alternates[0];
-const eps = alt?.endpoints ?? [];
-const inEp = eps.find((e) => e.direction === 'in' && e.type === 'bulk')?.endpointNumber;
-const outEp = eps.find((e) => e.direction === 'out' && e.type === 'bulk')?.endpointNumber;
-if (inEp === undefined || outEp === undefined) throw new Error('no endpoints');
+const eps = bulkEndpoints(transport);
+if (!eps) throw new Error('no endpoints');
+const inEp = eps.in.endpointNumber;
+const outEp = eps.out.endpointNumber;
 let tag = 0x1000;
 const cbw = (len: number, dirIn: boolean, cdb: number[]): Uint8Array =>
   encodeCbw({ tag: ++tag, dataTransferLength: len, direction: dirIn ? 'in' : 'out', lun: 0, cdb: Uint8Array.from(cdb) });

@@ -9,9 +9,10 @@ import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 // Relative imports: bench/ is not a workspace package (no node_modules/@usbms here); same modules as the packages'.
 import { encodeCbw, type LogicalUnit, type MscDevice } from '../../packages/core/src/index.js';
-import { listDevices, openDevice } from '../../packages/node/src/index.js';
+import { listDevices, NodeUsbTransport, openDevice } from '../../packages/node/src/index.js';
 import { hilProfile, writeResult } from '../../test/hil/guest/host.js';
 import { getProfile } from '../../test/hil/profiles.js';
+import { bulkEndpoints } from './endpoints.js';
 import type { BenchResult, HeapSample, KernelRun, Throughput, TurResult } from './types.js';
 
 const profile = getProfile(hilProfile());
@@ -245,31 +246,18 @@ async function sizes(lu: LogicalUnit, variant: string, readsOnly = false, fresh 
 
 /** TEST UNIT READY as two bare node-usb calls on the device usbms has open (no usbms layers): node-usb's own floor. */
 async function rawNodeUsbTur(device: MscDevice): Promise<TurResult | undefined> {
-  const transport = device.transport as unknown as {
-    device?: { nativeTransferOut(ep: number, t: number, d: Uint8Array): Promise<number>; nativeTransferIn(ep: number, t: number, n: number): Promise<unknown> };
-    interfaceNumber?: number;
-  };
-  const usb = transport.device as
-    | (typeof transport.device & {
-        configuration?: {
-          interfaces: {
-            interfaceNumber: number;
-            alternates: { endpoints: { direction: string; type: string; endpointNumber: number; packetSize: number }[] }[];
-          }[];
-        };
-      })
-    | undefined;
-  const alt = usb?.configuration?.interfaces.find((i) => i.interfaceNumber === transport.interfaceNumber)?.alternates[0];
-  const epIn = alt?.endpoints.find((e) => e.direction === 'in' && e.type === 'bulk');
-  const epOut = alt?.endpoints.find((e) => e.direction === 'out' && e.type === 'bulk');
-  if (!usb || !epIn || !epOut) return undefined;
+  const transport = device.transport;
+  if (!(transport instanceof NodeUsbTransport)) return undefined;
+  const usb = transport.device;
+  const eps = bulkEndpoints(transport);
+  if (!eps) return undefined;
+  const { in: epIn, out: epOut } = eps;
   let tag = 0x7000_0000;
-  const one = async (): Promise<void> => {
+  return timeTurs(async () => {
     const cbw = encodeCbw({ tag: ++tag, dataTransferLength: 0, direction: 'out', lun: 0, cdb: new Uint8Array(6) });
     await usb.nativeTransferOut(epOut.endpointNumber, 5000, cbw);
     await usb.nativeTransferIn(epIn.endpointNumber, 5000, epIn.packetSize);
-  };
-  return timeTurs(one);
+  });
 }
 
 /**
@@ -278,10 +266,9 @@ async function rawNodeUsbTur(device: MscDevice): Promise<TurResult | undefined> 
  * completion path. Runs with the kernel driver re-attached (the script detaches and re-attaches it).
  */
 function usbfsTur(): TurResult | undefined {
-  if (!fs.existsSync('/usr/bin/python3')) return undefined;
-  const script = path.join(path.dirname(process.argv[1] ?? '.'), '..', '..', '..', '..', 'bench', 'devices', 'usbfs-floor.py');
-  const file = fs.existsSync(script) ? script : path.resolve('bench/devices/usbfs-floor.py');
-  const r = spawnSync('/usr/bin/python3', [file, expected.serial, String(TUR_COUNT)], { encoding: 'utf8' });
+  const script = process.env.BENCH_USBFS_FLOOR; // set by run.ts
+  if (script === undefined || !fs.existsSync('/usr/bin/python3')) return undefined;
+  const r = spawnSync('/usr/bin/python3', [script, expected.serial, String(TUR_COUNT)], { encoding: 'utf8' });
   const m = /usbfs TUR mean (\d+) p50 (\d+) p90 (\d+) us/.exec(r.stdout);
   if (r.status !== 0 || !m) {
     result.notes.push(`usbfs-floor.py failed (${r.status}): ${(r.stderr || r.stdout).trim().split('\n').slice(-2).join(' | ')}`);

@@ -34,7 +34,8 @@ if (setup.status !== 0) {
 }
 
 const bundle = await bundleForGuest(path.join(HERE, 'guest.ts'), 'bench-devices');
-const passEnv: Record<string, string> = {};
+// The guest sees the host's filesystem at the same paths.
+const passEnv: Record<string, string> = { BENCH_USBFS_FLOOR: path.join(HERE, 'usbfs-floor.py') };
 for (const k of ['BENCH_MIB', 'BENCH_SIZES', 'BENCH_TURS']) {
   const v = process.env[k];
   if (v !== undefined) passEnv[k] = v;
