@@ -3,7 +3,7 @@ import { existsSync } from 'node:fs';
 /** Debian's chromium; Playwright's own browser downloads are not used (and not possible here). */
 export const CHROMIUM_PATH = process.env.USBMS_CHROMIUM ?? '/usr/bin/chromium';
 
-/** Headless flags verified with Debian chromium (see ../shared/TOOLCHAIN.md). Playwright adds its own --user-data-dir. */
+/** Headless flags verified with Debian chromium. Playwright adds its own --user-data-dir. */
 export const CHROMIUM_ARGS = [
   '--headless',
   '--no-sandbox',

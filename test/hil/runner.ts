@@ -1,6 +1,7 @@
 // Boots a Linux guest under QEMU (TCG) with one emulated USB mass-storage device profile, runs one command
 // inside it (same node, node_modules, checkout and working directory as the host: the host's root is the
-// guest's read-only root over virtio-9p, with a tmpfs overlay), and returns its output and exit code.
+// guest's read-only root over virtio-9p, with a tmpfs overlay, and the checkout is shared explicitly at the
+// same path, so one under /tmp, which is the guest's own tmpfs, works too), and returns its output and exit code.
 //
 //   const run = await startGuest({ profile: 'xhci-storage', command: ['node', 'script.mjs'] });
 //   await run.qmp.execute('query-blockstats');   // while the command runs
@@ -208,6 +209,10 @@ export async function startGuest(opts: GuestOptions): Promise<GuestRun> {
   fs.mkdirSync(RUNS_DIR, { recursive: true });
   pruneOldRuns();
   const jobDir = fs.mkdtempSync(path.join(RUNS_DIR, `${profile.name}-`));
+  // Both paths travel on the kernel command line (split at whitespace) and in -fsdev (split at commas).
+  for (const shared of [REPO_ROOT, jobDir]) {
+    if (/[\s,]/.test(shared)) throw new HilInfrastructureError(`cannot share ${JSON.stringify(shared)} with the guest: whitespace or comma in the path`);
+  }
   fs.mkdirSync(path.join(jobDir, RPC_DIR));
   // QMP socket outside the job folder: unix socket paths are limited to 107 bytes.
   const sockDir = fs.mkdtempSync(path.join(os.tmpdir(), 'hil-qmp-'));
@@ -244,13 +249,17 @@ export async function startGuest(opts: GuestOptions): Promise<GuestRun> {
     '-initrd',
     env.initrd,
     '-append',
-    `console=ttyS0 panic=-1 loglevel=4 hil.job=${jobDir}`,
+    `console=ttyS0 panic=-1 loglevel=4 hil.job=${jobDir} hil.repo=${REPO_ROOT}`,
     '-serial',
     `file:${path.join(jobDir, 'serial.log')}`,
     '-fsdev',
     'local,id=fsroot,path=/,security_model=none,readonly=on,multidevs=remap',
     '-device',
     'virtio-9p-pci,fsdev=fsroot,mount_tag=hostroot',
+    '-fsdev',
+    `local,id=fsrepo,path=${REPO_ROOT},security_model=none,readonly=on,multidevs=remap`,
+    '-device',
+    'virtio-9p-pci,fsdev=fsrepo,mount_tag=hostrepo',
     '-fsdev',
     `local,id=fsjob,path=${jobDir},security_model=none,multidevs=remap`,
     '-device',

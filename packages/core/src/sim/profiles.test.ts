@@ -3,7 +3,7 @@ import { SimulatedDevice } from './device.js';
 import { SimProfiles } from './profiles.js';
 import { hex, run, senseOf } from './test-util.js';
 
-// Expected bytes below are the captured responses in shared/data/device-responses.jsonl
+// Expected bytes below are the captured responses in packages/core/src/scsi/fixtures/device-responses.jsonl
 // (trimmed to the length the device itself declared).
 
 describe('SimProfiles reproduce the captured devices', () => {

@@ -1,6 +1,6 @@
 /**
  * Option sets that make the simulator answer like the real devices captured
- * in shared/data (QEMU's usb-storage disk and CD-ROM, Linux's f_mass_storage
+ * in scsi/fixtures/device-responses.jsonl (QEMU's usb-storage disk and CD-ROM, Linux's f_mass_storage
  * gadget), as far as the simulator models them. Merge with your own options:
  * `new SimulatedDevice({ ...SimProfiles.fileStorGadget(), transferDelayMs: 2 })`.
  */

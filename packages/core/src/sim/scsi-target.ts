@@ -2,7 +2,7 @@
  * The device side of one simulated logical unit: a SCSI block device
  * (SPC-4 / SBC-3) over a backing store, with a volatile write cache. It
  * encodes its own responses (never imports the host's decoders), modelled on
- * what the captured devices in shared/data return (QEMU usb-storage, the Linux
+ * what the captured devices in scsi/fixtures return (QEMU usb-storage, the Linux
  * f_mass_storage gadget).
  */
 import { InvalidArgumentError } from '../errors.js';
