@@ -46,12 +46,18 @@ export const UsbmsErrorCode = {
 } as const;
 export type UsbmsErrorCode = (typeof UsbmsErrorCode)[keyof typeof UsbmsErrorCode];
 
-/** Plain-object form of an error, safe for postMessage, IPC and JSON. */
+/**
+ * Plain-object form of an error, the same after JSON, `structuredClone`, worker `postMessage` and Electron
+ * IPC: `details` holds only JSON values, with byte arrays as `{ $bytes: hex }` and bigints as
+ * `{ $bigint: decimal }` (JSON alone would turn a `Uint8Array` into `{"0":240,...}`).
+ */
 export interface SerializedUsbmsError {
   name: string;
   code: UsbmsErrorCode;
   message: string;
   details?: Record<string, unknown>;
+  /** `ParseError.what`. */
+  what?: string;
   cause?: SerializedUsbmsError | { name: string; message: string };
 }
 
@@ -206,11 +212,49 @@ export class ProtocolViolationError extends UsbmsError {
   }
 }
 
-/** Converts any error into a plain object that survives postMessage/IPC/JSON. */
+/** Plain JSON form of a value in `details`: byte arrays and bigints tagged, everything else as is. */
+function encodeValue(value: unknown): unknown {
+  if (value instanceof Uint8Array) {
+    let hex = '';
+    for (const byte of value) hex += byte.toString(16).padStart(2, '0');
+    return { $bytes: hex };
+  }
+  if (typeof value === 'bigint') return { $bigint: value.toString() };
+  if (Array.isArray(value)) return value.map(encodeValue);
+  if (value instanceof Error) return { name: value.name, message: value.message };
+  if (value !== null && typeof value === 'object') {
+    const out: Record<string, unknown> = {};
+    for (const [key, v] of Object.entries(value)) if (v !== undefined) out[key] = encodeValue(v);
+    return out;
+  }
+  return value;
+}
+
+const HEX_BYTES = /^(?:[0-9a-f]{2})*$/;
+
+/** Inverse of `encodeValue`. Input crossed a process boundary: malformed tags stay plain objects. */
+function decodeValue(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(decodeValue);
+  if (value === null || typeof value !== 'object') return value;
+  const entries = Object.entries(value);
+  if (entries.length === 1) {
+    const [key, v] = entries[0] as [string, unknown];
+    if (key === '$bytes' && typeof v === 'string' && HEX_BYTES.test(v)) {
+      return Uint8Array.from({ length: v.length / 2 }, (_, i) => Number.parseInt(v.slice(2 * i, 2 * i + 2), 16));
+    }
+    if (key === '$bigint' && typeof v === 'string' && /^-?\d+$/.test(v)) return BigInt(v);
+  }
+  const out: Record<string, unknown> = {};
+  for (const [key, v] of entries) out[key] = decodeValue(v);
+  return out;
+}
+
+/** Converts any error into a plain object that survives JSON, structured clone, postMessage and IPC. */
 export function serializeError(error: unknown): SerializedUsbmsError {
   if (error instanceof UsbmsError) {
     const out: SerializedUsbmsError = { name: error.name, code: error.code, message: error.message };
-    if (error.details !== undefined) out.details = error.details;
+    if (error.details !== undefined) out.details = encodeValue(error.details) as Record<string, unknown>;
+    if (error instanceof ParseError) out.what = error.what;
     if (error.cause !== undefined) {
       out.cause =
         error.cause instanceof UsbmsError
@@ -225,46 +269,52 @@ export function serializeError(error: unknown): SerializedUsbmsError {
   return { name: 'Error', code: UsbmsErrorCode.Transport, message: String(error) };
 }
 
-const errorClasses: Record<UsbmsErrorCode, new (message: string) => UsbmsError> = {
-  INVALID_ARGUMENT: InvalidArgumentError,
-  PARSE: class extends ParseError {
-    constructor(message: string) {
-      super('device data', message);
-    }
-  },
-  TIMEOUT: TimeoutError,
-  ABORTED: AbortError,
-  DISCONNECTED: DisconnectedError,
-  TRANSPORT: TransportError,
-  PHASE_ERROR: PhaseError,
-  INVALID_CSW: InvalidCswError,
-  DEVICE_FAILED: DeviceFailedError,
-  CLOSED: ClosedError,
-  CHECK_CONDITION: class extends ScsiCheckConditionError {
-    constructor(message: string) {
-      super(message, undefined);
-    }
-  },
-  READ_ONLY: ReadOnlyError,
-  WRITE_PROTECTED: WriteProtectedError,
-  ACCESS_DENIED: AccessDeniedError,
-  PROTECTED_CLASS: ProtectedClassError,
-  UNSUPPORTED: UnsupportedError,
-  NOT_FOUND: NotFoundError,
-  VERIFY_MISMATCH: VerifyMismatchError,
-  PROTOCOL_VIOLATION: ProtocolViolationError,
+/** One constructor per code, building the exact class (the message is set afterwards, verbatim). */
+const errorClasses: Record<UsbmsErrorCode, (data: SerializedUsbmsError, details: Record<string, unknown> | undefined) => UsbmsError> = {
+  INVALID_ARGUMENT: (d) => new InvalidArgumentError(d.message),
+  PARSE: (d) => new ParseError(d.what ?? 'device data', d.message),
+  TIMEOUT: (d) => new TimeoutError(d.message),
+  ABORTED: (d) => new AbortError(d.message),
+  DISCONNECTED: (d) => new DisconnectedError(d.message),
+  TRANSPORT: (d) => new TransportError(d.message),
+  PHASE_ERROR: (d) => new PhaseError(d.message),
+  INVALID_CSW: (d) => new InvalidCswError(d.message),
+  DEVICE_FAILED: (d) => new DeviceFailedError(d.message),
+  CLOSED: (d) => new ClosedError(d.message),
+  CHECK_CONDITION: (d, details) => new ScsiCheckConditionError(d.message, senseOf(details)),
+  READ_ONLY: (d) => new ReadOnlyError(d.message),
+  WRITE_PROTECTED: (d) => new WriteProtectedError(d.message),
+  ACCESS_DENIED: (d) => new AccessDeniedError(d.message),
+  PROTECTED_CLASS: (d) => new ProtectedClassError(d.message),
+  UNSUPPORTED: (d) => new UnsupportedError(d.message),
+  NOT_FOUND: (d) => new NotFoundError(d.message),
+  VERIFY_MISMATCH: (d) => new VerifyMismatchError(d.message),
+  PROTOCOL_VIOLATION: (d) => new ProtocolViolationError(d.message),
 };
 
-/** Rebuilds a typed error from `serializeError` output (the other side of an IPC boundary). */
+/** `details.sense` when it has the shape of decoded sense data (with its raw bytes), else undefined. */
+function senseOf(details: Record<string, unknown> | undefined): SenseData | undefined {
+  const sense = details?.sense;
+  if (sense === null || typeof sense !== 'object') return undefined;
+  const s = sense as Partial<SenseData>;
+  return typeof s.senseKey === 'number' && typeof s.asc === 'number' && typeof s.ascq === 'number' && s.raw instanceof Uint8Array
+    ? (sense as SenseData)
+    : undefined;
+}
+
+/** Rebuilds the typed error from `serializeError` output (the other side of a process boundary). */
 export function deserializeError(data: SerializedUsbmsError): UsbmsError {
-  const Ctor = errorClasses[data.code] ?? TransportError;
-  const error = new Ctor(data.message);
-  Object.defineProperty(error, 'message', { value: data.message });
-  Object.defineProperty(error, 'name', { value: data.name });
-  if (data.details !== undefined) Object.defineProperty(error, 'details', { value: data.details });
+  const details = data.details === undefined ? undefined : (decodeValue(data.details) as Record<string, unknown>);
+  const build = Object.hasOwn(errorClasses, data.code) ? errorClasses[data.code] : errorClasses.TRANSPORT;
+  const error = build(data, details);
+  Object.defineProperty(error, 'message', { value: data.message, writable: true, configurable: true });
+  Object.defineProperty(error, 'name', { value: data.name, writable: true, configurable: true });
+  Object.defineProperty(error, 'details', { value: details, enumerable: true });
   if (data.cause !== undefined) {
     Object.defineProperty(error, 'cause', {
       value: 'code' in data.cause ? deserializeError(data.cause) : Object.assign(new Error(data.cause.message), { name: data.cause.name }),
+      writable: true,
+      configurable: true,
     });
   }
   return error;
