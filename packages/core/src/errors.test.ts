@@ -122,9 +122,7 @@ describe('every error code has a round-trip sample', () => {
   });
 
   it('every exported error class has a sample (a new class without one fails here)', () => {
-    const classes = (Object.values(errors) as unknown[]).filter(
-      (v): v is typeof UsbmsError => typeof v === 'function' && v.prototype instanceof UsbmsError,
-    );
+    const classes = (Object.values(errors) as unknown[]).filter((v): v is typeof UsbmsError => typeof v === 'function' && v.prototype instanceof UsbmsError);
     expect(classes.length).toBeGreaterThanOrEqual(Object.values(UsbmsErrorCode).length);
     const sampled = new Set(Object.values(samples).map((make) => make().constructor));
     for (const cls of classes) expect(sampled.has(cls), cls.name).toBe(true);
