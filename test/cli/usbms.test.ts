@@ -136,22 +136,26 @@ describe('usbms --sim subcommands', { timeout: 60_000 }, () => {
     expect(r.stdout).toContain('|........USBMS');
   });
 
-  it('raw shows a failing command with decoded sense and exits 5 (ILLEGAL REQUEST)', async () => {
+  it('raw shows a failing command with decoded sense and exits 22 (sg3_utils: LBA out of range)', async () => {
     // READ(10) of LBA 4096 on a 2048-block medium: 05/21/00 LBA out of range.
     const r = await usbms(['--sim', '--sim-size', '1M', 'raw', '28 00 00 00 10 00 00 00 01 00', '--in', '512']);
-    expect(r.code).toBe(5);
+    expect(r.code).toBe(22);
+    expect(r.stdout).toContain('cdb to send: READ(10) [28 00 00 00 10 00 00 00 01 00]');
     expect(r.stdout).toContain('SCSI status: CHECK CONDITION (0x02)');
     expect(r.stdout).toMatch(/Sense key:\s+0x05 ILLEGAL REQUEST/);
     expect(r.stdout).toMatch(/ASC\/ASCQ:\s+0x21\/0x00 Logical block address out of range/i);
-    const j = await usbms(['--sim', '--sim-size', '1M', 'raw', '280000001000000001 00', '--in', '512', '--json']);
-    expect(j.code).toBe(5);
+    const j = await usbms(['--sim', '--sim-size', '1M', 'raw', '28000000100000000100', '--in', '512', '--json']);
+    expect(j.code).toBe(22);
     expect(JSON.parse(j.stdout)).toMatchObject({ status: 'check-condition', sense: { senseKey: 5, asc: 0x21, ascq: 0 } });
   });
 
   it('raw rejects a malformed CDB with exit 1', async () => {
-    const r = await usbms(['--sim', 'raw', 'zz']);
+    const r = await usbms(['--sim', 'raw', '12', 'zz', '0', '0', '24', '0']);
     expect(r.code).toBe(1);
-    expect(r.stderr).toMatch(/^usbms raw: CDB must be 1-16 bytes of hex/);
+    expect(r.stderr).toMatch(/^usbms raw: invalid CDB byte "zz"/);
+    const mixed = await usbms(['--sim', 'raw', '12', '00', '00', '00', '2400', '--json']);
+    expect(mixed.code).toBe(1);
+    expect(JSON.parse(mixed.stdout)).toMatchObject({ error: { code: 'USAGE', message: expect.stringContaining('"2400"') }, exitCode: 1 });
   });
 
   it('errors are JSON on stdout with --json', async () => {
@@ -194,8 +198,9 @@ describe('usbms --sim=image.img: data persists across invocations', { timeout: 6
     await writeFile(data, new Uint8Array(512).fill(0xab));
     const r = await usbms([`--sim=${image}`, '--sim-size', '1M', 'write', '0', '-i', data]);
     expect(r.code).toBe(1);
-    expect(r.stderr).toMatch(/^usbms write: refusing to write 1 blocks .* without --yes \(no terminal/);
-    expect((await readFile(image)).subarray(0, 512).every((b) => b === 0)).toBe(true);
+    expect(r.stderr).toMatch(/^usbms write: refusing to write .*one-block.bin at LBA 0 without --yes \(no terminal/);
+    // Refused before any I/O: the image was not even created.
+    expect(existsSync(image)).toBe(false);
   });
 
   it('write --yes, then read back in a new process', async () => {

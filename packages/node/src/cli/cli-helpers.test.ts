@@ -1,59 +1,161 @@
-import { AbortError, DisconnectedError, decodeSense, ScsiCheckConditionError, VerifyMismatchError, WriteProtectedError } from '@usbms/core';
+import { readFileSync } from 'node:fs';
+import {
+  AbortError,
+  DisconnectedError,
+  decodeSense,
+  InvalidArgumentError,
+  PhaseError,
+  ScsiCheckConditionError,
+  TimeoutError,
+  TransportError,
+  VerifyMismatchError,
+  WriteProtectedError,
+} from '@usbms/core';
 import { describe, expect, it } from 'vitest';
-import { parseSize } from './context.js';
-import { ExitCode, exitCodeFor } from './exit.js';
-import { formatBytes, hexDump, parseCount, parseHexBytes } from './format.js';
-import { normalizeArgs } from './main.js';
+import { parseCdb, parseHexData } from './cdb.js';
+import { CliError, convertErrno, EXIT_CODE_TABLE, ExitCode, exitCodeFor, exitCodeForSense, exitCodeHelp, exitCodeMarkdown, fileError } from './exit.js';
+import { formatBytes, hexDump } from './format.js';
+import { errorJson, normalizeArgs } from './main.js';
+import { dataInHint } from './raw.js';
+import { parseCount, parseSize } from './units.js';
 
 const sense = (key: number, asc: number, ascq = 0) => decodeSense(new Uint8Array([0x70, 0, key, 0, 0, 0, 0, 10, 0, 0, 0, 0, asc, ascq, 0, 0, 0, 0]));
 
-describe('exit codes (sg3_utils categories)', () => {
+describe('exit codes (sg3_utils 1.46 sg_err_category_sense / sg_convert_errno)', () => {
+  // [sense key, ASC, ASCQ, exit]: sg_lib.c sg_err_category_sense, release 1.46.
   it.each([
-    [0x2, 0x3a, ExitCode.NotReady],
-    [0x3, 0x11, ExitCode.MediumHard],
-    [0x4, 0x44, ExitCode.MediumHard],
-    [0x5, 0x20, ExitCode.IllegalRequest],
-    [0x6, 0x28, ExitCode.UnitAttention],
-    [0x7, 0x27, ExitCode.DataProtect],
-    [0xb, 0x47, ExitCode.AbortedCommand],
-    [0xe, 0x1d, ExitCode.Miscompare],
-    [0x1, 0x17, ExitCode.Other],
-  ])('sense key 0x%s -> %s', (key, asc, code) => {
-    expect(exitCodeFor(new ScsiCheckConditionError('failed', sense(key, asc)))).toBe(code);
+    [0x0, 0x00, 0x00, 20],
+    [0x1, 0x17, 0x01, 21],
+    [0x2, 0x3a, 0x00, 2],
+    [0x3, 0x11, 0x00, 3],
+    [0x4, 0x44, 0x00, 3],
+    [0x5, 0x20, 0x00, 9],
+    [0x5, 0x20, 0x01, 5],
+    [0x5, 0x21, 0x00, 22],
+    [0x5, 0x21, 0x01, 5],
+    [0x5, 0x24, 0x00, 5],
+    [0x6, 0x28, 0x00, 6],
+    [0x7, 0x27, 0x00, 7],
+    [0x8, 0x00, 0x05, 3],
+    [0x9, 0x00, 0x00, 98],
+    [0xa, 0x00, 0x00, 10],
+    [0xb, 0x47, 0x00, 11],
+    [0xb, 0x10, 0x01, 40],
+    [0xc, 0x00, 0x00, 98],
+    [0xd, 0x00, 0x00, 98],
+    [0xe, 0x1d, 0x00, 14],
+    [0xf, 0x00, 0x00, 98],
+  ])('sense %s/%s/%s -> %s', (key, asc, ascq, code) => {
+    expect(exitCodeForSense({ senseKey: key, asc, ascq })).toBe(code);
+    expect(exitCodeFor(new ScsiCheckConditionError('failed', sense(key, asc, ascq)))).toBe(code);
+  });
+
+  it('CHECK CONDITION without sense data is 98 (SG_LIB_CAT_SENSE)', () => {
+    expect(exitCodeForSense(undefined)).toBe(98);
+  });
+
+  it('ports sg_convert_errno: 50 + errno below 47, 50 otherwise, 0 stays 0', () => {
+    expect(convertErrno(0)).toBe(0);
+    expect(convertErrno(2)).toBe(52);
+    expect(convertErrno(46)).toBe(96);
+    expect(convertErrno(47)).toBe(50);
+    expect(convertErrno(110)).toBe(50);
+    expect(convertErrno(-5)).toBe(50);
   });
 
   it('maps non-SCSI errors', () => {
     expect(exitCodeFor(new AbortError())).toBe(ExitCode.Interrupted);
+    expect(exitCodeFor(new TimeoutError('slow'))).toBe(33);
     expect(exitCodeFor(new WriteProtectedError())).toBe(ExitCode.DataProtect);
     expect(exitCodeFor(new VerifyMismatchError('differs'))).toBe(ExitCode.Miscompare);
-    expect(exitCodeFor(new DisconnectedError())).toBe(ExitCode.Other);
-    expect(exitCodeFor(new Error('boom'))).toBe(ExitCode.Other);
+    expect(exitCodeFor(new DisconnectedError())).toBe(50 + 19); // ENODEV, as SG_IO on a vanished device
+    expect(exitCodeFor(new PhaseError('phase'))).toBe(99);
+    expect(exitCodeFor(new InvalidArgumentError('bad'))).toBe(1);
+    expect(exitCodeFor(new Error('boom'))).toBe(99);
+    expect(exitCodeFor(Object.assign(new Error('no such file'), { code: 'ENOENT' }))).toBe(52);
+    expect(exitCodeFor(Object.assign(new Error('denied'), { code: 'EACCES' }))).toBe(63);
   });
 
   it('finds sense data through the cause chain', () => {
     const inner = new ScsiCheckConditionError('inner', sense(0x2, 0x04, 0x02));
-    expect(exitCodeFor(new WriteProtectedError('outer', { cause: inner }))).toBe(ExitCode.DataProtect);
-    expect(exitCodeFor(new DisconnectedError('outer', { cause: inner }))).toBe(ExitCode.NotReady);
+    expect(exitCodeFor(new WriteProtectedError('outer', { cause: inner }))).toBe(ExitCode.NotReady);
+    expect(exitCodeFor(new TransportError('outer', { cause: inner }))).toBe(ExitCode.NotReady);
+  });
+
+  it('reports a file error as FILE with its errno, never as TRANSPORT', () => {
+    const e = fileError('cannot write /x/y', '/x/y', Object.assign(new Error('ENOENT: no such file'), { code: 'ENOENT' }));
+    expect(exitCodeFor(e)).toBe(52);
+    expect(errorJson(e, 52)).toMatchObject({ error: { code: 'FILE', details: { path: '/x/y', errno: 'ENOENT' } }, exitCode: 52 });
+    expect(errorJson(Object.assign(new Error('EPIPE'), { code: 'EPIPE' }), 82)).toMatchObject({ error: { code: 'FILE' } });
+    expect(errorJson(new CliError('x', 1), 1)).toMatchObject({ error: { code: 'CLI' } });
+  });
+
+  it('the README carries the same table as --help', () => {
+    const readme = readFileSync(new URL('../../README.md', import.meta.url), 'utf8');
+    expect(readme).toContain(exitCodeMarkdown());
+    expect(exitCodeHelp()).toContain(' 22  ILLEGAL REQUEST: LBA out of range (05/21/00)');
+  });
+
+  it('has one table with every code the mapping can produce', () => {
+    const listed = new Set(EXIT_CODE_TABLE.flatMap((r) => (r.code.includes('-') ? [] : [Number(r.code)])));
+    for (const code of Object.values(ExitCode)) expect(listed.has(code)).toBe(true);
   });
 });
 
 describe('CLI parsing and formatting helpers', () => {
-  it('parses CDB hex in several spellings and rejects garbage', () => {
-    expect(parseHexBytes('12 00 00 00 24 00')).toEqual(new Uint8Array([0x12, 0, 0, 0, 0x24, 0]));
-    expect(parseHexBytes('0x12,0x00:24')).toEqual(new Uint8Array([0x12, 0, 0x24]));
-    expect(parseHexBytes('123')).toBeUndefined();
-    expect(parseHexBytes('zz')).toBeUndefined();
-    expect(parseHexBytes('')).toBeUndefined();
+  it('parses CDBs like sg_raw: one byte per word', () => {
+    expect(parseCdb(['12', '0', '0', '0', '24', '0'])).toEqual(new Uint8Array([0x12, 0, 0, 0, 0x24, 0]));
+    expect(parseCdb(['0x12', '00', '000', '0', '0x24', 'A'])).toEqual(new Uint8Array([0x12, 0, 0, 0, 0x24, 0x0a]));
+    expect(parseCdb(['12 00 00 00 24 00'])).toEqual(new Uint8Array([0x12, 0, 0, 0, 0x24, 0]));
   });
 
-  it('parses counts and sizes', () => {
+  it('takes one even-length word as the whole CDB and names the word of a mix', () => {
+    expect(parseCdb(['120000002400'])).toEqual(new Uint8Array([0x12, 0, 0, 0, 0x24, 0]));
+    expect(() => parseCdb(['12', '00', '00', '00', '2400'])).toThrow(/invalid CDB byte "2400".*not a mix/);
+    expect(() => parseCdb(['12000002400'])).toThrow(/"12000002400" has an odd number/);
+    expect(() => parseCdb(['12', 'zz', '0', '0', '24', '0'])).toThrow(/invalid CDB byte "zz"/);
+    expect(() => parseCdb(['12', '0', '0'])).toThrow(/too short/);
+    expect(() => parseCdb(Array(17).fill('0'))).toThrow(/too long.*16/);
+    expect(() => parseCdb([])).toThrow(/no CDB/);
+    try {
+      parseCdb(['12', '100', '0', '0', '24', '0']);
+    } catch (error) {
+      expect(exitCodeFor(error)).toBe(1);
+    }
+  });
+
+  it('parses --data hex', () => {
+    expect(parseHexData('de ad be ef')).toEqual(new Uint8Array([0xde, 0xad, 0xbe, 0xef]));
+    expect(parseHexData('deadbeef')).toEqual(new Uint8Array([0xde, 0xad, 0xbe, 0xef]));
+    expect(parseHexData('0x1,2:0x03')).toEqual(new Uint8Array([1, 2, 3]));
+    expect(() => parseHexData('abc')).toThrow(/not hex byte pairs/);
+    expect(() => parseHexData('zz')).toThrow(/hex bytes/);
+  });
+
+  it('hints at --in with the allocation length of known data-in commands', () => {
+    expect(dataInHint(new Uint8Array([0x12, 0, 0, 0, 0x24, 0]))).toMatch(/add --in 36/);
+    expect(dataInHint(new Uint8Array([0xc0, 0, 0, 0, 0, 0]))).toMatch(/--in N/);
+  });
+
+  it('parses counts and sizes with sg3_utils units (K/KiB binary, KB decimal)', () => {
     expect(parseCount('0x10')).toBe(16);
+    expect(parseCount('10h')).toBe(16);
     expect(parseCount('42')).toBe(42);
     expect(parseCount('-1')).toBeUndefined();
     expect(parseCount('1e3')).toBeUndefined();
     expect(parseSize('64M')).toBe(64 * 1024 * 1024);
+    expect(parseSize('64m')).toBe(64 * 1024 * 1024);
+    expect(parseSize('64MiB')).toBe(64 * 1024 * 1024);
+    expect(parseSize('64MB')).toBe(64_000_000);
+    expect(parseSize('1k')).toBe(1024);
+    expect(parseSize('1KB')).toBe(1000);
     expect(parseSize('8KiB')).toBe(8192);
+    expect(parseSize('2G')).toBe(2 * 1024 ** 3);
+    expect(parseSize('2GB')).toBe(2e9);
     expect(parseSize('4096')).toBe(4096);
+    expect(parseSize('0x200')).toBe(512);
+    expect(parseSize('512b')).toBeUndefined();
+    expect(parseSize('1.5G')).toBeUndefined();
     expect(parseSize('lots')).toBeUndefined();
   });
 

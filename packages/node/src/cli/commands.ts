@@ -1,4 +1,3 @@
-import { readFile, writeFile } from 'node:fs/promises';
 import { createInterface } from 'node:readline/promises';
 import {
   formatSense,
@@ -12,9 +11,11 @@ import {
 } from '@usbms/core';
 import { listDevices, MSC_CLASS, type MscDeviceInfo, watchDevices } from '../discovery.js';
 import { type CliContext, intOption } from './context.js';
-import { CliError, ExitCode, exitCodeForSense } from './exit.js';
-import { formatBytes, formatSiBytes, hex2, hex4, hexDump, keyValues, parseCount, parseHexBytes, toHex, toJson } from './format.js';
+import { CliError, CliErrorCode, ExitCode } from './exit.js';
+import { formatBytes, formatSiBytes, hex2, hex4, hexDump, keyValues, toHex, toJson } from './format.js';
+import { checkOutputPath, isStdio, readInput, writeOutput } from './output.js';
 import { Progress } from './progress.js';
+import { parseCount, sizeOption } from './units.js';
 
 /* ----------------------------------------------------------------- list */
 
@@ -218,55 +219,6 @@ export async function cmdEject(ctx: CliContext): Promise<void> {
   ctx.out(`LUN ${ctx.lun}: medium ejected`);
 }
 
-/* ------------------------------------------------------------------ raw */
-
-export interface RawOptions {
-  in?: string;
-  out?: string;
-  save?: string;
-  dump?: boolean;
-}
-
-/** sg_raw-like: send any CDB, print status, residue, decoded sense and a hex dump. */
-export async function cmdRaw(ctx: CliContext, cdbText: string[], opts: RawOptions): Promise<number> {
-  const cdb = parseHexBytes(cdbText.join(' '));
-  if (cdb === undefined || cdb.length === 0 || cdb.length > 16) {
-    throw new InvalidArgumentError(`CDB must be 1-16 bytes of hex (e.g. "12 00 00 00 24 00"), got "${cdbText.join(' ')}"`);
-  }
-  if (opts.in !== undefined && opts.out !== undefined) throw new InvalidArgumentError('--in and --out are exclusive: a BOT command has one data direction');
-  let data: Uint8Array | undefined;
-  if (opts.out !== undefined) data = new Uint8Array(await readFile(opts.out));
-  const length = opts.in === undefined ? 0 : intOption('in', opts.in, 0);
-  // A raw CDB may write the medium: open read-write, since the user typed it.
-  const device = await ctx.open({ writable: true });
-  const result = await device.execute({
-    cdb,
-    direction: data !== undefined ? 'out' : length > 0 ? 'in' : 'none',
-    ...(length > 0 ? { length } : {}),
-    ...(data !== undefined ? { data } : {}),
-    lun: ctx.lun,
-    name: 'raw',
-    ...ctx.callOptions,
-  });
-  if (opts.save !== undefined && result.data.length > 0) await writeFile(opts.save, result.data);
-  const code = result.status === 'good' ? ExitCode.Ok : exitCodeForSense(result.sense);
-  if (ctx.json) {
-    ctx.out(toJson({ cdb, status: result.status, statusCode: result.statusCode, residue: result.residue, sense: result.sense ?? null, data: result.data }));
-    return code;
-  }
-  ctx.out(`CDB: ${toHex(cdb)}`);
-  ctx.out(`SCSI status: ${result.status === 'good' ? 'GOOD' : 'CHECK CONDITION'} (0x${hex2(result.statusCode)})`);
-  ctx.out(`Residue: ${result.residue}`);
-  if (result.sense !== undefined) ctx.out(describeSense(result.sense));
-  if (result.data.length > 0) {
-    ctx.out(`Data in (${result.data.length} bytes)${opts.save === undefined ? ':' : ` saved to ${opts.save}`}`);
-    if (opts.save === undefined || opts.dump === true) ctx.out(hexDump(result.data));
-  } else if (data !== undefined) {
-    ctx.out(`Data out: ${data.length} bytes`);
-  }
-  return code;
-}
-
 /* ---------------------------------------------------------- read/write */
 
 export async function cmdRead(ctx: CliContext, lbaText: string, blocksText: string, opts: { output?: string }): Promise<void> {
@@ -274,6 +226,8 @@ export async function cmdRead(ctx: CliContext, lbaText: string, blocksText: stri
   const blocks = parseCount(blocksText);
   if (lba === undefined) throw new InvalidArgumentError(`LBA must be a non-negative integer, got "${lbaText}"`);
   if (blocks === undefined || blocks === 0) throw new InvalidArgumentError(`block count must be a positive integer, got "${blocksText}"`);
+  if (opts.output !== undefined) await checkOutputPath(opts.output);
+  if (opts.output !== undefined && isStdio(opts.output)) ctx.dataToStdout();
   const device = await ctx.open();
   const lu = device.lun(ctx.lun);
   const cap = await lu.readCapacity(ctx.callOptions);
@@ -290,14 +244,10 @@ export async function cmdRead(ctx: CliContext, lbaText: string, blocksText: stri
   } finally {
     progress.stop();
   }
-  if (opts.output === '-') {
-    process.stdout.write(data);
-    return;
-  }
   if (opts.output !== undefined) {
-    await writeFile(opts.output, data);
+    await writeOutput(opts.output, data);
     if (ctx.json) ctx.out(toJson({ lba, blocks, blockSize: cap.blockSize, bytes: data.length, output: opts.output }));
-    else ctx.note(`read ${blocks} blocks (${data.length} bytes) from LBA ${lba} to ${opts.output}`);
+    else ctx.note(`read ${blocks} blocks (${data.length} bytes) from LBA ${lba} to ${isStdio(opts.output) ? 'stdout' : opts.output}`);
     return;
   }
   if (ctx.json) return ctx.out(toJson({ lba, blocks, blockSize: cap.blockSize, data }));
@@ -310,15 +260,25 @@ export async function cmdRead(ctx: CliContext, lbaText: string, blocksText: stri
  */
 export async function confirm(ctx: CliContext, question: string, yes: boolean | undefined): Promise<void> {
   if (yes === true) return;
-  if (process.stdin.isTTY !== true || process.stderr.isTTY !== true) {
-    throw new CliError(`refusing to ${question} without --yes (no terminal to ask for confirmation)`);
-  }
+  canConfirm(question, yes);
   const rl = createInterface({ input: process.stdin, output: process.stderr });
   try {
     const answer = await rl.question(`About to ${question}. Data there will be overwritten. Type "yes" to continue: `, { signal: ctx.signal });
-    if (answer.trim().toLowerCase() !== 'yes') throw new CliError('not confirmed; nothing was written');
+    if (answer.trim().toLowerCase() !== 'yes')
+      throw new CliError('not confirmed; nothing was written', { exitCode: ExitCode.Syntax, code: CliErrorCode.Refused });
   } finally {
     rl.close();
+  }
+}
+
+/**
+ * The part of `confirm` that needs no device: without --yes and without a
+ * terminal to ask on, refuse before any I/O (exit 1, code REFUSED).
+ */
+export function canConfirm(what: string, yes: boolean | undefined): void {
+  if (yes === true) return;
+  if (process.stdin.isTTY !== true || process.stderr.isTTY !== true) {
+    throw new CliError(`refusing to ${what} without --yes (no terminal to ask for confirmation)`, { exitCode: ExitCode.Syntax, code: CliErrorCode.Refused });
   }
 }
 
@@ -331,8 +291,9 @@ export function deviceLabel(ctx: CliContext, device: MscDevice): string {
 export async function cmdWrite(ctx: CliContext, lbaText: string, opts: { input: string; yes?: boolean; verify?: boolean; pad?: boolean }): Promise<void> {
   const lba = parseCount(lbaText);
   if (lba === undefined) throw new InvalidArgumentError(`LBA must be a non-negative integer, got "${lbaText}"`);
-  let data = new Uint8Array(await readFile(opts.input));
+  let data = await readInput(opts.input);
   if (data.length === 0) throw new InvalidArgumentError(`${opts.input} is empty: nothing to write`);
+  canConfirm(`write ${opts.input} at LBA ${lba}`, opts.yes);
   const device = await ctx.open({ writable: true });
   const lu = device.lun(ctx.lun);
   const cap = await lu.readCapacity(ctx.callOptions);
@@ -382,19 +343,34 @@ export async function writeBlocks(
 /* ---------------------------------------------------------------- bench */
 
 export async function cmdBench(ctx: CliContext, opts: { size?: string; turs?: string; write?: boolean; yes?: boolean; lba?: string }): Promise<void> {
+  // Every argument, and the --write confirmation when there is no terminal, before any I/O.
+  const wantBytes = sizeOption('size', opts.size, 16 << 20, { min: 1 });
+  const start = intOption('lba', opts.lba, 0);
+  const turCount = intOption('turs', opts.turs, 100);
+  if (opts.write === true) canConfirm('overwrite the benchmark region for a write benchmark', opts.yes);
   const device = await ctx.open({ writable: opts.write === true });
   const lu = device.lun(ctx.lun);
   const o = ctx.callOptions;
   const cap = await lu.readCapacity(o);
-  const wantBytes = opts.size === undefined ? 16 << 20 : (parseCount(opts.size) ?? Number.NaN);
-  if (!Number.isSafeInteger(wantBytes) || wantBytes <= 0) throw new InvalidArgumentError(`--size must be a positive number of bytes, got "${opts.size ?? ''}"`);
-  const start = opts.lba === undefined ? 0 : intOption('lba', opts.lba, 0);
-  const blocks = Math.min(Math.ceil(wantBytes / cap.blockSize), cap.blocks - start);
+  const wantBlocks = Math.ceil(wantBytes / cap.blockSize);
+  const blocks = Math.min(wantBlocks, cap.blocks - start);
   if (blocks <= 0) throw new InvalidArgumentError(`--lba ${start} is beyond the end of the medium (${cap.blocks} blocks)`);
+  if (blocks < wantBlocks) {
+    process.stderr.write(
+      `usbms bench: warning: --size ${opts.size ?? ''} from LBA ${start} runs past the end of the medium; measuring ${blocks} blocks (${formatBytes(blocks * cap.blockSize)}) instead\n`,
+    );
+  }
   const chunk = Math.max(1, Math.floor(device.maxTransferBytes / cap.blockSize));
   const bytes = blocks * cap.blockSize;
+  // On a terminal without --yes, ask before the first timed command, now that the region is known.
+  if (opts.write === true) {
+    await confirm(
+      ctx,
+      `overwrite ${blocks} blocks at LBA ${start} of ${deviceLabel(ctx, device)} for a write benchmark (the original data is read first and written back)`,
+      opts.yes,
+    );
+  }
 
-  const turCount = intOption('turs', opts.turs, 100);
   const latencies: number[] = [];
   for (let i = 0; i < turCount; i++) {
     const t0 = performance.now();
@@ -415,11 +391,6 @@ export async function cmdBench(ctx: CliContext, opts: { size?: string; turs?: st
 
   let writeSeconds: number | undefined;
   if (opts.write === true) {
-    await confirm(
-      ctx,
-      `overwrite ${blocks} blocks at LBA ${start} of ${deviceLabel(ctx, device)} for a write benchmark (the original data is read first and written back)`,
-      opts.yes,
-    );
     // Keep the user's data: read the region, time writing it back (same bytes), flush.
     const original = await lu.read(start, blocks, o);
     const w0 = performance.now();
@@ -435,6 +406,7 @@ export async function cmdBench(ctx: CliContext, opts: { size?: string; turs?: st
   const result = {
     lun: lu.number,
     bytes,
+    ...(blocks < wantBlocks ? { clipped: true, requestedBytes: wantBytes } : {}),
     commandBytes: chunk * cap.blockSize,
     readBytesPerSecond: Math.round(bytes / readSeconds),
     ...(writeSeconds === undefined ? {} : { writeBytesPerSecond: Math.round(bytes / writeSeconds) }),

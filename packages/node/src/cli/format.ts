@@ -21,15 +21,6 @@ export function hexDump(data: Uint8Array, options: { offset?: number; maxBytes?:
   return lines.join('\n');
 }
 
-/** Parses a CDB given as hex, with or without spaces/colons: "12 00 00 00 24 00", "1200000024 00". */
-export function parseHexBytes(text: string): Uint8Array | undefined {
-  const clean = text.replace(/0x/gi, '').replace(/[\s,:]/g, '');
-  if (clean.length === 0 || clean.length % 2 !== 0 || !/^[0-9a-fA-F]+$/.test(clean)) return undefined;
-  const out = new Uint8Array(clean.length / 2);
-  for (let i = 0; i < out.length; i++) out[i] = Number.parseInt(clean.slice(i * 2, i * 2 + 2), 16);
-  return out;
-}
-
 export function toHex(data: Uint8Array): string {
   return Array.from(data, (b) => b.toString(16).padStart(2, '0')).join(' ');
 }
@@ -64,13 +55,6 @@ export function hex4(n: number): string {
 
 export function hex2(n: number): string {
   return n.toString(16).padStart(2, '0');
-}
-
-/** Parses a non-negative integer argument: decimal or 0x-hex. */
-export function parseCount(text: string): number | undefined {
-  const t = text.trim();
-  const n = /^0x[0-9a-f]+$/i.test(t) ? Number.parseInt(t.slice(2), 16) : /^\d+$/.test(t) ? Number.parseInt(t, 10) : Number.NaN;
-  return Number.isSafeInteger(n) && n >= 0 ? n : undefined;
 }
 
 /** Two aligned columns: "key: value". */

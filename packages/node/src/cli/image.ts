@@ -2,7 +2,7 @@ import { appendFile, open, readFile, rename, rm, stat, writeFile } from 'node:fs
 import { formatSense, InvalidArgumentError, ScsiCheckConditionError, SenseKey } from '@usbms/core';
 import { confirm, deviceLabel } from './commands.js';
 import { type CliContext, intOption } from './context.js';
-import { CliError } from './exit.js';
+import { CliError, CliErrorCode, convertErrno, ExitCode } from './exit.js';
 import { formatBytes, toJson } from './format.js';
 import { Progress } from './progress.js';
 
@@ -75,7 +75,11 @@ export async function cmdDump(ctx: CliContext, opts: DumpOptions): Promise<void>
   const metaPath = `${partial}.json`;
   const badLog = opts.badLog ?? `${output}.badblocks`;
   if ((await exists(output)) && opts.overwrite !== true) {
-    throw new CliError(`${output} already exists; remove it or pass --overwrite`);
+    throw new CliError(`${output} already exists; remove it or pass --overwrite`, {
+      exitCode: convertErrno(17),
+      code: CliErrorCode.File,
+      details: { path: output, errno: 'EEXIST' },
+    });
   }
   const device = await ctx.open();
   const lu = device.lun(ctx.lun);
@@ -225,7 +229,8 @@ export async function cmdRestore(ctx: CliContext, opts: { input: string; lba?: s
       const n = Math.min(chunk, blocks - done);
       const view = buffer.subarray(0, n * cap.blockSize);
       const { bytesRead } = await file.read(view, 0, view.length, done * cap.blockSize);
-      if (bytesRead !== view.length) throw new CliError(`${opts.input} changed while restoring (short read at block ${done})`);
+      if (bytesRead !== view.length)
+        throw new CliError(`${opts.input} changed while restoring (short read at block ${done})`, { exitCode: ExitCode.FileError, code: CliErrorCode.File });
       await lu.write(firstLba + done, view, { ...o, verify: opts.verify === true });
       done += n;
       progress.update(done * cap.blockSize, info.size);

@@ -4,34 +4,53 @@
  * sg3_utils exit codes, `--json` for scripts, `--sim` to try it without hardware.
  */
 import { AbortError, formatSense, serializeError, UsbmsError } from '@usbms/core';
-import { Command, Option } from 'commander';
+import { Command, CommanderError, Option } from 'commander';
 import { messageOf } from '../map-error.js';
-import { cmdBench, cmdCapacity, cmdEject, cmdInquiry, cmdList, cmdRaw, cmdRead, cmdSense, cmdTur, cmdWatch, cmdWrite } from './commands.js';
+import { cmdBench, cmdCapacity, cmdEject, cmdInquiry, cmdList, cmdRead, cmdSense, cmdTur, cmdWatch, cmdWrite } from './commands.js';
 import { CliContext, type GlobalOptions } from './context.js';
-import { CliError, ExitCode, exitCodeFor, senseOf } from './exit.js';
+import { CliError, CliErrorCode, ExitCode, exitCodeFor, exitCodeHelp, osErrorOf, senseOf } from './exit.js';
 import { toJson } from './format.js';
 import { cmdDump, cmdRestore } from './image.js';
+import { cmdRaw, type RawOptions } from './raw.js';
+import { SIZE_UNITS_HELP } from './units.js';
 
 const interrupt = new AbortController();
 let interrupted = false;
 
+/**
+ * The `--json` form of an error: a stable `code` that says what failed
+ * (USAGE, FILE, the core's TIMEOUT/CHECK_CONDITION/..., never TRANSPORT for
+ * a file problem), the message, and the exit code.
+ */
+export function errorJson(error: unknown, exitCode: number): Record<string, unknown> {
+  let serialized: Record<string, unknown>;
+  if (error instanceof CliError) {
+    serialized = { name: error.name, code: error.code, message: error.message, ...(error.details === undefined ? {} : { details: error.details }) };
+  } else if (error instanceof UsbmsError) {
+    serialized = { ...serializeError(error) };
+  } else {
+    const os = osErrorOf(error);
+    serialized =
+      os === undefined
+        ? { name: error instanceof Error ? error.name : 'Error', code: CliErrorCode.Other, message: messageOf(error) }
+        : { name: 'FileError', code: CliErrorCode.File, message: messageOf(error), details: { errno: os.code } };
+  }
+  return { error: serialized, exitCode };
+}
+
 /** One line: what failed and why, with the sense decoded; the stack only with --verbose. */
-function reportError(error: unknown, options: GlobalOptions, command: string): number {
-  const code =
-    interrupted || (error instanceof UsbmsError && error instanceof AbortError)
-      ? ExitCode.Interrupted
-      : error instanceof CliError
-        ? error.exitCode
-        : exitCodeFor(error);
+function reportError(error: unknown, options: GlobalOptions, command: string, ctx?: CliContext): number {
+  const code = interrupted || (error instanceof UsbmsError && error instanceof AbortError) ? ExitCode.Interrupted : exitCodeFor(error);
   if (options.json === true) {
-    const serialized = error instanceof CliError ? { name: 'CliError', message: error.message } : serializeError(error);
-    process.stdout.write(`${toJson({ error: serialized, exitCode: code })}\n`);
+    const text = `${toJson(errorJson(error, code))}\n`;
+    // With `-o -` stdout carries the data: the JSON report goes to stderr.
+    (ctx?.stdoutIsData === true ? process.stderr : process.stdout).write(text);
   }
   let message = messageOf(error);
   if (code === ExitCode.Interrupted) message = `interrupted${message && !/abort|interrupt/i.test(message) ? ` (${message})` : ''}`;
   const sense = senseOf(error);
   if (sense !== undefined && !message.includes(formatSense(sense))) message += ` [${formatSense(sense)}]`;
-  const codeName = error instanceof UsbmsError ? ` (${error.code})` : '';
+  const codeName = error instanceof UsbmsError || error instanceof CliError ? ` (${error.code})` : '';
   process.stderr.write(`usbms ${command}: ${message.replace(/\s*\n\s*/g, ' ')}${options.verbose === true ? codeName : ''}\n`);
   if (options.verbose === true && error instanceof Error) {
     process.stderr.write(`${error.stack ?? ''}\n`);
@@ -57,7 +76,7 @@ function action<A extends unknown[]>(fn: (ctx: CliContext, ...args: A) => Promis
       const result = await fn(ctx, ...(args.slice(0, -1) as A));
       if (typeof result === 'number') code = result;
     } catch (error) {
-      code = reportError(error, options, cmd.name());
+      code = reportError(error, options, cmd.name(), ctx);
     } finally {
       await ctx.close();
     }
@@ -68,6 +87,8 @@ function action<A extends unknown[]>(fn: (ctx: CliContext, ...args: A) => Promis
 
 export function buildProgram(): Command {
   const program = new Command('usbms')
+    // Usage errors throw (CommanderError) instead of exiting, so main() reports them (exit 1, --json too).
+    .exitOverride()
     .description('Send SCSI commands to USB mass-storage devices (Bulk-Only Transport) from user space.')
     .version('0.1.0')
     .option('-d, --device <id>', 'device: VID:PID[:SERIAL] (hex) or index from `usbms list`')
@@ -101,8 +122,10 @@ Examples:
   usbms raw 12 00 00 00 24 00 --in 36
   usbms dump -o stick.img            (Ctrl-C, then run again to resume)
 
-Exit codes (as sg3_utils): 0 ok, 1 other error, 2 NOT READY, 3 MEDIUM/HARDWARE ERROR,
-5 ILLEGAL REQUEST, 6 UNIT ATTENTION, 7 DATA PROTECT, 11 ABORTED COMMAND, 14 MISCOMPARE, 130 interrupted.`,
+Sizes (--size, --in, --max-transfer, ...): ${SIZE_UNITS_HELP}; 0x for hex.
+
+Exit codes (sg3_utils 1.46 conventions, plus 130):
+${exitCodeHelp()}`,
     );
 
   program
@@ -140,13 +163,18 @@ Exit codes (as sg3_utils): 0 ok, 1 other error, 2 NOT READY, 3 MEDIUM/HARDWARE E
 
   program
     .command('raw')
-    .description('send any CDB, sg_raw style: prints status, residue, decoded sense and a hex dump')
-    .argument('<cdb...>', 'CDB bytes in hex, e.g. 12 00 00 00 24 00')
-    .option('--in <n>', 'read N bytes of data in')
-    .option('--out <file>', 'send FILE as data out')
-    .option('-o, --save <file>', 'save data in to FILE')
+    .description('send any CDB, sg_raw style: prints the CDB with its name, status, residue, decoded sense and a hex dump')
+    .argument('<cdb...>', 'CDB bytes in hex, one byte per word like sg_raw (12 00 00 00 24 00), or one word for the whole CDB (120000002400)')
+    .option('--in <bytes>', 'receive up to N bytes of data in (sg_raw --request)')
+    .option('--out <file>', 'send FILE as data out ("-" = stdin)')
+    .option('--data <hex>', 'send these hex bytes as data out, e.g. "de ad be ef"')
+    .option('--send <bytes>', 'send exactly N bytes of data out (from --out/--data, default stdin), like sg_raw --send')
+    .option('--skip <bytes>', 'skip the first N bytes of the data-out source, like sg_raw --skip')
+    .option('-o, --output <file>', 'save data in to FILE ("-" = stdout; the report then goes to stderr)')
+    .addOption(new Option('--save <file>', 'same as --output').hideHelp())
     .option('--dump', 'hex dump data in even when saved')
-    .action(action((ctx, cdb: string[], opts: { in?: string; out?: string; save?: string; dump?: boolean }) => cmdRaw(ctx, cdb, opts)));
+    .option('--dry-run', 'print the CDB and exit without opening the device')
+    .action(action((ctx, cdb: string[], opts: RawOptions) => cmdRaw(ctx, cdb, opts)));
 
   program
     .command('read')
@@ -209,6 +237,11 @@ export function normalizeArgs(argv: string[]): string[] {
   return argv.flatMap((arg, i) => (i >= 2 && arg.startsWith('--sim=') ? ['--sim', '--sim-image', arg.slice('--sim='.length)] : [arg]));
 }
 
+/** True when the raw arguments ask for --json (usage errors happen before options are parsed). */
+function wantsJson(argv: readonly string[]): boolean {
+  return argv.slice(2).includes('--json');
+}
+
 export async function main(argv: string[] = process.argv): Promise<void> {
   process.on('SIGINT', () => {
     if (interrupted) {
@@ -218,5 +251,24 @@ export async function main(argv: string[] = process.argv): Promise<void> {
     interrupted = true;
     interrupt.abort(new AbortError('Interrupted (SIGINT)'));
   });
-  await buildProgram().parseAsync(normalizeArgs(argv));
+  try {
+    await buildProgram().parseAsync(normalizeArgs(argv));
+  } catch (error) {
+    if (!(error instanceof CommanderError)) throw error;
+    // --help and --version end here too, with exit code 0; commander already printed them.
+    if (error.exitCode === 0) {
+      process.exitCode = ExitCode.Ok;
+      return;
+    }
+    // Commander printed the message on stderr; scripts asking for JSON get it on stdout as well.
+    if (wantsJson(argv)) {
+      const usage = new CliError(error.message.replace(/^error: /, ''), {
+        exitCode: ExitCode.Syntax,
+        code: CliErrorCode.Usage,
+        details: { commander: error.code },
+      });
+      process.stdout.write(`${toJson(errorJson(usage, ExitCode.Syntax))}\n`);
+    }
+    process.exitCode = ExitCode.Syntax;
+  }
 }
