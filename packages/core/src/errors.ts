@@ -43,6 +43,8 @@ export const UsbmsErrorCode = {
   VerifyMismatch: 'VERIFY_MISMATCH',
   /** The simulator caught the host breaking the BOT protocol. */
   ProtocolViolation: 'PROTOCOL_VIOLATION',
+  /** A replayed transcript and the host disagree: the host sent different bytes or a different stage. */
+  ReplayMismatch: 'REPLAY_MISMATCH',
 } as const;
 export type UsbmsErrorCode = (typeof UsbmsErrorCode)[keyof typeof UsbmsErrorCode];
 
@@ -249,6 +251,13 @@ function decodeValue(value: unknown): unknown {
   return out;
 }
 
+/** The host's exchange left a replayed transcript (`ReplayTransport`); the message is a diff naming the command and byte offset. */
+export class ReplayMismatchError extends UsbmsError {
+  constructor(message: string, options?: UsbmsErrorOptions) {
+    super(UsbmsErrorCode.ReplayMismatch, message, options);
+  }
+}
+
 /** Converts any error into a plain object that survives JSON, structured clone, postMessage and IPC. */
 export function serializeError(error: unknown): SerializedUsbmsError {
   if (error instanceof UsbmsError) {
@@ -290,6 +299,7 @@ const errorClasses: Record<UsbmsErrorCode, (data: SerializedUsbmsError, details:
   NOT_FOUND: (d) => new NotFoundError(d.message),
   VERIFY_MISMATCH: (d) => new VerifyMismatchError(d.message),
   PROTOCOL_VIOLATION: (d) => new ProtocolViolationError(d.message),
+  REPLAY_MISMATCH: (d) => new ReplayMismatchError(d.message),
 };
 
 /** `details.sense` when it has the shape of decoded sense data (with its raw bytes), else undefined. */

@@ -78,6 +78,13 @@ export interface TransportInfo {
   interfaceProtocol?: number;
   /** Largest single transfer the platform accepts, if limited (WebUSB: 32 MiB). */
   maxTransferSize?: number;
+  /** bEndpointAddress of the bulk-IN endpoint (e.g. 0x81), when known; captures name it. */
+  endpointIn?: number;
+  /** bEndpointAddress of the bulk-OUT endpoint (e.g. 0x02), when known. */
+  endpointOut?: number;
+  /** USB bus number and device address, when the platform exposes them (not WebUSB); captures name them. */
+  busNumber?: number;
+  deviceAddress?: number;
 }
 
 /** USB bus speed of the device. */

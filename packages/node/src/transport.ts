@@ -180,8 +180,13 @@ export class NodeUsbTransport implements MscTransport {
       interfaceNumber: iface.interfaceNumber,
       interfaceSubclass: alt.interfaceSubclass,
       interfaceProtocol: alt.interfaceProtocol,
+      endpointIn: alt.bulkIn.address,
+      endpointOut: alt.bulkOut.address,
     };
     if (init.maxTransferSize !== undefined) info.maxTransferSize = init.maxTransferSize;
+    const busNumber = device.bus === undefined ? Number.NaN : Number.parseInt(device.bus, 10);
+    if (Number.isInteger(busNumber)) info.busNumber = busNumber;
+    if (device.address !== undefined) info.deviceAddress = device.address;
     const serial = readString(() => device.serialNumber);
     const manufacturer = readString(() => device.manufacturerName);
     const product = readString(() => device.productName);

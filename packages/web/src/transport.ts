@@ -148,6 +148,8 @@ export class WebUsbTransport implements MscTransport {
       interfaceSubclass: bot.interfaceSubclass,
       interfaceProtocol: bot.interfaceProtocol,
       maxTransferSize: this.#maxTransfer,
+      endpointIn: 0x80 | bot.bulkIn.endpointNumber,
+      endpointOut: bot.bulkOut.endpointNumber,
     };
     if (device.serialNumber) info.serialNumber = device.serialNumber;
     if (device.manufacturerName) info.manufacturer = device.manufacturerName;
