@@ -17,6 +17,7 @@ import {
   ProtectedClassError,
   ProtocolViolationError,
   ReadOnlyError,
+  ReplayMismatchError,
   ScsiCheckConditionError,
   type SerializedUsbmsError,
   serializeError,
@@ -60,6 +61,7 @@ const samples: Record<UsbmsErrorCode, () => UsbmsError> = {
   NOT_FOUND: () => new NotFoundError('no device 0781:5567'),
   VERIFY_MISMATCH: () => new VerifyMismatchError('read-back differs at LBA 9', { details: { lba: 9 } }),
   PROTOCOL_VIOLATION: () => new ProtocolViolationError('host broke BOT', { details: { violations: ['CBW while data pending'] } }),
+  REPLAY_MISMATCH: () => new ReplayMismatchError('Replay mismatch at transcript line 9: CBW differs at byte 20', { details: { line: 9, offset: 20 } }),
 };
 
 /** A real worker thread that posts back whatever it receives (postMessage both ways). */
