@@ -17,7 +17,7 @@
 //     - Vite 8.3.8: bundles a page importing @usbms/web and @usbms/core/sim and
 //       loads it in headless Debian chromium, which runs commands on the simulator.
 //
-// Exits non-zero on any failure. Needs the npm registry (usb, p-queue, commander,
+// Exits non-zero on any failure. Needs the npm registry (usb, commander,
 // typescript, vite, ...). USBMS_PACK_KEEP=1 keeps the temporary folder.
 // If dist/ folders did not exist before, they are removed again at the end, so a
 // later in-workspace run of bin/usbms.mjs keeps using the sources.

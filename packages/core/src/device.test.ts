@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { MscDevice } from './device.js';
 import {
   AbortError,
+  ClosedError,
   DisconnectedError,
   InvalidArgumentError,
   ReadOnlyError,
@@ -412,6 +413,85 @@ describe('MscDevice: abort, timeout, disconnect', () => {
     expect(device.state).toBe('disconnected');
     await expect(device.lun(0).testUnitReady()).rejects.toBeInstanceOf(DisconnectedError);
     await expect(device.close()).resolves.toBeUndefined();
+  });
+});
+
+describe('MscDevice: close right after commands settle (issue 12 defect 1)', () => {
+  /** Rejects when `promise` has not settled within `ms` of real time: a hang detector. */
+  const within = <T>(promise: Promise<T>, ms: number, what: string): Promise<T> => {
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const hang = new Promise<never>((_resolve, reject) => {
+      timer = setTimeout(() => reject(new Error(`${what} did not settle within ${ms} ms (hang)`)), ms);
+    });
+    return Promise.race([promise, hang]).finally(() => clearTimeout(timer));
+  };
+  const tur = { cdb: new Uint8Array(6), direction: 'none' as const };
+
+  it('two execute() calls awaited one after the other, then close(): settles and releases the interface', async () => {
+    const { sim, device } = await openSim();
+    const a = device.execute(tur);
+    const b = device.execute(tur);
+    await a;
+    await b;
+    await within(device.close(), 2000, 'close()');
+    expect(device.state).toBe('closed');
+    await expect(sim.transport.bulkIn(13, { timeoutMs: 100 })).rejects.toBeInstanceOf(ClosedError);
+  });
+
+  it('two reset() calls awaited, then close(): settles', async () => {
+    const { device } = await openSim();
+    const a = device.reset();
+    const b = device.reset();
+    await a;
+    await b;
+    await within(device.close(), 2000, 'close()');
+    expect(device.state).toBe('closed');
+  });
+});
+
+describe('MscDevice: time limits (issue 12 defect 3)', () => {
+  it('defaultTimeoutMs 2^31 opens the device and runs commands (it fired at once before)', async () => {
+    const { device } = await openSim({}, { defaultTimeoutMs: 2 ** 31 });
+    await expect(device.lun(0).testUnitReady()).resolves.toBeUndefined();
+    await expect(device.lun(0).read(0, 1)).resolves.toHaveLength(512);
+    await device.close();
+  });
+
+  it('timeoutMs 2^31, 2^40 and Infinity run the command; each transfer gets at most 2^31-1 ms', async () => {
+    const { sim, device } = await openSim();
+    const seen: number[] = [];
+    const bulkIn = sim.transport.bulkIn.bind(sim.transport);
+    sim.transport.bulkIn = (length, options) => {
+      seen.push(options.timeoutMs);
+      return bulkIn(length, options);
+    };
+    for (const timeoutMs of [2 ** 31, 2 ** 40, Number.POSITIVE_INFINITY]) {
+      await expect(device.execute({ cdb: new Uint8Array(6), direction: 'none', timeoutMs })).resolves.toMatchObject({ status: 'good' });
+      await expect(device.lun(0).read(0, 1, { timeoutMs })).resolves.toHaveLength(512);
+      await expect(device.reset({ timeoutMs })).resolves.toBeUndefined();
+    }
+    expect(seen.length).toBeGreaterThan(0);
+    expect(Math.max(...seen)).toBeLessThanOrEqual(2 ** 31 - 1);
+    await device.close();
+  });
+
+  it('NaN, 0, negative timeouts are refused before anything is sent, per command and at open', async () => {
+    const { sim, device } = await openSim();
+    const sent = sim.log.length;
+    for (const timeoutMs of [Number.NaN, 0, -5, Number.NEGATIVE_INFINITY]) {
+      await expect(device.execute({ cdb: new Uint8Array(6), direction: 'none', timeoutMs })).rejects.toBeInstanceOf(InvalidArgumentError);
+      await expect(device.lun(0).testUnitReady({ timeoutMs })).rejects.toBeInstanceOf(InvalidArgumentError);
+      await expect(device.lun(0).read(0, 1, { timeoutMs })).rejects.toBeInstanceOf(InvalidArgumentError);
+      await expect(device.reset({ timeoutMs })).rejects.toBeInstanceOf(InvalidArgumentError);
+    }
+    expect(sim.log.length).toBe(sent);
+    expect(sim.stats.bulkOnlyResets).toBe(0);
+    await device.close();
+    for (const defaultTimeoutMs of [Number.NaN, 0, -1]) {
+      const fresh = new SimulatedDevice();
+      await expect(MscDevice.open(fresh.transport, { defaultTimeoutMs })).rejects.toBeInstanceOf(InvalidArgumentError);
+      expect(fresh.log).toHaveLength(0);
+    }
   });
 });
 

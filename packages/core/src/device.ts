@@ -21,6 +21,7 @@ import type { CommandOptions, DataDirection, ScsiCommand } from './scsi/command.
 import * as scsi from './scsi/index.js';
 import { checkConditionMessage, decodeSense, formatSense } from './sense/index.js';
 import { type SenseData, SenseKey } from './sense/types.js';
+import { checkTimeout, MAX_TIMER_MS } from './timer.js';
 import { now, type TraceListener, Tracer } from './trace.js';
 import type { MscTransport, TransportInfo } from './transport.js';
 
@@ -45,7 +46,11 @@ export interface MscDeviceOptions {
    * where the transport allows (see `BotEngineOptions.earlyStatus`). Default true.
    */
   earlyStatus?: boolean;
-  /** Timeout of a command that names none, in ms. Default 20 000. */
+  /**
+   * Timeout of a command that names none, in ms; `Infinity` for none. Default
+   * 20 000. Any positive value works (beyond 2^31-1 ms: chained timers; a
+   * single transfer still ends after 2^31-1 ms, see `BotCommandRequest.timeoutMs`).
+   */
   defaultTimeoutMs?: number;
   /** Largest data stage of one READ/WRITE command, in bytes. Default: quirk, else by bus speed. */
   maxTransferBytes?: number;
@@ -249,6 +254,16 @@ export class MscDevice {
    * with no medium still opens. On failure the transport is closed.
    */
   static async open(transport: MscTransport, options: MscDeviceOptions = {}): Promise<MscDevice> {
+    // Checked before anything is sent (a bad value would otherwise fire at once or never).
+    if (options.defaultTimeoutMs !== undefined) checkTimeout('defaultTimeoutMs', options.defaultTimeoutMs);
+    const wait = options.becomingReadyTimeoutMs;
+    if (wait !== undefined && (typeof wait !== 'number' || Number.isNaN(wait) || wait < 0)) {
+      throw new InvalidArgumentError(`becomingReadyTimeoutMs must be 0 (no waiting) or more, got ${String(wait)}`);
+    }
+    const poll = options.becomingReadyPollMs;
+    if (poll !== undefined && !(typeof poll === 'number' && poll > 0 && poll <= MAX_TIMER_MS)) {
+      throw new InvalidArgumentError(`becomingReadyPollMs must be from 1 to ${MAX_TIMER_MS} ms, got ${String(poll)}`);
+    }
     const device = new MscDevice(transport, options);
     try {
       await device.#discover();
@@ -472,7 +487,8 @@ export class MscDevice {
 
   /** Runs reset recovery (BOT 1.0 §5.3.4) ahead of queued commands. */
   async reset(options: CommandOptions = {}): Promise<void> {
-    await this.#queue.run(({ signal }) => this.#engine.resetRecovery({ timeoutMs: this.#timeout(options.timeoutMs), signal }), {
+    const timeoutMs = this.#timeout(options.timeoutMs);
+    await this.#queue.run(({ signal }) => this.#engine.resetRecovery({ timeoutMs, signal }), {
       priority: Priority.High,
       name: 'RESET RECOVERY',
       ...(options.signal ? { signal: options.signal } : {}),
@@ -512,7 +528,9 @@ export class MscDevice {
     for (const listener of this.#disconnectListeners) listener();
   }
 
+  /** The time limit of one command: the caller's (checked: positive or Infinity), the command's own default, else the device's. */
   #timeout(requested: number | undefined, commandDefault?: number): number {
+    if (requested !== undefined) checkTimeout('timeoutMs', requested);
     return requested ?? commandDefault ?? this.#options.defaultTimeoutMs ?? DEFAULT_TIMEOUT_MS;
   }
 
@@ -560,7 +578,12 @@ export class MscDevice {
   /** One queue job: CBW, data, CSW, and the automatic REQUEST SENSE after CHECK CONDITION. */
   #transact(lun: number, command: Transaction | ScsiCommand<unknown>, options: CommandOptions, into: Uint8Array | undefined): Promise<ExecuteResult> {
     if (this.#state !== 'open') return Promise.reject(this.#unavailable());
-    const timeoutMs = this.#timeout(options.timeoutMs, command.timeoutMs);
+    let timeoutMs: number;
+    try {
+      timeoutMs = this.#timeout(options.timeoutMs, command.timeoutMs);
+    } catch (error) {
+      return Promise.reject(error);
+    }
     // Quirk padCdbTo12 (UFI/SFF-8070i/ATAPI subclasses): command blocks are always 12 bytes.
     const cdb = this.quirks.padCdbTo12 ? padCdb(command.cdb, 12) : command.cdb;
     return this.#queue.run(

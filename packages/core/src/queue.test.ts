@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { AbortError, ClosedError, DeviceFailedError, DisconnectedError, InvalidArgumentError, TimeoutError, TransportError } from './errors.js';
-import { CommandQueue, type QueueJobContext } from './queue.js';
+import { CommandQueue, type QueueJobContext, type QueueLease } from './queue.js';
 
 function deferred<T = void>() {
   let resolve!: (value: T) => void;
@@ -12,7 +12,7 @@ function deferred<T = void>() {
   return { promise, resolve, reject };
 }
 
-/** Lets queued microtasks (p-queue's scheduling) run. */
+/** Lets queued microtasks run. */
 async function flush(): Promise<void> {
   for (let i = 0; i < 10; i++) await Promise.resolve();
 }
@@ -413,5 +413,196 @@ describe('CommandQueue: every promise settles exactly once', () => {
     expect(maxConcurrent).toBe(1);
     const kinds = new Set(states.map((s) => (s.error === undefined ? 'value' : (s.error as Error).constructor.name)));
     expect(kinds).toEqual(new Set(['value', 'TransportError', 'AbortError', 'TimeoutError', 'DisconnectedError']));
+  });
+});
+
+/** Rejects when `promise` has not settled within `ms` of real time: a hang detector. */
+function within<T>(promise: Promise<T>, ms = 1000, what = 'the promise'): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const hang = new Promise<never>((_resolve, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what} did not settle within ${ms} ms (hang)`)), ms);
+  });
+  return Promise.race([promise, hang]).finally(() => clearTimeout(timer));
+}
+
+describe('CommandQueue: idle and close right after jobs settle (issue 12 defect 1)', () => {
+  it('close() awaited right after two awaited jobs settles (run twice, await both, close)', async () => {
+    const queue = new CommandQueue();
+    const a = queue.run(async () => 1);
+    const b = queue.run(async () => 2);
+    await a;
+    await b;
+    await within(queue.close(), 1000, 'close()');
+    expect(queue.closed).toBe(true);
+  });
+
+  it('onIdle() registered in every microtask after the last job settles is always woken', async () => {
+    for (let hops = 0; hops < 12; hops++) {
+      const queue = new CommandQueue();
+      const a = queue.run(async () => 1);
+      const b = queue.run(async () => 2);
+      const c = queue.run(async () => 3, { priority: 5 });
+      await b;
+      for (let i = 0; i < hops; i++) await Promise.resolve();
+      await within(queue.onIdle(), 1000, `onIdle() after ${hops} microtasks`);
+      await a;
+      await c;
+    }
+  });
+
+  it('onIdle() wakes when the last queued job is dropped by its abort, by fail() and by close({ rejectPending })', async () => {
+    for (const end of ['abort', 'fail', 'close'] as const) {
+      const queue = new CommandQueue();
+      const gate = deferred();
+      const controller = new AbortController();
+      const running = queue.run(() => gate.promise, { signal: controller.signal });
+      const queued = queue.run(async () => 1, { signal: controller.signal });
+      queued.catch(() => undefined);
+      running.catch(() => undefined);
+      const idle = watch(queue.onIdle());
+      if (end === 'abort') controller.abort();
+      if (end === 'fail') queue.fail(new DisconnectedError());
+      if (end === 'close') void queue.close({ rejectPending: true });
+      await flush();
+      expect(idle.settled).toBe(0); // the running job still runs
+      gate.resolve();
+      await within(queue.onIdle(), 1000, `onIdle() after ${end}`);
+      await flush();
+      expect(idle.settled).toBe(1);
+    }
+  });
+});
+
+describe('CommandQueue: time limits (issue 12 defect 3)', () => {
+  it('refuses NaN, 0, negative and non-number timeouts before the job runs; accepts Infinity (no timer)', async () => {
+    vi.useFakeTimers();
+    const queue = new CommandQueue();
+    const job = vi.fn(async () => 1);
+    for (const timeoutMs of [Number.NaN, 0, -1, Number.NEGATIVE_INFINITY, '5' as unknown as number]) {
+      await expect(queue.run(job, { timeoutMs })).rejects.toBeInstanceOf(InvalidArgumentError);
+    }
+    expect(job).not.toHaveBeenCalled();
+    const gate = deferred<number>();
+    const p = watch(queue.run(() => gate.promise, { timeoutMs: Number.POSITIVE_INFINITY }));
+    await flush();
+    expect(vi.getTimerCount()).toBe(0);
+    await vi.advanceTimersByTimeAsync(2 ** 40);
+    expect(p.settled).toBe(0);
+    gate.resolve(7);
+    await flush();
+    expect(p.value).toBe(7);
+  });
+
+  it('a timeout beyond 2^31-1 ms fires at its time, not at once (chained timers)', async () => {
+    vi.useFakeTimers();
+    const queue = new CommandQueue();
+    const gate = deferred();
+    const limit = 2 ** 31 + 5000;
+    const p = watch(queue.run(() => gate.promise, { timeoutMs: limit }));
+    await vi.advanceTimersByTimeAsync(2 ** 31 - 1);
+    expect(p.settled).toBe(0);
+    await vi.advanceTimersByTimeAsync(5000);
+    expect(p.settled).toBe(0);
+    await vi.advanceTimersByTimeAsync(1);
+    expect(p.error).toBeInstanceOf(TimeoutError);
+    gate.resolve();
+    await queue.onIdle();
+    expect(vi.getTimerCount()).toBe(0);
+  });
+});
+
+describe('CommandQueue: lanes and leases', () => {
+  it('lanes take turns among equal priorities; higher priority still goes first; FIFO within a lane', async () => {
+    const queue = new CommandQueue();
+    const gate = deferred();
+    const order: string[] = [];
+    const first = queue.run(() => gate.promise);
+    const jobs = [
+      ['a1', 'a', 0],
+      ['a2', 'a', 0],
+      ['a3', 'a', 0],
+      ['b1', 'b', 0],
+      ['b2', 'b', 0],
+      ['c1', 'c', 0],
+      ['c9', 'c', 9],
+    ] as const;
+    const runs = jobs.map(([name, lane, priority]) => queue.run(async () => void order.push(name), { lane, priority }));
+    gate.resolve();
+    await Promise.all([first, ...runs]);
+    expect(order).toEqual(['c9', 'a1', 'b1', 'c1', 'a2', 'b2', 'a3']);
+  });
+
+  it('a lease waits for the running job, then only its lane runs until released', async () => {
+    const queue = new CommandQueue();
+    const gate = deferred();
+    const order: string[] = [];
+    const running = queue.run(
+      async () => {
+        await gate.promise;
+        order.push('x0');
+      },
+      { lane: 'x' },
+    );
+    const leased = watch(queue.lease('a'));
+    const x1 = queue.run(async () => void order.push('x1'), { lane: 'x', priority: 9 });
+    await flush();
+    expect(leased.settled).toBe(0);
+    gate.resolve();
+    await running;
+    await flush();
+    expect(leased.settled).toBe(1);
+    const lease = leased.value as QueueLease;
+    expect(queue.leaseHolder).toBe('a');
+    await queue.run(async () => void order.push('a1'), { lane: 'a' });
+    await queue.run(async () => void order.push('a2'), { lane: 'a' });
+    await flush();
+    expect(order).toEqual(['x0', 'a1', 'a2']);
+    lease.release();
+    await x1;
+    expect(order).toEqual(['x0', 'a1', 'a2', 'x1']);
+    await expect(lease.ended).resolves.toBe('released');
+    expect(queue.leaseHolder).toBeUndefined();
+  });
+
+  it('a lease expires after durationMs; the next lease request is granted then', async () => {
+    vi.useFakeTimers();
+    const queue = new CommandQueue();
+    const first = await queue.lease('a', { durationMs: 1000 });
+    const second = watch(queue.lease('b'));
+    const other = watch(queue.run(async () => 'c', { lane: 'c' }));
+    await vi.advanceTimersByTimeAsync(999);
+    expect(first.active).toBe(true);
+    expect(second.settled).toBe(0);
+    await vi.advanceTimersByTimeAsync(1);
+    await expect(first.ended).resolves.toBe('expired');
+    expect(second.settled).toBe(1);
+    expect(other.settled).toBe(0); // b holds it now
+    (second.value as QueueLease).release();
+    await flush();
+    expect(other.value).toBe('c');
+  });
+
+  it('a lease request can be aborted; close() ends leases and lets waiting lanes drain; fail() refuses lease requests', async () => {
+    const queue = new CommandQueue();
+    const lease = await queue.lease('a');
+    const controller = new AbortController();
+    const waiting = watch(queue.lease('b', { signal: controller.signal }));
+    controller.abort();
+    await flush();
+    expect(waiting.error).toBeInstanceOf(AbortError);
+    const other = queue.run(async () => 'c', { lane: 'c' });
+    await within(queue.close(), 1000, 'close() with a lease held');
+    await expect(other).resolves.toBe('c');
+    await expect(lease.ended).resolves.toBe('closed');
+    await expect(queue.lease('a')).rejects.toBeInstanceOf(ClosedError);
+
+    const failing = new CommandQueue();
+    const held = await failing.lease('a');
+    const refused = failing.lease('b');
+    failing.fail(new DisconnectedError());
+    await expect(refused).rejects.toBeInstanceOf(DisconnectedError);
+    await expect(held.ended).resolves.toBe('failed');
+    await expect(failing.lease('c')).rejects.toBeInstanceOf(DisconnectedError);
+    await expect(new CommandQueue().lease('a', { durationMs: 0 })).rejects.toBeInstanceOf(InvalidArgumentError);
   });
 });

@@ -92,7 +92,7 @@ export type UsbSpeed = 'low' | 'full' | 'high' | 'super' | 'super-plus' | 'unkno
 
 /** Time limit and cancellation of one transfer or control request. */
 export interface TransferOptions {
-  /** Per-transfer timeout in milliseconds. */
+  /** Per-transfer timeout in milliseconds: the engine always passes a finite value from 1 to 2^31-1 (`MAX_TIMER_MS`). */
   timeoutMs: number;
   /** Aborts the transfer; the promise rejects with AbortError once the transfer is no longer pending. */
   signal?: AbortSignal;

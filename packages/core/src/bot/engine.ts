@@ -9,6 +9,7 @@ import {
   TransportError,
   UsbmsError,
 } from '../errors.js';
+import { checkTimeout, MAX_TIMER_MS } from '../timer.js';
 import type { RecoveryStep, Tracer } from '../trace.js';
 import { now } from '../trace.js';
 import type { BulkInResult, MscTransport, TransferOptions } from '../transport.js';
@@ -29,7 +30,11 @@ export interface BotCommandRequest {
   data?: Uint8Array;
   /** Optional buffer (at least `length` bytes) that receives the data-in bytes. */
   into?: Uint8Array;
-  /** Time limit for the whole exchange (CBW, data and CSW), in ms. */
+  /**
+   * Time limit for the whole exchange (CBW, data and CSW), in ms; `Infinity`
+   * for none. Each transfer gets what is left of it, at most 2^31-1 ms
+   * (`MAX_TIMER_MS`, about 24.8 days, the most a platform timer holds).
+   */
   timeoutMs: number;
   signal?: AbortSignal;
   /** Id used in trace events (the device layer's command id); defaults to the CBW tag. */
@@ -164,7 +169,8 @@ export class BotEngine {
     this.#quirks = options.quirks ?? {};
     this.#strictResidue = options.strictResidue ?? false;
     this.#tracer = options.tracer;
-    this.#recoveryTimeoutMs = options.recoveryTimeoutMs ?? DEFAULT_RECOVERY_TIMEOUT_MS;
+    if (options.recoveryTimeoutMs !== undefined) checkTimeout('recoveryTimeoutMs', options.recoveryTimeoutMs);
+    this.#recoveryTimeoutMs = transferTimeout(options.recoveryTimeoutMs ?? DEFAULT_RECOVERY_TIMEOUT_MS);
     this.#learnSignature = options.learnCswSignature ?? true;
     this.#earlyStatus = (options.earlyStatus ?? true) && transport.concurrentPipes === true;
   }
@@ -221,11 +227,12 @@ export class BotEngine {
   async getMaxLun(options: BotControlOptions = {}): Promise<number> {
     if (this.#failure) throw this.#failFast();
     if (this.#quirks.singleLun) return 0;
+    if (options.timeoutMs !== undefined) checkTimeout('Get Max LUN timeoutMs', options.timeoutMs);
     if (options.signal?.aborted) throw abortReason(options.signal);
     try {
       const result = await this.#transport.classRequest(
         { request: 'get-max-lun' },
-        transferOptions(options.timeoutMs ?? DEFAULT_CONTROL_TIMEOUT_MS, options.signal),
+        transferOptions(transferTimeout(options.timeoutMs ?? DEFAULT_CONTROL_TIMEOUT_MS), options.signal),
       );
       if (result.status !== 'ok' || result.data.length < 1) return 0;
       const maxLun = result.data[0] ?? 0;
@@ -250,11 +257,12 @@ export class BotEngine {
   async resetRecovery(options: BotControlOptions & { traceId?: number } = {}): Promise<void> {
     if (this.#failure instanceof DisconnectedError) throw new DisconnectedError(undefined, { cause: this.#failure });
     if (this.#busy) throw new InvalidArgumentError('resetRecovery() called while a command is in flight; run it through CommandQueue');
+    if (options.timeoutMs !== undefined) checkTimeout('reset recovery timeoutMs', options.timeoutMs);
     // Once started, recovery is not interruptible: stopping half-way would leave the device in an unknown state.
     if (options.signal?.aborted) throw abortReason(options.signal);
     this.#busy = true;
     try {
-      await this.#recover(options.traceId ?? 0, 'requested by the caller', options.timeoutMs);
+      await this.#recover(options.traceId ?? 0, 'requested by the caller', options.timeoutMs === undefined ? undefined : transferTimeout(options.timeoutMs));
       this.#failure = undefined;
     } finally {
       this.#busy = false;
@@ -275,7 +283,7 @@ export class BotEngine {
     if (direction === 'in' && req.into !== undefined && req.into.length < length) {
       throw new InvalidArgumentError(`'into' holds ${req.into.length} bytes, fewer than the ${length} requested`);
     }
-    if (!(req.timeoutMs > 0)) throw new InvalidArgumentError(`timeoutMs must be positive, got ${req.timeoutMs}`);
+    checkTimeout('timeoutMs', req.timeoutMs);
   }
 
   #failFast(): UsbmsError {
@@ -404,7 +412,7 @@ export class BotEngine {
     if (req.signal?.aborted) throw abortReason(req.signal);
     const remaining = Math.ceil(deadline - now());
     if (remaining <= 0) throw new TimeoutError(`The command did not finish within ${req.timeoutMs} ms; the device was reset`);
-    const options: TransferOptions & { into?: Uint8Array } = transferOptions(remaining, req.signal);
+    const options: TransferOptions & { into?: Uint8Array } = transferOptions(transferTimeout(remaining), req.signal);
     if (into !== undefined) options.into = into;
     return options;
   }
@@ -694,6 +702,16 @@ function settled(promise: Promise<unknown>): Promise<void> {
     () => undefined,
     () => undefined,
   );
+}
+
+/**
+ * A transfer's own time limit: what is left of the command's, at most
+ * MAX_TIMER_MS (2^31-1 ms, about 24.8 days): platforms take no longer timer
+ * (Node fires a longer one at once), so a single transfer pending longer than
+ * that ends with TimeoutError even under a longer or infinite command limit.
+ */
+function transferTimeout(ms: number): number {
+  return ms > MAX_TIMER_MS ? MAX_TIMER_MS : ms;
 }
 
 function transferOptions(timeoutMs: number, signal: AbortSignal | undefined): TransferOptions {

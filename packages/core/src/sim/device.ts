@@ -8,6 +8,7 @@
 
 import { CBW_LENGTH, type Cbw, CSW_LENGTH, CSW_SIGNATURE, decodeCbw, encodeCsw } from '../bot/wrappers.js';
 import { AbortError, ClosedError, DisconnectedError, InvalidArgumentError, ProtocolViolationError, TimeoutError, TransportError } from '../errors.js';
+import { startTimer, type Timer } from '../timer.js';
 import { now } from '../trace.js';
 import type { BulkInOptions, BulkInResult, BulkOutResult, ClassRequest, ControlResult, MscTransport, TransferOptions, TransportInfo } from '../transport.js';
 import { ArmedFault, type SimFault, type SimFaultHandle, type SimFaultKind, type SimStage } from './faults.js';
@@ -568,7 +569,7 @@ export class SimulatedDevice {
       waited = true;
     }
     return new Promise<T>((resolve, reject) => {
-      let timer: ReturnType<typeof setTimeout> | undefined;
+      let timer: Timer | undefined;
       let delayTimer: ReturnType<typeof setTimeout> | undefined;
       const signal = options.signal;
       const p: Pending = {
@@ -577,7 +578,7 @@ export class SimulatedDevice {
         reject,
         state: 'waiting',
         cleanup: () => {
-          if (timer !== undefined) clearTimeout(timer);
+          timer?.cancel();
           if (delayTimer !== undefined) clearTimeout(delayTimer);
           signal?.removeEventListener('abort', onAbort);
           if (slot === 'control') conn.controls.delete(p);
@@ -594,7 +595,8 @@ export class SimulatedDevice {
       const timeoutMs = options.timeoutMs;
       // A timeout of 0 (or Infinity) means "no timeout", as in libusb.
       if (Number.isFinite(timeoutMs) && timeoutMs > 0) {
-        timer = setTimeout(() => fail(new TimeoutError(`The simulated device did not complete the bulk/control transfer within ${timeoutMs} ms`)), timeoutMs);
+        // startTimer: a limit beyond 2^31-1 ms is kept (chained timers) instead of firing at once.
+        timer = startTimer(timeoutMs, () => fail(new TimeoutError(`The simulated device did not complete the bulk/control transfer within ${timeoutMs} ms`)));
       }
       signal?.addEventListener('abort', onAbort, { once: true });
       if (slot === 'control') conn.controls.add(p);
