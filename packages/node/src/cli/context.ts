@@ -182,6 +182,12 @@ export class CliContext {
         );
       }
     }
+    // --sim=FILE: the image is the simulated device's medium and the device "keeps power" between
+    // invocations, so whatever it acknowledged (still in its volatile write cache, e.g. a WRITE(10)
+    // sent with `raw`) is written back before the process ends.
+    if (this.#store !== undefined && this.#sim !== undefined && !this.#store.readOnly) {
+      for (const lu of this.#sim.luns) lu.flush();
+    }
     this.#store?.close();
     this.#store = undefined;
   }

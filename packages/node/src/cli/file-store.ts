@@ -9,6 +9,7 @@ import { closeSync, fstatSync, fsyncSync, ftruncateSync, openSync, readSync, wri
 export class FileBackingStore {
   readonly path: string;
   readonly size: number;
+  readonly readOnly: boolean;
   #fd: number | undefined;
 
   /**
@@ -17,6 +18,7 @@ export class FileBackingStore {
    */
   constructor(path: string, options: { createSize?: number; readOnly?: boolean } = {}) {
     this.path = path;
+    this.readOnly = options.readOnly === true;
     let fd: number;
     try {
       fd = openSync(path, options.readOnly === true ? 'r' : 'r+');
