@@ -4,47 +4,23 @@
  * per subcommand, decoded sense of failing commands, and an interrupted dump
  * that resumes.
  */
-import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type Run, runUsbms } from './run-cli.js';
 
-const BIN = fileURLToPath(new URL('../../packages/node/bin/usbms.mjs', import.meta.url));
-
-interface Run {
-  code: number | null;
-  signal: NodeJS.Signals | null;
-  stdout: string;
-  stderr: string;
-}
-
-function usbms(args: string[], options: { cwd?: string; timeoutMs?: number } = {}): Promise<Run> & { child: ReturnType<typeof spawn> } {
-  const child = spawn(process.execPath, [BIN, ...args], {
+function usbms(
+  args: string[],
+  options: { cwd?: string; timeoutMs?: number; input?: Uint8Array | string } = {},
+): Promise<Run> & { child: import('node:child_process').ChildProcess } {
+  return runUsbms(args, {
     cwd: options.cwd ?? tmp,
-    stdio: ['ignore', 'pipe', 'pipe'],
-    // USBMS_FROM_SOURCE: test the sources even when a (possibly stale) dist/ was built.
-    env: { ...process.env, NO_COLOR: '1', USBMS_FROM_SOURCE: '1' },
+    ...(options.timeoutMs === undefined ? {} : { timeoutMs: options.timeoutMs }),
+    ...(options.input === undefined ? {} : { input: options.input }),
   });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-  const done = new Promise<Run>((resolve, reject) => {
-    const timer = setTimeout(() => {
-      child.kill('SIGKILL');
-      reject(new Error(`usbms ${args.join(' ')} did not finish in time\nstdout: ${stdout}\nstderr: ${stderr}`));
-    }, options.timeoutMs ?? 30_000);
-    child.on('exit', (code, signal) => {
-      clearTimeout(timer);
-      // Let the pipes drain.
-      setImmediate(() => resolve({ code, signal, stdout, stderr }));
-    });
-  });
-  return Object.assign(done, { child });
 }
 
 let tmp = '';

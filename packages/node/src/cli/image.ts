@@ -1,10 +1,21 @@
 import { appendFile, open, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { formatSense, InvalidArgumentError, ScsiCheckConditionError, SenseKey } from '@usbms/core';
-import { confirm, deviceLabel } from './commands.js';
+import { canConfirm, confirm, deviceLabel } from './commands.js';
 import { type CliContext, intOption } from './context.js';
-import { CliError, CliErrorCode, convertErrno, ExitCode } from './exit.js';
+import { CliError, CliErrorCode, convertErrno, ExitCode, fileError } from './exit.js';
 import { formatBytes, toJson } from './format.js';
 import { Progress } from './progress.js';
+import {
+  addSample,
+  type BlockSample,
+  type DeviceIdentity,
+  deviceIdentity,
+  firstChangedSample,
+  identityDifferences,
+  isDeviceIdentity,
+  isSampleList,
+  resumeRefused,
+} from './resume.js';
 
 /**
  * Progress record of an interrupted dump, stored beside FILE.partial as
@@ -13,8 +24,12 @@ import { Progress } from './progress.js';
  * claims more than is there.
  */
 export interface DumpProgress {
-  format: 'usbms-dump/1';
+  format: 'usbms-dump/2';
   device: string;
+  /** The device the dump reads (a resume refuses another one). */
+  identity: DeviceIdentity;
+  /** A few copied blocks and their hashes, read back before resuming. */
+  samples: BlockSample[];
   lun: number;
   blockSize: number;
   firstLba: number;
@@ -46,16 +61,35 @@ async function exists(path: string): Promise<boolean> {
   }
 }
 
-async function loadProgress(path: string): Promise<DumpProgress | undefined> {
+/**
+ * The progress record, or why it cannot be used: `missing` (no record),
+ * `unreadable` (not JSON, or not a record this version wrote; a version-1
+ * record has no device identity, so it cannot be checked either).
+ */
+async function loadProgress(path: string): Promise<DumpProgress | 'missing' | 'unreadable'> {
+  let text: string;
   try {
-    const parsed: unknown = JSON.parse(await readFile(path, 'utf8'));
-    if (typeof parsed !== 'object' || parsed === null) return undefined;
+    text = await readFile(path, 'utf8');
+  } catch {
+    return 'missing';
+  }
+  try {
+    const parsed: unknown = JSON.parse(text);
+    if (typeof parsed !== 'object' || parsed === null) return 'unreadable';
     const p = parsed as Partial<DumpProgress>;
     const ints = [p.lun, p.blockSize, p.firstLba, p.blocks, p.doneBlocks];
-    if (p.format !== 'usbms-dump/1' || !ints.every((n) => Number.isSafeInteger(n) && (n as number) >= 0) || !Array.isArray(p.badBlocks)) return undefined;
+    if (
+      p.format !== 'usbms-dump/2' ||
+      !ints.every((n) => Number.isSafeInteger(n) && (n as number) >= 0) ||
+      !Array.isArray(p.badBlocks) ||
+      !isDeviceIdentity(p.identity) ||
+      !isSampleList(p.samples)
+    ) {
+      return 'unreadable';
+    }
     return p as DumpProgress;
   } catch {
-    return undefined;
+    return 'unreadable';
   }
 }
 
@@ -97,10 +131,15 @@ export async function cmdDump(ctx: CliContext, opts: DumpOptions): Promise<void>
   );
   const label = deviceLabel(ctx, device);
 
-  // Resume when the partial file belongs to the same dump.
+  const identity = await deviceIdentity(device, lu, cap, o);
+  const startOver = `usbms dump -o ${output} --no-resume (or delete ${partial} and ${metaPath})`;
+
+  // Resume only the same dump of the same device, and only when blocks already copied still read the same.
   let state: DumpProgress = {
-    format: 'usbms-dump/1',
+    format: 'usbms-dump/2',
     device: label,
+    identity,
+    samples: [],
     lun: lu.number,
     blockSize: cap.blockSize,
     firstLba,
@@ -109,19 +148,49 @@ export async function cmdDump(ctx: CliContext, opts: DumpOptions): Promise<void>
     badBlocks: [],
     updated: new Date().toISOString(),
   };
-  const previous = opts.resume === false ? undefined : await loadProgress(metaPath);
   let resumed = false;
-  if (previous !== undefined && (await exists(partial))) {
-    const same = previous.blockSize === cap.blockSize && previous.firstLba === firstLba && previous.blocks === blocks && previous.lun === lu.number;
-    if (!same) {
-      throw new CliError(
-        `${partial} belongs to a different dump (LUN ${previous.lun}, LBA ${previous.firstLba}+${previous.blocks} of ${previous.blockSize}-byte blocks); ` +
-          `pass --no-resume to start over`,
-      );
+  if (opts.resume !== false && (await exists(partial))) {
+    const previous = await loadProgress(metaPath);
+    if (previous === 'unreadable') {
+      throw resumeRefused(`the dump in ${partial}`, metaPath, 'its progress record is unreadable or from an older usbms', undefined, identity, startOver);
     }
-    if (previous.doneBlocks > 0) {
-      state = { ...previous, doneBlocks: Math.min(previous.doneBlocks, blocks) };
-      resumed = true;
+    if (previous !== 'missing') {
+      const differ = identityDifferences(previous.identity, identity);
+      if (differ.length > 0) {
+        throw resumeRefused(
+          `the dump in ${partial}`,
+          metaPath,
+          `it was made from another device (${differ.join(', ')} differ)`,
+          previous.identity,
+          identity,
+          startOver,
+        );
+      }
+      if (previous.firstLba !== firstLba || previous.blocks !== blocks) {
+        throw resumeRefused(
+          `the dump in ${partial}`,
+          metaPath,
+          `it covers LBA ${previous.firstLba}+${previous.blocks}, this command LBA ${firstLba}+${blocks}`,
+          previous.identity,
+          identity,
+          startOver,
+        );
+      }
+      const changed = await firstChangedSample(lu, previous.samples, o);
+      if (changed !== undefined) {
+        throw resumeRefused(
+          `the dump in ${partial}`,
+          metaPath,
+          `block ${changed.lba} no longer reads back as when it was copied (another medium, or it changed since)`,
+          previous.identity,
+          identity,
+          startOver,
+        );
+      }
+      if (previous.doneBlocks > 0) {
+        state = { ...previous, device: label, doneBlocks: Math.min(previous.doneBlocks, blocks) };
+        resumed = true;
+      }
     }
   }
   const file = await open(partial, resumed ? 'r+' : 'w+');
@@ -167,6 +236,7 @@ export async function cmdDump(ctx: CliContext, opts: DumpOptions): Promise<void>
         }
       }
       await file.write(view, 0, view.length, state.doneBlocks * cap.blockSize);
+      if (!state.badBlocks.includes(lba)) addSample(state.samples, lba, view.subarray(0, cap.blockSize));
       state.doneBlocks += n;
       progress.update(state.doneBlocks * cap.blockSize, total);
       await save(false);
@@ -178,6 +248,11 @@ export async function cmdDump(ctx: CliContext, opts: DumpOptions): Promise<void>
     progress.stop();
     await file.close();
     ctx.note(`dump stopped at block ${state.doneBlocks} of ${blocks}; ${partial} kept, run the same command to resume`);
+    if (isUnreadable(error) && opts.skipBad !== true) {
+      ctx.note(
+        `block(s) from LBA ${firstLba + state.doneBlocks} are unreadable; add --skip-bad to zero-fill unreadable blocks, list them in ${badLog} and go on`,
+      );
+    }
     throw error;
   }
   progress.stop();
@@ -200,14 +275,76 @@ export async function cmdDump(ctx: CliContext, opts: DumpOptions): Promise<void>
   if (state.badBlocks.length > 0) ctx.out(`${state.badBlocks.length} unreadable blocks were zero-filled; list in ${badLog}`);
 }
 
-/** `restore -i FILE`: writes an image back to a LUN, streaming it in device-sized chunks. */
-export async function cmdRestore(ctx: CliContext, opts: { input: string; lba?: string; yes?: boolean; verify?: boolean }): Promise<void> {
-  const info = await stat(opts.input);
+/**
+ * Progress of an interrupted restore, beside the image as IMAGE.restore.json:
+ * blocks [firstLba, firstLba + doneBlocks) were written (acknowledged by the
+ * device). Written only after the writes it describes.
+ */
+export interface RestoreProgress {
+  format: 'usbms-restore/1';
+  input: string;
+  inputBytes: number;
+  identity: DeviceIdentity;
+  /** Image blocks already written and their hashes; a resume reads them back from the device. */
+  samples: BlockSample[];
+  firstLba: number;
+  blocks: number;
+  doneBlocks: number;
+  updated: string;
+}
+
+async function loadRestoreProgress(path: string): Promise<RestoreProgress | 'missing' | 'unreadable'> {
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch {
+    return 'missing';
+  }
+  try {
+    const p = JSON.parse(text) as Partial<RestoreProgress> | null;
+    if (typeof p !== 'object' || p === null) return 'unreadable';
+    const ints = [p.inputBytes, p.firstLba, p.blocks, p.doneBlocks];
+    if (
+      p.format !== 'usbms-restore/1' ||
+      !ints.every((n) => Number.isSafeInteger(n) && (n as number) >= 0) ||
+      !isDeviceIdentity(p.identity) ||
+      !isSampleList(p.samples)
+    ) {
+      return 'unreadable';
+    }
+    return p as RestoreProgress;
+  } catch {
+    return 'unreadable';
+  }
+}
+
+export interface RestoreOptions {
+  input: string;
+  lba?: string;
+  yes?: boolean;
+  verify?: boolean;
+  resume?: boolean;
+}
+
+/**
+ * `restore -i FILE`: writes an image back to a LUN, streaming it in
+ * device-sized chunks. Progress goes to FILE.restore.json; the same command
+ * resumes an interrupted restore of the same image to the same device.
+ */
+export async function cmdRestore(ctx: CliContext, opts: RestoreOptions): Promise<void> {
+  let info: Awaited<ReturnType<typeof stat>>;
+  try {
+    info = await stat(opts.input);
+  } catch (error) {
+    throw fileError(`cannot read ${opts.input}: ${(error as Error).message}`, opts.input, error);
+  }
+  const firstLba = intOption('lba', opts.lba, 0);
+  canConfirm(`restore ${opts.input}`, opts.yes);
+  const metaPath = `${opts.input}.restore.json`;
   const device = await ctx.open({ writable: true });
   const lu = device.lun(ctx.lun);
   const o = ctx.callOptions;
   const cap = await lu.readCapacity(o);
-  const firstLba = intOption('lba', opts.lba, 0);
   if (info.size === 0 || info.size % cap.blockSize !== 0) {
     throw new InvalidArgumentError(`${opts.input} is ${info.size} bytes, not a whole number of ${cap.blockSize}-byte blocks`);
   }
@@ -215,32 +352,131 @@ export async function cmdRestore(ctx: CliContext, opts: { input: string; lba?: s
   if (firstLba + blocks > cap.blocks) {
     throw new InvalidArgumentError(`${opts.input} holds ${blocks} blocks; from LBA ${firstLba} only ${Math.max(0, cap.blocks - firstLba)} fit`);
   }
+  const identity = await deviceIdentity(device, lu, cap, o);
+  const startOver = `usbms restore -i ${opts.input} --no-resume (or delete ${metaPath})`;
+  let state: RestoreProgress = {
+    format: 'usbms-restore/1',
+    input: opts.input,
+    inputBytes: info.size,
+    identity,
+    samples: [],
+    firstLba,
+    blocks,
+    doneBlocks: 0,
+    updated: new Date().toISOString(),
+  };
+  let resumed = false;
+  if (opts.resume !== false) {
+    const previous = await loadRestoreProgress(metaPath);
+    if (previous === 'unreadable')
+      throw resumeRefused(`the restore of ${opts.input}`, metaPath, 'its progress record is unreadable', undefined, identity, startOver);
+    if (previous !== 'missing') {
+      const differ = identityDifferences(previous.identity, identity);
+      if (differ.length > 0) {
+        throw resumeRefused(
+          `the restore of ${opts.input}`,
+          metaPath,
+          `it was writing another device (${differ.join(', ')} differ)`,
+          previous.identity,
+          identity,
+          startOver,
+        );
+      }
+      if (previous.firstLba !== firstLba || previous.inputBytes !== info.size) {
+        throw resumeRefused(
+          `the restore of ${opts.input}`,
+          metaPath,
+          `it wrote ${previous.inputBytes} bytes from LBA ${previous.firstLba}, this command ${info.size} bytes from LBA ${firstLba}`,
+          previous.identity,
+          identity,
+          startOver,
+        );
+      }
+      const changed = await firstChangedSample(lu, previous.samples, o);
+      if (changed !== undefined) {
+        throw resumeRefused(
+          `the restore of ${opts.input}`,
+          metaPath,
+          `block ${changed.lba} on the device does not hold what was written there (another medium, or it changed since)`,
+          previous.identity,
+          identity,
+          startOver,
+        );
+      }
+      state = { ...previous, doneBlocks: Math.min(previous.doneBlocks, blocks) };
+      resumed = state.doneBlocks > 0;
+    }
+  }
   await confirm(
     ctx,
-    `restore ${opts.input} (${formatBytes(info.size)}) over LBA ${firstLba}-${firstLba + blocks - 1} of LUN ${lu.number} on ${deviceLabel(ctx, device)}`,
+    `restore ${opts.input} (${formatBytes(info.size)}) over LBA ${firstLba}-${firstLba + blocks - 1} of LUN ${lu.number} on ${deviceLabel(ctx, device)}` +
+      (resumed ? `, resuming at block ${state.doneBlocks}` : ''),
     opts.yes,
   );
+  if (resumed) ctx.note(`resuming the restore of ${opts.input} at block ${state.doneBlocks} of ${blocks} (progress in ${metaPath})`);
+
+  let lastSaved = 0;
+  let saveFailed = false;
+  const save = async (force: boolean): Promise<void> => {
+    const now = performance.now();
+    if (saveFailed || (!force && now - lastSaved < METADATA_INTERVAL_MS)) return;
+    lastSaved = now;
+    state.updated = new Date().toISOString();
+    try {
+      await writeFile(`${metaPath}.tmp`, toJson(state));
+      await rename(`${metaPath}.tmp`, metaPath);
+    } catch (error) {
+      saveFailed = true;
+      ctx.note(`warning: cannot record progress in ${metaPath} (${(error as Error).message}); an interrupted restore will start over`);
+    }
+  };
+
   const chunk = Math.max(1, Math.floor(device.maxTransferBytes / cap.blockSize));
   const buffer = new Uint8Array(chunk * cap.blockSize);
   const file = await open(opts.input, 'r');
-  const progress = new Progress('restore', info.size, 0, process.stderr.isTTY === true && !ctx.json);
+  const progress = new Progress('restore', info.size, state.doneBlocks * cap.blockSize, process.stderr.isTTY === true && !ctx.json);
   try {
-    for (let done = 0; done < blocks; ) {
-      const n = Math.min(chunk, blocks - done);
+    while (state.doneBlocks < blocks) {
+      const n = Math.min(chunk, blocks - state.doneBlocks);
       const view = buffer.subarray(0, n * cap.blockSize);
-      const { bytesRead } = await file.read(view, 0, view.length, done * cap.blockSize);
-      if (bytesRead !== view.length)
-        throw new CliError(`${opts.input} changed while restoring (short read at block ${done})`, { exitCode: ExitCode.FileError, code: CliErrorCode.File });
-      await lu.write(firstLba + done, view, { ...o, verify: opts.verify === true });
-      done += n;
-      progress.update(done * cap.blockSize, info.size);
+      const { bytesRead } = await file.read(view, 0, view.length, state.doneBlocks * cap.blockSize);
+      if (bytesRead !== view.length) {
+        throw new CliError(`${opts.input} changed while restoring (short read at block ${state.doneBlocks})`, {
+          exitCode: ExitCode.FileError,
+          code: CliErrorCode.File,
+        });
+      }
+      const lba = firstLba + state.doneBlocks;
+      await lu.write(lba, view, { ...o, verify: opts.verify === true });
+      addSample(state.samples, lba, view.subarray(0, cap.blockSize));
+      state.doneBlocks += n;
+      progress.update(state.doneBlocks * cap.blockSize, info.size);
+      await save(false);
     }
     await lu.flush(o);
-  } finally {
+  } catch (error) {
     progress.stop();
     await file.close();
+    await save(true);
+    const last = state.doneBlocks === 0 ? 'no block was written' : `the last block written is LBA ${firstLba + state.doneBlocks - 1}`;
+    ctx.note(`restore stopped after ${state.doneBlocks} of ${blocks} blocks (${last}); run the same command to resume`);
+    throw error;
   }
-  const result = { input: opts.input, lun: lu.number, firstLba, blocks, bytes: info.size, verified: opts.verify === true, rate: Math.round(progress.rate) };
+  progress.stop();
+  await file.close();
+  await rm(metaPath, { force: true });
+  const result = {
+    input: opts.input,
+    lun: lu.number,
+    firstLba,
+    blocks,
+    bytes: info.size,
+    resumed,
+    verified: opts.verify === true,
+    rate: Math.round(progress.rate),
+  };
   if (ctx.json) return ctx.out(toJson(result));
-  ctx.out(`restored ${blocks} blocks (${formatBytes(info.size)}) to LUN ${lu.number} at LBA ${firstLba}${opts.verify === true ? ', verified' : ''}`);
+  ctx.out(
+    `restored ${blocks} blocks (${formatBytes(info.size)}) to LUN ${lu.number} at LBA ${firstLba}${resumed ? ' (resumed)' : ''}${opts.verify === true ? ', verified' : ''}`,
+  );
 }

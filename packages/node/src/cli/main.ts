@@ -10,7 +10,7 @@ import { cmdBench, cmdCapacity, cmdEject, cmdInquiry, cmdList, cmdRead, cmdSense
 import { CliContext, type GlobalOptions } from './context.js';
 import { CliError, CliErrorCode, ExitCode, exitCodeFor, exitCodeHelp, osErrorOf, senseOf } from './exit.js';
 import { toJson } from './format.js';
-import { cmdDump, cmdRestore } from './image.js';
+import { cmdDump, cmdRestore, type RestoreOptions } from './image.js';
 import { cmdRaw, type RawOptions } from './raw.js';
 import { SIZE_UNITS_HELP } from './units.js';
 
@@ -51,7 +51,9 @@ function reportError(error: unknown, options: GlobalOptions, command: string, ct
   const sense = senseOf(error);
   if (sense !== undefined && !message.includes(formatSense(sense))) message += ` [${formatSense(sense)}]`;
   const codeName = error instanceof UsbmsError || error instanceof CliError ? ` (${error.code})` : '';
-  process.stderr.write(`usbms ${command}: ${message.replace(/\s*\n\s*/g, ' ')}${options.verbose === true ? codeName : ''}\n`);
+  // Core errors are one line; the CLI's own (a resume refusal with both identities) may span several.
+  const text = error instanceof CliError ? message : message.replace(/\s*\n\s*/g, ' ');
+  process.stderr.write(`usbms ${command}: ${text}${options.verbose === true ? codeName : ''}\n`);
   if (options.verbose === true && error instanceof Error) {
     process.stderr.write(`${error.stack ?? ''}\n`);
     let cause: unknown = error.cause;
@@ -214,7 +216,8 @@ ${exitCodeHelp()}`,
     .option('--lba <n>', 'first block (default 0)')
     .option('-y, --yes', 'do not ask for confirmation')
     .option('--verify', 'read back and compare')
-    .action(action((ctx, opts: { input: string; lba?: string; yes?: boolean; verify?: boolean }) => cmdRestore(ctx, opts)));
+    .option('--no-resume', 'start over even if FILE.restore.json records an interrupted restore')
+    .action(action((ctx, opts: RestoreOptions) => cmdRestore(ctx, opts)));
 
   program
     .command('bench')

@@ -1,0 +1,145 @@
+/**
+ * What makes a resumed `dump`/`restore` safe: the device's identity as
+ * recorded when the copy started, and hashes of a few blocks already copied.
+ * Cheap devices share serial numbers (or have none), so a matching identity
+ * alone is not enough: some copied blocks are read back and must hash the same.
+ */
+import { createHash } from 'node:crypto';
+import type { LogicalUnit, MscDevice } from '@usbms/core';
+
+type CallOptions = { signal?: AbortSignal; timeoutMs?: number };
+
+import { CliError, CliErrorCode, ExitCode } from './exit.js';
+import { hex4 } from './format.js';
+
+/** The identity a copy is bound to. */
+export interface DeviceIdentity {
+  /** "VID:PID" in hex. */
+  usb: string;
+  serial: string | null;
+  vendor: string;
+  product: string;
+  revision: string;
+  lun: number;
+  blocks: number;
+  blockSize: number;
+}
+
+/** A block already copied and the SHA-256 of its contents. */
+export interface BlockSample {
+  lba: number;
+  sha256: string;
+}
+
+/** How many samples a progress record keeps (bounded, spread over the copy). */
+const MAX_SAMPLES = 16;
+/** How many of them a resume reads back: the first, one in the middle and the last. */
+const CHECKED_SAMPLES = 3;
+
+export async function deviceIdentity(
+  device: MscDevice,
+  lu: LogicalUnit,
+  capacity: { blocks: number; blockSize: number },
+  o: CallOptions,
+): Promise<DeviceIdentity> {
+  const info = device.info;
+  const inquiry = lu.inquiry ?? (await lu.readInquiry(o));
+  return {
+    usb: `${hex4(info.vendorId ?? 0)}:${hex4(info.productId ?? 0)}`,
+    serial: info.serialNumber ?? null,
+    vendor: inquiry.vendor,
+    product: inquiry.product,
+    revision: inquiry.revision,
+    lun: lu.number,
+    blocks: capacity.blocks,
+    blockSize: capacity.blockSize,
+  };
+}
+
+export function describeIdentity(id: DeviceIdentity): string {
+  return `${id.usb}${id.serial === null ? ' (no serial)' : ` serial ${id.serial}`}, "${id.vendor} ${id.product} ${id.revision}", LUN ${id.lun}, ${id.blocks} blocks of ${id.blockSize} bytes`;
+}
+
+/** Names of the fields that differ (empty when the identities match). */
+export function identityDifferences(recorded: DeviceIdentity, current: DeviceIdentity): string[] {
+  const keys: (keyof DeviceIdentity)[] = ['usb', 'serial', 'vendor', 'product', 'revision', 'lun', 'blocks', 'blockSize'];
+  return keys.filter((k) => recorded[k] !== current[k]);
+}
+
+export function isDeviceIdentity(value: unknown): value is DeviceIdentity {
+  if (typeof value !== 'object' || value === null) return false;
+  const v = value as Record<string, unknown>;
+  return (
+    typeof v.usb === 'string' &&
+    (v.serial === null || typeof v.serial === 'string') &&
+    typeof v.vendor === 'string' &&
+    typeof v.product === 'string' &&
+    typeof v.revision === 'string' &&
+    [v.lun, v.blocks, v.blockSize].every((n) => Number.isSafeInteger(n) && (n as number) >= 0)
+  );
+}
+
+export function isSampleList(value: unknown): value is BlockSample[] {
+  return (
+    Array.isArray(value) &&
+    value.length <= MAX_SAMPLES * 2 &&
+    value.every(
+      (s: unknown) =>
+        typeof s === 'object' &&
+        s !== null &&
+        Number.isSafeInteger((s as BlockSample).lba) &&
+        typeof (s as BlockSample).sha256 === 'string' &&
+        /^[0-9a-f]{64}$/.test((s as BlockSample).sha256),
+    )
+  );
+}
+
+export function sha256(bytes: Uint8Array): string {
+  return createHash('sha256').update(bytes).digest('hex');
+}
+
+/** Records a copied block; when the list is full every other sample is dropped (the first is kept), so samples stay spread. */
+export function addSample(samples: BlockSample[], lba: number, block: Uint8Array): void {
+  samples.push({ lba, sha256: sha256(block) });
+  if (samples.length > MAX_SAMPLES) {
+    const kept = samples.filter((_, i) => i % 2 === 0 || i === samples.length - 1);
+    samples.splice(0, samples.length, ...kept);
+  }
+}
+
+/** The samples a resume reads back: first, middle, last. */
+export function samplesToCheck(samples: readonly BlockSample[]): BlockSample[] {
+  if (samples.length <= CHECKED_SAMPLES) return [...samples];
+  return [samples[0], samples[Math.floor(samples.length / 2)], samples.at(-1)].filter((s): s is BlockSample => s !== undefined);
+}
+
+/** Reads the samples back from the device; returns the first whose contents differ. */
+export async function firstChangedSample(lu: LogicalUnit, samples: readonly BlockSample[], o: CallOptions): Promise<BlockSample | undefined> {
+  for (const sample of samplesToCheck(samples)) {
+    const block = await lu.read(sample.lba, 1, o);
+    if (sha256(block) !== sample.sha256) return sample;
+  }
+  return undefined;
+}
+
+/** The refusal: both identities (or the block that differs) and how to start over. */
+export function resumeRefused(
+  what: string,
+  progressPath: string,
+  reason: string,
+  recorded: DeviceIdentity | undefined,
+  current: DeviceIdentity,
+  startOver: string,
+): CliError {
+  const lines = [
+    `refusing to resume ${what}: ${reason}`,
+    `  recorded in ${progressPath}: ${recorded === undefined ? '(no device identity: written by an older usbms)' : describeIdentity(recorded)}`,
+    `  this device:  ${describeIdentity(current)}`,
+    `  to start over: ${startOver}`,
+  ];
+  return new CliError(lines.join('\n'), {
+    exitCode: ExitCode.Other,
+    code: CliErrorCode.Resume,
+    details: { progress: progressPath, recorded: recorded ?? null, current, startOver },
+  });
+}
