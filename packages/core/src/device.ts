@@ -15,6 +15,8 @@ import {
 } from './errors.js';
 import { CommandQueue } from './queue.js';
 import { type QuirkMatchInput, type QuirkRule, type Quirks, resolveQuirks } from './quirks.js';
+import { isAtaPassThrough } from './sat/pass-through.js';
+import { ataReadOnlyRefusal } from './sat/read-only.js';
 import { padCdb } from './scsi/bytes.js';
 import type { Capacity } from './scsi/capacity.js';
 import type { CommandOptions, DataDirection, ScsiCommand } from './scsi/command.js';
@@ -145,6 +147,11 @@ type Transaction = {
 const DEFAULT_TIMEOUT_MS = 20_000;
 /** REQUEST SENSE allocation length: 18 bytes is what USB devices reliably answer (Linux US_SENSE_SIZE). */
 const SENSE_LENGTH = 18;
+/**
+ * After ATA PASS-THROUGH: room for descriptor-format sense with the 14-byte ATA Status Return descriptor
+ * (SAT-4 §12.2.2.6; 8 + 14 = 22 bytes), which 18 bytes would cut before the STATUS register.
+ */
+const ATA_SENSE_LENGTH = 32;
 /** Largest block size accepted from READ CAPACITY; anything beyond is garbage from the device. */
 const MAX_BLOCK_SIZE = 1 << 20;
 
@@ -573,6 +580,9 @@ export class MscDevice {
     if (this.readOnly && (command.writesMedium || command.direction === 'out' || scsi.isWriteClassOpcode(command.cdb))) {
       throw new ReadOnlyError(`${command.name} refused: the device was opened read-only`);
     }
+    // SAT-4 ATA PASS-THROUGH: read-only is an allowlist of ATA reads, whatever the direction.
+    const ata = this.readOnly ? ataReadOnlyRefusal(command.cdb) : undefined;
+    if (ata !== undefined) throw new ReadOnlyError(`${command.name} refused: ${ata} is not an ATA read, and the device was opened read-only`);
   }
 
   /** One queue job: CBW, data, CSW, and the automatic REQUEST SENSE after CHECK CONDITION. */
@@ -612,7 +622,7 @@ export class MscDevice {
           } else {
             // BOT 1.0 §5.2: CSW status 1 (command failed). The device holds sense
             // data until the next command on this LUN, so fetch it in the same job.
-            const sense = await this.#requestSense(lun, timeoutMs, signal, id);
+            const sense = await this.#requestSense(lun, timeoutMs, signal, id, isAtaPassThrough(cdb) ? ATA_SENSE_LENGTH : SENSE_LENGTH);
             result = { status: 'check-condition', statusCode: 0x02, data: r.data, residue: r.residue, ...(sense ? { sense } : {}) };
           }
           if (tracing) {
@@ -638,8 +648,8 @@ export class MscDevice {
     );
   }
 
-  async #requestSense(lun: number, timeoutMs: number, signal: AbortSignal, id: number): Promise<SenseData | undefined> {
-    const command = scsi.requestSense({ allocationLength: SENSE_LENGTH });
+  async #requestSense(lun: number, timeoutMs: number, signal: AbortSignal, id: number, length: number): Promise<SenseData | undefined> {
+    const command = scsi.requestSense({ allocationLength: length });
     const cdb = this.quirks.padCdbTo12 ? padCdb(command.cdb, 12) : command.cdb;
     const r = await this.#engine.command({ lun, cdb, direction: 'in', length: command.length, timeoutMs, signal, traceId: id });
     if (r.status !== 'passed' || r.data.length === 0) return undefined;

@@ -5,6 +5,7 @@ export * from './device.js';
 export * from './errors.js';
 export * from './queue.js';
 export * from './quirks.js';
+export * from './sat/index.js';
 export * from './scsi/index.js';
 export * from './sense/index.js';
 export * from './trace.js';

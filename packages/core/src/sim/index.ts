@@ -16,6 +16,7 @@ export {
 export type { SimFault, SimFaultHandle, SimFaultKind, SimFaultMatch, SimStage } from './faults.js';
 export { SimProfiles } from './profiles.js';
 export { type RawCommand, type RawResult, rawResetRecovery, runRawCommand } from './raw-host.js';
+export { type SimAtaAttribute, SimAtaDrive, type SimAtaDriveOptions, type SimAtaFaults } from './sat-target.js';
 export {
   ScsiStatus,
   SimLogicalUnit,

@@ -14,6 +14,11 @@ export interface SimSense {
   information?: number;
   /** Sense-key-specific field pointer for ILLEGAL REQUEST (SPC-4 §4.5.2.4.2). */
   fieldPointer?: { inCdb: boolean; byte: number; bit?: number };
+  /**
+   * Sense bytes to return as they are, whatever format REQUEST SENSE asks for: a SAT bridge's ATA return
+   * (SAT-4 §12.2.2.6/7) is in the format its D_SENSE chose (see SimAtaDrive).
+   */
+  raw?: Uint8Array;
 }
 
 /** Common conditions, named after the SPC-4 ASC/ASCQ table. */
@@ -75,6 +80,7 @@ function sksBytes(sense: SimSense): Uint8Array | undefined {
 
 /** Fixed-format sense (response code 0x70, current error). */
 export function encodeFixedSense(sense: SimSense): Uint8Array {
+  if (sense.raw !== undefined) return sense.raw.slice();
   const out = new Uint8Array(FIXED_SENSE_LENGTH);
   const info = sense.information;
   // VALID (bit 7 of byte 0) only when the INFORMATION field holds a value that fits its 4 bytes.
@@ -96,6 +102,7 @@ export function encodeFixedSense(sense: SimSense): Uint8Array {
  * descriptor (type 0x02) when they apply.
  */
 export function encodeDescriptorSense(sense: SimSense): Uint8Array {
+  if (sense.raw !== undefined) return sense.raw.slice();
   const parts: Uint8Array[] = [];
   if (sense.information !== undefined && sense.information >= 0) {
     const d = new Uint8Array(12);
