@@ -1,5 +1,5 @@
 import { AbortError, InvalidArgumentError, MscDevice, type MscDeviceOptions, type MscTransport, NotFoundError, serializeError } from '@usbms/core';
-import { SimulatedDevice } from '@usbms/core/sim';
+import { SimAtaDrive, SimulatedDevice } from '@usbms/core/sim';
 import { listDevices } from '../discovery.js';
 import { messageOf } from '../map-error.js';
 import { type DeviceSelector, openTransport } from '../open.js';
@@ -129,7 +129,9 @@ export class CliContext {
     }
     if (this.options.simNoMedium === true && lun[0] !== undefined) lun[0] = { ...lun[0], mediumPresent: false };
     const latency = intOption('sim-latency', this.options.simLatency, 0);
-    this.#sim = new SimulatedDevice({ luns: lun, ...(latency > 0 ? { transferDelayMs: latency } : {}) });
+    // The simulated disk is an ATA drive behind SAT, so `usbms --sim identify` / `smart` work too.
+    const drive = new SimAtaDrive({ sectors: lun[0]?.blocks ?? size / 512, model: 'USBMS SIM ATA DRIVE' });
+    this.#sim = new SimulatedDevice({ luns: lun, vendorCommand: drive.hook, ...(latency > 0 ? { transferDelayMs: latency } : {}) });
     // Unreadable blocks (MEDIUM ERROR 03/11/00 on every read covering them), to try dump --skip-bad.
     for (const text of this.options.simBadLba?.split(',') ?? []) {
       const lba = parseCount(text);

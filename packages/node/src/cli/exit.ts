@@ -42,6 +42,8 @@ export const ExitCode = {
   Contradict: 31,
   /** SG_LIB_CAT_TIMEOUT. */
   Timeout: 33,
+  /** SG_LIB_OK_FALSE: no error, and the answer is "false" (`usbms smart`: the drive says FAILED). */
+  OkFalse: 36,
   /** SG_LIB_CAT_PROTECTION: ABORTED COMMAND with ASC 10h (protection information). */
   Protection: 40,
   /** SG_LIB_OS_BASE_ERR: an OS error whose number is 47 or more (or unknown). 51-96 are 50 + errno. */
@@ -76,6 +78,7 @@ export const EXIT_CODE_TABLE: readonly { code: string; meaning: string }[] = [
   { code: '22', meaning: 'ILLEGAL REQUEST: LBA out of range (05/21/00)' },
   { code: '31', meaning: 'contradicting options' },
   { code: '33', meaning: 'command timed out' },
+  { code: '36', meaning: 'no error, answer "false": smart found the drive FAILING' },
   { code: '40', meaning: 'ABORTED COMMAND, protection information (0B/10/xx)' },
   { code: '50', meaning: 'OS error with errno 47 or above' },
   { code: '51-96', meaning: 'OS error: 50 + errno (e.g. 52 ENOENT, 63 EACCES, 69 ENODEV device gone)' },

@@ -6,6 +6,7 @@
 import { AbortError, formatSense, serializeError, UsbmsError } from '@usbms/core';
 import { Command, CommanderError, Option } from 'commander';
 import { messageOf } from '../map-error.js';
+import { cmdIdentify, cmdSmart, collect, normalizeSmartArgs, type SmartCliOptions } from './ata.js';
 import { cmdBench, cmdCapacity, cmdEject, cmdInquiry, cmdList, cmdRead, cmdSense, cmdTur, cmdWatch, cmdWrite } from './commands.js';
 import { CliContext, type GlobalOptions } from './context.js';
 import { CliError, CliErrorCode, ExitCode, exitCodeFor, exitCodeHelp, osErrorOf, senseOf } from './exit.js';
@@ -122,6 +123,7 @@ Examples:
   usbms --sim capacity
   usbms --sim=disk.img write 0 -i boot.bin --yes
   usbms raw 12 00 00 00 24 00 --in 36
+  usbms identify ; usbms smart -a ; usbms smart -t short ; usbms smart -l selftest
   usbms dump -o stick.img            (Ctrl-C, then run again to resume)
 
 Sizes (--size, --in, --max-transfer, ...): ${SIZE_UNITS_HELP}; 0x for hex.
@@ -220,6 +222,34 @@ ${exitCodeHelp()}`,
     .action(action((ctx, opts: RestoreOptions) => cmdRestore(ctx, opts)));
 
   program
+    .command('identify')
+    .description('ATA IDENTIFY DEVICE through SAT ATA PASS-THROUGH: model, serial, firmware, capacity, sector sizes, features')
+    .option('--cdb12', 'use ATA PASS-THROUGH(12) (bridges that only know A1h)')
+    .action(action((ctx, opts: { cdb12?: boolean }) => cmdIdentify(ctx, opts)));
+
+  program
+    .command('smart')
+    .description('ATA SMART through SAT, smartctl style (default -H -A); exit 36 when the drive says FAILED')
+    .option('-H, --health', "SMART RETURN STATUS: the drive's own overall health self-assessment")
+    .option('-A, --attributes', 'attributes with thresholds, raw values decoded')
+    .option('-a, --all', 'identity, health, attributes, error and self-test logs')
+    .option('--log <name>', '-l: error | selftest | xselftest | directory | gplog-directory (repeatable)', collect)
+    .option('--test <test>', '-t: start a self-test: short | long | conveyance | offline')
+    .option('-X, --abort', 'abort the running self-test')
+    .option('--cdb12', 'use ATA PASS-THROUGH(12) (bridges that only know A1h)')
+    .addHelpText(
+      'after',
+      `
+-l and -t after "smart" mean --log and --test, as in smartctl (elsewhere they are --lun and --timeout).
+Health: PASSED means the drive reports no pre-failure attribute at or below its threshold (smartctl's
+meaning: a drive can fail without warning while PASSED; FAILED predicts failure within 24 hours).
+Exit status: 0 PASSED, 36 FAILED or a pre-fail attribute failing now (sg3_utils' "false"), otherwise
+the sg3_utils codes (e.g. 9 when the bridge does not know ATA PASS-THROUGH, 11 when the drive aborts
+the ATA command).`,
+    )
+    .action(action((ctx, opts: SmartCliOptions) => cmdSmart(ctx, opts)));
+
+  program
     .command('bench')
     .description('sequential read (and with --write, write) throughput and TEST UNIT READY latency')
     .option('--size <bytes>', 'bytes to read/write (default 16 MiB)')
@@ -237,7 +267,7 @@ ${exitCodeHelp()}`,
  * optional value would swallow the subcommand in `usbms --sim inquiry`.)
  */
 export function normalizeArgs(argv: string[]): string[] {
-  return argv.flatMap((arg, i) => (i >= 2 && arg.startsWith('--sim=') ? ['--sim', '--sim-image', arg.slice('--sim='.length)] : [arg]));
+  return normalizeSmartArgs(argv.flatMap((arg, i) => (i >= 2 && arg.startsWith('--sim=') ? ['--sim', '--sim-image', arg.slice('--sim='.length)] : [arg])));
 }
 
 /** True when the raw arguments ask for --json (usage errors happen before options are parsed). */
