@@ -12,6 +12,7 @@ import {
   InvalidArgumentError,
   InvalidCswError,
   NotFoundError,
+  NvmeStatusError,
   ParseError,
   PhaseError,
   ProtectedClassError,
@@ -62,6 +63,7 @@ const samples: Record<UsbmsErrorCode, () => UsbmsError> = {
   VERIFY_MISMATCH: () => new VerifyMismatchError('read-back differs at LBA 9', { details: { lba: 9 } }),
   PROTOCOL_VIOLATION: () => new ProtocolViolationError('host broke BOT', { details: { violations: ['CBW while data pending'] } }),
   REPLAY_MISMATCH: () => new ReplayMismatchError('Replay mismatch at transcript line 9: CBW differs at byte 20', { details: { line: 9, offset: 20 } }),
+  NVME_STATUS: () => new NvmeStatusError('IDENTIFY NAMESPACE failed: NVMe status 0x000b', { details: { status: 0x0b, sct: 0, sc: 0x0b, dnr: false } }),
 };
 
 /** A real worker thread that posts back whatever it receives (postMessage both ways). */

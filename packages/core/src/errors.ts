@@ -45,6 +45,8 @@ export const UsbmsErrorCode = {
   ProtocolViolation: 'PROTOCOL_VIOLATION',
   /** A replayed transcript and the host disagree: the host sent different bytes or a different stage. */
   ReplayMismatch: 'REPLAY_MISMATCH',
+  /** An NVMe command (through a USB bridge) completed with a non-zero status (NVMe Base 2.0 §4.2.3). */
+  NvmeStatus: 'NVME_STATUS',
 } as const;
 export type UsbmsErrorCode = (typeof UsbmsErrorCode)[keyof typeof UsbmsErrorCode];
 
@@ -214,6 +216,16 @@ export class ProtocolViolationError extends UsbmsError {
   }
 }
 
+/**
+ * An NVMe command completed with an error status. `status` is the completion's Status Field without the
+ * phase tag (NVMe Base 2.0 §4.2.3, figure 92): bits 7:0 Status Code, 10:8 Status Code Type, 14 Do Not Retry.
+ */
+export class NvmeStatusError extends UsbmsError {
+  constructor(message: string, options?: UsbmsErrorOptions) {
+    super(UsbmsErrorCode.NvmeStatus, message, options);
+  }
+}
+
 /** Plain JSON form of a value in `details`: byte arrays and bigints tagged, everything else as is. */
 function encodeValue(value: unknown): unknown {
   if (value instanceof Uint8Array) {
@@ -300,6 +312,7 @@ const errorClasses: Record<UsbmsErrorCode, (data: SerializedUsbmsError, details:
   VERIFY_MISMATCH: (d) => new VerifyMismatchError(d.message),
   PROTOCOL_VIOLATION: (d) => new ProtocolViolationError(d.message),
   REPLAY_MISMATCH: (d) => new ReplayMismatchError(d.message),
+  NVME_STATUS: (d) => new NvmeStatusError(d.message),
 };
 
 /** `details.sense` when it has the shape of decoded sense data (with its raw bytes), else undefined. */

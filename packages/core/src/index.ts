@@ -1,6 +1,7 @@
 export * from './bot/engine.js';
 export * from './bot/wrappers.js';
 export * from './capture/index.js';
+export * from './bridge/index.js';
 export * from './device.js';
 export * from './errors.js';
 export * from './queue.js';

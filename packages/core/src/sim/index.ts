@@ -14,6 +14,8 @@ export {
   type SimViolationKind,
 } from './device.js';
 export type { SimFault, SimFaultHandle, SimFaultKind, SimFaultMatch, SimStage } from './faults.js';
+export { asmediaNvmeHook, jmicronNvmeHook, realtekNvmeHook, SIM_NVME_BRIDGE_IDS, type SimNvmeBridgeKind, simNvmeBridge } from './nvme-bridges.js';
+export { type SimNvmeCompletion, SimNvmeDrive, type SimNvmeDriveOptions, SimNvmeStatus } from './nvme-drive.js';
 export { SimProfiles } from './profiles.js';
 export { type RawCommand, type RawResult, rawResetRecovery, runRawCommand } from './raw-host.js';
 export { type SimAtaAttribute, SimAtaDrive, type SimAtaDriveOptions, type SimAtaFaults } from './sat-target.js';

@@ -1,0 +1,3 @@
+export * from './nvme.js';
+export * from './nvme-bridges.js';
+export * from './run-nvme.js';

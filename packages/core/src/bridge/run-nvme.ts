@@ -1,0 +1,84 @@
+/**
+ * Sending an NVMe admin command through a USB-to-NVMe bridge: the bridge's CDBs
+ * (nvme-bridges.ts) on the raw `execute` path, CHECK CONDITION turned into a
+ * typed error, and, for JMicron, the completion status read back.
+ */
+import type { ExecuteRequest, ExecuteResult } from '../device.js';
+import { NvmeStatusError, ReadOnlyError, ScsiCheckConditionError } from '../errors.js';
+import type { CommandOptions } from '../scsi/command.js';
+import { formatSense } from '../sense/format.js';
+import { type NvmeAdminCommand, nvmeReadOnlyRefusal } from './nvme.js';
+import {
+  asmediaNvmeCdb,
+  type BridgeCdb,
+  decodeJmicronNvmeResponse,
+  describeNvmeStatus,
+  jmicronNvmeCdbs,
+  type NvmeBridgeKind,
+  realtekNvmeCdb,
+} from './nvme-bridges.js';
+
+/** Anything with the raw `execute` of `MscDevice` (and its `readOnly`), or a `LogicalUnit` (through `device`). */
+export interface BridgeTarget {
+  execute(request: ExecuteRequest): Promise<ExecuteResult>;
+  readonly readOnly?: boolean;
+  readonly device?: { readonly readOnly: boolean };
+}
+
+export interface BridgeRunOptions extends CommandOptions {
+  lun?: number;
+}
+
+export function targetIsReadOnly(target: BridgeTarget): boolean {
+  return target.readOnly === true || target.device?.readOnly === true;
+}
+
+/** Runs one CDB of a bridge exchange; CHECK CONDITION throws ScsiCheckConditionError. */
+export async function runBridgeCdb(target: BridgeTarget, step: BridgeCdb, options: BridgeRunOptions): Promise<Uint8Array> {
+  const request: ExecuteRequest = { cdb: step.cdb, direction: step.direction, name: step.name };
+  if (step.direction === 'in') request.length = step.length;
+  if (step.direction === 'out' && step.data !== undefined) request.data = step.data;
+  if (options.lun !== undefined) request.lun = options.lun;
+  if (options.signal !== undefined) request.signal = options.signal;
+  if (options.timeoutMs !== undefined) request.timeoutMs = options.timeoutMs;
+  const result = await target.execute(request);
+  if (result.status !== 'good') {
+    const sense = result.sense;
+    throw new ScsiCheckConditionError(`${step.name} failed: ${sense ? formatSense(sense) : 'CHECK CONDITION without sense data'}`, sense);
+  }
+  return result.data;
+}
+
+/**
+ * Sends an NVMe admin command through the named bridge and decodes the answer.
+ * On a device opened read-only only Identify and Get Log Page are sent (ReadOnlyError otherwise, before
+ * anything reaches the device).
+ *
+ * The JMicron exchange is three SCSI commands; another caller's command between them would break it, so
+ * do not share the device with other callers while it runs (the same holds for smartctl).
+ */
+export async function runNvme<T>(target: BridgeTarget, bridge: NvmeBridgeKind, command: NvmeAdminCommand<T>, options: BridgeRunOptions = {}): Promise<T> {
+  if (targetIsReadOnly(target)) {
+    const refusal = nvmeReadOnlyRefusal(command);
+    if (refusal !== undefined) throw new ReadOnlyError(`${command.name} refused: ${refusal}, and the device was opened read-only`);
+  }
+  switch (bridge) {
+    case 'nvme-asmedia':
+      return command.decode(await runBridgeCdb(target, asmediaNvmeCdb(command), options));
+    case 'nvme-realtek':
+      return command.decode(await runBridgeCdb(target, realtekNvmeCdb(command), options));
+    case 'nvme-jmicron': {
+      const steps = jmicronNvmeCdbs(command);
+      await runBridgeCdb(target, steps.command, options);
+      const data = await runBridgeCdb(target, steps.data, options);
+      const completion = decodeJmicronNvmeResponse(await runBridgeCdb(target, steps.response, options));
+      if (completion.status !== 0) {
+        const status = describeNvmeStatus(completion.status);
+        throw new NvmeStatusError(`${command.name} failed: NVMe status 0x${completion.status.toString(16).padStart(4, '0')} (${status.text})`, {
+          details: { status: completion.status, sct: status.sct, sc: status.sc, dnr: status.dnr },
+        });
+      }
+      return command.decode(data);
+    }
+  }
+}
