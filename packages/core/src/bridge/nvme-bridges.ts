@@ -22,6 +22,7 @@ import type { DataDirection } from '../scsi/command.js';
 import { leU32, putLeU32 } from './le.js';
 import { NVME_BROADCAST_NSID, type NvmeAdminCommand, NvmeAdminOpcode, NvmeIdentifyCns } from './nvme.js';
 
+/** The USB-to-NVMe bridge conventions usbms speaks (smartctl's `-d sntjmicron`, `sntasmedia`, `sntrealtek`). */
 export type NvmeBridgeKind = 'nvme-jmicron' | 'nvme-asmedia' | 'nvme-realtek';
 
 /** One SCSI command of a bridge exchange, ready for `execute`. */
@@ -47,6 +48,7 @@ export const JMicronNvmeProtocol = { Command: 0x0, NonData: 0x1, DmaIn: 0x2, Dma
 const JMICRON_ADMIN = 0x80;
 /** "NVME" as a little-endian dword: the signature of the JMicron command and response blocks. */
 export const JMICRON_NVME_SIGNATURE = 0x454d_564e;
+/** Size of the JMicron command and response blocks. */
 export const JMICRON_NVME_BLOCK = 512;
 
 function assertReadable(bridge: string, command: NvmeAdminCommand<unknown>): void {

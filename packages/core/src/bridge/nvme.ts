@@ -53,6 +53,7 @@ export interface NvmeAdminCommand<T = Uint8Array> {
   readonly cdw15: number;
   /** Bytes the controller returns (the data pointer's size). */
   readonly dataLength: number;
+  /** Decodes the data-in bytes; throws ParseError on garbage. */
   readonly decode: (data: Uint8Array) => T;
 }
 
@@ -78,6 +79,7 @@ export function nvmeIdentifyNamespace(nsid = 1): NvmeAdminCommand<NvmeIdentifyNa
   return admin('IDENTIFY NAMESPACE', { opcode: NvmeAdminOpcode.Identify, nsid, cdw10: NvmeIdentifyCns.Namespace }, 4096, decodeNvmeIdentifyNamespace);
 }
 
+/** Options of `nvmeGetLogPage`. */
 export interface NvmeGetLogPageOptions {
   /** Log page identifier (LID). */
   logId: number;
@@ -141,6 +143,7 @@ export interface NvmePowerState {
   exitLatencyUs: number;
 }
 
+/** Identify Controller data, decoded (NVMe Base 2.0 figure 275). */
 export interface NvmeIdentifyController {
   /** PCI Vendor ID (VID) and Subsystem Vendor ID (SSVID). */
   pciVendorId: number;
@@ -259,6 +262,7 @@ export function decodeNvmeIdentifyController(data: Uint8Array): NvmeIdentifyCont
 // ---------------------------------------------------------------------------
 // Identify Namespace
 
+/** One LBA Format data structure (NVM Command Set 1.0 figure 98). */
 export interface NvmeLbaFormat {
   /** Metadata bytes per LBA (MS). */
   metadataSize: number;
@@ -268,6 +272,7 @@ export interface NvmeLbaFormat {
   relativePerformance: number;
 }
 
+/** Identify Namespace data, decoded (NVM Command Set 1.0 figure 97). */
 export interface NvmeIdentifyNamespace {
   /** False when NSZE is 0: the NSID names no active namespace (the controller returns zeros). */
   active: boolean;
@@ -357,6 +362,7 @@ export const NvmeCriticalWarning = {
   PersistentMemoryReadOnly: 0x20,
 } as const;
 
+/** The SMART / Health Information log, decoded (NVMe Base 2.0 figure 207). */
 export interface NvmeSmartHealth {
   /** Critical Warning byte; any bit set means the health verdict is 'failed' (smartctl's convention). */
   criticalWarning: number;
@@ -445,6 +451,7 @@ export function decodeNvmeSmartHealth(data: Uint8Array): NvmeSmartHealth {
 // ---------------------------------------------------------------------------
 // Error Information (log 01h)
 
+/** One Error Information log entry (NVMe Base 2.0 figure 205). */
 export interface NvmeErrorLogEntry {
   /** Error Count: unique, increasing; 0 = an unused entry. */
   errorCount: bigint;

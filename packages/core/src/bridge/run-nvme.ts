@@ -20,6 +20,7 @@ import {
 
 /** Anything with the raw `execute` of `MscDevice` (and its `readOnly`), or a `LogicalUnit` (through `device`). */
 export interface BridgeTarget {
+  /** The raw path: one CDB, its data stage, and the status (see `MscDevice.execute`). */
   execute(request: ExecuteRequest): Promise<ExecuteResult>;
   readonly readOnly?: boolean;
   readonly device?: { readonly readOnly: boolean };
@@ -29,6 +30,7 @@ export interface BridgeRunOptions extends CommandOptions {
   lun?: number;
 }
 
+/** True when the target (a device, or a LUN's device) was opened read-only. */
 export function targetIsReadOnly(target: BridgeTarget): boolean {
   return target.readOnly === true || target.device?.readOnly === true;
 }

@@ -17,6 +17,7 @@ import { SimNvmeDrive, type SimNvmeDriveOptions } from './nvme-drive.js';
 import type { SimVendorHook, SimVendorResult } from './scsi-target.js';
 import { Sense } from './sense.js';
 
+/** The emulated USB-to-NVMe bridges. */
 export type SimNvmeBridgeKind = 'nvme-jmicron' | 'nvme-asmedia' | 'nvme-realtek';
 
 const le32 = (d: Uint8Array, at: number): number => ((d[at] ?? 0) | ((d[at + 1] ?? 0) << 8) | ((d[at + 2] ?? 0) << 16) | ((d[at + 3] ?? 0) << 24)) >>> 0;

@@ -67,6 +67,7 @@ export const SimNvmeStatus = {
   InvalidLogPage: 0x109,
 } as const;
 
+/** A simulated NVMe controller with one namespace, answering Identify and Get Log Page. */
 export class SimNvmeDrive {
   readonly options: Required<Omit<SimNvmeDriveOptions, 'errors' | 'temperatureSensorsK'>> & Pick<SimNvmeDriveOptions, 'errors' | 'temperatureSensorsK'>;
   /** Every admin command the drive executed: opcode, NSID, CDW10-15. */
@@ -103,6 +104,7 @@ export class SimNvmeDrive {
     };
   }
 
+  /** The 4096-byte Identify Controller data. */
   identifyController(): Uint8Array {
     const o = this.options;
     const d = new Uint8Array(4096);
@@ -145,6 +147,7 @@ export class SimNvmeDrive {
     return d;
   }
 
+  /** The 4096-byte Identify Namespace data of namespace 1. */
   identifyNamespace(): Uint8Array {
     const o = this.options;
     const d = new Uint8Array(4096);
@@ -160,6 +163,7 @@ export class SimNvmeDrive {
     return d;
   }
 
+  /** The 512-byte SMART / Health Information log. */
   smartLog(): Uint8Array {
     const o = this.options;
     const d = new Uint8Array(512);
@@ -185,6 +189,7 @@ export class SimNvmeDrive {
     return d;
   }
 
+  /** The Error Information log, ELPE + 1 entries of 64 bytes. */
   errorLog(): Uint8Array {
     const d = new Uint8Array(this.options.errorLogEntries * 64);
     const errors = this.options.errors ?? [];
