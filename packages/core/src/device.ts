@@ -577,6 +577,13 @@ export class MscDevice {
 
   /** The read-only option: refuses write-class opcodes and any data-out before anything is sent. */
   #refuseIfReadOnly(command: { name: string; cdb: Uint8Array; direction: DataDirection; writesMedium?: boolean | undefined }): void {
+    // A command that declares `writesMedium: false` vouches that it changes nothing (defineCommand's
+    // contract: a data-out that only sends a key, or a USB bridge's NVMe command block whose NVMe command
+    // passed the bridge layer's read-only allowlist). Write-class opcodes are refused all the same.
+    if (this.readOnly && command.writesMedium === false) {
+      if (scsi.isWriteClassOpcode(command.cdb)) throw new ReadOnlyError(`${command.name} refused: the device was opened read-only`);
+      return;
+    }
     if (this.readOnly && (command.writesMedium || command.direction === 'out' || scsi.isWriteClassOpcode(command.cdb))) {
       throw new ReadOnlyError(`${command.name} refused: the device was opened read-only`);
     }

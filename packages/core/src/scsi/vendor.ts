@@ -148,7 +148,8 @@ export function defineCommand<O, T>(spec: InCommandSpec<O, T> | OutCommandSpec<O
       name,
       cdb,
       ...(spec.timeoutMs === undefined ? {} : { timeoutMs: spec.timeoutMs }),
-      ...(writesMedium ? { writesMedium: true } : {}),
+      // An explicit false is kept: the device's read-only option honours it for a data-out (see writesMedium).
+      ...(writesMedium ? { writesMedium: true } : spec.writesMedium === false ? { writesMedium: false } : {}),
     };
     switch (spec.direction) {
       case 'in': {

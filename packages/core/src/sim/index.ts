@@ -4,6 +4,8 @@
  * RAM-resident SCSI logical units behind a Bulk-Only Transport device model,
  * with fault injection, a vendor-command hook and power-cut semantics.
  */
+
+export { cypressAtaHook, jmicronAtaHook, SIM_ATA_BRIDGE_IDS, type SimAtaBridgeKind, simAtaBridge, sunplusAtaHook } from './ata-bridges.js';
 export {
   type SimBotState,
   type SimCommandRecord,
