@@ -655,7 +655,7 @@ async function ensureConfiguration(device: UsbDeviceLike, map: (e: unknown, op: 
   }
 }
 
-function pickInterface(interfaces: MscInterfaceInfo[], options: NodeUsbTransportOptions, id: string): MscInterfaceInfo {
+export function pickInterface(interfaces: MscInterfaceInfo[], options: NodeUsbTransportOptions, id: string): MscInterfaceInfo {
   if (options.interfaceNumber !== undefined) {
     const named = interfaces.find((i) => i.interfaceNumber === options.interfaceNumber);
     if (named === undefined) {
@@ -696,24 +696,33 @@ function describeUse(use: BlockDeviceUse): string {
   }
 }
 
+/** What the Linux handoff check found: the bound driver (if sysfs could say) and whether sysfs was readable. */
+export interface LinuxHandoff {
+  /** The kernel driver to detach, or undefined when none is bound or it must not be detached. */
+  driver: string | undefined;
+  sysfsReadable: boolean;
+}
+
 /**
- * Linux: find the driver bound to the interface; refuse if any partition of
- * its disks is in use (unless `force`); detach it. Returns the detached driver.
+ * Linux, before claiming: find the driver bound to the interface; refuse when
+ * another program holds it through usbfs, when detaching is off, or when any
+ * partition of its disks is in use (unless `force`). Shared by both backends;
+ * run again after a port reset, since the kernel may re-bind usb-storage and
+ * something may mount the disk meanwhile.
  */
-async function handOffKernelDriver(
+export async function checkLinuxHandoff(
   device: UsbDeviceLike,
-  config: UsbConfigurationLike,
+  configurationValue: number,
   interfaceNumber: number,
   options: NodeUsbTransportOptions,
   id: string,
-  map: (e: unknown, op: UsbOperation) => UsbmsError,
-): Promise<{ detached: string | undefined; sysfsReadable: boolean }> {
+): Promise<LinuxHandoff> {
   const deviceName = sysfsDeviceName(device.bus, device.ports);
   const state =
     deviceName === undefined
       ? { readable: false, driver: undefined, blockDevices: [] }
-      : await readLinuxInterfaceState(sysfsInterfaceName(deviceName, config.configurationValue, interfaceNumber), options.linuxRoots);
-  const result = (detached: string | undefined) => ({ detached, sysfsReadable: state.readable });
+      : await readLinuxInterfaceState(sysfsInterfaceName(deviceName, configurationValue, interfaceNumber), options.linuxRoots);
+  const result = (driver: string | undefined): LinuxHandoff => ({ driver, sysfsReadable: state.readable });
   if (!state.readable && options.force !== true) {
     // Without sysfs we cannot check for mounted partitions, so we do not
     // detach; if a driver holds the interface, the claim fails and says so.
@@ -732,7 +741,7 @@ async function handOffKernelDriver(
     throw new AccessDeniedError(
       `Interface ${interfaceNumber} of ${id} is owned by the kernel driver "${state.driver}" and detachKernelDriver is off. ` +
         `Allow detaching it (the disk disappears from the OS while usbms holds it) or unbind it: ` +
-        `echo -n '${deviceName ?? '<dev>'}:${config.configurationValue}.${interfaceNumber}' > /sys/bus/usb/drivers/${state.driver}/unbind`,
+        `echo -n '${deviceName ?? '<dev>'}:${configurationValue}.${interfaceNumber}' > /sys/bus/usb/drivers/${state.driver}/unbind`,
       { details: { driver: state.driver, interfaceNumber } },
     );
   }
@@ -749,7 +758,24 @@ async function handOffKernelDriver(
       );
     }
   }
-  if (device.detachKernelDriver === undefined) return result(undefined);
+  return result(state.driver ?? 'unknown');
+}
+
+/**
+ * Linux: the handoff check, then detach the driver through node-usb.
+ * Returns the detached driver.
+ */
+async function handOffKernelDriver(
+  device: UsbDeviceLike,
+  config: UsbConfigurationLike,
+  interfaceNumber: number,
+  options: NodeUsbTransportOptions,
+  id: string,
+  map: (e: unknown, op: UsbOperation) => UsbmsError,
+): Promise<{ detached: string | undefined; sysfsReadable: boolean }> {
+  const handoff = await checkLinuxHandoff(device, config.configurationValue, interfaceNumber, options, id);
+  const result = (detached: string | undefined) => ({ detached, sysfsReadable: handoff.sysfsReadable });
+  if (handoff.driver === undefined || device.detachKernelDriver === undefined) return result(undefined);
   try {
     await device.detachKernelDriver(interfaceNumber);
   } catch (error) {
@@ -758,10 +784,10 @@ async function handOffKernelDriver(
       id,
       device,
       interfaceNumber,
-      ...(state.driver === undefined ? {} : { driver: state.driver }),
+      ...(handoff.driver === 'unknown' ? {} : { driver: handoff.driver }),
     });
   }
-  return result(state.driver ?? 'unknown');
+  return result(handoff.driver);
 }
 
 /**

@@ -1,0 +1,393 @@
+import { createRequire } from 'node:module';
+import { MessageChannel, Worker } from 'node:worker_threads';
+import { Errno, PollEvent, UrbOffset, UsbfsIoctl, UsbfsSize } from './abi.js';
+
+/**
+ * The system calls the usbfs transport makes, as a seam: `loadUsbfsSys()`
+ * reaches libc through koffi; the unit tests pass a fake kernel instead.
+ * Every call returns a negated errno on failure instead of throwing.
+ *
+ * Only calls that never block go here (they run on the caller's thread):
+ * SUBMITURB and DISCARDURB return at once (the kernel queues or unlinks the URB
+ * and completes it later), GET_CAPABILITIES reads a field. Calls that can block
+ * (claiming, CLEAR_HALT, RESET, RELEASEINTERFACE, CONNECT) go through
+ * `UsbfsReaper.call`, i.e. the reaper thread.
+ */
+export interface UsbfsSys {
+  /** open(path, O_RDWR | O_CLOEXEC): fd, or -errno. */
+  open(path: string): number;
+  /** close(fd): 0, or -errno. */
+  close(fd: number): number;
+  /** ioctl(fd, request, arg) with `arg` a pointer to these bytes (or NULL): result, or -errno. */
+  ioctl(fd: number, request: number, arg: Uint8Array | null): number;
+  /** ioctl(fd, request, address): DISCARDURB takes the URB's user address as its argument. */
+  ioctlAddress(fd: number, request: number, address: bigint): number;
+  /**
+   * User address of the first byte of `bytes`. The memory must not move while
+   * the kernel holds the address: `bytes.buffer` is read first, which moves a
+   * small typed array that V8 keeps inside its heap out to a fixed allocation.
+   */
+  addressOf(bytes: Uint8Array): bigint;
+  /** Starts the reaper thread for `fd` (see UsbfsReaper). */
+  startReaper(fd: number, onEvent: (event: ReaperEvent) => void): UsbfsReaper;
+}
+
+/** What the reaper thread reports; each event is one main-thread wake-up. */
+export interface ReaperEvent {
+  /** User addresses of reaped URBs, in reap order. */
+  reaped: bigint[];
+  /** Results of `call`s, by id. */
+  replies: { id: number; rc: number; arg: Uint8Array | null }[];
+  /** The device is gone (REAPURBNDELAY said ENODEV): nothing more will be reaped. */
+  gone: boolean;
+}
+
+/**
+ * The one thread that waits for the kernel: it blocks in poll(2) on the usbfs
+ * fd (POLLOUT means a URB completed, POLLHUP the device is gone) and on an
+ * eventfd the main thread writes to wake it, reaps every completed URB with
+ * REAPURBNDELAY, and posts them in one message. A URB submitted with
+ * `URB_CONTEXT_HOLD` in its usercontext that completed in full and without
+ * error is held back until a URB without it completes (or `flush()`), so the
+ * stages of one command cost the main thread one wake-up.
+ */
+export interface UsbfsReaper {
+  /** Runs a blocking ioctl on the reaper thread; `arg` comes back as the kernel left it. Resolves with rc or -errno. */
+  call(request: number, arg: Uint8Array | null): Promise<{ rc: number; arg: Uint8Array | null }>;
+  /** Posts held completions now (used when a held URB is cancelled: it may have completed already). */
+  flush(): void;
+  /** Keeps the process alive while true (URBs in flight); calls keep it alive on their own. */
+  ref(active: boolean): void;
+  /** Stops the thread; resolves once it has exited. Never blocks on a device. */
+  stop(): Promise<void>;
+}
+
+/** usbdevfs_urb.usercontext bit: hold this URB's completion when it is a full success (see UsbfsReaper). */
+export const URB_CONTEXT_HOLD = 1n;
+
+/** Why the usbfs backend cannot be used here, or the system calls. */
+export type UsbfsSysLoad = { ok: true; sys: UsbfsSys } | { ok: false; reason: string };
+
+let loaded: UsbfsSysLoad | undefined;
+
+/**
+ * Loads koffi and libc once. Fails (with the reason) off Linux, on CPUs other
+ * than x86-64 and arm64, when koffi's prebuilt binary is missing, or when the
+ * C layout koffi computes differs from the one declared in abi.ts.
+ */
+export function loadUsbfsSys(): UsbfsSysLoad {
+  loaded ??= tryLoad();
+  return loaded;
+}
+
+interface Koffi {
+  load(path: string): { func(signature: string): (...args: unknown[]) => unknown };
+  struct(definition: Record<string, string>): unknown;
+  sizeof(type: unknown): number;
+  offsetof(type: unknown, member: string): number;
+  address(value: unknown): bigint;
+  errno(): number;
+}
+
+function tryLoad(): UsbfsSysLoad {
+  if (process.platform !== 'linux') return { ok: false, reason: `usbfs exists on Linux only (this is ${process.platform})` };
+  if (process.arch !== 'x64' && process.arch !== 'arm64')
+    return { ok: false, reason: `the usbfs layouts are declared for x64 and arm64 (this is ${process.arch})` };
+  let koffiPath: string;
+  let koffi: Koffi;
+  try {
+    const require = createRequire(import.meta.url);
+    koffiPath = require.resolve('koffi');
+    koffi = require(koffiPath) as Koffi;
+  } catch (error) {
+    return { ok: false, reason: `the FFI (koffi) did not load: ${error instanceof Error ? error.message : String(error)}` };
+  }
+  try {
+    const urb = koffi.struct({
+      type: 'uint8',
+      endpoint: 'uint8',
+      status: 'int',
+      flags: 'uint',
+      buffer: 'void *',
+      buffer_length: 'int',
+      actual_length: 'int',
+      start_frame: 'int',
+      stream_id: 'uint',
+      error_count: 'int',
+      signr: 'uint',
+      usercontext: 'void *',
+    });
+    const ctrl = koffi.struct({
+      bRequestType: 'uint8',
+      bRequest: 'uint8',
+      wValue: 'uint16',
+      wIndex: 'uint16',
+      wLength: 'uint16',
+      timeout: 'uint32',
+      data: 'void *',
+    });
+    const claim = koffi.struct({ interface: 'uint', flags: 'uint', driver: 'char[256]' });
+    const ioctlStruct = koffi.struct({ ifno: 'int', ioctl_code: 'int', data: 'void *' });
+    const checks: [string, number, number][] = [
+      ['sizeof(struct usbdevfs_urb)', koffi.sizeof(urb), UsbfsSize.urb],
+      ['sizeof(struct usbdevfs_ctrltransfer)', koffi.sizeof(ctrl), UsbfsSize.ctrltransfer],
+      ['sizeof(struct usbdevfs_disconnect_claim)', koffi.sizeof(claim), UsbfsSize.disconnectClaim],
+      ['sizeof(struct usbdevfs_ioctl)', koffi.sizeof(ioctlStruct), UsbfsSize.ioctl],
+      ['sizeof(void *)', koffi.sizeof('void *'), UsbfsSize.pointer],
+      ['sizeof(unsigned long)', koffi.sizeof('unsigned long'), 8],
+    ];
+    for (const [field, offset] of Object.entries({
+      type: UrbOffset.type,
+      endpoint: UrbOffset.endpoint,
+      status: UrbOffset.status,
+      flags: UrbOffset.flags,
+      buffer: UrbOffset.buffer,
+      buffer_length: UrbOffset.bufferLength,
+      actual_length: UrbOffset.actualLength,
+      stream_id: UrbOffset.streamId,
+      usercontext: UrbOffset.usercontext,
+    })) {
+      checks.push([`offsetof(struct usbdevfs_urb, ${field})`, koffi.offsetof(urb, field), offset]);
+    }
+    for (const [what, actual, expected] of checks) {
+      if (actual !== expected) return { ok: false, reason: `${what} is ${actual} here, not ${expected} (usbdevice_fs.h layout mismatch)` };
+    }
+    const libc = koffi.load('libc.so.6');
+    // Fixed, non-variadic prototypes: ioctl(2) and open(2) are variadic in C, but on
+    // x86-64 and arm64 Linux a variadic callee reads integer and pointer arguments
+    // from the same registers as a fixed one, so this is the same call.
+    const open = libc.func('int open(const char *path, int flags)') as (path: string, flags: number) => number;
+    const ioctl = libc.func('int ioctl(int fd, unsigned long request, void *arg)') as (fd: number, request: number, arg: Uint8Array | null) => number;
+    const ioctlAddress = libc.func('int ioctl(int fd, unsigned long request, uint64_t arg)') as (fd: number, request: number, arg: bigint) => number;
+    const eventfd = libc.func('int eventfd(unsigned int initval, int flags)') as (initval: number, flags: number) => number;
+    const write = libc.func('long write(int fd, void *buf, unsigned long count)') as (fd: number, buf: Uint8Array, count: number) => number;
+    const close = libc.func('int close(int fd)') as (fd: number) => number;
+    const errno = (): number => koffi.errno();
+    // asm-generic/fcntl.h: O_RDWR 02, O_CLOEXEC 02000000 (same on x86-64 and arm64).
+    const O_RDWR_CLOEXEC = 0o2 | 0o2000000;
+    // include/uapi/linux/eventfd.h: EFD_CLOEXEC = O_CLOEXEC, EFD_NONBLOCK = O_NONBLOCK (04000).
+    const EFD_CLOEXEC_NONBLOCK = 0o2000000 | 0o4000;
+    const sys: UsbfsSys = {
+      open: (path) => {
+        const fd = open(path, O_RDWR_CLOEXEC);
+        return fd < 0 ? -errno() : fd;
+      },
+      close: (fd) => {
+        const rc = close(fd);
+        return rc < 0 ? -errno() : rc;
+      },
+      ioctl: (fd, request, arg) => {
+        const rc = ioctl(fd, request, arg);
+        return rc < 0 ? -errno() : rc;
+      },
+      ioctlAddress: (fd, request, address) => {
+        const rc = ioctlAddress(fd, request, address);
+        return rc < 0 ? -errno() : rc;
+      },
+      addressOf: (bytes) => {
+        // Reading .buffer moves an on-heap typed array's bytes to a fixed allocation (see UsbfsSys.addressOf).
+        void bytes.buffer;
+        return koffi.address(bytes);
+      },
+      startReaper: (fd, onEvent) => {
+        const efd = eventfd(0, EFD_CLOEXEC_NONBLOCK);
+        if (efd < 0) throw new Error(`eventfd failed (errno ${errno()})`);
+        const one = new Uint8Array(8);
+        one[0] = 1;
+        return new WorkerReaper(
+          koffiPath,
+          fd,
+          efd,
+          onEvent,
+          () => write(efd, one, 8),
+          () => close(efd),
+        );
+      },
+    };
+    return { ok: true, sys };
+  } catch (error) {
+    return { ok: false, reason: `libc calls could not be declared: ${error instanceof Error ? error.message : String(error)}` };
+  }
+}
+
+/** Reapers still running: woken at process exit so no exit waits on a thread blocked in poll(2). */
+const running = new Set<WorkerReaper>();
+let exitHooked = false;
+
+/** Int32 slots shared with the reaper thread. */
+const STOP = 0;
+const FLUSH = 1;
+
+class WorkerReaper implements UsbfsReaper {
+  readonly #worker: Worker;
+  readonly #port: MessageChannel['port1'];
+  readonly #control = new Int32Array(new SharedArrayBuffer(8));
+  readonly #wake: () => void;
+  readonly #closeEventfd: () => void;
+  readonly #calls = new Map<number, (reply: { rc: number; arg: Uint8Array | null }) => void>();
+  #nextId = 1;
+  #active = false;
+  #exited: Promise<void>;
+
+  constructor(koffiPath: string, fd: number, efd: number, onEvent: (event: ReaperEvent) => void, wake: () => void, closeEventfd: () => void) {
+    this.#wake = wake;
+    this.#closeEventfd = closeEventfd;
+    const channel = new MessageChannel();
+    this.#port = channel.port1;
+    this.#port.on('message', (event: ReaperEvent) => {
+      for (const reply of event.replies) {
+        const resolve = this.#calls.get(reply.id);
+        this.#calls.delete(reply.id);
+        resolve?.(reply);
+      }
+      if (event.replies.length > 0) this.#updateRef();
+      onEvent(event);
+    });
+    // The port keeps the process alive only while a call or a URB is pending (see ref()).
+    this.#port.unref();
+    this.#worker = new Worker(REAPER_SOURCE, {
+      eval: true,
+      // Nothing of the parent's command line (loaders, --import hooks) is needed here.
+      execArgv: [],
+      workerData: {
+        koffiPath,
+        fd,
+        efd,
+        control: this.#control.buffer,
+        port: channel.port2,
+        reap: UsbfsIoctl.REAPURBNDELAY,
+        errno: { EAGAIN: Errno.EAGAIN, EINTR: Errno.EINTR, ENODEV: Errno.ENODEV },
+        poll: PollEvent,
+        hold: Number(URB_CONTEXT_HOLD),
+      },
+      transferList: [channel.port2],
+      // No stdin/stdout of its own; its only output is the port.
+      stdout: false,
+      stderr: false,
+    });
+    this.#worker.unref();
+    this.#exited = new Promise<void>((resolve) => {
+      this.#worker.once('exit', () => resolve());
+      this.#worker.once('error', () => resolve());
+    });
+    running.add(this);
+    if (!exitHooked) {
+      exitHooked = true;
+      process.once('exit', () => {
+        for (const reaper of running) reaper.#signalStop();
+      });
+    }
+  }
+
+  /** Keeps the event loop alive while something waits on the reaper. */
+  ref(active: boolean): void {
+    this.#active = active;
+    this.#updateRef();
+  }
+
+  #updateRef(): void {
+    if (this.#active || this.#calls.size > 0) this.#port.ref();
+    else this.#port.unref();
+  }
+
+  call(request: number, arg: Uint8Array | null): Promise<{ rc: number; arg: Uint8Array | null }> {
+    const id = this.#nextId++;
+    return new Promise((resolve) => {
+      this.#calls.set(id, resolve);
+      this.#updateRef();
+      this.#port.postMessage({ id, request, arg });
+      this.#wake();
+    });
+  }
+
+  flush(): void {
+    Atomics.store(this.#control, FLUSH, 1);
+    this.#wake();
+  }
+
+  #signalStop(): void {
+    Atomics.store(this.#control, STOP, 1);
+    this.#wake();
+  }
+
+  async stop(): Promise<void> {
+    if (running.delete(this)) {
+      this.#signalStop();
+      // The thread leaves poll(2) within its 1 s timeout even if the wake-up were lost.
+      await this.#exited;
+      this.#port.close();
+      this.#closeEventfd();
+    }
+    await this.#exited;
+  }
+}
+
+/**
+ * The reaper thread (CommonJS, run with `eval` so it works from sources, the
+ * built package, bundles and Electron alike). Kept small: everything it
+ * decides is described on UsbfsReaper.
+ */
+const REAPER_SOURCE = `
+'use strict';
+// process.getBuiltinModule: the same in CommonJS and ES module evaluation (a parent's
+// --input-type=module or --experimental-default-type reaches eval workers too).
+const { workerData, receiveMessageOnPort } = process.getBuiltinModule('node:worker_threads');
+const koffi = process.getBuiltinModule('node:module').createRequire(workerData.koffiPath)(workerData.koffiPath);
+const libc = koffi.load('libc.so.6');
+const ioctl = libc.func('int ioctl(int fd, unsigned long request, void *arg)');
+const reap = libc.func('int ioctl(int fd, unsigned long request, _Out_ void **urb)');
+const poll = libc.func('int poll(void *fds, unsigned long nfds, int timeout)');
+const read = libc.func('long read(int fd, void *buf, unsigned long count)');
+const URB = koffi.struct({
+  type: 'uint8', endpoint: 'uint8', status: 'int', flags: 'uint', buffer: 'uint64', buffer_length: 'int',
+  actual_length: 'int', start_frame: 'int', stream_id: 'uint', error_count: 'int', signr: 'uint', usercontext: 'uint64',
+});
+const { fd, efd, port, errno: E, poll: P, hold } = workerData;
+const control = new Int32Array(workerData.control);
+const fds = new Uint8Array(16);
+const view = new DataView(fds.buffer);
+const counter = new Uint8Array(8);
+let watching = true;
+let held = [];
+for (;;) {
+  view.setInt32(0, watching ? fd : -1, true);
+  view.setInt16(4, P.POLLOUT, true);
+  view.setInt16(6, 0, true);
+  view.setInt32(8, efd, true);
+  view.setInt16(12, P.POLLIN, true);
+  view.setInt16(14, 0, true);
+  const n = poll(fds, 2, 1000);
+  if (n < 0 && koffi.errno() !== E.EINTR) break;
+  if (view.getInt16(14, true) & P.POLLIN) read(efd, counter, 8);
+  const replies = [];
+  for (let m = receiveMessageOnPort(port); m !== undefined; m = receiveMessageOnPort(port)) {
+    const { id, request, arg } = m.message;
+    const rc = ioctl(fd, request, arg);
+    replies.push({ id, rc: rc < 0 ? -koffi.errno() : rc, arg });
+  }
+  let notify = false;
+  let gone = false;
+  if (watching && (view.getInt16(6, true) & (P.POLLOUT | P.POLLERR | P.POLLHUP))) {
+    for (;;) {
+      const out = [null];
+      if (reap(fd, workerData.reap, out) < 0) {
+        const e = koffi.errno();
+        if (e === E.EINTR) continue;
+        // EAGAIN: nothing more completed. ENODEV: the device is gone and every URB was
+        // reaped. Anything else (EBADF, ...) would repeat forever: stop watching too.
+        if (e !== E.EAGAIN) { gone = true; watching = false; }
+        break;
+      }
+      const urb = koffi.decode(out[0], URB);
+      held.push(koffi.address(out[0]));
+      if ((Number(urb.usercontext) & hold) === 0 || urb.status !== 0 || urb.actual_length < urb.buffer_length) notify = true;
+    }
+  }
+  if (Atomics.exchange(control, 1, 0) !== 0 || gone) notify = true;
+  if ((notify && held.length > 0) || replies.length > 0 || gone) {
+    port.postMessage({ reaped: notify ? held : [], replies, gone });
+    if (notify) held = [];
+  }
+  if (Atomics.load(control, 0) !== 0) break;
+}
+`;

@@ -1,0 +1,355 @@
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { AbortError, AccessDeniedError, ClosedError, DisconnectedError, encodeCbw, inquiry, MscDevice, TimeoutError, TransportError } from '@usbms/core';
+import { SimulatedDevice, type SimulatedDeviceOptions } from '@usbms/core/sim';
+import { afterEach, describe, expect, it } from 'vitest';
+import { type FakeLinuxTree, makeLinuxTree } from '../testing/fake-sysfs.js';
+import { FakeUsbDevice } from '../testing/fake-usb.js';
+import { FakeUsbfsKernel } from '../testing/fake-usbfs.js';
+import { Errno } from './abi.js';
+import { UsbfsTransport, usbfsPath } from './transport.js';
+
+const trees: FakeLinuxTree[] = [];
+afterEach(async () => {
+  for (const tree of trees.splice(0)) await tree.cleanup();
+});
+
+async function setup(options: { sim?: SimulatedDeviceOptions; tree?: Parameters<typeof makeLinuxTree>[0]; statusAhead?: boolean } = {}) {
+  const sim = new SimulatedDevice({ luns: [{ blocks: 2048 }], ...options.sim });
+  const kernel = new FakeUsbfsKernel(sim.transport, { driver: 'usb-storage' });
+  const device = new FakeUsbDevice({ vendorId: 0x1209, productId: 0x5553 });
+  const tree = await makeLinuxTree({
+    driver: 'usb-storage',
+    disks: [{ name: 'sdb', dev: '8:16', partitions: [{ name: 'sdb1', dev: '8:17' }] }],
+    ...options.tree,
+  });
+  trees.push(tree);
+  const linuxRoots = { sysRoot: tree.sysRoot, procRoot: tree.procRoot };
+  const open = () =>
+    UsbfsTransport.open(device, {
+      sys: kernel,
+      platform: 'linux',
+      linuxRoots,
+      ...(options.statusAhead === undefined ? {} : { statusAhead: options.statusAhead }),
+    });
+  return { sim, kernel, device, tree, open };
+}
+
+/** One raw BOT command's CBW (BOT 1.0 §5.1). */
+function cbw(tag: number, length: number, direction: 'in' | 'out' | 'none', cdb: number[]): Uint8Array {
+  return encodeCbw({ tag, dataTransferLength: length, direction: direction === 'in' ? 'in' : 'out', lun: 0, cdb: new Uint8Array(cdb) });
+}
+
+const READ10_ONE_BLOCK = [0x28, 0, 0, 0, 0, 0, 0, 0, 1, 0];
+const opts = { timeoutMs: 2000 };
+
+describe('UsbfsTransport: claim and handoff', () => {
+  it('claims with DISCONNECT_CLAIM except "usbfs", and on close releases, then re-attaches the driver', async () => {
+    const { kernel, open } = await setup();
+    const transport = await open();
+    expect(transport.detachedDriver).toBe('usb-storage');
+    expect(kernel.log).toContain('open /dev/bus/usb/001/005');
+    expect(kernel.log).toContain('DISCONNECT_CLAIM if=0 flags=2 driver=usbfs');
+    expect(kernel.driver).toBe('usbfs');
+    await transport.close();
+    const tail = kernel.log.slice(-3);
+    expect(tail).toEqual(['RELEASEINTERFACE 0', 'IOCTL CONNECT if=0', 'close 7']);
+    expect(kernel.driver).toBe('usb-storage');
+    await transport.close(); // idempotent
+  });
+
+  it('refuses to detach while a partition is mounted, before opening the node', async () => {
+    const { kernel, open } = await setup({
+      tree: {
+        driver: 'usb-storage',
+        disks: [{ name: 'sdb', dev: '8:16', partitions: [{ name: 'sdb1', dev: '8:17' }] }],
+        mounts: [{ dev: '8:17', mountPoint: '/media/usb' }],
+      },
+    });
+    await expect(open()).rejects.toThrow(/\/dev\/sdb1 is mounted at \/media\/usb.*umount \/media\/usb/);
+    expect(kernel.log.some((l) => l.startsWith('open'))).toBe(false);
+  });
+
+  it('EBUSY from DISCONNECT_CLAIM (another program holds it through usbfs) is an AccessDeniedError that says who', async () => {
+    const { kernel, open } = await setup();
+    kernel.failNext.set('DISCONNECT_CLAIM', Errno.EBUSY);
+    const error = await open().catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(AccessDeniedError);
+    expect((error as Error).message).toMatch(/held by the "usb-storage" driver/);
+    expect(kernel.log.at(-1)).toBe('close 7');
+  });
+
+  it('EACCES on open gives the udev rule hint', async () => {
+    const { kernel, open } = await setup();
+    kernel.failNext.set('open', Errno.EACCES);
+    await expect(open()).rejects.toThrow(/udev rule.*ATTR\{idVendor\}=="1209"/);
+  });
+
+  it('ENODEV on open: the device is gone', async () => {
+    const { kernel, open } = await setup();
+    kernel.failNext.set('open', Errno.ENODEV);
+    await expect(open()).rejects.toBeInstanceOf(DisconnectedError);
+  });
+
+  it('a port reset claims again only after the mount check passes again (the kernel re-bound usb-storage)', async () => {
+    const { kernel, tree, open } = await setup();
+    const transport = await open();
+    await transport.portReset({ timeoutMs: 1000 });
+    expect(kernel.log.filter((l) => l.startsWith('DISCONNECT_CLAIM'))).toHaveLength(2);
+    // Something mounted the disk while usb-storage had it after the next reset.
+    await writeFile(join(tree.procRoot, 'self/mountinfo'), '40 22 8:17 / /media/usb rw - vfat /dev/sdb1 rw\n');
+    await expect(transport.portReset({ timeoutMs: 1000 })).rejects.toThrow(/mounted at \/media\/usb/);
+    expect(kernel.log.filter((l) => l.startsWith('DISCONNECT_CLAIM'))).toHaveLength(2);
+    await transport.close();
+  });
+
+  it('names the node /dev/bus/usb/BBB/DDD', () => {
+    expect(usbfsPath(new FakeUsbDevice({ bus: '3', address: 17 }))).toBe('/dev/bus/usb/003/017');
+    expect(usbfsPath({ ...new FakeUsbDevice(), bus: undefined } as never)).toBeUndefined();
+  });
+});
+
+describe('UsbfsTransport under MscDevice (BOT device model behind a fake usbfs kernel)', () => {
+  it('reads and writes, with the status read queued behind the data and one wake-up per TEST UNIT READY', async () => {
+    const { kernel, open } = await setup();
+    const device = await MscDevice.open(await open());
+    const data = new Uint8Array(4096).map((_, i) => (i * 7) & 0xff);
+    await device.write(10, data);
+    const into = new Uint8Array(4096);
+    const read = await device.read(10, 8, { into });
+    expect(read).toEqual(data);
+    expect(read.buffer).toBe(into.buffer);
+    // Data-in: data and status URBs were submitted together, the data one held.
+    expect(kernel.log).toContain('SUBMITURB ep=0x81 len=4096 hold');
+    const before = kernel.events;
+    await device.testUnitReady();
+    expect(kernel.events - before).toBe(1);
+    const beforeRead = kernel.events;
+    await device.read(0, 1);
+    expect(kernel.events - beforeRead).toBeLessThanOrEqual(2);
+    const beforeWrite = kernel.events;
+    await device.write(0, new Uint8Array(512));
+    expect(kernel.events - beforeWrite).toBeLessThanOrEqual(2);
+    expect(kernel.violations).toEqual([]);
+    await device.close();
+    expect(kernel.inflight).toBe(0);
+  });
+
+  it('statusAhead: false reads the status after the data', async () => {
+    const { kernel, open } = await setup({ statusAhead: false });
+    const device = await MscDevice.open(await open());
+    await device.read(0, 1);
+    expect(kernel.log.some((l) => l.endsWith('hold') && l.includes('ep=0x81'))).toBe(false);
+    await device.close();
+  });
+
+  it('short data then a stalled status read (f_mass_storage, BOT 1.0 §6.7.2 case 5): the status is read again after CLEAR_HALT', async () => {
+    const { kernel, open } = await setup({ sim: { stallOnShortDataIn: true } });
+    const device = await MscDevice.open(await open());
+    kernel.log.length = 0;
+    const r = await device.run(inquiry({ allocationLength: 255 }));
+    expect(r.vendor).toBeDefined();
+    expect(kernel.log).toEqual([
+      'SUBMITURB ep=0x2 len=31',
+      'SUBMITURB ep=0x81 len=255 hold',
+      'SUBMITURB ep=0x81 len=13',
+      'CLEAR_HALT 0x81',
+      'SUBMITURB ep=0x81 len=13',
+    ]);
+    expect(kernel.violations).toEqual([]);
+    await device.close();
+  });
+
+  it('a stalled data-in with the status read queued behind it: DISCARDURB of the queued read, then CLEAR_HALT, then the status', async () => {
+    const { kernel, open } = await setup();
+    const device = await MscDevice.open(await open());
+    await device.read(0, 1); // READ CAPACITY happens once, before the first read
+    kernel.log.length = 0;
+    // BOT 1.0 §6.7.2 (Hi > Dn): the device STALLs the data-in at once (READ past the end).
+    kernel.urbOutcomes.set(0x81, [{ status: -Errno.EPIPE, actual: 0 }]);
+    await expect(device.read(0, 1)).rejects.toThrow();
+    const discard = kernel.log.indexOf('DISCARDURB ep=0x81');
+    const clear = kernel.log.indexOf('CLEAR_HALT 0x81');
+    expect(discard).toBeGreaterThanOrEqual(0);
+    expect(clear).toBeGreaterThan(discard);
+    expect(kernel.log.slice(0, 3)).toEqual(['SUBMITURB ep=0x2 len=31', 'SUBMITURB ep=0x81 len=512 hold', 'SUBMITURB ep=0x81 len=13']);
+    expect(kernel.violations).toEqual([]);
+    // The queued read was discarded, not left to take the next command's bytes.
+    await device.testUnitReady();
+    expect(await device.read(0, 1)).toHaveLength(512);
+    await device.close();
+  });
+
+  it('the fake kernel itself flags CLEAR_HALT with URBs queued (what xHCI refuses)', async () => {
+    const { kernel, open } = await setup();
+    const transport = await open();
+    kernel.urbOutcomes.set(0x81, [{ status: 0, hang: true }]);
+    const pending = transport.bulkIn(13, { timeoutMs: 60_000 }).catch((e: unknown) => e);
+    await new Promise((resolve) => setTimeout(resolve, 5));
+    // Bypass the transport's discard to check the check: a blocking call straight to the fake.
+    const reaper = kernel.startReaper(7, () => undefined);
+    const arg = new Uint8Array(4);
+    arg[0] = 0x81;
+    await reaper.call(0x80045515, arg);
+    expect(kernel.violations).toEqual(['CLEAR_HALT 0x81 with 1 URB(s) queued']);
+    void pending;
+  });
+});
+
+describe('UsbfsTransport: every errno usbfs reports', () => {
+  async function raw() {
+    const ctx = await setup();
+    const transport = await ctx.open();
+    return { ...ctx, transport };
+  }
+
+  it('EPIPE on a bulk-IN URB is a stall result with the bytes before it', async () => {
+    const { kernel, transport } = await raw();
+    await transport.bulkOut(cbw(1, 512, 'in', READ10_ONE_BLOCK), opts);
+    kernel.urbOutcomes.set(0x81, [{ status: -Errno.EPIPE, data: new Uint8Array(100) }]);
+    const r = await transport.bulkIn(512, opts);
+    expect(r.status).toBe('stall');
+    expect(r.data.length).toBe(100);
+    await transport.clearHalt('in', opts);
+    expect(kernel.violations).toEqual([]);
+    await transport.close();
+  });
+
+  it('EPIPE on a bulk-OUT URB is a stall result', async () => {
+    const { kernel, transport } = await raw();
+    kernel.urbOutcomes.set(0x02, [{ status: -Errno.EPIPE, actual: 0 }]);
+    expect(await transport.bulkOut(new Uint8Array(31), opts)).toEqual({ status: 'stall', bytesWritten: 0 });
+    await transport.close();
+  });
+
+  it('EOVERFLOW is babble', async () => {
+    const { kernel, transport } = await raw();
+    kernel.urbOutcomes.set(0x81, [{ status: -Errno.EOVERFLOW, data: new Uint8Array(13) }]);
+    const r = await transport.bulkIn(13, opts);
+    expect(r.status).toBe('babble');
+    await transport.close();
+  });
+
+  it('ETIMEDOUT is a TimeoutError', async () => {
+    const { kernel, transport } = await raw();
+    kernel.urbOutcomes.set(0x81, [{ status: -Errno.ETIMEDOUT }]);
+    await expect(transport.bulkIn(13, opts)).rejects.toBeInstanceOf(TimeoutError);
+    await transport.close();
+  });
+
+  it('ESHUTDOWN and ENODEV (URB status) are DisconnectedError and fire onDisconnect; later calls fail fast', async () => {
+    for (const errno of [Errno.ESHUTDOWN, Errno.ENODEV]) {
+      const { kernel, transport } = await raw();
+      let fired = 0;
+      transport.onDisconnect(() => fired++);
+      kernel.urbOutcomes.set(0x81, [{ status: -errno }]);
+      await expect(transport.bulkIn(13, opts)).rejects.toBeInstanceOf(DisconnectedError);
+      expect(fired).toBe(1);
+      await expect(transport.bulkOut(new Uint8Array(31), opts)).rejects.toBeInstanceOf(DisconnectedError);
+      await transport.close();
+    }
+  });
+
+  it('ENODEV from SUBMITURB is DisconnectedError; EINVAL is a TransportError; ENOMEM names the usbfs memory limit', async () => {
+    const { kernel, transport } = await raw();
+    kernel.failNext.set('SUBMITURB', Errno.EINVAL);
+    await expect(transport.bulkIn(13, opts)).rejects.toBeInstanceOf(TransportError);
+    kernel.failNext.set('SUBMITURB', Errno.ENOMEM);
+    await expect(transport.bulkIn(13, opts)).rejects.toThrow(/usbfs_memory_mb/);
+    kernel.failNext.set('SUBMITURB', Errno.ENODEV);
+    await expect(transport.bulkIn(13, opts)).rejects.toBeInstanceOf(DisconnectedError);
+    expect(transport.disconnected).toBe(true);
+    await transport.close();
+  });
+
+  it('EPROTO (a transaction error) is a TransportError carrying the errno', async () => {
+    const { kernel, transport } = await raw();
+    kernel.urbOutcomes.set(0x81, [{ status: -Errno.EPROTO }]);
+    const error = await transport.bulkIn(13, opts).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(TransportError);
+    expect((error as TransportError).details?.errno).toBe(Errno.EPROTO);
+    await transport.close();
+  });
+
+  it('timeout: DISCARDURB, then the URB completes with ECONNRESET and the promise rejects TimeoutError only after the reap', async () => {
+    const { kernel, transport } = await raw();
+    kernel.urbOutcomes.set(0x81, [{ status: 0, hang: true }]);
+    const started = Date.now();
+    const error = await transport.bulkIn(13, { timeoutMs: 30 }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(TimeoutError);
+    expect(Date.now() - started).toBeLessThan(50 + 30);
+    expect(kernel.log).toContain('DISCARDURB ep=0x81');
+    expect(kernel.inflight).toBe(0);
+    await transport.close();
+  });
+
+  it('abort mid-read: settles within 50 ms with AbortError, nothing left in flight, the pipe works again', async () => {
+    const { kernel, transport } = await raw();
+    kernel.urbOutcomes.set(0x81, [{ status: 0, hang: true }]);
+    const controller = new AbortController();
+    const pending = transport.bulkIn(4096, { timeoutMs: 60_000, signal: controller.signal, into: new Uint8Array(4096) });
+    await new Promise((resolve) => setTimeout(resolve, 5));
+    const t0 = performance.now();
+    controller.abort(new Error('user'));
+    const error = await pending.catch((e: unknown) => e);
+    expect(performance.now() - t0).toBeLessThan(50);
+    expect(error).toBeInstanceOf(AbortError);
+    expect(kernel.inflight).toBe(0);
+    // Both the data URB and the status read queued behind it were discarded (the later one first).
+    expect(kernel.log.filter((l) => l === 'DISCARDURB ep=0x81')).toHaveLength(2);
+    kernel.urbOutcomes.set(0x81, [{ status: 0, data: new Uint8Array(13).fill(1) }]);
+    expect((await transport.bulkIn(13, opts)).data).toEqual(new Uint8Array(13).fill(1));
+    await transport.close();
+  });
+
+  it('ENOENT/ECONNRESET not asked for by a timeout or abort is a TransportError', async () => {
+    for (const errno of [Errno.ENOENT, Errno.ECONNRESET]) {
+      const { kernel, transport } = await raw();
+      kernel.urbOutcomes.set(0x81, [{ status: -errno }]);
+      await expect(transport.bulkIn(13, opts)).rejects.toThrow(errno === Errno.ENOENT ? /ENOENT/ : /ECONNRESET/);
+      await transport.close();
+    }
+  });
+
+  it('EPIPE from CLEAR_HALT is a TransportError', async () => {
+    const { kernel, transport } = await raw();
+    kernel.failNext.set('CLEAR_HALT', Errno.EPIPE);
+    await expect(transport.clearHalt('out', opts)).rejects.toThrow(/CLEAR_FEATURE\(ENDPOINT_HALT\) on the bulk-out endpoint .* was stalled/);
+    await transport.close();
+  });
+
+  it('Get Max LUN and Bulk-Only reset go out as control URBs to the interface', async () => {
+    const { kernel, transport } = await raw();
+    expect(await transport.classRequest({ request: 'get-max-lun' }, opts)).toEqual({ status: 'ok', data: new Uint8Array([0]) });
+    expect(await transport.classRequest({ request: 'bulk-only-reset' }, opts)).toEqual({ status: 'ok', data: new Uint8Array(0) });
+    kernel.urbOutcomes.set(0, [{ status: -Errno.EPIPE }]);
+    expect((await transport.classRequest({ request: 'get-max-lun' }, opts)).status).toBe('stall');
+    expect(kernel.log.filter((l) => l.startsWith('SUBMITURB ep=0x0'))).toEqual(['SUBMITURB ep=0x0 len=9', 'SUBMITURB ep=0x0 len=8', 'SUBMITURB ep=0x0 len=9']);
+    await transport.close();
+  });
+
+  it('close with a URB in flight discards it, settles it (ClosedError) and re-attaches the driver', async () => {
+    const { kernel, transport } = await raw();
+    kernel.urbOutcomes.set(0x81, [{ status: 0, hang: true }]);
+    const pending = transport.bulkIn(13, { timeoutMs: 60_000 }).catch((e: unknown) => e);
+    await new Promise((resolve) => setTimeout(resolve, 5));
+    await transport.close();
+    expect(await pending).toBeInstanceOf(ClosedError);
+    expect(kernel.inflight).toBe(0);
+    expect(kernel.driver).toBe('usb-storage');
+  });
+
+  it('unplug with URBs in flight: every pending transfer rejects DisconnectedError at once', async () => {
+    const { kernel, transport } = await raw();
+    let fired = 0;
+    transport.onDisconnect(() => fired++);
+    kernel.urbOutcomes.set(0x81, [{ status: 0, hang: true }]);
+    const reading = transport.bulkIn(4096, { timeoutMs: 60_000 }).catch((e: unknown) => e);
+    await new Promise((resolve) => setTimeout(resolve, 5));
+    kernel.unplug();
+    expect(await reading).toBeInstanceOf(DisconnectedError);
+    expect(fired).toBe(1);
+    await transport.close();
+    expect(kernel.log.includes('RELEASEINTERFACE 0')).toBe(false);
+  });
+});

@@ -1,0 +1,745 @@
+import {
+  AbortError,
+  AccessDeniedError,
+  type BulkInOptions,
+  type BulkInResult,
+  type BulkOutResult,
+  type ClassRequest,
+  ClosedError,
+  type ControlResult,
+  DisconnectedError,
+  InvalidArgumentError,
+  type MscTransport,
+  NotFoundError,
+  TimeoutError,
+  type TransferOptions,
+  TransportError,
+  type TransportInfo,
+  UnsupportedError,
+  type UsbmsError,
+} from '@usbms/core';
+import { describeInterfaces, hex4, mapSpeed } from '../discovery.js';
+import { platformOf } from '../platform.js';
+import { usbfsTransferLimit } from '../sysfs.js';
+import { checkLinuxHandoff, type NodeUsbTransportOptions, pickInterface, withAccessHint } from '../transport.js';
+import type { UsbDeviceLike } from '../usb-types.js';
+import {
+  DisconnectClaimFlag,
+  decodeU32,
+  decodeUrbCompletion,
+  Errno,
+  encodeDisconnectClaim,
+  encodeIoctl,
+  encodeSetInterface,
+  encodeSetup,
+  encodeU32,
+  encodeUrb,
+  errnoName,
+  SETUP_BYTES,
+  type UrbCompletion,
+  UrbType,
+  UsbfsIoctl,
+  UsbfsSize,
+} from './abi.js';
+import { loadUsbfsSys, type ReaperEvent, URB_CONTEXT_HOLD, type UsbfsReaper, type UsbfsSys } from './sys.js';
+
+/** BOT 1.0 §5.1: a CBW is 31 bytes, signature "USBC"; §5.2: a CSW is 13 bytes. */
+const CBW_BYTES = 31;
+const CBW_SIGNATURE = 0x43425355;
+const CSW_BYTES = 13;
+/** BOT 1.0 §3.1, §3.2: class requests, addressed to the interface. */
+const BOT_GET_MAX_LUN = 0xfe;
+const BOT_MASS_STORAGE_RESET = 0xff;
+/** USB 2.0 §9.3.1 bmRequestType: class request to an interface, host-to-device / device-to-host. */
+const CLASS_INTERFACE_OUT = 0x21;
+const CLASS_INTERFACE_IN = 0xa1;
+/** URB slots per transport: a BOT command needs at most four in flight (CBW, data, status read ahead, control). */
+const URB_SLOTS = 32;
+const REATTACH_RETRIES = 5;
+const REATTACH_RETRY_MS = 100;
+
+/** Options of {@link UsbfsTransport.open}: the node-usb transport's, plus what only usbfs has. */
+export interface UsbfsTransportOptions extends NodeUsbTransportOptions {
+  /**
+   * Queue a 13-byte status read behind each data-in stage, so the CSW is read
+   * without a host round trip after the data (BOT 1.0 §5.2: the CSW follows the
+   * data on the same pipe). Default true. The engine's status read then takes
+   * it; any other next step on the pipe discards it first.
+   */
+  statusAhead?: boolean;
+  /** The system calls (tests pass a fake kernel). Default: libc through koffi. */
+  sys?: UsbfsSys;
+  /** The usbfs node. Default /dev/bus/usb/BBB/DDD from the device's bus and address. */
+  devicePath?: string;
+}
+
+/** Counters of the transport's work, for benchmarks. */
+export interface UsbfsStats {
+  /** URBs submitted. */
+  urbs: number;
+  /** Messages from the reaper thread: main-thread wake-ups for completions and blocking calls. */
+  wakeups: number;
+}
+
+/** A submitted URB, from SUBMITURB until it is reaped. */
+interface Urb {
+  slot: number;
+  address: bigint;
+  endpoint: number;
+  /** Where the data goes (IN) or comes from (OUT); the kernel holds its address. */
+  buffer: Uint8Array;
+  done: Promise<UrbCompletion>;
+  settle: (completion: UrbCompletion) => void;
+  /** Why it was discarded, if it was. */
+  cancelled?: 'abort' | 'timeout' | 'internal';
+  cleanup?: () => void;
+}
+
+/** One URB to submit in the next batch. */
+interface UrbRequest {
+  type: number;
+  endpoint: number;
+  buffer: Uint8Array;
+  flags: number;
+  hold: boolean;
+  options: TransferOptions | undefined;
+  resolve: (urb: Urb) => void;
+  reject: (error: unknown) => void;
+}
+
+/**
+ * `MscTransport` straight over Linux usbfs (/dev/bus/usb/BBB/DDD), without
+ * node-usb in the data path: each bulk stage is one URB (SUBMITURB), several
+ * URBs may be queued on one endpoint, every transfer can be cancelled
+ * (DISCARDURB), and one thread reaps them all (see UsbfsReaper).
+ *
+ * - Claim: USBDEVFS_DISCONNECT_CLAIM with EXCEPT_DRIVER "usbfs" detaches the
+ *   kernel driver and claims in one call, and never takes an interface another
+ *   program claimed through usbfs. Close: RELEASEINTERFACE, then USBDEVFS_CONNECT
+ *   lets the kernel bind usb-storage again. The mount check runs before each
+ *   detach, including the one after a port reset.
+ * - Data goes straight between the kernel and the caller's buffer (its
+ *   address is in the URB; no copy in JavaScript, no mmap, no external
+ *   ArrayBuffer views, so it works in Electron's main process too).
+ * - Cancellation: an abort or timeout discards the URB at once; the promise
+ *   settles only after the URB is reaped (usbfs copies IN data at reap time, so
+ *   the caller's buffer is never written after its promise settled).
+ * - The status read: the engine submits it with the CBW for commands without
+ *   data-in (`concurrentPipes`); this transport also queues one behind every
+ *   data-in stage (`statusAhead`).
+ */
+export class UsbfsTransport implements MscTransport {
+  readonly info: TransportInfo;
+  readonly concurrentPipes = true;
+  readonly interfaceNumber: number;
+  readonly alternateSetting: number;
+  /** The kernel driver detached at open (re-attached on close), if any. */
+  readonly detachedDriver: string | undefined;
+  /** USBDEVFS_GET_CAPABILITIES of this device's host controller. */
+  readonly capabilities: number;
+  readonly stats: UsbfsStats = { urbs: 0, wakeups: 0 };
+
+  readonly #sys: UsbfsSys;
+  readonly #fd: number;
+  readonly #reaper: UsbfsReaper;
+  readonly #device: UsbDeviceLike;
+  readonly #options: UsbfsTransportOptions;
+  readonly #endpointIn: number;
+  readonly #endpointOut: number;
+  readonly #alternates: number;
+  readonly #subject: string;
+  readonly #id: string;
+  readonly #configurationValue: number;
+  /** One fixed allocation for every URB struct of this transport (the kernel writes results back into it). */
+  readonly #slab = new Uint8Array(new ArrayBuffer(UsbfsSize.urb * URB_SLOTS));
+  readonly #slabAddress: bigint;
+  readonly #freeSlots: number[] = [];
+  readonly #inflight = new Map<bigint, Urb>();
+  readonly #listeners = new Set<() => void>();
+  #batch: UrbRequest[] = [];
+  /** The status read queued behind a data-in stage, and its 13-byte buffer. */
+  #ahead: { urb: Urb; buffer: Uint8Array } | undefined;
+  #detached: boolean;
+  #disconnected = false;
+  #closed = false;
+  #closing: Promise<void> | undefined;
+  #reattachError: number | undefined;
+
+  private constructor(init: {
+    sys: UsbfsSys;
+    fd: number;
+    device: UsbDeviceLike;
+    options: UsbfsTransportOptions;
+    info: TransportInfo;
+    interfaceNumber: number;
+    alternateSetting: number;
+    alternates: number;
+    endpointIn: number;
+    endpointOut: number;
+    configurationValue: number;
+    id: string;
+  }) {
+    this.#sys = init.sys;
+    this.#fd = init.fd;
+    this.#device = init.device;
+    this.#options = init.options;
+    this.info = init.info;
+    this.interfaceNumber = init.interfaceNumber;
+    this.alternateSetting = init.alternateSetting;
+    this.#alternates = init.alternates;
+    this.#endpointIn = init.endpointIn;
+    this.#endpointOut = init.endpointOut;
+    this.#configurationValue = init.configurationValue;
+    this.#id = init.id;
+    this.#subject = `interface ${init.interfaceNumber} of ${init.id}`;
+    this.#slabAddress = init.sys.addressOf(this.#slab);
+    for (let i = URB_SLOTS - 1; i >= 0; i--) this.#freeSlots.push(i);
+    this.#reaper = init.sys.startReaper(init.fd, (event) => this.#onReaperEvent(event));
+    const caps = new Uint8Array(UsbfsSize.u32);
+    this.capabilities = init.sys.ioctl(init.fd, UsbfsIoctl.GET_CAPABILITIES, caps) < 0 ? 0 : decodeU32(caps);
+    this.detachedDriver = undefined;
+    this.#detached = false;
+  }
+
+  /**
+   * Opens the usbfs node of `device` (a node-usb device, used for its
+   * descriptors, bus and address only) and claims its Bulk-Only interface:
+   * the mount check, then DISCONNECT_CLAIM (or CLAIMINTERFACE when no driver
+   * is to be detached), then SET_INTERFACE when the interface has alternates.
+   */
+  static async open(device: UsbDeviceLike, options: UsbfsTransportOptions = {}): Promise<UsbfsTransport> {
+    const id = `${hex4(device.vendorId)}:${hex4(device.productId)}`;
+    if (platformOf(options) !== 'linux') throw new UnsupportedError(`The usbfs backend exists on Linux only; use backend 'usb' (${id})`);
+    let sys = options.sys;
+    if (sys === undefined) {
+      const load = loadUsbfsSys();
+      if (!load.ok) throw new UnsupportedError(`The usbfs backend is not available: ${load.reason}; use backend 'usb'`);
+      sys = load.sys;
+    }
+    const config = activeConfiguration(device);
+    if (config === undefined) {
+      throw new UnsupportedError(`${id} has no active configuration; the usbfs backend does not configure devices (use backend 'usb')`);
+    }
+    const iface = pickInterface(describeInterfaces(config, options.vendorClassInterface), options, id);
+    const alt = iface.alternates.find((a) => a.alternateSetting === iface.botAlternate);
+    if (alt?.bulkIn === undefined || alt.bulkOut === undefined) {
+      throw new UnsupportedError(`Interface ${iface.interfaceNumber} of ${id} has no bulk IN/OUT endpoint pair`);
+    }
+    const path = options.devicePath ?? usbfsPath(device);
+    if (path === undefined) throw new NotFoundError(`${id}: its bus and address are unknown, so its usbfs node cannot be named`);
+
+    const handoff = await checkLinuxHandoff(device, config.configurationValue, iface.interfaceNumber, options, id);
+    const fd = sys.open(path);
+    if (fd < 0) {
+      const error = openError(-fd, path, id);
+      throw withAccessHint(error, 'linux', { id, device });
+    }
+    const info: TransportInfo = {
+      maxPacketSizeIn: alt.bulkIn.packetSize,
+      maxPacketSizeOut: alt.bulkOut.packetSize,
+      speed: mapSpeed(device.speed),
+      vendorId: device.vendorId,
+      productId: device.productId,
+      interfaceNumber: iface.interfaceNumber,
+      interfaceSubclass: alt.interfaceSubclass,
+      interfaceProtocol: alt.interfaceProtocol,
+    };
+    const maxTransferSize = await usbfsTransferLimit(options.linuxRoots);
+    if (maxTransferSize !== undefined) info.maxTransferSize = maxTransferSize;
+    for (const [key, read] of [
+      ['serialNumber', () => device.serialNumber],
+      ['manufacturer', () => device.manufacturerName],
+      ['product', () => device.productName],
+    ] as const) {
+      const value = readString(read);
+      if (value !== undefined) info[key] = value;
+    }
+    const transport = new UsbfsTransport({
+      sys,
+      fd,
+      device,
+      options,
+      info,
+      interfaceNumber: iface.interfaceNumber,
+      alternateSetting: alt.alternateSetting,
+      alternates: iface.alternates.length,
+      endpointIn: 0x80 | alt.bulkIn.endpointNumber,
+      endpointOut: alt.bulkOut.endpointNumber,
+      configurationValue: config.configurationValue,
+      id,
+    });
+    try {
+      await transport.#claim(handoff.driver, handoff.sysfsReadable);
+    } catch (error) {
+      await transport.#shutdown();
+      throw error;
+    }
+    return transport;
+  }
+
+  /** True once the device is known to be gone. */
+  get disconnected(): boolean {
+    return this.#disconnected;
+  }
+
+  /** errno of USBDEVFS_CONNECT at close, if re-attaching the kernel driver failed. */
+  get reattachError(): number | undefined {
+    return this.#reattachError;
+  }
+
+  async #claim(driver: string | undefined, sysfsReadable: boolean): Promise<void> {
+    if (driver !== undefined && this.#options.detachKernelDriver !== false) {
+      // Detach whatever driver is bound and claim, in one call; EXCEPT_DRIVER "usbfs"
+      // refuses (EBUSY) when another program holds the interface through usbfs.
+      const arg = encodeDisconnectClaim(this.interfaceNumber, DisconnectClaimFlag.EXCEPT_DRIVER, 'usbfs');
+      const { rc } = await this.#reaper.call(UsbfsIoctl.DISCONNECT_CLAIM, arg);
+      if (rc < 0) throw this.#claimError(-rc, driver, sysfsReadable);
+      this.#detached = driver !== undefined;
+      (this as { detachedDriver: string | undefined }).detachedDriver = driver;
+    } else {
+      const { rc } = await this.#reaper.call(UsbfsIoctl.CLAIMINTERFACE, encodeU32(this.interfaceNumber));
+      if (rc < 0) throw this.#claimError(-rc, driver, sysfsReadable);
+    }
+    // UAS devices commonly expose BOT at alt 0 and UAS at alt 1 (USB UAS 1.0 §4.3);
+    // devices with a single alternate are left alone: some stall SET_INTERFACE.
+    if (this.#alternates > 1) {
+      const { rc } = await this.#reaper.call(UsbfsIoctl.SETINTERFACE, encodeSetInterface(this.interfaceNumber, this.alternateSetting));
+      if (rc < 0) throw this.#errnoError(-rc, 'SET_INTERFACE');
+    }
+  }
+
+  #claimError(errno: number, driver: string | undefined, sysfsReadable: boolean): UsbmsError {
+    if (errno === Errno.EBUSY) {
+      const error = new AccessDeniedError(`Claiming ${this.#subject} failed: EBUSY`, { details: { reason: 'busy', errno } });
+      return withAccessHint(error, 'linux', {
+        id: this.#id,
+        device: this.#device,
+        interfaceNumber: this.interfaceNumber,
+        ...(driver === undefined || driver === 'unknown' ? {} : { driver }),
+        ...(!sysfsReadable && this.#options.force !== true ? { unverified: true } : {}),
+      });
+    }
+    return this.#errnoError(errno, 'claim');
+  }
+
+  async bulkOut(data: Uint8Array, options: TransferOptions): Promise<BulkOutResult> {
+    this.#checkUsable(options);
+    // A new CBW or data-out means the data-in stage is over: a status read still queued
+    // would take the next command's bytes.
+    if (this.#ahead !== undefined) await this.#dropAhead();
+    const urb = await this.#queue(UrbType.BULK, this.#endpointOut, data, 0, false, options);
+    const r = await this.#outcome(urb, options);
+    if (r.kind === 'stall') return { status: 'stall', bytesWritten: r.actual };
+    return { status: 'ok', bytesWritten: r.actual };
+  }
+
+  async bulkIn(length: number, options: BulkInOptions): Promise<BulkInResult> {
+    if (!Number.isSafeInteger(length) || length < 0) throw new InvalidArgumentError(`bulkIn length must be a non-negative integer, got ${length}`);
+    if (options.into !== undefined && options.into.length < length) {
+      throw new InvalidArgumentError(`bulkIn: 'into' holds ${options.into.length} bytes, fewer than the ${length} requested`);
+    }
+    this.#checkUsable(options);
+    if (length === 0) return { status: 'ok', data: new Uint8Array(0) };
+    const ahead = this.#ahead;
+    if (ahead !== undefined) {
+      if (length === CSW_BYTES) {
+        // The status read queued behind the data stage: this is it.
+        this.#ahead = undefined;
+        this.#arm(ahead.urb, options);
+        const r = await this.#outcome(ahead.urb, options);
+        return this.#deliver(ahead.buffer.subarray(0, r.actual), r.kind, options.into);
+      }
+      await this.#dropAhead();
+    }
+    const buffer = options.into === undefined ? new Uint8Array(length) : options.into.subarray(0, length);
+    const readAhead = this.#options.statusAhead !== false && length !== CSW_BYTES && !this.#hasInflight(this.#endpointIn);
+    const urb = await this.#queue(UrbType.BULK, this.#endpointIn, buffer, 0, readAhead, options, readAhead);
+    let r: { kind: 'ok' | 'stall' | 'babble'; actual: number };
+    try {
+      r = await this.#outcome(urb, options);
+    } catch (error) {
+      // The status read behind it has nothing to read now: stop it (recovery resets the device).
+      if (this.#ahead !== undefined) this.#cancel(this.#ahead.urb, 'internal');
+      throw error;
+    }
+    if (r.kind === 'ok' && r.actual === CSW_BYTES && length > CSW_BYTES && this.#ahead !== undefined) {
+      // 13 bytes where data was due: the device skipped the data stage (this is its CSW) or
+      // this is the CSW of a command abandoned earlier. The status read queued behind would
+      // take the next command's bytes; the engine decides what comes next.
+      await this.#dropAhead();
+    }
+    return this.#deliver(buffer.subarray(0, r.actual), r.kind, undefined);
+  }
+
+  #deliver(data: Uint8Array, kind: 'ok' | 'stall' | 'babble', into: Uint8Array | undefined): BulkInResult {
+    let out = data;
+    if (into !== undefined && data.length > 0) {
+      into.set(data, 0);
+      out = into.subarray(0, data.length);
+    }
+    return { status: kind, data: out };
+  }
+
+  async clearHalt(pipe: 'in' | 'out', options: TransferOptions): Promise<void> {
+    this.#checkUsable(options);
+    const endpoint = pipe === 'in' ? this.#endpointIn : this.#endpointOut;
+    // xHCI cannot reset an endpoint that still has transfers queued (the kernel's
+    // usb_clear_halt would leave the host's data toggle as it was): discard them first.
+    await this.#discardEndpoint(endpoint);
+    const { rc } = await this.#reaper.call(UsbfsIoctl.CLEAR_HALT, encodeU32(endpoint));
+    if (rc < 0) {
+      if (-rc === Errno.EPIPE) throw new TransportError(`CLEAR_FEATURE(ENDPOINT_HALT) on the bulk-${pipe} endpoint of ${this.#subject} was stalled`);
+      throw this.#errnoError(-rc, `CLEAR_HALT (bulk-${pipe})`);
+    }
+  }
+
+  async classRequest(request: ClassRequest, options: TransferOptions): Promise<ControlResult> {
+    this.#checkUsable(options);
+    // Reset recovery starts here (BOT 1.0 §5.3.4): nothing queued on the bulk pipes survives it.
+    await this.#discardEndpoint(this.#endpointIn);
+    const getMaxLun = request.request === 'get-max-lun';
+    const length = getMaxLun ? 1 : 0;
+    const buffer = new Uint8Array(SETUP_BYTES + length);
+    encodeSetup(buffer, {
+      requestType: getMaxLun ? CLASS_INTERFACE_IN : CLASS_INTERFACE_OUT,
+      request: getMaxLun ? BOT_GET_MAX_LUN : BOT_MASS_STORAGE_RESET,
+      value: 0,
+      // BOT 1.0 §3.1/§3.2: wIndex is the interface number.
+      index: this.interfaceNumber,
+      length,
+    });
+    const urb = await this.#queue(UrbType.CONTROL, 0, buffer, 0, false, options);
+    const r = await this.#outcome(urb, options);
+    if (r.kind !== 'ok') return { status: 'stall', data: new Uint8Array(0) };
+    // usbfs reports the data stage's length; the data follows the setup packet.
+    return { status: 'ok', data: buffer.slice(SETUP_BYTES, SETUP_BYTES + Math.min(r.actual, length)) };
+  }
+
+  /**
+   * USBDEVFS_RESET, then claim again: a reset unbinds usbfs from the interface and the
+   * kernel may bind usb-storage to it (and something may mount the disk), so the mount
+   * check runs again before the driver is detached.
+   */
+  async portReset(options: TransferOptions): Promise<void> {
+    this.#checkUsable(options);
+    await this.#discardEndpoint(this.#endpointIn);
+    await this.#discardEndpoint(this.#endpointOut);
+    const { rc } = await this.#reaper.call(UsbfsIoctl.RESET, null);
+    if (rc < 0) throw this.#errnoError(-rc, 'USBDEVFS_RESET');
+    const handoff = await checkLinuxHandoff(this.#device, this.#configurationValue, this.interfaceNumber, this.#options, this.#id);
+    await this.#claim(handoff.driver, handoff.sysfsReadable);
+  }
+
+  close(): Promise<void> {
+    this.#closing ??= this.#doClose();
+    return this.#closing;
+  }
+
+  onDisconnect(listener: () => void): () => void {
+    if (this.#disconnected) {
+      queueMicrotask(() => {
+        if (this.#listeners.has(listener)) listener();
+      });
+    }
+    this.#listeners.add(listener);
+    return () => {
+      this.#listeners.delete(listener);
+    };
+  }
+
+  async #doClose(): Promise<void> {
+    this.#closed = true;
+    // Nothing may be pending when the interface is released: discard and reap everything.
+    for (const urb of this.#inflight.values()) this.#cancel(urb, 'internal');
+    await Promise.all([...this.#inflight.values()].map((u) => u.done));
+    if (!this.#disconnected) {
+      await this.#reaper.call(UsbfsIoctl.RELEASEINTERFACE, encodeU32(this.interfaceNumber));
+      if (this.#detached && this.#options.reattachOnClose !== false) {
+        // USBDEVFS_CONNECT answers EBUSY while the release trails; retry briefly.
+        for (let attempt = 0; ; attempt++) {
+          const { rc } = await this.#reaper.call(UsbfsIoctl.IOCTL, encodeIoctl(this.interfaceNumber, UsbfsIoctl.CONNECT));
+          this.#reattachError = rc < 0 ? -rc : undefined;
+          if (rc >= 0 || -rc !== Errno.EBUSY || attempt >= REATTACH_RETRIES) break;
+          await new Promise((resolve) => setTimeout(resolve, REATTACH_RETRY_MS));
+        }
+      }
+    }
+    await this.#shutdown();
+  }
+
+  /** Stops the reaper thread and closes the fd (the kernel releases whatever is still claimed). */
+  async #shutdown(): Promise<void> {
+    this.#closed = true;
+    await this.#reaper.stop();
+    this.#sys.close(this.#fd);
+  }
+
+  // --- URBs ---
+
+  /** Queues a URB for the next batch; resolves once it is submitted. `ahead`: queue a status read behind it. */
+  #queue(type: number, endpoint: number, buffer: Uint8Array, flags: number, hold: boolean, options: TransferOptions, ahead = false): Promise<Urb> {
+    const submitted = new Promise<Urb>((resolve, reject) => {
+      if (this.#batch.length === 0) queueMicrotask(() => this.#flush());
+      this.#batch.push({ type, endpoint, buffer, flags, hold, options, resolve, reject });
+    });
+    if (ahead) {
+      const status = new Uint8Array(CSW_BYTES);
+      const resolve = (urb: Urb): void => {
+        this.#ahead = { urb, buffer: status };
+      };
+      // Not submitted (the stage before it failed to submit): nothing to read ahead.
+      const reject = (): void => undefined;
+      this.#batch.push({ type: UrbType.BULK, endpoint, buffer: status, flags: 0, hold: false, options: undefined, resolve, reject });
+    }
+    return submitted;
+  }
+
+  /**
+   * Submits the batch. The stages queued together by one engine step are known here, so
+   * completions the engine will not act on alone are held by the reaper (see UsbfsReaper):
+   * a CBW of a command without data stage when its status read follows in the batch, and a
+   * data stage with a status read queued behind it. A held URB that fails, or ends short,
+   * is reported at once.
+   */
+  #flush(): void {
+    const batch = this.#batch;
+    this.#batch = [];
+    for (let i = 0; i < batch.length; i++) {
+      const r = batch[i] as UrbRequest;
+      let hold = r.hold;
+      if (!hold && r.endpoint === this.#endpointOut) {
+        const cbw = isCbw(r.buffer);
+        const inFollows = batch.slice(i + 1).some((n) => n.endpoint === this.#endpointIn) || (!cbw.is && this.#hasInflight(this.#endpointIn));
+        hold = inFollows && (cbw.is ? cbw.dataLength === 0 : true);
+      }
+      try {
+        r.resolve(this.#submit(r.type, r.endpoint, r.buffer, r.flags, hold, r.options));
+      } catch (error) {
+        r.reject(error);
+        // Later stages of this step must not run without this one.
+        for (const later of batch.slice(i + 1)) later.reject(error);
+        return;
+      }
+    }
+  }
+
+  #submit(type: number, endpoint: number, buffer: Uint8Array, flags: number, hold: boolean, options: TransferOptions | undefined): Urb {
+    if (this.#disconnected) throw new DisconnectedError(`The USB device was disconnected (${this.#subject})`);
+    if (this.#closed) throw new ClosedError(`The transport for ${this.#subject} is closed`);
+    if (options?.signal?.aborted === true) throw new AbortError('The transfer was aborted before it was submitted', { cause: options.signal.reason });
+    const slot = this.#freeSlots.pop();
+    if (slot === undefined) throw new TransportError(`More than ${URB_SLOTS} transfers in flight on ${this.#subject}`);
+    const bytes = this.#slab.subarray(slot * UsbfsSize.urb, (slot + 1) * UsbfsSize.urb);
+    encodeUrb(bytes, {
+      type,
+      endpoint,
+      flags,
+      buffer: buffer.length === 0 ? 0n : this.#sys.addressOf(buffer),
+      bufferLength: buffer.length,
+      usercontext: hold ? URB_CONTEXT_HOLD : 0n,
+    });
+    const address = this.#slabAddress + BigInt(slot * UsbfsSize.urb);
+    const rc = this.#sys.ioctl(this.#fd, UsbfsIoctl.SUBMITURB, bytes);
+    if (rc < 0) {
+      this.#freeSlots.push(slot);
+      if (-rc === Errno.ENODEV) this.#markDisconnected();
+      throw this.#errnoError(-rc, 'SUBMITURB');
+    }
+    this.stats.urbs++;
+    let settle!: (c: UrbCompletion) => void;
+    const done = new Promise<UrbCompletion>((resolve) => {
+      settle = resolve;
+    });
+    const urb: Urb = { slot, address, endpoint, buffer, done, settle };
+    if (this.#inflight.size === 0) this.#reaper.ref(true);
+    this.#inflight.set(address, urb);
+    if (options !== undefined) this.#arm(urb, options);
+    return urb;
+  }
+
+  /** Starts the timeout and abort watch of a URB. */
+  #arm(urb: Urb, options: TransferOptions): void {
+    urb.cleanup?.();
+    const timer = setTimeout(() => this.#cancel(urb, 'timeout'), options.timeoutMs);
+    const signal = options.signal;
+    const onAbort = (): void => this.#cancel(urb, 'abort');
+    signal?.addEventListener('abort', onAbort, { once: true });
+    urb.cleanup = () => {
+      clearTimeout(timer);
+      signal?.removeEventListener('abort', onAbort);
+    };
+    if (signal?.aborted === true) onAbort();
+  }
+
+  /** DISCARDURB: the kernel unlinks it and it completes with -ECONNRESET/-ENOENT (or it had completed already). */
+  #cancel(urb: Urb, why: 'abort' | 'timeout' | 'internal'): void {
+    if (!this.#inflight.has(urb.address) || urb.cancelled !== undefined) return;
+    // A status read queued behind this URB would become active and take its data: it goes first.
+    const ahead = this.#ahead?.urb;
+    if (ahead !== undefined && ahead !== urb && ahead.endpoint === urb.endpoint) this.#cancel(ahead, 'internal');
+    urb.cancelled = why;
+    if (this.#ahead?.urb === urb) this.#ahead = undefined;
+    this.#sys.ioctlAddress(this.#fd, UsbfsIoctl.DISCARDURB, urb.address);
+    // EINVAL means it completed already; the reaper may be holding it: ask for it.
+    this.#reaper.flush();
+  }
+
+  async #dropAhead(): Promise<void> {
+    const ahead = this.#ahead;
+    this.#ahead = undefined;
+    if (ahead === undefined) return;
+    this.#cancel(ahead.urb, 'internal');
+    await ahead.urb.done;
+  }
+
+  async #discardEndpoint(endpoint: number): Promise<void> {
+    if (this.#ahead?.urb.endpoint === endpoint) this.#ahead = undefined;
+    const urbs = [...this.#inflight.values()].filter((u) => u.endpoint === endpoint);
+    for (const urb of urbs.reverse()) this.#cancel(urb, 'internal');
+    await Promise.all(urbs.map((u) => u.done));
+  }
+
+  #hasInflight(endpoint: number): boolean {
+    for (const urb of this.#inflight.values()) if (urb.endpoint === endpoint) return true;
+    return this.#batch.some((r) => r.endpoint === endpoint);
+  }
+
+  #onReaperEvent(event: ReaperEvent): void {
+    this.stats.wakeups++;
+    for (const address of event.reaped) {
+      const urb = this.#inflight.get(address);
+      if (urb === undefined) continue;
+      this.#complete(urb, decodeUrbCompletion(this.#slab.subarray(urb.slot * UsbfsSize.urb, (urb.slot + 1) * UsbfsSize.urb)));
+    }
+    if (event.gone) {
+      this.#markDisconnected();
+      // Nothing more will be reaped: whatever the kernel did not hand back is over.
+      for (const urb of [...this.#inflight.values()]) this.#complete(urb, { status: -Errno.ENODEV, actualLength: 0 });
+    }
+  }
+
+  #complete(urb: Urb, completion: UrbCompletion): void {
+    this.#inflight.delete(urb.address);
+    this.#freeSlots.push(urb.slot);
+    urb.cleanup?.();
+    if (this.#inflight.size === 0) this.#reaper.ref(false);
+    urb.settle(completion);
+  }
+
+  /** The result of a reaped URB under the transport contract: stall and babble are results, the rest errors. */
+  async #outcome(urb: Urb, options: TransferOptions): Promise<{ kind: 'ok' | 'stall' | 'babble'; actual: number }> {
+    const { status, actualLength } = await urb.done;
+    const actual = Math.max(0, Math.min(actualLength, urb.buffer.length));
+    if (urb.cancelled === 'abort') throw new AbortError('The transfer was aborted', { cause: options.signal?.reason });
+    switch (-status) {
+      case 0:
+        return { kind: 'ok', actual };
+      case Errno.EPIPE:
+        // A stall ends the transfer; bytes before it are valid data (BOT 1.0 §6.7.2).
+        return { kind: 'stall', actual };
+      case Errno.EOVERFLOW:
+        // Babble: the device sent more than the buffer holds.
+        return { kind: 'babble', actual };
+      case Errno.ECONNRESET:
+      case Errno.ENOENT:
+        if (urb.cancelled === 'timeout') throw new TimeoutError(`The transfer did not finish within ${options.timeoutMs} ms (${this.#subject})`);
+        if (this.#closed) throw new ClosedError(`The transport for ${this.#subject} was closed`);
+        throw new TransportError(`The transfer was cancelled (${errnoName(status)}, ${this.#subject})`, { details: { errno: -status } });
+      case Errno.ETIMEDOUT:
+        throw new TimeoutError(`The transfer timed out (ETIMEDOUT, ${this.#subject})`);
+      case Errno.ESHUTDOWN:
+      case Errno.ENODEV:
+        this.#markDisconnected();
+        throw new DisconnectedError(`The USB device was disconnected (${this.#subject})`);
+      default:
+        throw new TransportError(`The transfer failed with ${errnoName(status)} (${this.#subject})`, { details: { errno: -status } });
+    }
+  }
+
+  #checkUsable(options: TransferOptions): void {
+    if (this.#disconnected) throw new DisconnectedError(`The USB device was disconnected (${this.#subject})`);
+    if (this.#closed) throw new ClosedError(`The transport for ${this.#subject} is closed`);
+    if (!Number.isFinite(options.timeoutMs) || options.timeoutMs <= 0) {
+      throw new InvalidArgumentError(`timeoutMs must be a positive number, got ${options.timeoutMs}`);
+    }
+    if (options.signal?.aborted === true) throw new AbortError('The transfer was aborted before it was submitted', { cause: options.signal.reason });
+  }
+
+  /** An errno from a usbfs call as a typed error. */
+  #errnoError(errno: number, what: string): UsbmsError {
+    const message = `${what} on ${this.#subject} failed: ${errnoName(errno)}`;
+    const details = { errno, operation: what };
+    switch (errno) {
+      case Errno.ENODEV:
+      case Errno.ESHUTDOWN:
+        this.#markDisconnected();
+        return new DisconnectedError(`The USB device was disconnected (${this.#subject})`, { details });
+      case Errno.EBUSY:
+        return new AccessDeniedError(message, { details: { ...details, reason: 'busy' } });
+      case Errno.EACCES:
+      case Errno.EPERM:
+        return new AccessDeniedError(message, { details: { ...details, reason: 'permission' } });
+      case Errno.ETIMEDOUT:
+        return new TimeoutError(message, { details });
+      case Errno.EINVAL:
+        return new TransportError(`${message} (the kernel refused the request)`, { details });
+      case Errno.ENOMEM:
+        return new TransportError(`${message} (usbfs memory limit: see usbcore.usbfs_memory_mb)`, { details });
+      default:
+        return new TransportError(message, { details });
+    }
+  }
+
+  #markDisconnected(): void {
+    if (this.#disconnected) return;
+    this.#disconnected = true;
+    for (const listener of [...this.#listeners]) {
+      try {
+        listener();
+      } catch {
+        // A faulty listener must not stop the others.
+      }
+    }
+  }
+}
+
+/** BOT 1.0 §5.1: is this a CBW, and its dCBWDataTransferLength. */
+function isCbw(bytes: Uint8Array): { is: boolean; dataLength: number } {
+  if (bytes.length !== CBW_BYTES) return { is: false, dataLength: 0 };
+  const view = new DataView(bytes.buffer, bytes.byteOffset, CBW_BYTES);
+  if (view.getUint32(0, true) !== CBW_SIGNATURE) return { is: false, dataLength: 0 };
+  return { is: true, dataLength: view.getUint32(8, true) };
+}
+
+/** /dev/bus/usb/BBB/DDD (drivers/usb/core/devio.c names the nodes by bus number and device address). */
+export function usbfsPath(device: UsbDeviceLike): string | undefined {
+  const bus = device.bus === undefined ? Number.NaN : Number.parseInt(device.bus, 10);
+  const address = device.address;
+  if (!Number.isInteger(bus) || address === undefined || !Number.isInteger(address)) return undefined;
+  return `/dev/bus/usb/${String(bus).padStart(3, '0')}/${String(address).padStart(3, '0')}`;
+}
+
+function openError(errno: number, path: string, id: string): UsbmsError {
+  if (errno === Errno.EACCES || errno === Errno.EPERM) {
+    return new AccessDeniedError(`Opening ${path} failed: ${errnoName(errno)}`, { details: { reason: 'permission', errno } });
+  }
+  if (errno === Errno.ENOENT || errno === Errno.ENODEV) return new DisconnectedError(`${id} is gone (${path}: ${errnoName(errno)})`, { details: { errno } });
+  return new TransportError(`Opening ${path} failed: ${errnoName(errno)}`, { details: { errno } });
+}
+
+function activeConfiguration(device: UsbDeviceLike) {
+  try {
+    return device.configuration ?? undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function readString(read: () => string | null | undefined): string | undefined {
+  try {
+    const v = read();
+    return v === null || v === undefined || v === '' ? undefined : v;
+  } catch {
+    return undefined;
+  }
+}
