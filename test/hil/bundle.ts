@@ -11,7 +11,10 @@ import { HIL_DIR, REPO_ROOT } from './runner.js';
 
 interface EsbuildPlugin {
   name: string;
-  setup(build: { onResolve(options: { filter: RegExp }, callback: (args: { path: string }) => { path: string; external: boolean }): void }): void;
+  setup(build: {
+    onResolve(options: { filter: RegExp }, callback: (args: { path: string }) => { path: string; external: boolean }): void;
+    onLoad(options: { filter: RegExp }, callback: (args: { path: string }) => { contents: string; loader: 'ts' }): void;
+  }): void;
 }
 interface Esbuild {
   build(options: {
@@ -33,8 +36,9 @@ interface Esbuild {
 const requireFromTsx = createRequire(createRequire(import.meta.url).resolve('tsx/package.json'));
 const esbuild = requireFromTsx('esbuild') as Esbuild;
 
-// `usb` is a dependency of packages/node only.
+// `usb` and `koffi` are dependencies of packages/node only.
 const usbEntry = createRequire(path.join(REPO_ROOT, 'packages/node/package.json')).resolve('usb');
+const koffiEntry = createRequire(path.join(REPO_ROOT, 'packages/node/package.json')).resolve('koffi');
 
 export const BUNDLE_DIR = path.join(process.env.HIL_CACHE_DIR ?? path.join(HIL_DIR, '.cache'), 'bundles');
 
@@ -57,6 +61,16 @@ export async function bundleForGuest(entry: string, name: string): Promise<strin
         name: 'usb-external',
         setup(build) {
           build.onResolve({ filter: /^usb$/ }, () => ({ path: usbEntry, external: true }));
+        },
+      },
+      {
+        // The usbfs backend loads koffi (native) by path, in this thread and in its reaper thread.
+        name: 'koffi-path',
+        setup(build) {
+          build.onLoad({ filter: /usbfs[\\/]koffi-path\.ts$/ }, () => ({
+            contents: `export function resolveKoffi(): string { return ${JSON.stringify(koffiEntry)}; }`,
+            loader: 'ts',
+          }));
         },
       },
     ],

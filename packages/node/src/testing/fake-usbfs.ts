@@ -288,7 +288,7 @@ export class FakeUsbfsKernel implements UsbfsSys {
     setImmediate(() => this.#onEvent?.({ reaped, replies, gone }));
   }
 
-  startReaper(_fd: number, onEvent: (event: ReaperEvent) => void): UsbfsReaper {
+  startReaper(_fd: number, _urbs: Uint8Array, onEvent: (event: ReaperEvent) => void): UsbfsReaper {
     this.#onEvent = onEvent;
     return {
       call: (request, arg) =>

@@ -31,7 +31,7 @@ describe('loadUsbfsSys (koffi + libc)', () => {
     const fd = openSync('/dev/null', 'r+');
     try {
       const events: unknown[] = [];
-      const reaper = load.sys.startReaper(fd, (event) => events.push(event));
+      const reaper = load.sys.startReaper(fd, new Uint8Array(new SharedArrayBuffer(56)), (event) => events.push(event));
       const reply = await reaper.call(UsbfsIoctl.GET_CAPABILITIES, new Uint8Array(4));
       expect(reply.rc).toBe(-25); // ENOTTY: /dev/null is not a usbfs node
       const started = Date.now();
@@ -50,13 +50,15 @@ describe('loadUsbfsSys (koffi + libc)', () => {
       const { openSync } = await import('node:fs');
       const { loadUsbfsSys } = await import(${JSON.stringify(sysModule)});
       const load = loadUsbfsSys();
-      const reaper = load.sys.startReaper(openSync('/dev/null', 'r+'), () => undefined);
+      const reaper = load.sys.startReaper(openSync('/dev/null', 'r+'), new Uint8Array(new SharedArrayBuffer(56)), () => undefined);
       await reaper.call(0, null);
       console.log('started');
     `;
     const started = Date.now();
     const child = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', code], { encoding: 'utf8', timeout: 20_000 });
-    expect({ out: child.stdout, err: child.stderr, status: child.status, error: String(child.error) }).toMatchObject({ out: expect.stringContaining('started') });
+    expect({ out: child.stdout, err: child.stderr, status: child.status, error: String(child.error) }).toMatchObject({
+      out: expect.stringContaining('started'),
+    });
     expect(child.status).toBe(0);
     expect(Date.now() - started).toBeLessThan(15_000);
   }, 30_000);

@@ -1,6 +1,7 @@
 import { createRequire } from 'node:module';
 import { MessageChannel, Worker } from 'node:worker_threads';
 import { Errno, PollEvent, UrbOffset, UsbfsIoctl, UsbfsSize } from './abi.js';
+import { resolveKoffi } from './koffi-path.js';
 
 /**
  * The system calls the usbfs transport makes, as a seam: `loadUsbfsSys()`
@@ -28,8 +29,12 @@ export interface UsbfsSys {
    * small typed array that V8 keeps inside its heap out to a fixed allocation.
    */
   addressOf(bytes: Uint8Array): bigint;
-  /** Starts the reaper thread for `fd` (see UsbfsReaper). */
-  startReaper(fd: number, onEvent: (event: ReaperEvent) => void): UsbfsReaper;
+  /**
+   * Starts the reaper thread for `fd` (see UsbfsReaper). `urbs`: the memory, over a
+   * SharedArrayBuffer, holding every struct usbdevfs_urb submitted on `fd`: the thread
+   * reads a reaped URB's status and usercontext there, without an FFI call.
+   */
+  startReaper(fd: number, urbs: Uint8Array, onEvent: (event: ReaperEvent) => void): UsbfsReaper;
 }
 
 /** What the reaper thread reports; each event is one main-thread wake-up. */
@@ -38,8 +43,10 @@ export interface ReaperEvent {
   reaped: bigint[];
   /** Results of `call`s, by id. */
   replies: { id: number; rc: number; arg: Uint8Array | null }[];
-  /** The device is gone (REAPURBNDELAY said ENODEV): nothing more will be reaped. */
+  /** The device is gone (REAPURBNDELAY said ENODEV), or the thread failed: nothing more will be reaped. */
   gone: boolean;
+  /** Why the thread stopped, when it failed. */
+  failure?: string;
 }
 
 /**
@@ -96,9 +103,8 @@ function tryLoad(): UsbfsSysLoad {
   let koffiPath: string;
   let koffi: Koffi;
   try {
-    const require = createRequire(import.meta.url);
-    koffiPath = require.resolve('koffi');
-    koffi = require(koffiPath) as Koffi;
+    koffiPath = resolveKoffi();
+    koffi = createRequire(koffiPath)(koffiPath) as Koffi;
   } catch (error) {
     return { ok: false, reason: `the FFI (koffi) did not load: ${error instanceof Error ? error.message : String(error)}` };
   }
@@ -189,15 +195,17 @@ function tryLoad(): UsbfsSysLoad {
         void bytes.buffer;
         return koffi.address(bytes);
       },
-      startReaper: (fd, onEvent) => {
+      startReaper: (fd, urbs, onEvent) => {
         const efd = eventfd(0, EFD_CLOEXEC_NONBLOCK);
         if (efd < 0) throw new Error(`eventfd failed (errno ${errno()})`);
         const one = new Uint8Array(8);
         one[0] = 1;
+        const base = koffi.address(urbs);
         return new WorkerReaper(
           koffiPath,
           fd,
           efd,
+          { urbs, base },
           onEvent,
           () => write(efd, one, 8),
           () => close(efd),
@@ -229,7 +237,15 @@ class WorkerReaper implements UsbfsReaper {
   #active = false;
   #exited: Promise<void>;
 
-  constructor(koffiPath: string, fd: number, efd: number, onEvent: (event: ReaperEvent) => void, wake: () => void, closeEventfd: () => void) {
+  constructor(
+    koffiPath: string,
+    fd: number,
+    efd: number,
+    memory: { urbs: Uint8Array; base: bigint },
+    onEvent: (event: ReaperEvent) => void,
+    wake: () => void,
+    closeEventfd: () => void,
+  ) {
     this.#wake = wake;
     this.#closeEventfd = closeEventfd;
     const channel = new MessageChannel();
@@ -254,11 +270,22 @@ class WorkerReaper implements UsbfsReaper {
         fd,
         efd,
         control: this.#control.buffer,
+        urbs: memory.urbs.buffer,
+        urbsOffset: memory.urbs.byteOffset,
+        urbsLength: memory.urbs.byteLength,
+        base: memory.base,
         port: channel.port2,
         reap: UsbfsIoctl.REAPURBNDELAY,
         errno: { EAGAIN: Errno.EAGAIN, EINTR: Errno.EINTR, ENODEV: Errno.ENODEV },
         poll: PollEvent,
         hold: Number(URB_CONTEXT_HOLD),
+        layout: {
+          size: UsbfsSize.urb,
+          status: UrbOffset.status,
+          bufferLength: UrbOffset.bufferLength,
+          actualLength: UrbOffset.actualLength,
+          usercontext: UrbOffset.usercontext,
+        },
       },
       transferList: [channel.port2],
       // No stdin/stdout of its own; its only output is the port.
@@ -267,8 +294,18 @@ class WorkerReaper implements UsbfsReaper {
     });
     this.#worker.unref();
     this.#exited = new Promise<void>((resolve) => {
-      this.#worker.once('exit', () => resolve());
-      this.#worker.once('error', () => resolve());
+      const ended = (failure: string | undefined): void => {
+        resolve();
+        if (!running.delete(this) && failure === undefined) return;
+        // The thread is gone while the transport still needs it: nothing more will be reaped
+        // or answered. Fail what waits rather than hang.
+        for (const reply of this.#calls.values()) reply({ rc: -Errno.EIO, arg: null });
+        this.#calls.clear();
+        this.#updateRef();
+        onEvent({ reaped: [], replies: [], gone: true, failure: failure ?? 'the reaper thread exited' });
+      };
+      this.#worker.once('error', (error) => ended(`the reaper thread failed: ${error instanceof Error ? error.message : String(error)}`));
+      this.#worker.once('exit', () => ended(undefined));
     });
     running.add(this);
     if (!exitHooked) {
@@ -335,14 +372,14 @@ const { workerData, receiveMessageOnPort } = process.getBuiltinModule('node:work
 const koffi = process.getBuiltinModule('node:module').createRequire(workerData.koffiPath)(workerData.koffiPath);
 const libc = koffi.load('libc.so.6');
 const ioctl = libc.func('int ioctl(int fd, unsigned long request, void *arg)');
-const reap = libc.func('int ioctl(int fd, unsigned long request, _Out_ void **urb)');
+
 const poll = libc.func('int poll(void *fds, unsigned long nfds, int timeout)');
 const read = libc.func('long read(int fd, void *buf, unsigned long count)');
-const URB = koffi.struct({
-  type: 'uint8', endpoint: 'uint8', status: 'int', flags: 'uint', buffer: 'uint64', buffer_length: 'int',
-  actual_length: 'int', start_frame: 'int', stream_id: 'uint', error_count: 'int', signr: 'uint', usercontext: 'uint64',
-});
-const { fd, efd, port, errno: E, poll: P, hold } = workerData;
+const { fd, efd, port, errno: E, poll: P, hold, base, layout: L } = workerData;
+// The URB structs live in shared memory: a reaped URB's fields are read here directly.
+const urbs = new DataView(workerData.urbs, workerData.urbsOffset, workerData.urbsLength);
+const out = new Uint8Array(8);
+const outView = new DataView(out.buffer);
 const control = new Int32Array(workerData.control);
 const fds = new Uint8Array(16);
 const view = new DataView(fds.buffer);
@@ -369,8 +406,7 @@ for (;;) {
   let gone = false;
   if (watching && (view.getInt16(6, true) & (P.POLLOUT | P.POLLERR | P.POLLHUP))) {
     for (;;) {
-      const out = [null];
-      if (reap(fd, workerData.reap, out) < 0) {
+      if (ioctl(fd, workerData.reap, out) < 0) {
         const e = koffi.errno();
         if (e === E.EINTR) continue;
         // EAGAIN: nothing more completed. ENODEV: the device is gone and every URB was
@@ -378,9 +414,14 @@ for (;;) {
         if (e !== E.EAGAIN) { gone = true; watching = false; }
         break;
       }
-      const urb = koffi.decode(out[0], URB);
-      held.push(koffi.address(out[0]));
-      if ((Number(urb.usercontext) & hold) === 0 || urb.status !== 0 || urb.actual_length < urb.buffer_length) notify = true;
+      const address = outView.getBigUint64(0, true);
+      held.push(address);
+      const at = Number(address - base);
+      if (at < 0 || at + L.size > urbs.byteLength) { notify = true; continue; }
+      const status = urbs.getInt32(at + L.status, true);
+      const length = urbs.getInt32(at + L.bufferLength, true);
+      const actual = urbs.getInt32(at + L.actualLength, true);
+      if ((urbs.getUint32(at + L.usercontext, true) & hold) === 0 || status !== 0 || actual < length) notify = true;
     }
   }
   if (Atomics.exchange(control, 1, 0) !== 0 || gone) notify = true;

@@ -187,7 +187,7 @@ describe('UsbfsTransport under MscDevice (BOT device model behind a fake usbfs k
     const pending = transport.bulkIn(13, { timeoutMs: 60_000 }).catch((e: unknown) => e);
     await new Promise((resolve) => setTimeout(resolve, 5));
     // Bypass the transport's discard to check the check: a blocking call straight to the fake.
-    const reaper = kernel.startReaper(7, () => undefined);
+    const reaper = kernel.startReaper(7, new Uint8Array(0), () => undefined);
     const arg = new Uint8Array(4);
     arg[0] = 0x81;
     await reaper.call(0x80045515, arg);

@@ -150,8 +150,11 @@ export class UsbfsTransport implements MscTransport {
   readonly #subject: string;
   readonly #id: string;
   readonly #configurationValue: number;
-  /** One fixed allocation for every URB struct of this transport (the kernel writes results back into it). */
-  readonly #slab = new Uint8Array(new ArrayBuffer(UsbfsSize.urb * URB_SLOTS));
+  /**
+   * One fixed allocation for every URB struct of this transport: the kernel writes results
+   * back into it, and the reaper thread reads them there (hence shared memory).
+   */
+  readonly #slab = new Uint8Array(new SharedArrayBuffer(UsbfsSize.urb * URB_SLOTS));
   readonly #slabAddress: bigint;
   readonly #freeSlots: number[] = [];
   readonly #inflight = new Map<bigint, Urb>();
@@ -194,7 +197,7 @@ export class UsbfsTransport implements MscTransport {
     this.#subject = `interface ${init.interfaceNumber} of ${init.id}`;
     this.#slabAddress = init.sys.addressOf(this.#slab);
     for (let i = URB_SLOTS - 1; i >= 0; i--) this.#freeSlots.push(i);
-    this.#reaper = init.sys.startReaper(init.fd, (event) => this.#onReaperEvent(event));
+    this.#reaper = init.sys.startReaper(init.fd, this.#slab, (event) => this.#onReaperEvent(event));
     const caps = new Uint8Array(UsbfsSize.u32);
     this.capabilities = init.sys.ioctl(init.fd, UsbfsIoctl.GET_CAPABILITIES, caps) < 0 ? 0 : decodeU32(caps);
     this.detachedDriver = undefined;
@@ -560,6 +563,8 @@ export class UsbfsTransport implements MscTransport {
   /** Starts the timeout and abort watch of a URB. */
   #arm(urb: Urb, options: TransferOptions): void {
     urb.cleanup?.();
+    // A status read taken after it was reaped (it came with the data) needs no watch.
+    if (this.#inflight.get(urb.address) !== urb) return;
     const timer = setTimeout(() => this.#cancel(urb, 'timeout'), options.timeoutMs);
     const signal = options.signal;
     const onAbort = (): void => this.#cancel(urb, 'abort');
@@ -573,7 +578,8 @@ export class UsbfsTransport implements MscTransport {
 
   /** DISCARDURB: the kernel unlinks it and it completes with -ECONNRESET/-ENOENT (or it had completed already). */
   #cancel(urb: Urb, why: 'abort' | 'timeout' | 'internal'): void {
-    if (!this.#inflight.has(urb.address) || urb.cancelled !== undefined) return;
+    // The slot may belong to a later URB by now: only this URB, while in flight.
+    if (this.#inflight.get(urb.address) !== urb || urb.cancelled !== undefined) return;
     // A status read queued behind this URB would become active and take its data: it goes first.
     const ahead = this.#ahead?.urb;
     if (ahead !== undefined && ahead !== urb && ahead.endpoint === urb.endpoint) this.#cancel(ahead, 'internal');
