@@ -53,12 +53,17 @@ describe('loadUsbfsSys (koffi + libc)', () => {
       const reaper = load.sys.startReaper(openSync('/dev/null', 'r+'), new Uint8Array(new SharedArrayBuffer(56)), () => undefined);
       await reaper.call(0, null);
       console.log('started');
+      // A second reaper, stopped: stop() itself keeps the process alive until the thread is gone.
+      const second = load.sys.startReaper(openSync('/dev/null', 'r+'), new Uint8Array(new SharedArrayBuffer(56)), () => undefined);
+      await second.stop();
+      console.log('stopped');
     `;
     const started = Date.now();
     const child = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', code], { encoding: 'utf8', timeout: 20_000 });
     expect({ out: child.stdout, err: child.stderr, status: child.status, error: String(child.error) }).toMatchObject({
       out: expect.stringContaining('started'),
     });
+    expect(child.stdout).toContain('stopped');
     expect(child.status).toBe(0);
     expect(Date.now() - started).toBeLessThan(15_000);
   }, 30_000);

@@ -350,6 +350,9 @@ class WorkerReaper implements UsbfsReaper {
   async stop(): Promise<void> {
     if (running.delete(this)) {
       this.#signalStop();
+      // Keep the process alive until the thread is gone (it was unref'd so it never holds
+      // a process open by itself); its poll(2) returns at once on the eventfd.
+      this.#worker.ref();
       // The thread leaves poll(2) within its 1 s timeout even if the wake-up were lost.
       await this.#exited;
       this.#port.close();
