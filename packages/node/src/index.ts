@@ -11,10 +11,10 @@
  * await device.close();
  */
 import { MscDevice, type MscDeviceOptions } from '@usbms/core';
-import { type DeviceSelector, openTransport } from './open.js';
-import type { NodeUsbTransportOptions } from './transport.js';
+import { type DeviceSelector, type OpenTransportOptions, openTransport } from './open.js';
 import type { UsbDeviceLike } from './usb-types.js';
 
+export { type Backend, type BackendChoice, chooseBackend, usbfsUnavailable } from './backend.js';
 export {
   type AlternateKind,
   type BulkEndpointInfo,
@@ -36,13 +36,14 @@ export {
   watchDevices,
 } from './discovery.js';
 export { classifyUsbError, type UsbErrorClass, type UsbErrorContext, type UsbOperation } from './map-error.js';
-export { type DeviceSelector, openTransport, parseDeviceId, resolveDevice } from './open.js';
+export { type DeviceSelector, type OpenTransportOptions, openTransport, parseDeviceId, resolveDevice } from './open.js';
 export type { PlatformOptions } from './platform.js';
 export { type BlockDeviceUse, findBlockDeviceUses, type LinuxInterfaceState, type LinuxRoots, readLinuxInterfaceState } from './sysfs.js';
 export { NodeUsbTransport, type NodeUsbTransportOptions, withAccessHint } from './transport.js';
 export type * from './usb-types.js';
+export { type UsbfsStats, UsbfsTransport, type UsbfsTransportOptions } from './usbfs/transport.js';
 
-export interface OpenDeviceOptions extends NodeUsbTransportOptions {
+export interface OpenDeviceOptions extends OpenTransportOptions {
   /** Default per-command timeout in ms (each USB transfer uses it as its native timeout). */
   transferTimeoutMs?: number;
   /** Refuse every write-class command before it is sent. */

@@ -1,8 +1,10 @@
 import { InvalidArgumentError, NotFoundError } from '@usbms/core';
+import { type Backend, chooseBackend } from './backend.js';
 import { type DeviceFilter, listDevices, type MscDeviceInfo } from './discovery.js';
 import { getUsb } from './platform.js';
 import { NodeUsbTransport, type NodeUsbTransportOptions } from './transport.js';
 import type { UsbDeviceLike } from './usb-types.js';
+import { UsbfsTransport, type UsbfsTransportOptions } from './usbfs/transport.js';
 
 /**
  * Which device to open:
@@ -52,14 +54,23 @@ export async function resolveDevice(selector: DeviceSelector, options: NodeUsbTr
   return only;
 }
 
+/** Options of {@link openTransport}: the transport's, plus which backend to use. */
+export interface OpenTransportOptions extends UsbfsTransportOptions {
+  /** `usb` (node-usb) or `usbfs` (Linux: usbfs ioctls straight from usbms). Default: `USBMS_BACKEND`, else `usb`. */
+  backend?: Backend;
+}
+
 /**
  * Finds, opens and claims a device; returns the transport (for use with
- * `MscDevice.open`, or to drive BOT directly).
+ * `MscDevice.open`, or to drive BOT directly). Discovery always goes through
+ * node-usb; the transfers go through the chosen backend.
  */
-export async function openTransport(selector: DeviceSelector | UsbDeviceLike, options: NodeUsbTransportOptions = {}): Promise<NodeUsbTransport> {
+export async function openTransport(selector: DeviceSelector | UsbDeviceLike, options: OpenTransportOptions = {}): Promise<NodeUsbTransport | UsbfsTransport> {
+  const { backend } = chooseBackend(options.backend, options.platform === undefined ? {} : { platform: options.platform });
   const usb = await getUsb(options);
   const device = isUsbDevice(selector) ? selector : (await resolveDevice(selector, { ...options, usb })).device;
-  return NodeUsbTransport.open(device, { ...options, usb });
+  if (backend === 'usbfs') return UsbfsTransport.open(device, options);
+  return NodeUsbTransport.open(device, { ...options, usb } satisfies NodeUsbTransportOptions);
 }
 
 function isUsbDevice(selector: DeviceSelector | UsbDeviceLike): selector is UsbDeviceLike {

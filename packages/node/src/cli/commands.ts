@@ -9,6 +9,7 @@ import {
   UsbmsError,
   UsbmsErrorCode,
 } from '@usbms/core';
+import { chooseBackend } from '../backend.js';
 import { listDevices, MSC_CLASS, type MscDeviceInfo, watchDevices } from '../discovery.js';
 import { type CliContext, intOption } from './context.js';
 import { CliError, CliErrorCode, ExitCode } from './exit.js';
@@ -63,9 +64,12 @@ export async function cmdList(ctx: CliContext): Promise<void> {
   // (the same rule listDevices applies without includeUnreadable).
   const devices = all.filter((d) => d.interfaces.length > 0 || d.device.deviceClass === MSC_CLASS);
   const unreadable = all.filter((d) => !devices.includes(d));
-  if (ctx.json) return ctx.out(toJson(devices));
+  // The backend `--device` would use with these options (USBMS_BACKEND, --backend).
+  const { backend } = chooseBackend(ctx.options.backend);
+  if (ctx.json) return ctx.out(toJson(devices.map((d) => ({ ...d, backend }))));
   if (devices.length === 0) ctx.out('No USB mass-storage devices found.');
   for (const [i, d] of devices.entries()) ctx.out(describeListEntry(i, d));
+  if (devices.length > 0) ctx.out(`backend: ${backend}`);
   if (unreadable.length > 0) {
     ctx.note(
       `${unreadable.length} USB device(s) could not be inspected (${unreadable.map((d) => `${d.id}: ${d.error ?? '?'}`).join('; ')}); run as root or add a udev rule (see the README)`,

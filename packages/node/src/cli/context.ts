@@ -1,5 +1,6 @@
 import { AbortError, InvalidArgumentError, MscDevice, type MscDeviceOptions, type MscTransport, NotFoundError, serializeError } from '@usbms/core';
 import { SimAtaDrive, SimulatedDevice } from '@usbms/core/sim';
+import { chooseBackend } from '../backend.js';
 import { listDevices } from '../discovery.js';
 import { messageOf } from '../map-error.js';
 import { type DeviceSelector, openTransport } from '../open.js';
@@ -27,6 +28,7 @@ export interface GlobalOptions {
   interface?: string;
   vendorInterface?: string;
   maxTransfer?: string;
+  backend?: string;
 }
 
 const DEFAULT_SIM_BYTES = 64 * 1024 * 1024;
@@ -163,7 +165,9 @@ export class CliContext {
       ...(o.interface === undefined ? {} : { interfaceNumber: intOption('interface', o.interface, 0) }),
       ...(o.vendorInterface === undefined ? {} : { vendorClassInterface: intOption('vendor-interface', o.vendorInterface, 0) }),
     };
-    return openTransport(selector, transportOptions);
+    const choice = chooseBackend(o.backend);
+    if (o.verbose === true) this.note(`usbms: ${choice.reason}`);
+    return openTransport(selector, { ...transportOptions, backend: choice.backend });
   }
 
   /** Flushes and closes the device (and the sim image). Never throws. */

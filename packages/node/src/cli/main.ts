@@ -109,6 +109,7 @@ export function buildProgram(): Command {
     .option('--no-reattach', 'leave the kernel driver detached on exit')
     .option('--interface <n>', 'interface number to use')
     .option('--vendor-interface <n>', 'treat this vendor-class (0xFF) interface as Bulk-Only')
+    .option('--backend <name>', 'usb (node-usb, the default) or usbfs (Linux: usbfs ioctls straight from usbms); default from USBMS_BACKEND')
     .option(
       '--max-transfer <bytes>',
       'largest READ/WRITE command, e.g. 4M (default 120K below SuperSpeed, 1M at SuperSpeed; larger is faster where the device takes it)',

@@ -138,6 +138,8 @@ export class UsbfsTransport implements MscTransport {
   /** USBDEVFS_GET_CAPABILITIES of this device's host controller. */
   readonly capabilities: number;
   readonly stats: UsbfsStats = { urbs: 0, wakeups: 0 };
+  /** The node-usb device this transport was opened for (descriptors, bus and address). */
+  readonly device: UsbDeviceLike;
 
   readonly #sys: UsbfsSys;
   readonly #fd: number;
@@ -185,6 +187,7 @@ export class UsbfsTransport implements MscTransport {
     this.#sys = init.sys;
     this.#fd = init.fd;
     this.#device = init.device;
+    this.device = init.device;
     this.#options = init.options;
     this.info = init.info;
     this.interfaceNumber = init.interfaceNumber;
