@@ -228,6 +228,18 @@ await step('Node: import @usbms/core + @usbms/node, vendor command on @usbms/cor
   if (!out.includes('node smoke: ok')) throw new Error('node-smoke.mjs did not report ok');
 });
 
+await step("Node: koffi (the usbfs backend's FFI) loads from the clean install", () => {
+  // Linux x64/arm64: the prebuilt binary must come with the install (no compiler, install script off).
+  // Elsewhere the backend is unavailable and must say why without throwing.
+  const code =
+    "const m = await import('@usbms/node'); const why = m.usbfsUnavailable({ usbfsNodes: () => true }); " +
+    "const expected = process.platform === 'linux' && ['x64', 'arm64'].includes(process.arch); " +
+    "if (expected && why !== undefined) { console.error(why); process.exit(1); } console.log('koffi:', why ?? 'ok');";
+  const out = run(process.execPath, ['--input-type=module', '-e', code], { cwd: consumer, timeout: 60_000 });
+  process.stdout.write(out);
+  if (!out.includes('koffi:')) throw new Error('the koffi check printed nothing');
+});
+
 await step('CLI: npx usbms inquiry --sim (installed bin)', () => {
   const out = run('npx', ['--no-install', 'usbms', 'inquiry', '--sim'], { cwd: consumer, timeout: 60_000 });
   process.stdout.write(out);
