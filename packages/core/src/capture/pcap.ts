@@ -26,12 +26,14 @@ import {
 
 /** Receives the file's bytes chunk by chunk, in order. Chunks are never reused by the writer: a sink may keep them. */
 export interface CaptureSink {
+  /** Takes the next chunk of the file. */
   write(chunk: Uint8Array): void;
 }
 
 /** A sink that keeps every chunk (browsers turn them into a `Blob`; tests compare them). */
 export class ChunkCollector implements CaptureSink {
   readonly chunks: Uint8Array[] = [];
+  /** Keeps the chunk. */
   write(chunk: Uint8Array): void {
     this.chunks.push(chunk);
   }

@@ -47,6 +47,7 @@ export interface UrbComplete extends UrbBase {
   error?: string;
 }
 
+/** A submission or a completion, as `RecordingTransport` reports them. */
 export type UrbEvent = UrbSubmit | UrbComplete;
 
 /** Receives every submission and completion, synchronously. A listener that throws never breaks a transfer. */

@@ -18,7 +18,9 @@ import type { TransportInfo, UsbSpeed } from '../transport.js';
 import { isCbw } from './pcap.js';
 import type { UrbComplete, UrbEvent, UrbOperation, UrbStatus } from './recording-transport.js';
 
+/** The first word of a transcript. */
 export const TRANSCRIPT_MAGIC = 'usbms-transcript';
+/** The format version this code writes and reads (docs/transcript-format.md). */
 export const TRANSCRIPT_VERSION = 1;
 
 /** What the host did in one stage (one transport call). */
@@ -59,6 +61,7 @@ export interface Transcript {
 
 /** Sink of transcript text. */
 export interface TranscriptSink {
+  /** Takes the next lines of text. */
   write(text: string): void;
 }
 

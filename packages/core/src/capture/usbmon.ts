@@ -12,7 +12,9 @@ export const LINKTYPE_USB_LINUX_MMAPPED = 220;
 /** LINKTYPE_USB_LINUX: the older 48-byte header (no interval/start_frame/xfer_flags/ndesc); read only. */
 export const LINKTYPE_USB_LINUX = 189;
 
+/** Bytes of the usbmon header of LINKTYPE_USB_LINUX_MMAPPED. */
 export const USBMON_HEADER_LENGTH = 64;
+/** Bytes of the usbmon header of LINKTYPE_USB_LINUX. */
 export const USBMON_HEADER_LENGTH_LEGACY = 48;
 
 /** Field offsets of the header (mon_bin.c `struct mon_bin_hdr`). */
