@@ -5,6 +5,7 @@ import {
   ClosedError,
   DisconnectedError,
   InvalidArgumentError,
+  PartialWriteError,
   ReadOnlyError,
   ScsiCheckConditionError,
   TimeoutError,
@@ -492,6 +493,204 @@ describe('MscDevice: time limits (issue 12 defect 3)', () => {
       await expect(MscDevice.open(fresh.transport, { defaultTimeoutMs })).rejects.toBeInstanceOf(InvalidArgumentError);
       expect(fresh.log).toHaveLength(0);
     }
+  });
+});
+
+/** The simulator's transport with one behaviour changed (a hostile device, issue 12). */
+function hostile(sim: SimulatedDevice, change: Partial<Pick<MscTransport, 'bulkIn' | 'bulkOut'>>): MscTransport {
+  const inner = sim.transport;
+  return {
+    get info() {
+      return inner.info;
+    },
+    get concurrentPipes() {
+      return inner.concurrentPipes;
+    },
+    bulkOut: change.bulkOut ?? ((data, options) => inner.bulkOut(data, options)),
+    bulkIn: change.bulkIn ?? ((length, options) => inner.bulkIn(length, options)),
+    clearHalt: (pipe, options) => inner.clearHalt(pipe, options),
+    classRequest: (request, options) => inner.classRequest(request, options),
+    close: () => inner.close(),
+    onDisconnect: (listener) => inner.onDisconnect(listener),
+  };
+}
+
+describe('MscDevice: partial writes (issue 12 defect 2)', () => {
+  it('data-out stall after 512 of 1024 bytes, then GOOD: PartialWriteError with blocksWritten 1 (it resolved before)', async () => {
+    const sim = new SimulatedDevice();
+    const inner = sim.transport;
+    let cut = false;
+    const transport = hostile(sim, {
+      bulkOut: async (data, options) => {
+        const r = await inner.bulkOut(data, options);
+        // The device took the first block only, stalled, and then still reports GOOD with no residue.
+        if (cut && data.length === 1024) return { status: 'stall', bytesWritten: 512 };
+        return r;
+      },
+    });
+    const device = await MscDevice.open(transport, { earlyStatus: false });
+    const lu = device.lun(0);
+    await lu.readCapacity();
+    cut = true;
+    const error = await lu.write(10, pattern(1024, 1)).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(PartialWriteError);
+    expect(error).toMatchObject({ code: 'PARTIAL_WRITE', lba: 10, blocks: 2, blocksWritten: 1 });
+    expect((error as PartialWriteError).details).toMatchObject({ residue: 512 });
+    await device.close();
+  });
+
+  it('GOOD with residue 1024 (nothing written): PartialWriteError with blocksWritten 0', async () => {
+    const sim = new SimulatedDevice();
+    const inner = sim.transport;
+    let lie = false;
+    const transport = hostile(sim, {
+      bulkIn: async (length, options) => {
+        const r = await inner.bulkIn(length, options);
+        if (lie && length === 13 && r.data.length === 13) new DataView(r.data.buffer, r.data.byteOffset + 8, 4).setUint32(0, 1024, true);
+        return r;
+      },
+    });
+    const device = await MscDevice.open(transport);
+    const lu = device.lun(0);
+    await lu.readCapacity();
+    lie = true;
+    await expect(lu.write(4, pattern(1024, 2))).rejects.toMatchObject({ name: 'PartialWriteError', lba: 4, blocks: 2, blocksWritten: 0 });
+    lie = false;
+    await device.close();
+  });
+
+  it('a multi-command write that fails later reports the blocks of the commands that went through, with the cause', async () => {
+    const { sim, device } = await openSim({}, { maxTransferBytes: 1024 });
+    const lu = device.lun(0);
+    await lu.readCapacity();
+    sim.inject({ kind: 'medium-error', lba: 5, writes: true });
+    const error = await lu.write(0, pattern(8 * 512, 3)).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(PartialWriteError);
+    expect(error).toMatchObject({ lba: 0, blocks: 8, blocksWritten: 4 });
+    expect((error as PartialWriteError).cause).toBeInstanceOf(ScsiCheckConditionError);
+    await device.close();
+  });
+});
+
+describe('MscDevice: babble (issue 12 defect 5)', () => {
+  it('a data stage longer than asked, then GOOD: lu.read throws BabbleError, execute() reports babble: true', async () => {
+    const sim = new SimulatedDevice();
+    const inner = sim.transport;
+    let babble = false;
+    const transport = hostile(sim, {
+      bulkIn: async (length, options) => {
+        const r = await inner.bulkIn(length, options);
+        return babble && length > 13 && r.status === 'ok' ? { status: 'babble', data: r.data } : r;
+      },
+    });
+    const device = await MscDevice.open(transport);
+    const lu = device.lun(0);
+    await lu.readCapacity();
+    babble = true;
+    await expect(lu.read(0, 1)).rejects.toMatchObject({ name: 'BabbleError', code: 'BABBLE' });
+    const r = await device.execute({ cdb: Uint8Array.of(0x28, 0, 0, 0, 0, 0, 0, 0, 1, 0), direction: 'in', length: 512 });
+    expect(r).toMatchObject({ status: 'good', babble: true });
+    expect(r.data).toHaveLength(512);
+    babble = false;
+    const clean = await device.execute({ cdb: Uint8Array.of(0x28, 0, 0, 0, 0, 0, 0, 0, 1, 0), direction: 'in', length: 512 });
+    expect(clean.babble).toBeUndefined();
+    await device.close();
+  });
+});
+
+describe('MscDevice: arguments checked before anything is sent (issue 12 defect 6)', () => {
+  it('bad LBAs, counts and empty writes on a fresh device send nothing, not even READ CAPACITY', async () => {
+    const { sim, device } = await openSim();
+    const lu = device.lun(0);
+    const sent = sim.log.length;
+    const bad: Array<() => Promise<unknown>> = [
+      () => lu.read(-1, 1),
+      () => lu.read(0, 0),
+      () => lu.read(0.5, 1),
+      () => lu.read(Number.NaN, 1),
+      () => lu.read(0, Number.POSITIVE_INFINITY),
+      () => lu.read(0, 1.5),
+      () => lu.write(0, new Uint8Array(0)),
+      () => lu.write(-1, new Uint8Array(512)),
+      () => lu.write(Number.NaN, new Uint8Array(512)),
+      () => lu.verify(0, -1),
+    ];
+    for (const call of bad) await expect(call()).rejects.toBeInstanceOf(InvalidArgumentError);
+    expect(sim.log.length).toBe(sent);
+    await device.close();
+  });
+
+  it('100 concurrent first reads share one READ CAPACITY', async () => {
+    const { sim, device } = await openSim();
+    const lu = device.lun(0);
+    const reads = await Promise.all(Array.from({ length: 100 }, (_, i) => lu.read(i, 1)));
+    expect(reads.every((r) => r.length === 512)).toBe(true);
+    expect(sim.log.filter((c) => c.opcode === 0x25)).toHaveLength(1);
+    await device.close();
+  });
+
+  it('one caller aborting the shared READ CAPACITY does not fail the others', async () => {
+    const { sim, device } = await openSim({ commandDelayMs: 20 });
+    const lu = device.lun(0);
+    const controller = new AbortController();
+    const first = lu.read(0, 1, { signal: controller.signal });
+    const second = lu.read(1, 1);
+    setTimeout(() => controller.abort(), 5);
+    await expect(first).rejects.toBeInstanceOf(AbortError);
+    await expect(second).resolves.toHaveLength(512);
+    sim.assertClean();
+    await device.close();
+  });
+
+  it('a DisconnectedError from the transport without a disconnect event moves the device to disconnected', async () => {
+    const sim = new SimulatedDevice();
+    const inner = sim.transport;
+    let gone = false;
+    const transport = hostile(sim, {
+      bulkOut: (data, options) => (gone ? Promise.reject(new DisconnectedError('LIBUSB_ERROR_NO_DEVICE')) : inner.bulkOut(data, options)),
+    });
+    const device = await MscDevice.open(transport);
+    const events: string[] = [];
+    device.onDisconnect(() => events.push('disconnect'));
+    gone = true;
+    await expect(device.lun(0).testUnitReady()).rejects.toBeInstanceOf(DisconnectedError);
+    expect(device.state).toBe('disconnected');
+    expect(events).toEqual(['disconnect']);
+    await expect(device.execute({ cdb: new Uint8Array(6), direction: 'none' })).rejects.toBeInstanceOf(DisconnectedError);
+    await device.close();
+  });
+});
+
+describe('MscDevice: SYNCHRONIZE CACHE at close for writes through any path (issue 14 item 2)', () => {
+  const write10 = Uint8Array.of(0x2a, 0, 0, 0, 0, 16, 0, 0, 1, 0);
+  const syncs = (sim: SimulatedDevice) => sim.log.filter((c) => c.opcode === 0x35).map((c) => c.lun);
+
+  it('a WRITE(10) through execute() is flushed at close, on its LUN only', async () => {
+    const { sim, device } = await openSim({ luns: [{ blocks: 100 }, { blocks: 100 }] });
+    await device.execute({ cdb: write10, direction: 'out', data: pattern(512, 4), lun: 1 });
+    expect(device.lun(1).dirty).toBe(true);
+    expect(device.lun(0).dirty).toBe(false);
+    await device.close();
+    expect(syncs(sim)).toEqual([1]);
+  });
+
+  it('a vendor data-out command is flushed only with flush: true', async () => {
+    const vendorCommand = (cdb: Uint8Array) => (cdb[0] === 0xc5 ? { status: 'good' as const } : undefined);
+    const plain = await openSim({ vendorCommand });
+    await plain.device.execute({ cdb: Uint8Array.of(0xc5, 0, 0, 0, 0, 0), direction: 'out', data: new Uint8Array(16) });
+    await plain.device.close();
+    expect(syncs(plain.sim)).toEqual([]);
+    const asked = await openSim({ vendorCommand });
+    await asked.device.execute({ cdb: Uint8Array.of(0xc5, 0, 0, 0, 0, 0), direction: 'out', data: new Uint8Array(16), flush: true });
+    await asked.device.close();
+    expect(syncs(asked.sim)).toEqual([0]);
+  });
+
+  it('a device that rejects SYNCHRONIZE CACHE as unsupported (05/20/00) closes without error', async () => {
+    const { sim, device } = await openSim({ luns: [{ blocks: 100, synchronizeCache: false }] });
+    await device.lun(0).write(0, pattern(512, 5));
+    await expect(device.close()).resolves.toBeUndefined();
+    expect(syncs(sim)).toEqual([0]);
   });
 });
 

@@ -1,11 +1,13 @@
 import { abortReason } from './bot/abort.js';
 import { BotEngine } from './bot/engine.js';
 import {
+  BabbleError,
   ClosedError,
   DeviceFailedError,
   DisconnectedError,
   InvalidArgumentError,
   ParseError,
+  PartialWriteError,
   ReadOnlyError,
   ScsiCheckConditionError,
   TransportError,
@@ -86,6 +88,13 @@ export interface ExecuteRequest extends CommandOptions {
   throwOnCheckCondition?: boolean;
   /** Name shown in traces. */
   name?: string;
+  /**
+   * Send SYNCHRONIZE CACHE to this LUN when the device is closed, as after a
+   * known write-class opcode (WRITE, WRITE SAME, UNMAP, ... get it anyway).
+   * For vendor data-out commands that write: a SYNCHRONIZE CACHE in the middle
+   * of a vendor sequence can break it, so it is only sent when asked. Default false.
+   */
+  flush?: boolean;
 }
 
 /** What {@link MscDevice.execute} returns. */
@@ -100,6 +109,13 @@ export interface ExecuteResult {
   residue: number;
   /** Decoded sense data, fetched by an automatic REQUEST SENSE after CHECK CONDITION. */
   sense?: SenseData;
+  /**
+   * True when the device sent more data than `length` in the data-in stage
+   * (babble); `data` holds the first `length` bytes and should not be trusted.
+   * Linux fails such a command (transport.c, USB_STOR_XFER_LONG); typed
+   * commands here throw BabbleError, `execute()` reports it here.
+   */
+  babble?: boolean;
 }
 
 export interface RunOptions extends CommandOptions {
@@ -142,6 +158,8 @@ type Transaction = {
   length: number;
   data?: Uint8Array | undefined;
   timeoutMs?: number | undefined;
+  /** Mark the LUN for SYNCHRONIZE CACHE at close (execute's `flush`). */
+  flush?: boolean | undefined;
 };
 
 const DEFAULT_TIMEOUT_MS = 20_000;
@@ -407,7 +425,18 @@ export class MscDevice {
     const becomingReadyDeadline = now() + (this.#options.becomingReadyTimeoutMs ?? 30_000);
     for (;;) {
       const result = await this.#transact(lun, command, options, into);
-      if (result.status === 'good') return result;
+      if (result.status === 'good') {
+        if (result.babble) {
+          // Linux: a data stage longer than asked, then GOOD, fails the command (USB_STOR_XFER_LONG -> fake ILLEGAL REQUEST sense).
+          throw new BabbleError(
+            `${command.name} on LUN ${lun}: the device sent more than the ${command.length} bytes requested (babble); the data is not trusted`,
+            {
+              details: { command: command.name, lun, requested: command.length },
+            },
+          );
+        }
+        return result;
+      }
       const sense = result.sense;
       if (sense?.senseKey === SenseKey.UnitAttention) {
         if (sense.asc === 0x28) {
@@ -495,11 +524,21 @@ export class MscDevice {
   /** Runs reset recovery (BOT 1.0 §5.3.4) ahead of queued commands. */
   async reset(options: CommandOptions = {}): Promise<void> {
     const timeoutMs = this.#timeout(options.timeoutMs);
-    await this.#queue.run(({ signal }) => this.#engine.resetRecovery({ timeoutMs, signal }), {
-      priority: Priority.High,
-      name: 'RESET RECOVERY',
-      ...(options.signal ? { signal: options.signal } : {}),
-    });
+    await this.#queue.run(
+      async ({ signal }) => {
+        try {
+          await this.#engine.resetRecovery({ timeoutMs, signal });
+        } catch (error) {
+          this.#followTransport(error);
+          throw error;
+        }
+      },
+      {
+        priority: Priority.High,
+        name: 'RESET RECOVERY',
+        ...(options.signal ? { signal: options.signal } : {}),
+      },
+    );
   }
 
   /**
@@ -525,6 +564,16 @@ export class MscDevice {
     this.#unsubscribeDisconnect();
     await this.transport.close();
     if (flushError !== undefined) throw flushError;
+  }
+
+  /**
+   * The device's state follows what the engine and transport report: reset
+   * recovery that failed makes it `failed`; a DisconnectedError makes it
+   * `disconnected` even when the platform sent no disconnect event.
+   */
+  #followTransport(error: unknown): void {
+    if (error instanceof DeviceFailedError) this.#markFailed(error);
+    else if (error instanceof DisconnectedError) this.#onDisconnect();
   }
 
   #onDisconnect(): void {
@@ -570,7 +619,7 @@ export class MscDevice {
       throw new InvalidArgumentError(`direction must be "none", "in" or "out", got ${String(direction)}`);
     }
     const name = request.name ?? scsi.opcodeName(cdb[0] ?? 0);
-    const transaction = { name, cdb, direction, length, data: request.data };
+    const transaction = { name, cdb, direction, length, data: request.data, flush: request.flush === true };
     this.#refuseIfReadOnly(transaction);
     return transaction;
   }
@@ -603,6 +652,15 @@ export class MscDevice {
     }
     // Quirk padCdbTo12 (UFI/SFF-8070i/ATAPI subclasses): command blocks are always 12 bytes.
     const cdb = this.quirks.padCdbTo12 ? padCdb(command.cdb, 12) : command.cdb;
+    // Whatever path it takes (typed, execute(), raw), a write-class command marks its LUN for
+    // SYNCHRONIZE CACHE at close; so does any command sent with `flush: true`.
+    if (
+      ('flush' in command && command.flush === true) ||
+      ('writesMedium' in command && command.writesMedium === true) ||
+      scsi.isWriteClassOpcode(command.cdb)
+    ) {
+      this.#luns[lun]?.markDirty();
+    }
     return this.#queue.run(
       async ({ signal }) => {
         const id = ++this.#traceId;
@@ -626,6 +684,7 @@ export class MscDevice {
           let result: ExecuteResult;
           if (r.status === 'passed') {
             result = { status: 'good', statusCode: 0x00, data: r.data, residue: r.residue };
+            if (r.babble) result.babble = true;
           } else {
             // BOT 1.0 §5.2: CSW status 1 (command failed). The device holds sense
             // data until the next command on this LUN, so fetch it in the same job.
@@ -647,7 +706,7 @@ export class MscDevice {
           if (tracing) {
             this.#tracer.emit({ type: 'command-end', id, outcome: 'error', error: String(error), time: now(), durationMs: now() - started });
           }
-          if (error instanceof DeviceFailedError) this.#markFailed(error);
+          this.#followTransport(error);
           throw error;
         }
       },
@@ -709,6 +768,7 @@ export class LogicalUnit {
   #writeProtected: boolean | undefined;
   #blockLimits: scsi.BlockLimits | undefined;
   #dirty = false;
+  #capacityInFlight: { promise: Promise<Capacity>; signal: AbortSignal | undefined } | undefined;
 
   constructor(device: MscDevice, lun: number) {
     this.device = device;
@@ -734,6 +794,11 @@ export class LogicalUnit {
   /** @internal */
   markWriteProtected(): void {
     this.#writeProtected = true;
+  }
+
+  /** @internal A write-class command was sent: SYNCHRONIZE CACHE at close. */
+  markDirty(): void {
+    this.#dirty = true;
   }
 
   /**
@@ -871,8 +936,32 @@ export class LogicalUnit {
     return this.run(scsi.reportLuns(), options);
   }
 
+  /**
+   * The cached capacity, else one READ CAPACITY shared by every concurrent
+   * caller. It runs with the options of the caller that started it; when that
+   * caller aborts it, the others (whose signals did not fire) start another.
+   */
   async #ensureCapacity(options: CommandOptions): Promise<Capacity> {
-    return this.#capacity ?? (await this.readCapacity(options));
+    for (;;) {
+      if (this.#capacity !== undefined) return this.#capacity;
+      let shared = this.#capacityInFlight;
+      if (shared === undefined) {
+        const promise = this.readCapacity(options);
+        shared = { promise, signal: options.signal };
+        this.#capacityInFlight = shared;
+        const clear = (): void => {
+          if (this.#capacityInFlight?.promise === promise) this.#capacityInFlight = undefined;
+        };
+        promise.then(clear, clear);
+      }
+      try {
+        return await shared.promise;
+      } catch (error) {
+        // Another caller's abort ended the shared command: not this caller's failure.
+        if (shared.signal?.aborted === true && shared.signal !== options.signal && options.signal?.aborted !== true) continue;
+        throw error;
+      }
+    }
   }
 
   #checkRange(capacity: Capacity, lba: number, blocks: number): void {
@@ -896,6 +985,10 @@ export class LogicalUnit {
    * transport fills it directly).
    */
   async read(lba: number, blocks: number, options: BlockReadOptions = {}): Promise<Uint8Array> {
+    // Arguments first: nothing (not even READ CAPACITY) is sent for a request that cannot be valid.
+    checkCount('LBA', lba);
+    checkCount('block count', blocks, 1);
+    if (options.into !== undefined && !(options.into instanceof Uint8Array)) throw new InvalidArgumentError('into must be a Uint8Array');
     const capacity = await this.#ensureCapacity(options);
     this.#checkRange(capacity, lba, blocks);
     const { blockSize } = capacity;
@@ -938,6 +1031,11 @@ export class LogicalUnit {
    */
   async write(lba: number, data: Uint8Array, options: BlockWriteOptions = {}): Promise<void> {
     if (this.device.readOnly) throw new ReadOnlyError(`write refused: the device was opened read-only`);
+    // Arguments first: nothing (not even READ CAPACITY) is sent for a request that cannot be valid.
+    checkCount('LBA', lba);
+    if (!(data instanceof Uint8Array) || data.length === 0) {
+      throw new InvalidArgumentError(`write data must be a non-empty Uint8Array of whole blocks, got ${data instanceof Uint8Array ? '0 bytes' : typeof data}`);
+    }
     const capacity = await this.#ensureCapacity(options);
     const { blockSize } = capacity;
     if (data.length === 0 || data.length % blockSize !== 0) {
@@ -949,15 +1047,38 @@ export class LogicalUnit {
       throw new WriteProtectedError(`write refused: the medium in LUN ${this.number} is write-protected`);
     }
     const chunk = this.#chunkBlocks(blockSize);
-    for (let done = 0; done < blocks; ) {
-      const count = Math.min(chunk, blocks - done);
-      const at = lba + done;
-      const slice = data.subarray(done * blockSize, (done + count) * blockSize);
-      const command =
-        at + count - 1 > 0xffffffff || count > 0xffff ? scsi.write16({ lba: at, data: slice, blockSize }) : scsi.write10({ lba: at, data: slice, blockSize });
-      this.#dirty = true;
-      await this.device.runRaw(command, { ...options, lun: this.number }, undefined);
-      done += count;
+    let done = 0;
+    try {
+      while (done < blocks) {
+        const count = Math.min(chunk, blocks - done);
+        const at = lba + done;
+        const slice = data.subarray(done * blockSize, (done + count) * blockSize);
+        const command =
+          at + count - 1 > 0xffffffff || count > 0xffff ? scsi.write16({ lba: at, data: slice, blockSize }) : scsi.write10({ lba: at, data: slice, blockSize });
+        this.#dirty = true;
+        const result = await this.device.runRaw(command, { ...options, lun: this.number }, undefined);
+        if (result.residue > 0) {
+          // GOOD, yet the device did not take everything (data-out stall or short transfer, or
+          // dCSWDataResidue, BOT 1.0 §6.7.3): only whole blocks before the residue count as written,
+          // as Linux counts good bytes as the transfer length minus the residue.
+          const took = Math.floor((slice.length - Math.min(result.residue, slice.length)) / blockSize);
+          const written = done + took;
+          throw new PartialWriteError(
+            `${command.name} at LBA ${at} on LUN ${this.number}: the device took ${took} of ${count} blocks (residue ${result.residue} bytes); ` +
+              `${written} of ${blocks} blocks from LBA ${lba} were written, resume at LBA ${lba + written}`,
+            { lba, blocks, blocksWritten: written, residue: result.residue },
+          );
+        }
+        done += count;
+      }
+    } catch (error) {
+      if (error instanceof PartialWriteError || done === 0) throw error;
+      // An earlier command of this write went through: say how far, with the failure as the cause.
+      throw new PartialWriteError(
+        `write to LUN ${this.number} stopped after ${done} of ${blocks} blocks from LBA ${lba} (resume at LBA ${lba + done}): ${error instanceof Error ? error.message : String(error)}`,
+        { lba, blocks, blocksWritten: done },
+        { cause: error },
+      );
     }
     if (options.verify) {
       const back = await this.read(lba, blocks, options);
@@ -990,6 +1111,8 @@ export class LogicalUnit {
 
   /** VERIFY(10) with BYTCHK=0: the device checks the blocks are readable (SBC-3 §5.33). */
   async verify(lba: number, blocks: number, options: CommandOptions = {}): Promise<void> {
+    checkCount('LBA', lba);
+    checkCount('block count', blocks, 1);
     const capacity = await this.#ensureCapacity(options);
     this.#checkRange(capacity, lba, blocks);
     const chunk = Math.min(0xffff, Math.max(1, Math.floor((64 << 20) / capacity.blockSize)));

@@ -5,6 +5,7 @@ import * as errors from './errors.js';
 import {
   AbortError,
   AccessDeniedError,
+  BabbleError,
   ClosedError,
   DeviceFailedError,
   DisconnectedError,
@@ -14,6 +15,7 @@ import {
   NotFoundError,
   NvmeStatusError,
   ParseError,
+  PartialWriteError,
   PhaseError,
   ProtectedClassError,
   ProtocolViolationError,
@@ -64,6 +66,13 @@ const samples: Record<UsbmsErrorCode, () => UsbmsError> = {
   PROTOCOL_VIOLATION: () => new ProtocolViolationError('host broke BOT', { details: { violations: ['CBW while data pending'] } }),
   REPLAY_MISMATCH: () => new ReplayMismatchError('Replay mismatch at transcript line 9: CBW differs at byte 20', { details: { line: 9, offset: 20 } }),
   NVME_STATUS: () => new NvmeStatusError('IDENTIFY NAMESPACE failed: NVMe status 0x000b', { details: { status: 0x0b, sct: 0, sc: 0x0b, dnr: false } }),
+  PARTIAL_WRITE: () =>
+    new PartialWriteError(
+      'WRITE(10) at LBA 8: the device took 1 of 2 blocks',
+      { lba: 8, blocks: 2, blocksWritten: 1, residue: 512 },
+      { cause: new TransportError('stall') },
+    ),
+  BABBLE: () => new BabbleError('READ(10) on LUN 0: the device sent more than the 512 bytes requested', { details: { requested: 512, lun: 0 } }),
 };
 
 /** A real worker thread that posts back whatever it receives (postMessage both ways). */

@@ -47,6 +47,10 @@ export const UsbmsErrorCode = {
   ReplayMismatch: 'REPLAY_MISMATCH',
   /** An NVMe command (through a USB bridge) completed with a non-zero status (NVMe Base 2.0 §4.2.3). */
   NvmeStatus: 'NVME_STATUS',
+  /** A write reached the device only in part; `blocksWritten` says how much, so it can be resumed. */
+  PartialWrite: 'PARTIAL_WRITE',
+  /** The device sent more data than requested (babble, USB 2.0 §8.5.1 / Linux USB_STOR_XFER_LONG). */
+  Babble: 'BABBLE',
 } as const;
 export type UsbmsErrorCode = (typeof UsbmsErrorCode)[keyof typeof UsbmsErrorCode];
 
@@ -226,6 +230,50 @@ export class NvmeStatusError extends UsbmsError {
   }
 }
 
+/** Fields of {@link PartialWriteError}. */
+export interface PartialWriteDetails {
+  /** First LBA of the write that was asked for. */
+  lba: number;
+  /** Blocks the write asked for. */
+  blocks: number;
+  /** Blocks from `lba` on that reached the device (a resumed write starts at `lba + blocksWritten`). */
+  blocksWritten: number;
+  /** dCSWDataResidue-based bytes of the failing command the device did not take, when it reported them. */
+  residue?: number;
+}
+
+/**
+ * A write reached the device only in part: the device acknowledged fewer bytes
+ * than were sent (data-out stall or short transfer, CSW residue), or a later
+ * command of a multi-command write failed (`cause` says why). Blocks
+ * `lba .. lba + blocksWritten - 1` reached the device; the rest did not or is
+ * unknown, as Linux's sd driver counts good bytes as the transfer length minus
+ * the residue (drivers/usb/storage/transport.c, scsi_set_resid).
+ */
+export class PartialWriteError extends UsbmsError {
+  readonly lba: number;
+  readonly blocks: number;
+  readonly blocksWritten: number;
+  constructor(message: string, fields: PartialWriteDetails, options: { cause?: unknown } = {}) {
+    super(UsbmsErrorCode.PartialWrite, message, { ...options, details: { ...fields } });
+    this.lba = fields.lba;
+    this.blocks = fields.blocks;
+    this.blocksWritten = fields.blocksWritten;
+  }
+}
+
+/**
+ * The device sent more data than the command asked for (babble) and then
+ * reported GOOD. Linux fails such a command (transport.c: USB_STOR_XFER_LONG
+ * gives fake sense ILLEGAL REQUEST / INVALID FIELD IN CDB), and so do the typed
+ * commands here; `device.execute()` returns the result with `babble: true`.
+ */
+export class BabbleError extends UsbmsError {
+  constructor(message: string, options?: UsbmsErrorOptions) {
+    super(UsbmsErrorCode.Babble, message, options);
+  }
+}
+
 /** Plain JSON form of a value in `details`: byte arrays and bigints tagged, everything else as is. */
 function encodeValue(value: unknown): unknown {
   if (value instanceof Uint8Array) {
@@ -313,6 +361,14 @@ const errorClasses: Record<UsbmsErrorCode, (data: SerializedUsbmsError, details:
   PROTOCOL_VIOLATION: (d) => new ProtocolViolationError(d.message),
   REPLAY_MISMATCH: (d) => new ReplayMismatchError(d.message),
   NVME_STATUS: (d) => new NvmeStatusError(d.message),
+  PARTIAL_WRITE: (_d, details) =>
+    new PartialWriteError(_d.message, {
+      lba: Number(details?.lba ?? 0),
+      blocks: Number(details?.blocks ?? 0),
+      blocksWritten: Number(details?.blocksWritten ?? 0),
+      ...(details?.residue === undefined ? {} : { residue: Number(details.residue) }),
+    }),
+  BABBLE: (d) => new BabbleError(d.message),
 };
 
 /** `details.sense` when it has the shape of decoded sense data (with its raw bytes), else undefined. */

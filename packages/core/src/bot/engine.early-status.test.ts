@@ -24,6 +24,10 @@ class Recorder implements MscTransport {
   delayCbwMs = 0;
   /** Corrupt the next CBW's signature, so the device finds it not valid (BOT 1.0 §6.6.1). */
   corruptNextCbw = false;
+  /** Report the next CBW as stalled without handing it to the device (so the device never answers the early IN). */
+  stallNextCbwUnseen = false;
+  /** Fail the next data-out with a transport error without handing it to the device. */
+  failNextDataOut = false;
   constructor(readonly inner: MscTransport) {}
   get info() {
     return this.inner.info;
@@ -36,6 +40,14 @@ class Recorder implements MscTransport {
     this.log.push(`${what}>`);
     try {
       if (what === 'cbw' && this.delayCbwMs > 0) await new Promise((r) => setTimeout(r, this.delayCbwMs));
+      if (what === 'cbw' && this.stallNextCbwUnseen) {
+        this.stallNextCbwUnseen = false;
+        return { status: 'stall', bytesWritten: 0 };
+      }
+      if (what === 'data-out' && this.failNextDataOut) {
+        this.failNextDataOut = false;
+        throw new TransportError('EPIPE on data-out');
+      }
       if (what === 'cbw' && this.corruptNextCbw) {
         this.corruptNextCbw = false;
         const bad = data.slice();
@@ -214,6 +226,44 @@ describe('BotEngine earlyStatus: failures while the early read is pending', () =
     const started = Date.now();
     await expect(pending).rejects.toBeInstanceOf(DisconnectedError);
     expect(Date.now() - started).toBeLessThan(2000);
+  });
+
+  it('a CBW stall the device never saw: the pending early read is cancelled, the error reported at once (issue 12 defect 4)', async () => {
+    const { bot, device, transport } = setup();
+    transport.stallNextCbwUnseen = true;
+    const started = Date.now();
+    const error = await tur(bot, 3000).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(TransportError);
+    expect((error as Error).message).toMatch(/stalled the CBW/);
+    expect(Date.now() - started).toBeLessThan(1500);
+    // The early read was cancelled before reset recovery went out.
+    expect(transport.log.indexOf('<in13:AbortError')).toBeGreaterThan(-1);
+    expect(transport.log.indexOf('<in13:AbortError')).toBeLessThan(transport.log.indexOf('bulk-only-reset'));
+    expect((await tur(bot)).status).toBe('passed');
+    expect(device.violations).toEqual([]);
+  });
+
+  it('a transport error on data-out: the pending early read is cancelled, the error reported at once (issue 12 defect 4)', async () => {
+    const { bot, device, transport } = setup();
+    transport.failNextDataOut = true;
+    const started = Date.now();
+    await expect(write(bot, 0, new Uint8Array(1024), 3000)).rejects.toThrow(/EPIPE on data-out/);
+    expect(Date.now() - started).toBeLessThan(1500);
+    expect(device.stats.bulkOnlyResets).toBe(1);
+    expect((await tur(bot)).status).toBe('passed');
+    expect((await write(bot, 0, new Uint8Array(1024))).status).toBe('passed');
+  });
+
+  it('the caller aborting while only the early status read is pending ends it at once', async () => {
+    const { bot, device } = setup();
+    device.inject({ kind: 'hang', stage: 'csw' });
+    const controller = new AbortController();
+    const pending = bot.command({ lun: 0, cdb: TUR, direction: 'none', length: 0, timeoutMs: 30_000, signal: controller.signal });
+    setTimeout(() => controller.abort(), 20);
+    const started = Date.now();
+    await expect(pending).rejects.toMatchObject({ name: 'AbortError' });
+    expect(Date.now() - started).toBeLessThan(1500);
+    expect((await tur(bot)).status).toBe('passed');
   });
 
   it('a stalled CBW (device rejects the command block) is reset without waiting for the deadline', async () => {

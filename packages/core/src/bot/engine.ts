@@ -163,6 +163,8 @@ export class BotEngine {
   #abandonedTag: number | undefined;
   /** Set once recovery failed or the device vanished; every later command fails fast. */
   #failure: UsbmsError | undefined;
+  /** Cancels the early status read of the next command; reused until it fires (creating one costs ~1 µs). */
+  #spareEarlyCancel: AbortController | undefined;
 
   constructor(transport: MscTransport, options: BotEngineOptions = {}) {
     this.#transport = transport;
@@ -301,6 +303,10 @@ export class BotEngine {
     const deadline = now() + req.timeoutMs;
     const tracer = this.#tracer?.active ? this.#tracer : undefined;
     let early: Promise<BulkInResult> | undefined;
+    // The early status read has its own signal, so a failed CBW or data-out can cancel it
+    // (the device may never answer it); the caller's signal is forwarded to it.
+    let earlyCancel: AbortController | undefined;
+    let unlinkEarly: (() => void) | undefined;
     try {
       // --- Command transport (BOT 1.0 §5.1, §6.2) ---
       this.#encodeCbw(tag, req);
@@ -310,7 +316,16 @@ export class BotEngine {
       if (this.#earlyStatus && (req.direction !== 'in' || req.length === 0)) {
         // The IN pipe is idle until the CSW: ask for it now; the device NAKs until it is ready.
         // Same options as the CBW, so nothing can throw between submitting the two.
-        early = this.#transport.bulkIn(CSW_LENGTH, { ...cbwOptions, into: this.#csw });
+        const cancel = this.#spareEarlyCancel ?? new AbortController();
+        this.#spareEarlyCancel = undefined;
+        earlyCancel = cancel;
+        const signal = req.signal;
+        if (signal !== undefined) {
+          const forward = (): void => cancel.abort(signal.reason);
+          signal.addEventListener('abort', forward, { once: true });
+          unlinkEarly = () => signal.removeEventListener('abort', forward);
+        }
+        early = this.#transport.bulkIn(CSW_LENGTH, { timeoutMs: cbwOptions.timeoutMs, signal: cancel.signal, into: this.#csw });
         early.catch(() => undefined); // read (or waited for) below, on every path
       }
       const sent = await sending;
@@ -386,10 +401,20 @@ export class BotEngine {
     } catch (thrown) {
       // Its CSW may still be on its way: remember the tag so the next command can drop it.
       this.#abandonedTag = tag;
-      // An early status read still pending holds the IN pipe: recovery waits until it has
-      // settled (it ends by the command's deadline at the latest, or at once on disconnect).
-      if (early !== undefined) await settled(early);
+      if (early !== undefined && earlyCancel !== undefined) {
+        // An early status read still pending holds the IN pipe, and after a stalled CBW or a
+        // failed data-out the device may never answer it: cancel it (MscTransport contract:
+        // it settles once no longer pending), so the real error is reported at once and
+        // reset recovery (BOT 1.0 §5.3.4) starts on an idle pipe.
+        earlyCancel.abort(new AbortError('The status read was cancelled: the command failed before its status stage'));
+        earlyCancel = undefined;
+        await settled(early);
+      }
       throw await this.#fail(thrown, req, id);
+    } finally {
+      unlinkEarly?.();
+      // A signal that never fired can serve the next command (transports drop their listener once a transfer settles).
+      if (earlyCancel !== undefined && !earlyCancel.signal.aborted) this.#spareEarlyCancel = earlyCancel;
     }
   }
 

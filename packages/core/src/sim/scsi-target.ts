@@ -57,6 +57,8 @@ export interface SimLunOptions {
   reportLuns?: boolean;
   /** Support READ CAPACITY(16) (default true). */
   readCapacity16?: boolean;
+  /** Support SYNCHRONIZE CACHE(10)/(16) (default true; without it: ILLEGAL REQUEST 05/20/00, as on devices with no cache). */
+  synchronizeCache?: boolean;
 }
 
 /** SCSI status byte values (SAM-5). */
@@ -214,6 +216,7 @@ export class SimLogicalUnit {
   readonly supportsReadFormatCapacities: boolean;
   readonly supportsReportLuns: boolean;
   readonly supportsReadCapacity16: boolean;
+  readonly supportsSynchronizeCache: boolean;
   readonly writeCacheBlocks: number;
 
   writeProtected: boolean;
@@ -259,6 +262,7 @@ export class SimLogicalUnit {
     this.supportsReadFormatCapacities = options.readFormatCapacities ?? true;
     this.supportsReportLuns = options.reportLuns ?? true;
     this.supportsReadCapacity16 = options.readCapacity16 ?? true;
+    this.supportsSynchronizeCache = options.synchronizeCache ?? true;
     this.writeCacheBlocks = options.writeCacheBlocks ?? 8192;
     this.writeProtected = options.writeProtected ?? false;
     this.writeCacheEnabled = options.writeCache ?? true;
@@ -402,6 +406,7 @@ export class SimLogicalUnit {
         return this.#verify(cdb, ctx);
       case Op.SynchronizeCache10:
       case Op.SynchronizeCache16: {
+        if (!this.supportsSynchronizeCache) return this.#fail(Sense.invalidOpcode());
         const notReady = this.#ready(ctx);
         if (notReady) return notReady;
         this.flush();

@@ -1,5 +1,5 @@
 import { appendFile, open, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
-import { formatSense, InvalidArgumentError, ScsiCheckConditionError, SenseKey } from '@usbms/core';
+import { formatSense, InvalidArgumentError, PartialWriteError, ScsiCheckConditionError, SenseKey } from '@usbms/core';
 import { canConfirm, confirm, deviceLabel } from './commands.js';
 import { type CliContext, intOption } from './context.js';
 import { CliError, CliErrorCode, convertErrno, ExitCode, fileError } from './exit.js';
@@ -447,9 +447,18 @@ export async function cmdRestore(ctx: CliContext, opts: RestoreOptions): Promise
         });
       }
       const lba = firstLba + state.doneBlocks;
-      await lu.write(lba, view, { ...o, verify: opts.verify === true });
+      let written = n;
+      try {
+        await lu.write(lba, view, { ...o, verify: opts.verify === true });
+      } catch (error) {
+        // The device took only part of the chunk: continue right after the last block it took
+        // (each retry makes progress, so this ends); a write that took nothing stops the restore.
+        if (!(error instanceof PartialWriteError) || error.blocksWritten === 0) throw error;
+        written = error.blocksWritten;
+        ctx.note(`the device took ${written} of ${n} blocks at LBA ${lba}; continuing at LBA ${lba + written}`);
+      }
       addSample(state.samples, lba, view.subarray(0, cap.blockSize));
-      state.doneBlocks += n;
+      state.doneBlocks += written;
       progress.update(state.doneBlocks * cap.blockSize, info.size);
       await save(false);
     }
