@@ -504,7 +504,7 @@ function hostile(sim: SimulatedDevice, change: Partial<Pick<MscTransport, 'bulkI
       return inner.info;
     },
     get concurrentPipes() {
-      return inner.concurrentPipes;
+      return inner.concurrentPipes === true;
     },
     bulkOut: change.bulkOut ?? ((data, options) => inner.bulkOut(data, options)),
     bulkIn: change.bulkIn ?? ((length, options) => inner.bulkIn(length, options)),
