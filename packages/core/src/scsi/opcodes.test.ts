@@ -89,6 +89,16 @@ describe('opcode names', () => {
     expect(opcodeName(0x02)).toBe('OPCODE 0x02');
   });
 
+  it('names opcodes by peripheral device type where the command sets differ (MMC)', () => {
+    expect(opcodeName(0xa1)).toBe('ATA PASS-THROUGH(12)');
+    expect(opcodeName(0xa1, 0x00)).toBe('ATA PASS-THROUGH(12)');
+    expect(opcodeName(0xa1, 0x05)).toBe('BLANK');
+    expect(opcodeName(0x51, 0x05)).toBe('READ DISC INFORMATION');
+    expect(opcodeName(0x51, 0x00)).toBe('XPWRITE(10)');
+    // Opcodes MMC shares with the other command sets keep their names.
+    expect(opcodeName(0x28, 0x05)).toBe('READ(10)');
+  });
+
   it('every opcode in the table has a name', () => {
     for (const [key, value] of Object.entries(ScsiOpcode)) expect(opcodeName(value), key).not.toMatch(/^OPCODE/);
   });

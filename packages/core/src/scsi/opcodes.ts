@@ -202,11 +202,46 @@ const OPCODE_NAMES: Record<number, string> = {
 };
 
 /**
+ * Opcodes whose meaning differs on MMC devices (peripheral device type 05h,
+ * CD/DVD; MMC-6 §6): the same byte names another command there, e.g. A1h is
+ * BLANK rather than SAT's ATA PASS-THROUGH(12). sg3_utils keys its opcode
+ * names by device type the same way (sg_lib_data.c: A1h is "Blank" for PDT_MMC).
+ */
+const MMC_OPCODE_NAMES: Record<number, string> = {
+  0x4a: 'GET EVENT STATUS NOTIFICATION',
+  0x51: 'READ DISC INFORMATION',
+  0x52: 'READ TRACK INFORMATION',
+  0x53: 'RESERVE TRACK',
+  0x54: 'SEND OPC INFORMATION',
+  0x58: 'REPAIR TRACK',
+  0x5b: 'CLOSE TRACK/SESSION',
+  0x5c: 'READ BUFFER CAPACITY',
+  0x5d: 'SEND CUE SHEET',
+  0xa1: 'BLANK',
+  0xa3: 'SEND KEY',
+  0xa4: 'REPORT KEY',
+  0xa6: 'LOAD/UNLOAD MEDIUM',
+  0xa7: 'SET READ AHEAD',
+  0xac: 'GET PERFORMANCE',
+  0xad: 'READ DISC STRUCTURE',
+  0xb6: 'SET STREAMING',
+  0xb9: 'READ CD MSF',
+  0xbb: 'SET CD SPEED',
+  0xbd: 'MECHANISM STATUS',
+  0xbe: 'READ CD',
+  0xbf: 'SEND DISC STRUCTURE',
+};
+
+/** Peripheral device type of MMC devices (SPC-4, standard INQUIRY data). */
+const PDT_MMC = 0x05;
+
+/**
  * Display name of an opcode for traces and errors, e.g. 0x28 -> "READ(10)";
  * "VENDOR SPECIFIC (0xC0)" for 0xC0-0xFF (SPC-4 §4.2, vendor-specific operation codes), "OPCODE 0xNN" otherwise.
+ * With the logical unit's peripheral device type, names follow that command set: `opcodeName(0xa1, 5)` is "BLANK" (MMC).
  */
-export function opcodeName(opcode: number): string {
-  const name = OPCODE_NAMES[opcode];
+export function opcodeName(opcode: number, peripheralDeviceType?: number): string {
+  const name = (peripheralDeviceType === PDT_MMC ? MMC_OPCODE_NAMES[opcode] : undefined) ?? OPCODE_NAMES[opcode];
   if (name !== undefined) return name;
   const hex = `0x${(opcode & 0xff).toString(16).toUpperCase().padStart(2, '0')}`;
   return opcode >= 0xc0 && opcode <= 0xff ? `VENDOR SPECIFIC (${hex})` : `OPCODE ${hex}`;

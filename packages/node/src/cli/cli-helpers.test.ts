@@ -12,12 +12,15 @@ import {
   WriteProtectedError,
 } from '@usbms/core';
 import { describe, expect, it } from 'vitest';
+import type { MscDeviceInfo } from '../discovery.js';
 import { parseCdb, parseHexData } from './cdb.js';
 import { CliError, convertErrno, EXIT_CODE_TABLE, ExitCode, exitCodeFor, exitCodeForSense, exitCodeHelp, exitCodeMarkdown, fileError } from './exit.js';
 import { formatBytes, hexDump } from './format.js';
 import { errorJson, normalizeArgs } from './main.js';
 import { dataInHint } from './raw.js';
+import { diskName, findBlockDevice, parseDeviceChoice } from './select.js';
 import { parseCount, parseSize } from './units.js';
+import { parseVpdPage, vpdPageName } from './vpd.js';
 
 const sense = (key: number, asc: number, ascq = 0) => decodeSense(new Uint8Array([0x70, 0, key, 0, 0, 0, 0, 10, 0, 0, 0, 0, asc, ascq, 0, 0, 0, 0]));
 
@@ -174,5 +177,45 @@ describe('CLI parsing and formatting helpers', () => {
   it('rewrites --sim=FILE so the subcommand is never taken as its value', () => {
     expect(normalizeArgs(['node', 'usbms', '--sim=disk.img', 'tur'])).toEqual(['node', 'usbms', '--sim', '--sim-image', 'disk.img', 'tur']);
     expect(normalizeArgs(['node', 'usbms', '--sim', 'tur'])).toEqual(['node', 'usbms', '--sim', 'tur']);
+  });
+});
+
+describe('--device choices', () => {
+  it('tells indexes, VID:PID and block devices apart, and refuses ambiguous digits', () => {
+    expect(parseDeviceChoice('0')).toEqual({ kind: 'index', index: 0 });
+    expect(parseDeviceChoice('12')).toEqual({ kind: 'index', index: 12 });
+    expect(parseDeviceChoice('0781:5567')).toEqual({ kind: 'id', text: '0781:5567' });
+    expect(parseDeviceChoice('/dev/sdb')).toEqual({ kind: 'block', path: '/dev/sdb' });
+    expect(() => parseDeviceChoice('0781')).toThrow(/ambiguous/);
+    expect(() => parseDeviceChoice('1234')).toThrow(/ambiguous/);
+    expect(() => parseDeviceChoice('07')).toThrow(/ambiguous/);
+    expect(() => parseDeviceChoice('sdb')).toThrow(/VID:PID/);
+  });
+
+  it('maps a disk node (or a partition of it) to the interface that carries it', () => {
+    expect(diskName('/dev/sdb1')).toBe('sdb');
+    expect(diskName('/dev/sdab')).toBe('sdab');
+    expect(diskName('/dev/mmcblk0p1')).toBe('mmcblk0');
+    const device = { id: '0781:5567', interfaces: [{ interfaceNumber: 1, blockDevices: ['sdc'] }] } as unknown as MscDeviceInfo;
+    expect(findBlockDevice([device], '/dev/sdc2')).toEqual({ device, interfaceNumber: 1 });
+    expect(() => findBlockDevice([device], '/dev/disk/by-id/x', '/dev/sda')).toThrow(
+      /\/dev\/disk\/by-id\/x \(\/dev\/sda\) is not a disk .*USB disks: \/dev\/sdc \(0781:5567\)/,
+    );
+  });
+});
+
+describe('VPD page names (sg_inq)', () => {
+  it('takes sg_inq abbreviations and numbers', () => {
+    expect(parseVpdPage('sn')).toBe(0x80);
+    expect(parseVpdPage('di')).toBe(0x83);
+    expect(parseVpdPage('bl')).toBe(0xb0);
+    expect(parseVpdPage('bdc')).toBe(0xb1);
+    expect(parseVpdPage('ai')).toBe(0x89);
+    expect(parseVpdPage('0x80')).toBe(0x80);
+    expect(parseVpdPage('176')).toBe(0xb0);
+    expect(() => parseVpdPage('nope')).toThrow(/sn, di/);
+    expect(() => parseVpdPage('0x100')).toThrow(/0-255/);
+    expect(vpdPageName(0xb2)).toBe('Logical block provisioning (SBC) [lbpv]');
+    expect(vpdPageName(0xc3)).toBe('vendor specific');
   });
 });

@@ -4,6 +4,8 @@ import {
   InvalidArgumentError,
   type LogicalUnit,
   type MscDevice,
+  readCapacity16,
+  requestSense,
   ScsiCheckConditionError,
   type SenseData,
   UsbmsError,
@@ -12,11 +14,12 @@ import {
 import { chooseBackend } from '../backend.js';
 import { listDevices, MSC_CLASS, type MscDeviceInfo, watchDevices } from '../discovery.js';
 import { type CliContext, intOption } from './context.js';
-import { CliError, CliErrorCode, ExitCode } from './exit.js';
+import { CliError, CliErrorCode, ExitCode, exitCodeFor, usageError } from './exit.js';
 import { formatBytes, formatSiBytes, hex2, hex4, hexDump, keyValues, toHex, toJson } from './format.js';
 import { checkOutputPath, isStdio, readInput, writeOutput } from './output.js';
 import { Progress } from './progress.js';
 import { parseCount, sizeOption } from './units.js';
+import { decodeVpd, describeVpdPage, parseVpdPage, vpdPageName } from './vpd.js';
 
 /* ----------------------------------------------------------------- list */
 
@@ -107,11 +110,12 @@ export async function cmdInquiry(ctx: CliContext, opts: { vpd?: boolean; page?: 
   const lu = device.lun(ctx.lun);
   const o = ctx.callOptions;
   if (opts.page !== undefined) {
-    const page = parseCount(opts.page);
-    if (page === undefined || page > 0xff) throw new InvalidArgumentError(`--page must be 0-255 (or 0x00-0xff), got "${opts.page}"`);
+    const page = parseVpdPage(opts.page);
     const bytes = await lu.inquiryVpd(page, o);
-    if (ctx.json) return ctx.out(toJson({ page, bytes }));
-    ctx.out(`VPD page 0x${hex2(page)} (${bytes.length} bytes):`);
+    const decoded = decodeVpd(page, bytes);
+    if (ctx.json) return ctx.out(toJson({ page, name: vpdPageName(page), bytes, ...(decoded === undefined ? {} : { decoded }) }));
+    ctx.out(`VPD page ${describeVpdPage(page)} (${bytes.length} bytes):`);
+    if (decoded !== undefined) for (const line of describeDecoded(decoded)) ctx.out(`  ${line}`);
     ctx.out(hexDump(bytes));
     return;
   }
@@ -147,7 +151,8 @@ export async function cmdInquiry(ctx: CliContext, opts: { vpd?: boolean; page?: 
     ctx.out(`VPD pages: not supported (${(pages as { error: string }).error})`);
     return;
   }
-  ctx.out(`VPD pages: ${pages.map((p: number) => `0x${hex2(p)}`).join(' ')}`);
+  ctx.out('VPD pages:');
+  for (const p of pages as number[]) ctx.out(`  ${describeVpdPage(p)}`);
   const show = (label: string, value: unknown): void => {
     if (value === undefined) return;
     if (typeof value === 'object' && value !== null && 'error' in value) ctx.out(`${label}: ${String((value as { error: string }).error)}`);
@@ -169,11 +174,59 @@ export async function cmdInquiry(ctx: CliContext, opts: { vpd?: boolean; page?: 
   show('Block device characteristics (0xb1)', result.blockDeviceCharacteristics);
 }
 
+/** Lines for a decoded VPD page: key/values of an object, one line per array entry. */
+export function describeDecoded(value: unknown): string[] {
+  if (typeof value === 'string') return [value === '' ? '(empty)' : value];
+  if (Array.isArray(value)) {
+    return value.map((v: unknown) => {
+      if (typeof v === 'number') return describeVpdPage(v);
+      if (typeof v === 'object' && v !== null && 'text' in v) {
+        const d = v as { designatorTypeName?: string; association?: string; text: string };
+        return `${d.designatorTypeName ?? 'designator'} (${d.association ?? '?'}): ${d.text}`;
+      }
+      return toJson(v);
+    });
+  }
+  if (typeof value === 'object' && value !== null) {
+    const rows = Object.entries(value).map(([k, v]): [string, string | number | boolean | undefined] => [
+      k,
+      v === undefined ? undefined : typeof v === 'object' ? JSON.stringify(v) : (v as string | number | boolean),
+    ]);
+    return keyValues(rows).split('\n');
+  }
+  return [String(value)];
+}
+
 /* ------------------------------------------------ capacity / sense / tur */
 
-export async function cmdCapacity(ctx: CliContext): Promise<void> {
+/**
+ * READ CAPACITY; with --16, READ CAPACITY(16) and its SBC-3 §5.16 fields
+ * (physical block size, protection, logical block provisioning), as sg_readcap --16.
+ */
+export async function cmdCapacity(ctx: CliContext, opts: { long?: boolean } = {}): Promise<void> {
   const device = await ctx.open();
-  const cap = await device.lun(ctx.lun).readCapacity(ctx.callOptions);
+  const lu = device.lun(ctx.lun);
+  if (opts.long === true) {
+    const c = await lu.run(readCapacity16(), ctx.callOptions);
+    if (ctx.json) return ctx.out(toJson({ lun: ctx.lun, ...c }));
+    ctx.out(
+      keyValues([
+        ['Last LBA', c.lastLba],
+        ['Block size', c.blockSize],
+        ['Blocks', c.blocks],
+        ['Capacity', `${c.bytes} bytes (${formatBytes(c.bytes)}, ${formatSiBytes(c.bytes)})`],
+        ['Physical block size', `${c.physicalBlockSize} (logical blocks per physical block exponent ${c.logicalBlocksPerPhysicalBlockExponent})`],
+        ['Lowest aligned LBA', c.lowestAlignedLba],
+        ['Protection', c.protectionEnabled ? `enabled, type ${c.protectionType + 1} (prot_en=1, p_type=${c.protectionType})` : 'disabled (prot_en=0)'],
+        [
+          'Thin provisioning',
+          `${c.provisioningEnabled ? 'enabled' : 'disabled'} (lbpme=${c.provisioningEnabled ? 1 : 0}, lbprz=${c.provisioningReadsZeros ? 1 : 0})`,
+        ],
+      ]),
+    );
+    return;
+  }
+  const cap = await lu.readCapacity(ctx.callOptions);
   if (ctx.json) return ctx.out(toJson({ lun: ctx.lun, ...cap }));
   ctx.out(
     keyValues([
@@ -196,24 +249,78 @@ export function describeSense(sense: SenseData): string {
   ]);
 }
 
-export async function cmdSense(ctx: CliContext): Promise<void> {
+/** REQUEST SENSE; --desc asks for descriptor-format sense (DESC bit, SPC-4 §6.29). */
+export async function cmdSense(ctx: CliContext, opts: { desc?: boolean } = {}): Promise<void> {
   const device = await ctx.open();
-  const sense = await device.lun(ctx.lun).requestSense(ctx.callOptions);
+  const lu = device.lun(ctx.lun);
+  // Descriptor sense is 8 bytes plus descriptors: ask for the most REQUEST SENSE allows.
+  const sense =
+    opts.desc === true ? await lu.run(requestSense({ descriptor: true, allocationLength: 252 }), ctx.callOptions) : await lu.requestSense(ctx.callOptions);
   if (ctx.json) return ctx.out(toJson({ lun: ctx.lun, sense: sense ?? null }));
+  if (opts.desc === true && sense !== undefined && sense.format !== 'descriptor')
+    ctx.note('the device answered in fixed format (it does not support descriptor sense)');
   if (sense === undefined || (sense.senseKey === 0 && sense.asc === 0 && sense.ascq === 0)) {
-    ctx.out('No sense data (NO SENSE 00/00/00)');
+    ctx.out(`No sense data (NO SENSE 00/00/00${opts.desc === true && sense !== undefined ? `, ${sense.format} format` : ''})`);
     return;
   }
   ctx.out(describeSense(sense));
 }
 
-export async function cmdTur(ctx: CliContext): Promise<void> {
+/**
+ * TEST UNIT READY; with -n N, N of them timed like sg_turs -n N. The exit
+ * code is that of the last failure (0 when all were ready).
+ */
+export async function cmdTur(ctx: CliContext, opts: { number?: string } = {}): Promise<number> {
+  const count = intOption('number', opts.number, 1);
+  if (count < 1) throw usageError('-n must be at least 1');
   const device = await ctx.open();
+  const lu = device.lun(ctx.lun);
+  if (opts.number === undefined) {
+    const started = performance.now();
+    await lu.testUnitReady(ctx.callOptions);
+    const ms = performance.now() - started;
+    if (ctx.json) ctx.out(toJson({ lun: ctx.lun, ready: true, ms: Number(ms.toFixed(3)) }));
+    else ctx.out(`LUN ${ctx.lun}: ready`);
+    return ExitCode.Ok;
+  }
+  const times: number[] = [];
+  let errors = 0;
+  let code: number = ExitCode.Ok;
+  let lastError = '';
   const started = performance.now();
-  await device.lun(ctx.lun).testUnitReady(ctx.callOptions);
-  const ms = performance.now() - started;
-  if (ctx.json) return ctx.out(toJson({ lun: ctx.lun, ready: true, ms: Number(ms.toFixed(3)) }));
-  ctx.out(`LUN ${ctx.lun}: ready`);
+  for (let i = 0; i < count; i++) {
+    const t0 = performance.now();
+    try {
+      await lu.testUnitReady(ctx.callOptions);
+    } catch (error) {
+      if (error instanceof UsbmsError && error.code === UsbmsErrorCode.Aborted) throw error;
+      errors++;
+      code = exitCodeFor(error);
+      lastError = error instanceof Error ? error.message : String(error);
+    }
+    times.push(performance.now() - t0);
+  }
+  const seconds = (performance.now() - started) / 1000;
+  times.sort((a, b) => a - b);
+  const round = (n: number): number => Number(n.toFixed(3));
+  const result = {
+    lun: ctx.lun,
+    commands: count,
+    errors,
+    seconds: round(seconds),
+    perSecond: round(count / seconds),
+    ms: { min: round(times[0] ?? 0), median: round(times[Math.floor(times.length / 2)] ?? 0), max: round(times.at(-1) ?? 0) },
+    exitCode: code,
+  };
+  if (ctx.json) {
+    ctx.out(toJson(result));
+    return code;
+  }
+  ctx.out(`Completed ${count} Test Unit Ready commands with ${errors} errors`);
+  ctx.out(`time to perform commands was ${seconds.toFixed(3)} secs; ${(count / seconds).toFixed(2)} operations/sec`);
+  ctx.out(`per command: min ${result.ms.min} ms, median ${result.ms.median} ms, max ${result.ms.max} ms`);
+  if (errors > 0) ctx.note(`last failure: ${lastError}`);
+  return code;
 }
 
 export async function cmdEject(ctx: CliContext): Promise<void> {
@@ -445,7 +552,28 @@ export function isScsiError(error: unknown): error is UsbmsError {
 
 /** Prints mass-storage devices as they arrive and leave, until Ctrl-C. */
 export async function cmdWatch(ctx: CliContext): Promise<void> {
-  if (ctx.isSim) throw new InvalidArgumentError('watch needs real USB devices (the simulator is not hot-pluggable from the command line)');
+  if (ctx.isSim) {
+    // The simulator is plugged in for as long as the command runs: one attach event, then wait for Ctrl-C.
+    const device = await ctx.open();
+    const info = device.info;
+    const id = `${hex4(info.vendorId ?? 0)}:${hex4(info.productId ?? 0)}${info.serialNumber ? `:${info.serialNumber}` : ''}`;
+    if (ctx.json) ctx.out(JSON.stringify({ event: 'attach', time: new Date().toISOString(), device: { id, simulated: true } }));
+    else ctx.out(`${new Date().toISOString()} + ${id}  simulated device`);
+    await new Promise<void>((resolve) => {
+      if (ctx.signal.aborted) return resolve();
+      // Nothing else keeps the process alive while it waits for Ctrl-C.
+      const keepAlive = setInterval(() => undefined, 60_000);
+      ctx.signal.addEventListener(
+        'abort',
+        () => {
+          clearInterval(keepAlive);
+          resolve();
+        },
+        { once: true },
+      );
+    });
+    return;
+  }
   const print = (event: 'attach' | 'detach', d: MscDeviceInfo): void => {
     if (ctx.json) ctx.out(JSON.stringify({ event, time: new Date().toISOString(), device: d }));
     else ctx.out(`${new Date().toISOString()} ${event === 'attach' ? '+' : '-'} ${describeListEntry(0, d).replace(/^\[0\] /, '')}`);

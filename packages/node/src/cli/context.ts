@@ -5,7 +5,9 @@ import { listDevices } from '../discovery.js';
 import { messageOf } from '../map-error.js';
 import { type DeviceSelector, openTransport } from '../open.js';
 import { NodeUsbTransport } from '../transport.js';
+import { usageError } from './exit.js';
 import { FileBackingStore } from './file-store.js';
+import { findBlockDevice, parseDeviceChoice, resolveNode } from './select.js';
 import { countOption, parseCount, sizeOption } from './units.js';
 
 export { parseSize } from './units.js';
@@ -29,6 +31,40 @@ export interface GlobalOptions {
   vendorInterface?: string;
   maxTransfer?: string;
   backend?: string;
+  simId?: string;
+}
+
+/** `--sim-id VID:PID[:SERIAL]`: the USB identity the simulated device reports. */
+function simIdentity(text: string): { vendorId: number; productId: number; serialNumber?: string } {
+  const m = /^([0-9a-f]{1,4}):([0-9a-f]{1,4})(?::(.+))?$/i.exec(text.trim());
+  if (m === null) throw usageError(`--sim-id must be VID:PID[:SERIAL] in hex, got "${text}"`);
+  return {
+    vendorId: Number.parseInt(m[1] ?? '', 16),
+    productId: Number.parseInt(m[2] ?? '', 16),
+    ...(m[3] === undefined ? {} : { serialNumber: m[3] }),
+  };
+}
+
+/**
+ * With --sim, --device selects as it would among real devices: the simulated
+ * device is the only one, index 0, with its VID:PID[:SERIAL]. Anything else
+ * is not found (exit 52), like a device that is not plugged in.
+ */
+function checkSimSelected(device: string | undefined, id: { vendorId: number; productId: number; serialNumber: string }): void {
+  if (device === undefined) return;
+  const choice = parseDeviceChoice(device);
+  const label = `${id.vendorId.toString(16).padStart(4, '0')}:${id.productId.toString(16).padStart(4, '0')}:${id.serialNumber}`;
+  if (choice.kind === 'index' && choice.index === 0) return;
+  if (choice.kind === 'id') {
+    const [vid, pid, serial] = choice.text.split(':');
+    if (
+      Number.parseInt(vid ?? '', 16) === id.vendorId &&
+      Number.parseInt(pid ?? '', 16) === id.productId &&
+      (serial === undefined || serial === id.serialNumber)
+    )
+      return;
+  }
+  throw new NotFoundError(`--device ${device}: no such device; the simulator is the only one (index 0, ${label})`);
 }
 
 const DEFAULT_SIM_BYTES = 64 * 1024 * 1024;
@@ -131,9 +167,20 @@ export class CliContext {
     }
     if (this.options.simNoMedium === true && lun[0] !== undefined) lun[0] = { ...lun[0], mediumPresent: false };
     const latency = intOption('sim-latency', this.options.simLatency, 0);
+    const identity: { vendorId?: number; productId?: number; serialNumber?: string } = this.options.simId === undefined ? {} : simIdentity(this.options.simId);
     // The simulated disk is an ATA drive behind SAT, so `usbms --sim identify` / `smart` work too.
     const drive = new SimAtaDrive({ sectors: lun[0]?.blocks ?? size / 512, model: 'USBMS SIM ATA DRIVE' });
-    this.#sim = new SimulatedDevice({ luns: lun, vendorCommand: drive.hook, ...(latency > 0 ? { transferDelayMs: latency } : {}) });
+    this.#sim = new SimulatedDevice({
+      luns: lun,
+      vendorCommand: drive.hook,
+      ...(latency > 0 ? { transferDelayMs: latency } : {}),
+      ...(this.options.simId === undefined ? {} : { info: identity }),
+    });
+    checkSimSelected(this.options.device, {
+      vendorId: identity.vendorId ?? 0x1209,
+      productId: identity.productId ?? 0x5553,
+      serialNumber: identity.serialNumber ?? 'SIM0001',
+    });
     // Unreadable blocks (MEDIUM ERROR 03/11/00 on every read covering them), to try dump --skip-bad.
     for (const text of this.options.simBadLba?.split(',') ?? []) {
       const lba = parseCount(text);
@@ -146,6 +193,7 @@ export class CliContext {
   async #openUsb(): Promise<MscTransport> {
     const o = this.options;
     let selector: DeviceSelector;
+    let blockInterface: number | undefined;
     if (o.device === undefined) {
       // Without --device, only an unambiguous choice is made for the user.
       const all = await listDevices(o.vendorInterface === undefined ? {} : { vendorClassInterface: intOption('vendor-interface', o.vendorInterface, 0) });
@@ -157,17 +205,31 @@ export class CliContext {
         );
       }
       selector = only;
-    } else if (/^\d+$/.test(o.device)) selector = Number.parseInt(o.device, 10);
-    else selector = o.device;
+    } else {
+      const choice = parseDeviceChoice(o.device);
+      if (choice.kind === 'index') selector = choice.index;
+      else if (choice.kind === 'id') selector = choice.text;
+      else {
+        // Linux: /dev/sdX -> the USB interface whose SCSI host carries it (sysfs, via listDevices).
+        const all = await listDevices(o.vendorInterface === undefined ? {} : { vendorClassInterface: intOption('vendor-interface', o.vendorInterface, 0) });
+        const found = findBlockDevice(all, choice.path, await resolveNode(choice.path));
+        selector = found.device;
+        if (o.interface === undefined) blockInterface = found.interfaceNumber;
+      }
+    }
     const transportOptions = {
       force: o.force === true,
       reattachOnClose: o.reattach !== false,
-      ...(o.interface === undefined ? {} : { interfaceNumber: intOption('interface', o.interface, 0) }),
+      ...(o.interface === undefined
+        ? blockInterface === undefined
+          ? {}
+          : { interfaceNumber: blockInterface }
+        : { interfaceNumber: intOption('interface', o.interface, 0) }),
       ...(o.vendorInterface === undefined ? {} : { vendorClassInterface: intOption('vendor-interface', o.vendorInterface, 0) }),
     };
-    const choice = chooseBackend(o.backend);
-    if (o.verbose === true) this.note(`usbms: ${choice.reason}`);
-    return openTransport(selector, { ...transportOptions, backend: choice.backend });
+    const backend = chooseBackend(o.backend);
+    if (o.verbose === true) this.note(`usbms: ${backend.reason}`);
+    return openTransport(selector, { ...transportOptions, backend: backend.backend });
   }
 
   /** Flushes and closes the device (and the sim image). Never throws. */

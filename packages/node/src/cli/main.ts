@@ -94,13 +94,14 @@ export function buildProgram(): Command {
     .exitOverride()
     .description('Send SCSI commands to USB mass-storage devices (Bulk-Only Transport) from user space.')
     .version('0.1.0')
-    .option('-d, --device <id>', 'device: VID:PID[:SERIAL] (hex) or index from `usbms list`')
+    .option('-d, --device <id>', 'device: VID:PID[:SERIAL] (hex), an index from `usbms list`, or (Linux) its disk /dev/sdX')
     .option('--sim', 'use the simulated device (RAM); --sim=FILE backs it with an image file so data persists across runs')
     .addOption(new Option('--sim-image <file>', 'same as --sim=FILE').hideHelp())
     .option('--sim-size <bytes>', 'size of a new simulated medium or image (e.g. 64M)', '64M')
     .addOption(new Option('--sim-latency <ms>', 'added latency per simulated USB transfer').hideHelp())
     .addOption(new Option('--sim-no-medium', 'simulate an empty card-reader slot').hideHelp())
     .addOption(new Option('--sim-bad-lba <lbas>', 'simulated unreadable blocks, comma-separated').hideHelp())
+    .addOption(new Option('--sim-id <vid:pid>', 'USB VID:PID[:SERIAL] the simulated device reports').hideHelp())
     .option('-l, --lun <n>', 'logical unit number', '0')
     .option('-t, --timeout <ms>', 'per-command timeout in milliseconds')
     .option('--json', 'machine-readable JSON output (errors too)')
@@ -125,7 +126,7 @@ Examples:
   usbms --sim=disk.img write 0 -i boot.bin --yes
   usbms raw 12 00 00 00 24 00 --in 36
   usbms identify ; usbms smart -a ; usbms smart -t short ; usbms smart -l selftest
-  usbms dump -o stick.img            (Ctrl-C, then run again to resume)
+  usbms dump -o stick.img            # Ctrl-C, then run again to resume
 
 Sizes (--size, --in, --max-transfer, ...): ${SIZE_UNITS_HELP}; 0x for hex.
 
@@ -146,21 +147,24 @@ ${exitCodeHelp()}`,
     .command('inquiry')
     .description('standard INQUIRY data and VPD pages (serial number, identification, block limits)')
     .option('--no-vpd', 'standard INQUIRY only (some devices hang on VPD requests)')
-    .option('-p, --page <code>', 'hex dump one VPD page, e.g. 0x80')
+    .option('-p, --page <page>', 'one VPD page, decoded and dumped: sg_inq name (sn, di, bl, bdc, ai, ...) or number (0x80)')
     .action(action((ctx, opts: { vpd?: boolean; page?: string }) => cmdInquiry(ctx, opts)));
 
   program
     .command('capacity')
     .description('READ CAPACITY: last LBA, block size, size')
-    .action(action((ctx) => cmdCapacity(ctx)));
+    .option('--16', 'READ CAPACITY(16): also physical block size, protection and thin provisioning (sg_readcap --16)')
+    .action(action((ctx, opts: Record<string, boolean | undefined>) => cmdCapacity(ctx, { long: opts['16'] === true })));
   program
     .command('sense')
     .description('REQUEST SENSE, decoded')
-    .action(action((ctx) => cmdSense(ctx)));
+    .option('--desc', 'ask for descriptor-format sense data (DESC bit)')
+    .action(action((ctx, opts: { desc?: boolean }) => cmdSense(ctx, opts)));
   program
     .command('tur')
     .description('TEST UNIT READY (exit 2 when not ready)')
-    .action(action((ctx) => cmdTur(ctx)));
+    .option('-n, --number <n>', 'send N commands and report timing, like sg_turs -n N (exit code of the last failure)')
+    .action(action((ctx, opts: { number?: string }) => cmdTur(ctx, opts)));
   program
     .command('eject')
     .description('allow removal and eject the medium (START STOP UNIT LoEj)')
@@ -179,6 +183,7 @@ ${exitCodeHelp()}`,
     .addOption(new Option('--save <file>', 'same as --output').hideHelp())
     .option('--dump', 'hex dump data in even when saved')
     .option('--dry-run', 'print the CDB and exit without opening the device')
+    .option('--pdt <type>', "peripheral device type for opcode names (default: the LUN's; e.g. 5 for CD/DVD: A1h is BLANK)")
     .action(action((ctx, cdb: string[], opts: RawOptions) => cmdRaw(ctx, cdb, opts)));
 
   program

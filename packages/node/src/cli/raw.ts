@@ -22,14 +22,15 @@ export interface RawOptions {
   save?: string;
   dump?: boolean;
   dryRun?: boolean;
+  pdt?: string;
 }
 
 /** Largest data stage `raw` allocates (a CBW could ask for 4 GiB; memory is bounded instead). */
 export const MAX_RAW_TRANSFER = 64 * 1024 * 1024;
 
 /** "cdb to send: INQUIRY [12 00 00 00 24 00]", the shape of `sg_raw -v`. */
-export function describeCdb(cdb: Uint8Array): string {
-  return `cdb to send: ${opcodeName(cdb[0] ?? 0)} [${toHex(cdb)}]`;
+export function describeCdb(cdb: Uint8Array, peripheralDeviceType?: number): string {
+  return `cdb to send: ${opcodeName(cdb[0] ?? 0, peripheralDeviceType)} [${toHex(cdb)}]`;
 }
 
 /**
@@ -113,12 +114,13 @@ export async function cmdRaw(ctx: CliContext, words: string[], opts: RawOptions)
   if (output !== undefined) await checkOutputPath(output);
   if (output !== undefined && isStdio(output)) ctx.dataToStdout();
   const direction = data !== undefined ? 'out' : length > 0 ? 'in' : 'none';
+  const givenPdt = opts.pdt === undefined ? undefined : countOption('pdt', opts.pdt, 0, { max: 0x1f });
 
   if (opts.dryRun === true) {
     if (ctx.json) {
-      ctx.out(toJson({ dryRun: true, cdb, name: opcodeName(cdb[0] ?? 0), direction, length: data?.length ?? length }));
+      ctx.out(toJson({ dryRun: true, cdb, name: opcodeName(cdb[0] ?? 0, givenPdt), direction, length: data?.length ?? length }));
     } else {
-      ctx.out(describeCdb(cdb));
+      ctx.out(describeCdb(cdb, givenPdt));
       if (direction === 'in') ctx.out(`data in: up to ${length} bytes`);
       if (data !== undefined) ctx.out(`data out: ${data.length} bytes`);
       ctx.out('dry run: nothing sent');
@@ -128,7 +130,9 @@ export async function cmdRaw(ctx: CliContext, words: string[], opts: RawOptions)
 
   // A raw CDB may write the medium: open read-write, since the user typed it.
   const device = await ctx.open({ writable: true });
-  if (!ctx.json) ctx.out(describeCdb(cdb));
+  // Opcode names follow the logical unit's command set (A1h is BLANK on a CD/DVD drive).
+  const pdt = givenPdt ?? device.lun(ctx.lun).inquiry?.peripheralDeviceType;
+  if (!ctx.json) ctx.out(describeCdb(cdb, pdt));
   let result: Awaited<ReturnType<typeof device.execute>>;
   try {
     result = await device.execute({
@@ -162,7 +166,7 @@ export async function cmdRaw(ctx: CliContext, words: string[], opts: RawOptions)
     ctx.out(
       toJson({
         cdb,
-        name: opcodeName(cdb[0] ?? 0),
+        name: opcodeName(cdb[0] ?? 0, pdt),
         status: result.status,
         statusCode: result.statusCode,
         residue: result.residue,
