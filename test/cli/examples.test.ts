@@ -131,6 +131,11 @@ const EXPECTED: Record<string, Record<string, Expectation[]>> = {
     'usbms eject': [{ code: 0, stdout: /LUN 0: medium ejected/ }],
     // The medium is 16 MiB: the clipped range is reported.
     'usbms bench --size 64M --turs 200': [{ code: 0, stderr: /warning: --size 64M from LBA 0 runs past the end of the medium/, stdout: /200 commands/ }],
+    'usbms identify': [{ code: 0, stdout: /Device Model:\s+USBMS SIM ATA DRIVE/ }],
+    'usbms smart': [{ code: 0, stdout: /SMART overall-health self-assessment test result: PASSED/ }],
+    'usbms smart -a': [{ code: 0, stdout: /Device Model:[\s\S]*PASSED/ }],
+    'usbms smart -l error -l selftest -l directory': [{ code: 0, stdout: /No Errors Logged/ }],
+    'usbms smart -t short ; usbms smart -X': [{ code: 0, stdout: /Drive command successful[\s\S]*Self-testing aborted!/ }],
     'usbms --sim=disk.img write 0 -i mbr.bin --yes': [{ code: 0, stdout: /wrote 1 blocks/ }],
     'usbms --sim=disk.img read 0 1': [{ code: 0, stdout: /^00000000 {2}eb 3c 90/ }],
   },
@@ -140,6 +145,9 @@ const EXPECTED: Record<string, Record<string, Expectation[]>> = {
     'usbms --sim capacity': [{ code: 0, stdout: /Last LBA:\s+131071/ }],
     'usbms --sim=disk.img write 0 -i boot.bin --yes': [{ code: 0, stdout: /wrote 1 blocks/ }],
     'usbms raw 12 00 00 00 24 00 --in 36': [{ code: 0, stdout: /SCSI status: GOOD/ }],
+    'usbms identify ; usbms smart -a ; usbms smart -t short ; usbms smart -l selftest': [
+      { code: 0, stdout: /Device Model:[\s\S]*PASSED[\s\S]*Drive command successful/ },
+    ],
     'usbms dump -o stick.img': [{ code: 0, stdout: /dumped 32768 blocks/ }],
   },
 };

@@ -61,7 +61,7 @@ describe('usbms --sim subcommands', { timeout: 60_000 }, () => {
     expect(r.code).toBe(0);
     expect(r.stdout).toMatch(/Vendor:\s+USBMS/);
     expect(r.stdout).toMatch(/Product:\s+Sim Disk/);
-    expect(r.stdout).toMatch(/VPD pages:\n  0x00 Supported VPD pages \[sv\]\n[\s\S]*  0x80 Unit serial number \[sn\]/);
+    expect(r.stdout).toMatch(/VPD pages:\n {2}0x00 Supported VPD pages \[sv\]\n[\s\S]* {2}0x80 Unit serial number \[sn\]/);
     expect(r.stdout).toMatch(/Unit serial number \(0x80\): SIM/);
     const j = await usbms(['--sim', 'inquiry', '--json']);
     expect(j.code).toBe(0);
