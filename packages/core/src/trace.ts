@@ -2,6 +2,9 @@
  * Structured trace of everything the stack does on the wire. Tools subscribe
  * with `onTrace`; when nobody listens, emitting costs one boolean check.
  */
+
+import { Listeners } from './listeners.js';
+
 export type TraceEvent =
   | { type: 'command-start'; id: number; lun: number; name: string; cdb: Uint8Array; direction: 'none' | 'in' | 'out'; length: number; time: number }
   | { type: 'cbw'; id: number; tag: number; bytes: Uint8Array; time: number }
@@ -28,28 +31,22 @@ export type TraceListener = (event: TraceEvent) => void;
 
 /** A tiny synchronous event hub. `active` lets hot paths skip building events. */
 export class Tracer {
-  #listeners = new Set<TraceListener>();
+  readonly #listeners = new Listeners<[TraceEvent]>();
   active = false;
 
   /** Adds a listener; returns the function that removes it. */
   on(listener: TraceListener): () => void {
-    this.#listeners.add(listener);
+    const remove = this.#listeners.add(listener);
     this.active = true;
     return () => {
-      this.#listeners.delete(listener);
+      remove();
       this.active = this.#listeners.size > 0;
     };
   }
 
   /** Delivers an event to every listener; a listener that throws does not stop the others. */
   emit(event: TraceEvent): void {
-    for (const listener of this.#listeners) {
-      try {
-        listener(event);
-      } catch {
-        // A faulty listener must never break a command.
-      }
-    }
+    this.#listeners.emit(event);
   }
 }
 

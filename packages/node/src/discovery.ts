@@ -1,52 +1,22 @@
-import type { UsbSpeed } from '@usbms/core';
+import { hex4, MSC_CLASS, MscProtocol, MscSubclass, type UsbSpeed, VENDOR_CLASS } from '@usbms/core';
 import { classifyUsbError, messageOf } from './map-error.js';
 import { getUsb, type PlatformOptions, platformOf } from './platform.js';
 import { readLinuxInterfaceState, sysfsDeviceName, sysfsInterfaceName } from './sysfs.js';
 import type { UsbAlternateLike, UsbConfigurationLike, UsbDeviceLike, UsbEndpointLike } from './usb-types.js';
 
-/** USB Mass Storage Class codes (USB MSC Overview 1.4 §2, §3). */
-export const MSC_CLASS = 0x08;
-/** bInterfaceClass 0xFF, vendor-specific: some devices speak BOT on such an interface (see {@link DeviceFilter.vendorClassInterface}). */
-export const VENDOR_CLASS = 0xff;
-/**
- * bInterfaceSubClass codes of the mass-storage class: the command set the
- * interface speaks (USB MSC Overview 1.4 §2, Table 1). usbms sends SCSI
- * commands; 0x06 SCSI transparent is the usual one.
- */
-export const MscSubclass = {
-  Rbc: 0x01,
-  Mmc5: 0x02,
-  Qic157: 0x03,
-  Ufi: 0x04,
-  Sff8070i: 0x05,
-  ScsiTransparent: 0x06,
-  LsdFs: 0x07,
-  Ieee1667: 0x08,
-  Vendor: 0xff,
-} as const;
-/**
- * bInterfaceProtocol codes of the mass-storage class: the transport (USB MSC
- * Overview 1.4 §3, Table 2). usbms drives 0x50 Bulk-Only (BBB); CBI and UAS
- * interfaces are listed but not supported.
- */
-export const MscProtocol = {
-  CbiWithInterrupt: 0x00,
-  CbiNoInterrupt: 0x01,
-  BulkOnly: 0x50,
-  Uas: 0x62,
-  Vendor: 0xff,
-} as const;
+// The class, subclass and protocol codes live in @usbms/core (bot/wire.ts); re-exported for existing callers.
+export { MSC_CLASS, MscProtocol, MscSubclass, VENDOR_CLASS } from '@usbms/core';
 
 const SUBCLASS_NAMES: Record<number, string> = {
-  0x01: 'RBC',
-  0x02: 'MMC-5 (ATAPI)',
-  0x03: 'QIC-157 (obsolete)',
-  0x04: 'UFI',
-  0x05: 'SFF-8070i',
-  0x06: 'SCSI transparent',
-  0x07: 'LSD FS',
-  0x08: 'IEEE 1667',
-  0xff: 'vendor-specific',
+  [MscSubclass.Rbc]: 'RBC',
+  [MscSubclass.Mmc5]: 'MMC-5 (ATAPI)',
+  [MscSubclass.Qic157]: 'QIC-157 (obsolete)',
+  [MscSubclass.Ufi]: 'UFI',
+  [MscSubclass.Sff8070i]: 'SFF-8070i',
+  [MscSubclass.ScsiTransparent]: 'SCSI transparent',
+  [MscSubclass.LsdFs]: 'LSD FS',
+  [MscSubclass.Ieee1667]: 'IEEE 1667',
+  [MscSubclass.Vendor]: 'vendor-specific',
 };
 
 /** A bulk endpoint of an alternate setting. */
@@ -143,10 +113,6 @@ export interface DeviceFilter {
    * they are mass storage is unknown.
    */
   includeUnreadable?: boolean;
-}
-
-export function hex4(n: number): string {
-  return n.toString(16).padStart(4, '0');
 }
 
 /**

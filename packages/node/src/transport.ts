@@ -1,14 +1,19 @@
 import {
   AbortError,
   AccessDeniedError,
+  BotRequest,
   type BulkInOptions,
   type BulkInResult,
   type BulkOutResult,
   type ClassRequest,
   ClosedError,
   type ControlResult,
+  CSW_LENGTH,
+  CswOffset,
   DisconnectedError,
+  hex4,
   InvalidArgumentError,
+  Listeners,
   type MscTransport,
   NotFoundError,
   TimeoutError,
@@ -18,18 +23,13 @@ import {
   UnsupportedError,
   type UsbmsError,
 } from '@usbms/core';
-import { describeInterfaces, hex4, type MscAlternateInfo, type MscInterfaceInfo, mapSpeed, sameDevice } from './discovery.js';
+import { describeInterfaces, type MscAlternateInfo, type MscInterfaceInfo, mapSpeed, sameDevice } from './discovery.js';
 import { classifyUsbError, reasonOf, type UsbErrorClass, type UsbOperation } from './map-error.js';
 import { type PlatformOptions, platformOf } from './platform.js';
 import { type BlockDeviceUse, findBlockDeviceUses, readLinuxInterfaceState, sysfsDeviceName, sysfsInterfaceName, usbfsTransferLimit } from './sysfs.js';
 import type { UsbConfigurationLike, UsbConnectionListener, UsbDeviceLike, UsbLike } from './usb-types.js';
 
-/** BOT 1.0 §3.1, §3.2: class-specific requests, addressed to the interface. */
-const BOT_GET_MAX_LUN = 0xfe;
-const BOT_MASS_STORAGE_RESET = 0xff;
 const REATTACH_RETRIES = 5;
-/** BOT 1.0 §5.2: a CSW is 13 bytes. */
-const CSW_BYTES = 13;
 const REATTACH_RETRY_MS = 100;
 
 export interface NodeUsbTransportOptions extends PlatformOptions {
@@ -142,7 +142,7 @@ export class NodeUsbTransport implements MscTransport {
   #closing: Promise<void> | undefined;
   #detached: boolean;
   #reattachError: unknown;
-  readonly #listeners = new Set<() => void>();
+  readonly #listeners = new Listeners();
   readonly #pending = new Set<PendingTransfer>();
   /** Native calls not yet returned (they never reject: see #transfer). */
   readonly #inflight = new Set<Promise<unknown>>();
@@ -331,7 +331,7 @@ export class NodeUsbTransport implements MscTransport {
     const whole = Math.ceil(length / this.#packetSizeIn) * this.#packetSizeIn;
     // A whole-packet data stage is not ended by a short packet, so the device's
     // next packet (its CSW) can land in the same transfer: leave room for it.
-    const readAhead = this.#readStatusWithData && whole === length && length > CSW_BYTES;
+    const readAhead = this.#readStatusWithData && whole === length && length > CSW_LENGTH;
     const request = readAhead ? whole + this.#packetSizeIn : whole;
     const result = await this.#transfer('bulk-in', options, () => this.device.nativeTransferIn(this.#endpointIn, options.timeoutMs, request));
     if (result.kind === 'stall') {
@@ -342,13 +342,14 @@ export class NodeUsbTransport implements MscTransport {
     const received = result.value;
     // The WebUSB shim reads `null` as a stall.
     if (received === null) return { status: 'stall', data: new Uint8Array(0) };
-    if (this.#aheadStalled && received.length === CSW_BYTES) {
+    if (this.#aheadStalled && received.length === CSW_LENGTH) {
       // The status after a stalled read-ahead. node-usb drops the data of a stalled transfer, so
       // a plain read would have lost it too when the device sent less than asked (it then reports
       // a residue). A residue of 0 means it sent everything and stalled where its CSW belonged:
       // only the larger read lost that data. Never read ahead on this device again.
       this.#aheadStalled = false;
-      if ((received[8] ?? 0) === 0 && (received[9] ?? 0) === 0 && (received[10] ?? 0) === 0 && (received[11] ?? 0) === 0) {
+      const residue = CswOffset.residue;
+      if ((received[residue] ?? 0) === 0 && (received[residue + 1] ?? 0) === 0 && (received[residue + 2] ?? 0) === 0 && (received[residue + 3] ?? 0) === 0) {
         this.#readStatusWithData = false;
       }
     }
@@ -394,7 +395,7 @@ export class NodeUsbTransport implements MscTransport {
     const setup = {
       requestType: 'class' as const,
       recipient: 'interface' as const,
-      request: request.request === 'get-max-lun' ? BOT_GET_MAX_LUN : BOT_MASS_STORAGE_RESET,
+      request: request.request === 'get-max-lun' ? BotRequest.GetMaxLun : BotRequest.Reset,
       value: 0,
       // BOT 1.0 §3.1/§3.2: wIndex is the interface number.
       index: this.interfaceNumber,
@@ -453,10 +454,7 @@ export class NodeUsbTransport implements MscTransport {
         if (this.#listeners.has(listener)) listener();
       });
     }
-    this.#listeners.add(listener);
-    return () => {
-      this.#listeners.delete(listener);
-    };
+    return this.#listeners.add(listener);
   }
 
   async #doClose(): Promise<void> {
@@ -517,13 +515,7 @@ export class NodeUsbTransport implements MscTransport {
     const error = new DisconnectedError(`The USB device was disconnected (${this.#subject})`);
     for (const pending of this.#pending) pending.reject(error);
     this.#pending.clear();
-    for (const listener of [...this.#listeners]) {
-      try {
-        listener();
-      } catch {
-        // A faulty listener must not stop the others.
-      }
-    }
+    this.#listeners.emit();
   }
 
   #classifyNow(error: unknown, operation: UsbOperation, timeoutMs?: number): UsbmsError {

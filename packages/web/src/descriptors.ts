@@ -1,14 +1,12 @@
-import { NotFoundError, UnsupportedError } from '@usbms/core';
+import { hex4, MSC_CLASS, MscProtocol, NotFoundError, UnsupportedError } from '@usbms/core';
 import type { UsbAlternateInterfaceLike, UsbConfigurationLike, UsbDeviceLike, UsbEndpointLike } from './webusb-types.js';
 
-/** USB class codes (usb.org "Defined Class Codes"; MSC Overview 1.4 §2-§3). */
-export const MSC_CLASS = 0x08;
-/** bInterfaceClass 0xFF: vendor specific; some devices speak Bulk-Only Transport on such an interface. */
-export const VENDOR_CLASS = 0xff;
-/** bInterfaceProtocol 0x50: Bulk-Only Transport (MSC Overview 1.4 §3). */
-export const BOT_PROTOCOL = 0x50;
-/** bInterfaceProtocol 0x62: USB Attached SCSI, which this stack does not speak. */
-export const UAS_PROTOCOL = 0x62;
+// The class and protocol codes live in @usbms/core (bot/wire.ts); re-exported for existing callers.
+export { MSC_CLASS, MscProtocol, MscSubclass, VENDOR_CLASS } from '@usbms/core';
+/** @deprecated Use `MscProtocol.BulkOnly` (from `@usbms/core`); removed in the next minor release. */
+export const BOT_PROTOCOL = MscProtocol.BulkOnly;
+/** @deprecated Use `MscProtocol.Uas` (from `@usbms/core`); removed in the next minor release. */
+export const UAS_PROTOCOL = MscProtocol.Uas;
 
 /** Which interface to use, when it is not the device's class 0x08 / protocol 0x50 (Bulk-Only) interface. */
 export interface BotInterfaceSelection {
@@ -55,8 +53,8 @@ export function findBotInterface(device: UsbDeviceLike, selection: BotInterfaceS
           if (selection.alternateSetting !== undefined && alt.alternateSetting !== selection.alternateSetting) continue;
         } else {
           if (alt.interfaceClass !== MSC_CLASS) continue;
-          if (alt.interfaceProtocol === UAS_PROTOCOL) sawUas = true;
-          if (alt.interfaceProtocol !== BOT_PROTOCOL) continue;
+          if (alt.interfaceProtocol === MscProtocol.Uas) sawUas = true;
+          if (alt.interfaceProtocol !== MscProtocol.BulkOnly) continue;
         }
         const pair = bulkPair(alt);
         if (!pair) continue;
@@ -88,8 +86,6 @@ export function findBotInterface(device: UsbDeviceLike, selection: BotInterfaceS
       'vendor-specific interface, pass { interfaceNumber } to open it.',
   );
 }
-
-const hex4 = (n: number): string => n.toString(16).padStart(4, '0');
 
 /** "USB device VID:PID (manufacturer product)", for messages. */
 export function describeDevice(device: UsbDeviceLike): string {

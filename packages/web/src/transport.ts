@@ -9,7 +9,18 @@ import type {
   TransportInfo,
   UsbSpeed,
 } from '@usbms/core';
-import { AbortError, ClosedError, DisconnectedError, InvalidArgumentError, TimeoutError, TransportError, type UsbmsError, UsbmsErrorCode } from '@usbms/core';
+import {
+  AbortError,
+  BotRequest,
+  ClosedError,
+  DisconnectedError,
+  InvalidArgumentError,
+  Listeners,
+  TimeoutError,
+  TransportError,
+  type UsbmsError,
+  UsbmsErrorCode,
+} from '@usbms/core';
 import type { BotInterface, BotInterfaceSelection } from './descriptors.js';
 import { describeDevice, findBotInterface } from './descriptors.js';
 import type { WebUsbOperation } from './errors.js';
@@ -25,10 +36,6 @@ import type {
 
 /** Chromium rejects a single transfer over 32 MiB (usb_device.cc, kUsbTransferLengthLimit). */
 export const WEBUSB_MAX_TRANSFER = 32 * 1024 * 1024;
-
-/** BOT 1.0 §3.1 / §3.2 class-specific requests. */
-const BULK_ONLY_RESET = 0xff;
-const GET_MAX_LUN = 0xfe;
 
 /** Options of `WebUsbTransport.open`. */
 export interface WebUsbTransportOptions extends BotInterfaceSelection {
@@ -121,7 +128,7 @@ export class WebUsbTransport implements MscTransport {
   readonly #usb: UsbLike | undefined;
   readonly #maxTransfer: number;
   readonly #graceMs: number;
-  readonly #listeners = new Set<() => void>();
+  readonly #listeners = new Listeners();
   readonly #pending = new Set<Promise<unknown>>();
   #disconnected = false;
   #closed = false;
@@ -232,13 +239,7 @@ export class WebUsbTransport implements MscTransport {
     if (this.#disconnected) return;
     this.#disconnected = true;
     this.#unwatch();
-    for (const listener of [...this.#listeners]) {
-      try {
-        listener();
-      } catch {
-        // A faulty listener must not stop the others.
-      }
-    }
+    this.#listeners.emit();
   }
 
   #unwatch(): void {
@@ -439,13 +440,13 @@ export class WebUsbTransport implements MscTransport {
       index: this.botInterface.interfaceNumber,
     });
     if (request.request === 'get-max-lun') {
-      const r = await this.#transfer('class-request', options, () => this.device.controlTransferIn(setup(GET_MAX_LUN), 1));
+      const r = await this.#transfer('class-request', options, () => this.device.controlTransferIn(setup(BotRequest.GetMaxLun), 1));
       if (r.status === 'stall') return { status: 'stall', data: new Uint8Array(0) };
       const view = r.data;
       const data = view ? new Uint8Array(view.buffer, view.byteOffset, Math.min(view.byteLength, 1)) : new Uint8Array(0);
       return { status: 'ok', data };
     }
-    const r = await this.#transfer('class-request', options, () => this.device.controlTransferOut(setup(BULK_ONLY_RESET)));
+    const r = await this.#transfer('class-request', options, () => this.device.controlTransferOut(setup(BotRequest.Reset)));
     return { status: r.status === 'stall' ? 'stall' : 'ok', data: new Uint8Array(0) };
   }
 
@@ -499,10 +500,7 @@ export class WebUsbTransport implements MscTransport {
   }
 
   onDisconnect(listener: () => void): () => void {
-    this.#listeners.add(listener);
-    return () => {
-      this.#listeners.delete(listener);
-    };
+    return this.#listeners.add(listener);
   }
 
   /** True once the `disconnect` event named this device. */

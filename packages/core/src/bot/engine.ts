@@ -14,7 +14,7 @@ import type { RecoveryStep, Tracer } from '../trace.js';
 import { now } from '../trace.js';
 import type { BulkInResult, MscTransport, TransferOptions } from '../transport.js';
 import { abortReason } from './abort.js';
-import { CBW_LENGTH, CBW_SIGNATURE, CSW_LENGTH, CSW_SIGNATURE, CswStatus } from './wrappers.js';
+import { CBW_FLAG_DATA_IN, CBW_LENGTH, CBW_SIGNATURE, CbwOffset, CSW_LENGTH, CSW_SIGNATURE, CswOffset, CswStatus } from './wire.js';
 
 /** One BOT command: CBW -> optional data stage -> CSW. */
 export interface BotCommandRequest {
@@ -422,14 +422,14 @@ export class BotEngine {
     const cbw = this.#cbw;
     const view = this.#cbwView;
     const length = req.direction === 'none' ? 0 : req.length;
-    view.setUint32(0, CBW_SIGNATURE, true);
-    view.setUint32(4, tag, true);
-    view.setUint32(8, length, true);
-    cbw[12] = req.direction === 'in' && length > 0 ? 0x80 : 0x00;
-    cbw[13] = req.lun;
-    cbw[14] = req.cdb.length;
-    cbw.fill(0, 15);
-    cbw.set(req.cdb, 15);
+    view.setUint32(CbwOffset.signature, CBW_SIGNATURE, true);
+    view.setUint32(CbwOffset.tag, tag, true);
+    view.setUint32(CbwOffset.dataTransferLength, length, true);
+    cbw[CbwOffset.flags] = req.direction === 'in' && length > 0 ? CBW_FLAG_DATA_IN : 0x00;
+    cbw[CbwOffset.lun] = req.lun;
+    cbw[CbwOffset.cdbLength] = req.cdb.length;
+    cbw.fill(0, CbwOffset.cdb);
+    cbw.set(req.cdb, CbwOffset.cdb);
   }
 
   /** Options for the next transfer of a command: the remaining time, or a TimeoutError if none is left. */
@@ -510,7 +510,7 @@ export class BotEngine {
           new InvalidCswError(`The CSW is ${r.data.length} bytes instead of ${CSW_LENGTH}, so it is not valid (BOT 1.0 §6.3.1); the device was reset`),
         );
       }
-      if (!staleDropped && this.#abandonedTag !== undefined && this.#abandonedTag !== tag && u32le(r.data, 4) === this.#abandonedTag) {
+      if (!staleDropped && this.#abandonedTag !== undefined && this.#abandonedTag !== tag && u32le(r.data, CswOffset.tag) === this.#abandonedTag) {
         staleDropped = true;
         this.#traceRecovery(id, 'retry-csw', true, 'discarded the CSW of the command abandoned by the last reset');
         continue;
@@ -526,9 +526,13 @@ export class BotEngine {
   }
 
   #looksLikeOurCsw(bytes: Uint8Array, tag: number): boolean {
-    const signature = u32le(bytes, 0);
+    const signature = u32le(bytes, CswOffset.signature);
     const expected = this.#cswSignature ?? CSW_SIGNATURE;
-    return (signature === expected || signature === CSW_SIGNATURE) && u32le(bytes, 4) === tag && (bytes[12] ?? 0xff) <= CswStatus.PhaseError;
+    return (
+      (signature === expected || signature === CSW_SIGNATURE) &&
+      u32le(bytes, CswOffset.tag) === tag &&
+      (bytes[CswOffset.status] ?? 0xff) <= CswStatus.PhaseError
+    );
   }
 
   #interpretCsw(
@@ -542,10 +546,10 @@ export class BotEngine {
     skipped: boolean,
     _id: number,
   ): BotCommandResult {
-    const signature = u32le(csw, 0);
-    const cswTag = u32le(csw, 4);
-    const deviceResidue = u32le(csw, 8);
-    const status = csw[12] ?? 0xff;
+    const signature = u32le(csw, CswOffset.signature);
+    const cswTag = u32le(csw, CswOffset.tag);
+    const deviceResidue = u32le(csw, CswOffset.residue);
+    const status = csw[CswOffset.status] ?? 0xff;
 
     // Validity (§6.3.1): size (checked when read), tag, signature.
     if (cswTag !== tag && !this.#quirks.ignoreTag) {
@@ -628,9 +632,9 @@ export class BotEngine {
     tracer.emit({
       type: 'csw',
       id,
-      tag: u32le(csw, 4),
-      status: csw[12] ?? 0,
-      residue: u32le(csw, 8),
+      tag: u32le(csw, CswOffset.tag),
+      status: csw[CswOffset.status] ?? 0,
+      residue: u32le(csw, CswOffset.residue),
       bytes: csw.slice(0, CSW_LENGTH),
       time: t,
       durationMs: t - start,

@@ -1,21 +1,7 @@
 import { InvalidArgumentError, ParseError } from '../errors.js';
+import { CBW_FLAG_DATA_IN, CBW_LENGTH, CBW_MAX_CDB_LENGTH, CBW_SIGNATURE, CbwOffset, CSW_LENGTH, CswOffset } from './wire.js';
 
-/** BOT 1.0 §5.1: the Command Block Wrapper is exactly 31 bytes. */
-export const CBW_LENGTH = 31;
-/** BOT 1.0 §5.2: the Command Status Wrapper is exactly 13 bytes. */
-export const CSW_LENGTH = 13;
-/** dCBWSignature "USBC", little-endian 0x43425355. */
-export const CBW_SIGNATURE = 0x43425355;
-/** dCSWSignature "USBS", little-endian 0x53425355. */
-export const CSW_SIGNATURE = 0x53425355;
-
-/** bCSWStatus values (BOT 1.0 §5.2, table 5.3). */
-export const CswStatus = {
-  Passed: 0,
-  Failed: 1,
-  PhaseError: 2,
-} as const;
-export type CswStatus = (typeof CswStatus)[keyof typeof CswStatus];
+export { CBW_LENGTH, CBW_SIGNATURE, CSW_LENGTH, CSW_SIGNATURE, CswStatus } from './wire.js';
 
 /** Direction of the data stage as the CBW states it (bmCBWFlags bit 7), from the host's point of view. */
 export type BotDirection = 'in' | 'out';
@@ -56,18 +42,18 @@ export function encodeCbw(cbw: Cbw, out: Uint8Array = new Uint8Array(CBW_LENGTH)
   if (!Number.isInteger(cbw.lun) || cbw.lun < 0 || cbw.lun > 15) {
     throw new InvalidArgumentError(`LUN ${cbw.lun} is out of range 0-15 (BOT 1.0 §5.1 bCBWLUN)`);
   }
-  if (cbw.cdb.length < 1 || cbw.cdb.length > 16) {
+  if (cbw.cdb.length < 1 || cbw.cdb.length > CBW_MAX_CDB_LENGTH) {
     throw new InvalidArgumentError(`CDB length ${cbw.cdb.length} is out of range 1-16 (BOT 1.0 §5.1 bCBWCBLength)`);
   }
   const view = new DataView(out.buffer, out.byteOffset, CBW_LENGTH);
-  view.setUint32(0, CBW_SIGNATURE, true);
-  view.setUint32(4, cbw.tag, true);
-  view.setUint32(8, cbw.dataTransferLength, true);
-  out[12] = cbw.direction === 'in' ? 0x80 : 0x00;
-  out[13] = cbw.lun & 0x0f;
-  out[14] = cbw.cdb.length & 0x1f;
-  out.fill(0, 15, CBW_LENGTH);
-  out.set(cbw.cdb, 15);
+  view.setUint32(CbwOffset.signature, CBW_SIGNATURE, true);
+  view.setUint32(CbwOffset.tag, cbw.tag, true);
+  view.setUint32(CbwOffset.dataTransferLength, cbw.dataTransferLength, true);
+  out[CbwOffset.flags] = cbw.direction === 'in' ? CBW_FLAG_DATA_IN : 0x00;
+  out[CbwOffset.lun] = cbw.lun & 0x0f;
+  out[CbwOffset.cdbLength] = cbw.cdb.length & 0x1f;
+  out.fill(0, CbwOffset.cdb, CBW_LENGTH);
+  out.set(cbw.cdb, CbwOffset.cdb);
   return out.length === CBW_LENGTH ? out : out.subarray(0, CBW_LENGTH);
 }
 
@@ -78,20 +64,20 @@ export function encodeCbw(cbw: Cbw, out: Uint8Array = new Uint8Array(CBW_LENGTH)
 export function decodeCbw(bytes: Uint8Array): Cbw {
   if (bytes.length !== CBW_LENGTH) throw new ParseError('CBW', `length ${bytes.length}, expected ${CBW_LENGTH}`);
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.length);
-  const signature = view.getUint32(0, true);
+  const signature = view.getUint32(CbwOffset.signature, true);
   if (signature !== CBW_SIGNATURE) throw new ParseError('CBW', `bad signature 0x${signature.toString(16).padStart(8, '0')}`);
-  const flags = bytes[12] ?? 0;
-  if ((flags & 0x7f) !== 0) throw new ParseError('CBW', `reserved bits set in bmCBWFlags (0x${flags.toString(16)})`);
-  const lunByte = bytes[13] ?? 0;
+  const flags = bytes[CbwOffset.flags] ?? 0;
+  if ((flags & ~CBW_FLAG_DATA_IN & 0xff) !== 0) throw new ParseError('CBW', `reserved bits set in bmCBWFlags (0x${flags.toString(16)})`);
+  const lunByte = bytes[CbwOffset.lun] ?? 0;
   if ((lunByte & 0xf0) !== 0) throw new ParseError('CBW', `reserved bits set in bCBWLUN (0x${lunByte.toString(16)})`);
-  const cbLength = bytes[14] ?? 0;
-  if ((cbLength & 0xe0) !== 0 || cbLength < 1 || cbLength > 16) throw new ParseError('CBW', `bad bCBWCBLength ${cbLength}`);
+  const cbLength = bytes[CbwOffset.cdbLength] ?? 0;
+  if ((cbLength & 0xe0) !== 0 || cbLength < 1 || cbLength > CBW_MAX_CDB_LENGTH) throw new ParseError('CBW', `bad bCBWCBLength ${cbLength}`);
   return {
-    tag: view.getUint32(4, true),
-    dataTransferLength: view.getUint32(8, true),
-    direction: (flags & 0x80) !== 0 ? 'in' : 'out',
+    tag: view.getUint32(CbwOffset.tag, true),
+    dataTransferLength: view.getUint32(CbwOffset.dataTransferLength, true),
+    direction: (flags & CBW_FLAG_DATA_IN) !== 0 ? 'in' : 'out',
     lun: lunByte & 0x0f,
-    cdb: bytes.slice(15, 15 + cbLength),
+    cdb: bytes.slice(CbwOffset.cdb, CbwOffset.cdb + cbLength),
   };
 }
 
@@ -100,10 +86,10 @@ export function encodeCsw(csw: Csw, out: Uint8Array = new Uint8Array(CSW_LENGTH)
   // A short buffer would make DataView throw an untyped RangeError.
   if (out.length < CSW_LENGTH) throw new InvalidArgumentError(`CSW buffer must be ${CSW_LENGTH} bytes`);
   const view = new DataView(out.buffer, out.byteOffset, CSW_LENGTH);
-  view.setUint32(0, csw.signature >>> 0, true);
-  view.setUint32(4, csw.tag >>> 0, true);
-  view.setUint32(8, csw.residue >>> 0, true);
-  out[12] = csw.status & 0xff;
+  view.setUint32(CswOffset.signature, csw.signature >>> 0, true);
+  view.setUint32(CswOffset.tag, csw.tag >>> 0, true);
+  view.setUint32(CswOffset.residue, csw.residue >>> 0, true);
+  out[CswOffset.status] = csw.status & 0xff;
   return out.length === CSW_LENGTH ? out : out.subarray(0, CSW_LENGTH);
 }
 
@@ -117,9 +103,9 @@ export function decodeCsw(bytes: Uint8Array): Csw {
   if (bytes.length !== CSW_LENGTH) throw new ParseError('CSW', `length ${bytes.length}, expected ${CSW_LENGTH}`);
   const view = new DataView(bytes.buffer, bytes.byteOffset, CSW_LENGTH);
   return {
-    signature: view.getUint32(0, true),
-    tag: view.getUint32(4, true),
-    residue: view.getUint32(8, true),
-    status: bytes[12] ?? 0,
+    signature: view.getUint32(CswOffset.signature, true),
+    tag: view.getUint32(CswOffset.tag, true),
+    residue: view.getUint32(CswOffset.residue, true),
+    status: bytes[CswOffset.status] ?? 0,
   };
 }

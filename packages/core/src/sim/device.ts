@@ -6,8 +6,10 @@
  * a CBW sent before the previous CSW was read is recorded in `violations`.
  */
 
+import { MscProtocol, MscSubclass } from '../bot/wire.js';
 import { CBW_LENGTH, type Cbw, CSW_LENGTH, CSW_SIGNATURE, decodeCbw, encodeCsw } from '../bot/wrappers.js';
 import { AbortError, ClosedError, DisconnectedError, InvalidArgumentError, ProtocolViolationError, TimeoutError, TransportError } from '../errors.js';
+import { Listeners } from '../listeners.js';
 import { startTimer, type Timer } from '../timer.js';
 import { now } from '../trace.js';
 import type { BulkInOptions, BulkInResult, BulkOutResult, ClassRequest, ControlResult, MscTransport, TransferOptions, TransportInfo } from '../transport.js';
@@ -176,7 +178,7 @@ interface Pending {
 interface Connection {
   transport: MscTransport;
   state: 'open' | 'closed' | 'disconnected';
-  listeners: Set<() => void>;
+  listeners: Listeners;
   pending: { in: Pending | undefined; out: Pending | undefined };
   controls: Set<Pending>;
 }
@@ -218,7 +220,7 @@ export class SimulatedDevice {
   /** A fault made the device stop answering; released by Bulk-Only reset or port reset. */
   #hung = false;
   #phaseErrorPending = false;
-  readonly #commandListeners = new Set<(record: SimCommandRecord) => void>();
+  readonly #commandListeners = new Listeners<[SimCommandRecord]>();
   readonly #ctx: TargetContext;
 
   constructor(options: SimulatedDeviceOptions = {}) {
@@ -238,8 +240,8 @@ export class SimulatedDevice {
       manufacturer: 'usbms',
       product: 'usbms simulated device',
       interfaceNumber: 0,
-      interfaceSubclass: 0x06,
-      interfaceProtocol: 0x50,
+      interfaceSubclass: MscSubclass.ScsiTransparent,
+      interfaceProtocol: MscProtocol.BulkOnly,
       ...options.info,
     };
     this.#conn = this.#connect();
@@ -344,8 +346,7 @@ export class SimulatedDevice {
    * or disconnect): a device-side view for demos and tests. Returns an unsubscribe function.
    */
   onCommand(listener: (record: SimCommandRecord) => void): () => void {
-    this.#commandListeners.add(listener);
-    return () => this.#commandListeners.delete(listener);
+    return this.#commandListeners.add(listener);
   }
 
   /** Arms a fault; see `SimFault`. */
@@ -412,13 +413,7 @@ export class SimulatedDevice {
     this.#endActive('disconnected');
     this.#rejectAll(conn, () => new DisconnectedError('The simulated USB device was disconnected'));
     if (wasOpen) {
-      for (const listener of [...conn.listeners]) {
-        try {
-          listener();
-        } catch {
-          // A listener's bug must not stop the others.
-        }
-      }
+      conn.listeners.emit();
     }
   }
 
@@ -482,14 +477,13 @@ export class SimulatedDevice {
         this.#rejectAll(conn, () => new ClosedError('The simulated device interface was released'));
       },
       onDisconnect: (listener) => {
-        conn.listeners.add(listener);
-        return () => conn.listeners.delete(listener);
+        return conn.listeners.add(listener);
       },
     };
     if (this.options.portReset ?? true) transport.portReset = (options) => this.#portReset(conn, options);
     const conn: Connection = {
       state: 'open',
-      listeners: new Set(),
+      listeners: new Listeners(),
       pending: { in: undefined, out: undefined },
       controls: new Set(),
       transport,
@@ -1208,13 +1202,7 @@ export class SimulatedDevice {
     a.record.outcome = outcome;
     a.record.end = now();
     this.#active = undefined;
-    for (const listener of this.#commandListeners) {
-      try {
-        listener(a.record);
-      } catch {
-        // An observer's bug must not break the device model.
-      }
-    }
+    this.#commandListeners.emit(a.record);
   }
 
   // ------------------------------------------------------------ control

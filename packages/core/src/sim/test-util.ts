@@ -3,6 +3,7 @@
  * test-framework imports so a build may include it harmlessly).
  */
 
+import { CSW_SIGNATURE } from '../bot/wire.js';
 import type { SimulatedDevice } from './device.js';
 import { type RawResult, runRawCommand } from './raw-host.js';
 
@@ -35,7 +36,7 @@ export async function run(sim: SimulatedDevice, cdb: number[], stage: { in?: num
     ...(stage.out ? { data: stage.out } : {}),
   });
   const csw = raw.csw;
-  if (csw?.signature !== 0x53425355) throw new Error(`no valid CSW: ${hex(raw.cswBytes)}`);
+  if (csw?.signature !== CSW_SIGNATURE) throw new Error(`no valid CSW: ${hex(raw.cswBytes)}`);
   return { status: csw.status, residue: csw.residue, data: raw.data, raw };
 }
 

@@ -5,6 +5,7 @@
  * is pending on the endpoint, "... error: Cancelled" on a native timeout,
  * "... error: Disconnected" when unplugged).
  */
+import { MSC_CLASS, MscProtocol, MscSubclass } from '@usbms/core';
 import type {
   UsbAlternateLike,
   UsbConfigurationLike,
@@ -69,9 +70,9 @@ function alternateOf(a: FakeAlternate): UsbAlternateLike {
         ];
   return {
     alternateSetting: a.alternateSetting ?? 0,
-    interfaceClass: a.interfaceClass ?? 0x08,
-    interfaceSubclass: a.interfaceSubclass ?? 0x06,
-    interfaceProtocol: a.interfaceProtocol ?? 0x50,
+    interfaceClass: a.interfaceClass ?? MSC_CLASS,
+    interfaceSubclass: a.interfaceSubclass ?? MscSubclass.ScsiTransparent,
+    interfaceProtocol: a.interfaceProtocol ?? MscProtocol.BulkOnly,
     endpoints,
   };
 }

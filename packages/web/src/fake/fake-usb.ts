@@ -1,5 +1,5 @@
 import type { MscTransport } from '@usbms/core';
-import { UsbmsError, UsbmsErrorCode } from '@usbms/core';
+import { BotRequest, MSC_CLASS, MscProtocol, MscSubclass, UsbmsError, UsbmsErrorCode } from '@usbms/core';
 import type {
   UsbAlternateInterfaceLike,
   UsbConfigurationLike,
@@ -171,9 +171,9 @@ export class FakeUsbDevice implements UsbDeviceLike {
     const alternates: UsbAlternateInterfaceLike[] = [
       {
         alternateSetting: 0,
-        interfaceClass: options.interfaceClass ?? 0x08,
-        interfaceSubclass: options.interfaceSubclass ?? 0x06,
-        interfaceProtocol: options.interfaceProtocol ?? 0x50,
+        interfaceClass: options.interfaceClass ?? MSC_CLASS,
+        interfaceSubclass: options.interfaceSubclass ?? MscSubclass.ScsiTransparent,
+        interfaceProtocol: options.interfaceProtocol ?? MscProtocol.BulkOnly,
         interfaceName: null,
         endpoints: endpoints(1, 2),
       },
@@ -181,9 +181,9 @@ export class FakeUsbDevice implements UsbDeviceLike {
     if (options.uasAlternate) {
       alternates.push({
         alternateSetting: 1,
-        interfaceClass: 0x08,
-        interfaceSubclass: 0x06,
-        interfaceProtocol: 0x62,
+        interfaceClass: MSC_CLASS,
+        interfaceSubclass: MscSubclass.ScsiTransparent,
+        interfaceProtocol: MscProtocol.Uas,
         interfaceName: null,
         endpoints: endpoints(3, 4),
       });
@@ -299,7 +299,7 @@ export class FakeUsbDevice implements UsbDeviceLike {
     if (interfaceNumber !== this.#interfaceNumber) throw domException(ChromiumMessages.interfaceNotFound, 'NotFoundError');
     const iface = this.configurations[0]?.interfaces[0];
     // Chromium checks every alternate setting of the interface for a protected class.
-    if (this.protectedClass && iface?.alternates.some((a) => a.interfaceClass === 0x08)) {
+    if (this.protectedClass && iface?.alternates.some((a) => a.interfaceClass === MSC_CLASS)) {
       throw domException(ChromiumMessages.protectedClass, 'SecurityError');
     }
     this.#claimed = true;
@@ -336,7 +336,7 @@ export class FakeUsbDevice implements UsbDeviceLike {
   async controlTransferIn(setup: UsbControlTransferParametersLike, length: number): Promise<UsbInTransferResultLike> {
     this.#log(`controlTransferIn(${setup.requestType} ${setup.recipient} 0x${setup.request.toString(16)}, ${length})`);
     this.#checkControl(setup);
-    if (setup.requestType === 'class' && setup.recipient === 'interface' && setup.request === 0xfe) {
+    if (setup.requestType === 'class' && setup.recipient === 'interface' && setup.request === BotRequest.GetMaxLun) {
       const r = await this.#cancellable((signal) => this.#transport.classRequest({ request: 'get-max-lun' }, { timeoutMs: SIM_TIMEOUT_MS, signal }));
       return r.status === 'stall' ? makeInResult('stall') : makeInResult('ok', r.data.subarray(0, length));
     }
@@ -348,7 +348,7 @@ export class FakeUsbDevice implements UsbDeviceLike {
     this.#log(`controlTransferOut(${setup.requestType} ${setup.recipient} 0x${setup.request.toString(16)})`);
     this.#checkControl(setup);
     const bytes = toBytes(data);
-    if (setup.requestType === 'class' && setup.recipient === 'interface' && setup.request === 0xff && bytes.length === 0) {
+    if (setup.requestType === 'class' && setup.recipient === 'interface' && setup.request === BotRequest.Reset && bytes.length === 0) {
       const r = await this.#cancellable((signal) => this.#transport.classRequest({ request: 'bulk-only-reset' }, { timeoutMs: SIM_TIMEOUT_MS, signal }));
       return makeOutResult(r.status, 0);
     }

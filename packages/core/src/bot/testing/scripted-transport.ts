@@ -4,6 +4,7 @@
  * host performed is recorded in `calls`. Not part of the public API.
  */
 import { AbortError, TimeoutError } from '../../errors.js';
+import { Listeners } from '../../listeners.js';
 import type { BulkInOptions, BulkInResult, BulkOutResult, ClassRequest, ControlResult, MscTransport, TransferOptions, TransportInfo } from '../../transport.js';
 import { CBW_LENGTH, CBW_SIGNATURE, CSW_SIGNATURE } from '../wrappers.js';
 
@@ -45,7 +46,7 @@ export class ScriptedTransport implements MscTransport {
   portReset?: (options: TransferOptions) => Promise<void>;
   #script: Step[] = [];
   #honorInto: boolean;
-  #disconnectListeners = new Set<() => void>();
+  readonly #disconnectListeners = new Listeners();
 
   constructor(script: Step[] = [], options: ScriptedTransportOptions = {}) {
     this.#script = [...script];
@@ -111,13 +112,12 @@ export class ScriptedTransport implements MscTransport {
   async close(): Promise<void> {}
 
   onDisconnect(listener: () => void): () => void {
-    this.#disconnectListeners.add(listener);
-    return () => this.#disconnectListeners.delete(listener);
+    return this.#disconnectListeners.add(listener);
   }
 
   /** Fires the disconnect listeners. */
   disconnect(): void {
-    for (const listener of this.#disconnectListeners) listener();
+    this.#disconnectListeners.emit();
   }
 
   #take(op: Step['op'], call: string, options: TransferOptions): Step | undefined {
