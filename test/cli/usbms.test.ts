@@ -97,6 +97,15 @@ describe('usbms --sim subcommands', { timeout: 60_000 }, () => {
     expect(r.stderr).toContain('(CHECK_CONDITION)');
   });
 
+  it('--verbose says which quirk rules matched, before and after INQUIRY', async () => {
+    const r = await usbms(['--sim', '--verbose', 'tur']);
+    expect(r.code).toBe(0);
+    expect(r.stderr).toContain('usbms: quirk rule (descriptor): none');
+    expect(r.stderr).toContain('usbms: quirk rule (inquiry): none');
+    const quiet = await usbms(['--sim', 'tur']);
+    expect(quiet.stderr).not.toContain('quirk rule');
+  });
+
   it('sense reports no sense on a healthy unit', async () => {
     const r = await usbms(['--sim', 'sense']);
     expect(r.code).toBe(0);

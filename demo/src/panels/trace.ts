@@ -23,6 +23,8 @@ export function describeTraceEvent(e: TraceEvent): string {
       return `RECOVERY ${e.step} ${e.ok ? 'ok' : 'FAILED'}${e.detail ? ` ${e.detail}` : ''}`;
     case 'command-end':
       return `END ${e.outcome}${e.residue !== undefined ? ` residue ${e.residue}` : ''}${e.error ? ` ${e.error}` : ''}`;
+    case 'quirks':
+      return `QUIRKS (${e.stage}) ${e.rules.length === 0 ? 'no rule matched' : e.rules.join('; ')}`;
   }
 }
 

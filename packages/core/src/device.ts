@@ -11,12 +11,13 @@ import {
   ReadOnlyError,
   ScsiCheckConditionError,
   TransportError,
+  UnsupportedError,
   UsbmsError,
   VerifyMismatchError,
   WriteProtectedError,
 } from './errors.js';
 import { CommandQueue } from './queue.js';
-import { type QuirkMatchInput, type QuirkRule, type Quirks, resolveQuirks } from './quirks.js';
+import { describeQuirkRule, matchQuirks, type QuirkMatchInput, type QuirkRule, type Quirks } from './quirks.js';
 import { isAtaPassThrough } from './sat/pass-through.js';
 import { ataReadOnlyRefusal } from './sat/read-only.js';
 import { padCdb } from './scsi/bytes.js';
@@ -41,8 +42,13 @@ export interface MscDeviceOptions {
   readOnly?: boolean;
   /** Quirk flags that override the built-in table. */
   quirks?: Partial<Quirks>;
-  /** Extra quirk rules, matched before the built-in table. */
+  /** Extra quirk rules, applied after the built-in table (so they win); `quirks` wins over both. */
   quirkRules?: readonly QuirkRule[];
+  /**
+   * Subscribed before anything is sent, so the trace also shows what `open` does: which quirk rules
+   * matched (`quirks` events), Get Max LUN and each INQUIRY. Same events as `device.onTrace`.
+   */
+  onTrace?: TraceListener;
   /** Treat a CSW residue larger than the request as not meaningful (reset recovery) instead of clamping it. */
   strictResidue?: boolean;
   /**
@@ -236,6 +242,7 @@ function lunCheckConditionError(command: string, sense: SenseData | undefined, l
 export class MscDevice {
   readonly transport: MscTransport;
   readonly quirks: Quirks;
+  #quirkRules: readonly QuirkRule[] = [];
   #options: MscDeviceOptions;
   #engine: BotEngine;
   #queue: CommandQueue;
@@ -251,8 +258,8 @@ export class MscDevice {
   private constructor(transport: MscTransport, options: MscDeviceOptions) {
     this.transport = transport;
     this.#options = options;
-    this.quirks = resolveQuirks(quirkInput(transport.info), options.quirkRules);
-    Object.assign(this.quirks, options.quirks);
+    if (options.onTrace) this.#tracer.on(options.onTrace);
+    this.quirks = this.#matchQuirks(quirkInput(transport.info), 'descriptor');
     this.#engine = new BotEngine(transport, {
       quirks: this.quirks,
       strictResidue: options.strictResidue ?? false,
@@ -314,7 +321,7 @@ export class MscDevice {
         // A LUN that rejects INQUIRY stays listed without data; transport failures propagate.
         if (!(error instanceof ScsiCheckConditionError)) throw error;
       }
-      if (this.#options.readBlockLimits && unit.inquiry) {
+      if (this.#options.readBlockLimits && unit.inquiry && !this.quirks.noVpdPages) {
         await unit.blockLimits().catch((error: unknown) => {
           // A device without the page says so with CHECK CONDITION; anything else is real trouble.
           if (!(error instanceof ScsiCheckConditionError)) throw error;
@@ -322,13 +329,30 @@ export class MscDevice {
       }
       this.#luns.push(unit);
       if (lun === 0 && unit.inquiry) {
-        const refined = resolveQuirks(
-          { ...quirkInput(this.transport.info), inquiryVendor: unit.inquiry.vendor, inquiryProduct: unit.inquiry.product },
-          this.#options.quirkRules,
+        const { vendor, product, revision } = unit.inquiry;
+        const refined = this.#matchQuirks(
+          { ...quirkInput(this.transport.info), inquiryVendor: vendor, inquiryProduct: product, inquiryRevision: revision },
+          'inquiry',
         );
-        Object.assign(this.quirks, refined, this.#options.quirks);
+        Object.assign(this.quirks, refined);
       }
     }
+  }
+
+  /** Resolves the quirks for what is known so far, then the `quirks` option on top; records and traces the matching rules. */
+  #matchQuirks(input: QuirkMatchInput, stage: 'descriptor' | 'inquiry'): Quirks {
+    const match = matchQuirks(input, this.#options.quirkRules);
+    Object.assign(match.quirks, this.#options.quirks);
+    this.#quirkRules = match.rules;
+    if (this.#tracer.active) {
+      this.#tracer.emit({ type: 'quirks', id: 0, stage, rules: match.rules.map(describeQuirkRule), quirks: { ...match.quirks }, time: now() });
+    }
+    return match.quirks;
+  }
+
+  /** The quirk rules (built-in, then `quirkRules`) that matched this device, in the order applied. */
+  get matchedQuirkRules(): readonly QuirkRule[] {
+    return this.#quirkRules;
   }
 
   /** What the transport reports about the USB device and interface (IDs, strings, bus speed, packet sizes): `transport.info`. */
@@ -751,6 +775,7 @@ function quirkInput(info: TransportInfo): QuirkMatchInput {
   const input: QuirkMatchInput = {};
   if (info.vendorId !== undefined) input.vendorId = info.vendorId;
   if (info.productId !== undefined) input.productId = info.productId;
+  if (info.bcdDevice !== undefined) input.bcdDevice = info.bcdDevice;
   if (info.interfaceSubclass !== undefined) input.interfaceSubclass = info.interfaceSubclass;
   return input;
 }
@@ -836,22 +861,30 @@ export class LogicalUnit {
 
   /** A VPD page's raw bytes (SPC-4 §7.8). */
   inquiryVpd(page: number, options: CommandOptions = {}): Promise<Uint8Array> {
-    return this.run(scsi.inquiryVpd({ page }), options);
+    return this.#runVpd(scsi.inquiryVpd({ page }), options);
   }
 
   /** Supported VPD pages (page 0x00). */
   vpdPages(options: CommandOptions = {}): Promise<number[]> {
-    return this.run(scsi.inquirySupportedVpdPages(), options);
+    return this.#runVpd(scsi.inquirySupportedVpdPages(), options);
   }
 
   /** Unit serial number (page 0x80). */
   serialNumber(options: CommandOptions = {}): Promise<string> {
-    return this.run(scsi.inquiryUnitSerialNumber(), options);
+    return this.#runVpd(scsi.inquiryUnitSerialNumber(), options);
   }
 
   /** Device identification designators (page 0x83). */
   deviceIdentification(options: CommandOptions = {}): Promise<scsi.Designator[]> {
-    return this.run(scsi.inquiryDeviceIdentification(), options);
+    return this.#runVpd(scsi.inquiryDeviceIdentification(), options);
+  }
+
+  /** Quirk noVpdPages (its one point of use): the device hangs on INQUIRY with EVPD, so nothing is sent. */
+  async #runVpd<T>(command: ScsiCommand<T>, options: CommandOptions): Promise<T> {
+    if (this.device.quirks.noVpdPages) {
+      throw new UnsupportedError(`${command.name} not sent: the noVpdPages quirk is set for this device (it hangs on VPD pages)`);
+    }
+    return this.run(command, options);
   }
 
   /**
@@ -859,13 +892,13 @@ export class LogicalUnit {
    * command within its MAXIMUM TRANSFER LENGTH.
    */
   async blockLimits(options: CommandOptions = {}): Promise<scsi.BlockLimits> {
-    this.#blockLimits = await this.run(scsi.inquiryBlockLimits(), options);
+    this.#blockLimits = await this.#runVpd(scsi.inquiryBlockLimits(), options);
     return this.#blockLimits;
   }
 
   /** Block device characteristics (page 0xB1, SBC-3 §6.5.2). */
   blockDeviceCharacteristics(options: CommandOptions = {}): Promise<scsi.BlockDeviceCharacteristics> {
-    return this.run(scsi.inquiryBlockDeviceCharacteristics(), options);
+    return this.#runVpd(scsi.inquiryBlockDeviceCharacteristics(), options);
   }
 
   /**
@@ -873,10 +906,19 @@ export class LogicalUnit {
    * forbids it (SBC-3 §5.15). The result is cached for block I/O.
    */
   async readCapacity(options: CommandOptions = {}): Promise<Capacity> {
-    const c10 = await this.run(scsi.readCapacity10(), options);
+    const quirks = this.device.quirks;
+    let first: { lastLba: number; blockSize: number } | undefined;
+    if (quirks.readCapacity16First && !quirks.noReadCapacity16) {
+      // Quirk readCapacity16First (Linux US_FL_NEEDS_CAP16): (16) first; (10) only if the device rejects it.
+      first = await this.run(scsi.readCapacity16(), options).catch((error: unknown) => {
+        if (error instanceof ScsiCheckConditionError) return undefined;
+        throw error;
+      });
+    }
+    const c10 = first ?? (await this.run(scsi.readCapacity10(), options));
     let lastLba = c10.lastLba;
     let blockSize = c10.blockSize;
-    if (lastLba === 0xffffffff && !this.device.quirks.noReadCapacity16) {
+    if (first === undefined && lastLba === 0xffffffff && !quirks.noReadCapacity16) {
       const c16 = await this.run(scsi.readCapacity16(), options);
       lastLba = c16.lastLba;
       blockSize = c16.blockSize;
@@ -906,6 +948,8 @@ export class LogicalUnit {
 
   /** Write-protect bit of the MODE SENSE header (SBC-3 §6.4.1 WP). */
   async isWriteProtected(options: CommandOptions = {}): Promise<boolean> {
+    // Quirk noWriteProtectDetect (Linux US_FL_NO_WP_DETECT): the device chokes on MODE SENSE; assume writable.
+    if (this.device.quirks.noWriteProtectDetect) return this.#writeProtected ?? false;
     const mode = await this.modeSense(options);
     this.#writeProtected = mode.writeProtected;
     return mode.writeProtected;
@@ -919,20 +963,30 @@ export class LogicalUnit {
   /** Flushes, allows removal and ejects the medium. */
   async eject(options: CommandOptions = {}): Promise<void> {
     if (this.#dirty) await this.flush(options);
-    await this.preventRemoval(false, options).catch((error: unknown) => {
-      if (!(error instanceof ScsiCheckConditionError)) throw error;
-    });
+    if (!this.device.quirks.noPreventRemoval) {
+      await this.preventRemoval(false, options).catch((error: unknown) => {
+        if (!(error instanceof ScsiCheckConditionError)) throw error;
+      });
+    }
     await this.startStop({ start: false, loadEject: true }, options);
     this.invalidate();
   }
 
   /** PREVENT ALLOW MEDIUM REMOVAL (SPC-4 §6.13 / SBC-3). */
-  preventRemoval(prevent: boolean, options: CommandOptions = {}): Promise<void> {
+  async preventRemoval(prevent: boolean, options: CommandOptions = {}): Promise<void> {
+    // Quirk noPreventRemoval (Linux US_FL_NOT_LOCKABLE): the device cannot lock its medium; nothing is sent.
+    if (this.device.quirks.noPreventRemoval) {
+      throw new UnsupportedError('PREVENT ALLOW MEDIUM REMOVAL not sent: the noPreventRemoval quirk is set for this device');
+    }
     return this.run(scsi.preventAllowMediumRemoval({ prevent }), options);
   }
 
   /** REPORT LUNS (SPC-4 §6.33). Many USB devices reject it. */
-  reportLuns(options: CommandOptions = {}): Promise<number[]> {
+  async reportLuns(options: CommandOptions = {}): Promise<number[]> {
+    // Quirk noReportLuns (Linux US_FL_NO_REPORT_LUNS): the device hangs on it; nothing is sent.
+    if (this.device.quirks.noReportLuns) {
+      throw new UnsupportedError('REPORT LUNS not sent: the noReportLuns quirk is set for this device (it hangs on the command)');
+    }
     return this.run(scsi.reportLuns(), options);
   }
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { BUILTIN_QUIRK_RULES, defaultQuirks, type QuirkRule, quirkRuleMatches, resolveQuirks } from './quirks.js';
+import { BUILTIN_QUIRK_RULES, defaultQuirks, describeQuirkRule, matchQuirks, type QuirkRule, quirkRuleMatches, resolveQuirks } from './quirks.js';
 
 describe('resolveQuirks', () => {
   it('a SCSI transparent device with unknown IDs gets no quirks', () => {
@@ -34,11 +34,35 @@ describe('resolveQuirks', () => {
     expect(resolveQuirks({ productId: 0x02a5 }).noReadCapacity16).toBe(false);
   });
 
-  it('matches INQUIRY vendor/product/revision, ignoring padding and case', () => {
-    expect(resolveQuirks({ inquiryVendor: 'Generic ', inquiryProduct: 'USB SD Reader   ', inquiryRevision: '1.00' }).inquiry36).toBe(true);
-    expect(resolveQuirks({ inquiryVendor: 'GENERIC', inquiryProduct: 'usb storage-smc' }).inquiry36).toBe(true);
-    expect(resolveQuirks({ inquiryVendor: 'Generic', inquiryProduct: 'USB SD Reader', inquiryRevision: '1.01' }).inquiry36).toBe(false);
-    expect(resolveQuirks({ inquiryVendor: 'Generic' }).inquiry36).toBe(false);
+  it('matches INQUIRY vendor and product (scsi_devinfo.c: vendor exact, product a prefix), ignoring padding', () => {
+    expect(resolveQuirks({ inquiryVendor: 'BROWNIE ', inquiryProduct: '1200U3P         ', inquiryRevision: '1.00' }).noReportLuns).toBe(true);
+    expect(resolveQuirks({ inquiryVendor: 'Marvell ', inquiryProduct: 'Console v2' }).noVpdPages).toBe(true);
+    expect(resolveQuirks({ inquiryVendor: 'BROWNIE', inquiryProduct: 'X1200U3P' }).noReportLuns).toBe(false);
+    expect(resolveQuirks({ inquiryVendor: 'BROWNIE' }).noReportLuns).toBe(false);
+  });
+
+  it('user rules can match the INQUIRY revision', () => {
+    const rules: QuirkRule[] = [{ inquiryVendor: 'Generic', inquiryProduct: 'USB SD Reader', inquiryRevision: '1.00', quirks: { noVpdPages: true } }];
+    expect(resolveQuirks({ inquiryVendor: 'Generic ', inquiryProduct: 'USB SD Reader   ', inquiryRevision: '1.00' }, rules).noVpdPages).toBe(true);
+    expect(resolveQuirks({ inquiryVendor: 'Generic', inquiryProduct: 'USB SD Reader', inquiryRevision: '1.01' }, rules).noVpdPages).toBe(false);
+    expect(resolveQuirks({ inquiryVendor: 'Generic', inquiryProduct: 'USB SD Reader' }, rules).noVpdPages).toBe(false);
+  });
+
+  it('every built-in rule has criteria, a description and a source naming the Linux release', () => {
+    for (const rule of BUILTIN_QUIRK_RULES) {
+      expect(rule.description, JSON.stringify(rule)).toBeTruthy();
+      if (rule.interfaceSubclass === undefined) expect(rule.source, rule.description).toMatch(/^Linux \d+\.\d+\.\d+ (unusual_devs\.h|scsi_devinfo\.c): /);
+    }
+    expect(BUILTIN_QUIRK_RULES.length).toBeGreaterThan(150);
+  });
+
+  it('matchQuirks names the matching rules in the order applied', () => {
+    const { rules, quirks } = matchQuirks({ vendorId: 0x1e74, productId: 0x4621, bcdDevice: 0 });
+    expect(rules.map((r) => r.description)).toEqual(['Coby Electronics MP3 Player']);
+    expect(quirks.ignoreTag).toBe(true);
+    expect(describeQuirkRule(rules[0] as QuirkRule)).toBe(
+      'Coby Electronics MP3 Player [1e74:4621, bcdDevice 0000-0000] -> ignoreTag, maxTransferBytes=32768 (Linux 6.1.192 unusual_devs.h: US_FL_BULK_IGNORE_TAG | US_FL_MAX_SECTORS_64)',
+    );
   });
 
   it('user rules extend the table and win over it', () => {

@@ -1,12 +1,23 @@
 /**
  * Per-device workarounds ("quirks"), matched by USB VID/PID (optionally a
- * bcdDevice range), by interface subclass, and by INQUIRY vendor/product.
+ * bcdDevice range), by interface subclass, and by INQUIRY vendor, product and
+ * revision (rules with INQUIRY criteria match once LUN 0 answered INQUIRY).
  *
- * The built-in table holds a few devices documented in public sources
- * (Linux drivers/usb/storage/unusual_devs.h and drivers/scsi/scsi_devinfo.c),
- * written in our own form. Users extend it with `userRules`, which win over
- * the built-in rules.
+ * The built-in table (quirk-table.ts) holds devices documented in public
+ * sources (Linux drivers/usb/storage/unusual_devs.h and
+ * drivers/scsi/scsi_devinfo.c), written in our own form; docs/quirks.md maps
+ * every Linux flag to a key here or says why it is dropped. Users extend it
+ * with the `quirkRules` option of `MscDevice.open`, which win over the
+ * built-in rules, and override single flags with the `quirks` option.
+ *
+ * Every key acts at one point of use, named in its comment; quirks.sim.test.ts
+ * shows each one changing what is sent to a simulated device.
  */
+
+import { hex4 } from './bot/wire.js';
+import { BUILTIN_QUIRK_RULES } from './quirk-table.js';
+
+export { BUILTIN_QUIRK_RULES } from './quirk-table.js';
 
 export interface Quirks {
   /** Ignore dCSWDataResidue; only what was really transferred counts (Linux US_FL_IGNORE_RESIDUE). */
@@ -19,7 +30,7 @@ export interface Quirks {
   maxTransferBytes?: number;
   /** Never send READ CAPACITY(16) (Linux US_FL_NO_READ_CAPACITY_16). */
   noReadCapacity16: boolean;
-  /** Send READ CAPACITY(16) before (10) (Linux US_FL_NEEDS_CAP16). */
+  /** Send READ CAPACITY(16) first, (10) only if it fails (Linux US_FL_NEEDS_CAP16). Used by `LogicalUnit.readCapacity`. */
   readCapacity16First: boolean;
   /**
    * Pad every CDB to 12 bytes. UFI (USB Floppy Interface, subclass 0x04),
@@ -32,19 +43,48 @@ export interface Quirks {
   noSynchronizeCache: boolean;
   /** READ CAPACITY reports the block count instead of the last LBA; subtract one (Linux US_FL_FIX_CAPACITY). */
   fixCapacity: boolean;
-  /** Do not probe write protection with MODE SENSE; assume writable (Linux US_FL_NO_WP_DETECT). */
+  /**
+   * Do not probe write protection with MODE SENSE; assume writable (Linux US_FL_NO_WP_DETECT).
+   * Used by `LogicalUnit.isWriteProtected`.
+   */
   noWriteProtectDetect: boolean;
-  /** Do not send PREVENT ALLOW MEDIUM REMOVAL (Linux US_FL_NOT_LOCKABLE). */
+  /**
+   * Do not send PREVENT ALLOW MEDIUM REMOVAL (Linux US_FL_NOT_LOCKABLE). Used by `LogicalUnit.eject`
+   * (skipped) and `LogicalUnit.preventRemoval` (refused with UnsupportedError, nothing sent).
+   */
   noPreventRemoval: boolean;
-  /** Do not send REPORT LUNS (Linux US_FL_NO_REPORT_LUNS). */
+  /** Do not send REPORT LUNS (Linux US_FL_NO_REPORT_LUNS): `LogicalUnit.reportLuns` refuses with UnsupportedError, nothing sent. */
   noReportLuns: boolean;
-  /** Ask for only the 36-byte standard INQUIRY (Linux BLIST_INQUIRY_36). */
-  inquiry36: boolean;
-  /** Never ask for more than 18 bytes of sense data (Linux US_FL_BAD_SENSE). */
-  senseLength18: boolean;
-  /** Do not read VPD pages (many USB bridges hang on them; Linux skips them for USB by default). */
+  /**
+   * Do not read VPD pages (devices that hang on INQUIRY with EVPD; Linux BLIST_SKIP_VPD_PAGES): the VPD
+   * methods of `LogicalUnit` refuse with UnsupportedError (nothing sent) and `readBlockLimits` at open is skipped.
+   */
   noVpdPages: boolean;
 }
+
+/**
+ * Every key of {@link Quirks}, for code that enumerates them (the per-key tests do). The
+ * type check below fails to compile when a key is added to `Quirks` and not here.
+ */
+export const QUIRK_KEYS = [
+  'ignoreResidue',
+  'ignoreTag',
+  'singleLun',
+  'maxTransferBytes',
+  'noReadCapacity16',
+  'readCapacity16First',
+  'padCdbTo12',
+  'avoid6ByteCommands',
+  'noSynchronizeCache',
+  'fixCapacity',
+  'noWriteProtectDetect',
+  'noPreventRemoval',
+  'noReportLuns',
+  'noVpdPages',
+] as const satisfies readonly (keyof Quirks)[];
+type MissingQuirkKey = Exclude<keyof Quirks, (typeof QUIRK_KEYS)[number]>;
+const everyQuirkKeyListed: [MissingQuirkKey] extends [never] ? true : MissingQuirkKey = true;
+void everyQuirkKeyListed;
 
 /** What is known about a device when quirks are resolved. INQUIRY fields arrive after the first INQUIRY. */
 export interface QuirkMatchInput {
@@ -83,17 +123,9 @@ export interface QuirkRule {
   inquiryProduct?: string | RegExp;
   inquiryRevision?: string | RegExp;
   quirks: Partial<Quirks>;
+  /** Where the facts come from, e.g. "Linux 6.12 drivers/usb/storage/unusual_devs.h (US_FL_IGNORE_RESIDUE)". */
+  source?: string;
 }
-
-/**
- * bInterfaceSubClass values the table uses (USB MSC Class Specification
- * Overview 1.4, §2). Not exported: @usbms/node publishes the full list.
- */
-const Subclass = {
-  Mmc5Atapi: 0x02,
-  Ufi: 0x04,
-  Sff8070i: 0x05,
-} as const;
 
 /** No quirks: a well-behaved SCSI transparent-command-set device. */
 export function defaultQuirks(): Quirks {
@@ -110,134 +142,9 @@ export function defaultQuirks(): Quirks {
     noWriteProtectDetect: false,
     noPreventRemoval: false,
     noReportLuns: false,
-    inquiry36: false,
-    senseLength18: false,
     noVpdPages: false,
   };
 }
-
-/** Sectors of 512 bytes, as Linux's US_FL_MAX_SECTORS_64 counts them. */
-const MAX_64_SECTORS = 64 * 512;
-
-/**
- * Built-in rules. Each entry cites where the behaviour is documented; the
- * IDs and ranges are facts from those public lists, the form is ours.
- */
-export const BUILTIN_QUIRK_RULES: readonly QuirkRule[] = [
-  {
-    // UFI, SFF-8070i and ATAPI command sets are defined with 12-byte command
-    // blocks and without most 6-byte commands (USB MSC UFI 1.0 §4; SFF-8070i §7).
-    description: 'UFI floppy drives (subclass 0x04)',
-    interfaceSubclass: Subclass.Ufi,
-    quirks: { padCdbTo12: true, avoid6ByteCommands: true },
-  },
-  {
-    description: 'SFF-8070i devices (subclass 0x05)',
-    interfaceSubclass: Subclass.Sff8070i,
-    quirks: { padCdbTo12: true, avoid6ByteCommands: true },
-  },
-  {
-    description: 'MMC-5 / ATAPI devices (subclass 0x02)',
-    interfaceSubclass: Subclass.Mmc5Atapi,
-    quirks: { padCdbTo12: true, avoid6ByteCommands: true },
-  },
-  {
-    // Linux unusual_devs.h: "VIA Technologies Inc." "Mitsumi multi cardreader", US_FL_IGNORE_RESIDUE.
-    description: 'VIA/Mitsumi multi card reader',
-    vendorId: 0x03ee,
-    productId: 0x6906,
-    bcdDeviceMin: 0x0003,
-    bcdDeviceMax: 0x0003,
-    quirks: { ignoreResidue: true },
-  },
-  {
-    // Linux unusual_devs.h: "Tekom Technologies, Inc" "300_CAMERA", US_FL_IGNORE_RESIDUE.
-    description: 'Tekom 300 camera',
-    vendorId: 0x052b,
-    productId: 0x1807,
-    bcdDeviceMin: 0x0100,
-    bcdDeviceMax: 0x0100,
-    quirks: { ignoreResidue: true },
-  },
-  {
-    // Linux unusual_devs.h: "NXP Semiconductors" "PN7462AU", US_FL_IGNORE_RESIDUE.
-    description: 'NXP PN7462AU',
-    vendorId: 0x1fc9,
-    productId: 0x0117,
-    bcdDeviceMin: 0x0100,
-    bcdDeviceMax: 0x0100,
-    quirks: { ignoreResidue: true },
-  },
-  {
-    // Linux unusual_devs.h: "Yarvik" "PMP400", US_FL_BULK_IGNORE_TAG | US_FL_MAX_SECTORS_64.
-    description: 'Yarvik PMP400 media player',
-    vendorId: 0x177f,
-    productId: 0x0400,
-    bcdDeviceMin: 0x0000,
-    bcdDeviceMax: 0x0000,
-    quirks: { ignoreTag: true, maxTransferBytes: MAX_64_SECTORS },
-  },
-  {
-    // Linux unusual_devs.h: "Coby Electronics" "MP3 Player", US_FL_BULK_IGNORE_TAG | US_FL_MAX_SECTORS_64.
-    description: 'Coby MP3 player',
-    vendorId: 0x1e74,
-    productId: 0x4621,
-    bcdDeviceMin: 0x0000,
-    bcdDeviceMax: 0x0000,
-    quirks: { ignoreTag: true, maxTransferBytes: MAX_64_SECTORS },
-  },
-  {
-    // Linux unusual_devs.h: "Sony Corp." "MicroVault Flash Drive", US_FL_NO_READ_CAPACITY_16.
-    description: 'Sony MicroVault flash drive',
-    vendorId: 0x054c,
-    productId: 0x02a5,
-    bcdDeviceMin: 0x0100,
-    bcdDeviceMax: 0x0100,
-    quirks: { noReadCapacity16: true },
-  },
-  {
-    // Linux unusual_devs.h: "LaCie" "Rugged FW USB3", US_FL_NO_READ_CAPACITY_16.
-    description: 'LaCie Rugged FW USB3',
-    vendorId: 0x059f,
-    productId: 0x1061,
-    bcdDeviceMin: 0x0002,
-    bcdDeviceMax: 0x0002,
-    quirks: { noReadCapacity16: true },
-  },
-  {
-    // Linux unusual_devs.h: "SAMSUNG" "SFD-321U [FW 0C]" ("floppy reports multiple luns"), US_FL_SINGLE_LUN.
-    description: 'Samsung SFD-321U USB floppy',
-    vendorId: 0x055d,
-    productId: 0x2020,
-    bcdDeviceMin: 0x0000,
-    bcdDeviceMax: 0x0210,
-    quirks: { singleLun: true },
-  },
-  {
-    // Linux unusual_devs.h: "ASMedia" "AS2105", US_FL_NEEDS_CAP16.
-    description: 'ASMedia AS2105 bridge',
-    vendorId: 0x174c,
-    productId: 0x55aa,
-    bcdDeviceMin: 0x0100,
-    bcdDeviceMax: 0x0100,
-    quirks: { readCapacity16First: true },
-  },
-  {
-    // Linux drivers/scsi/scsi_devinfo.c: {"Generic", "USB SD Reader", "1.00"}, BLIST_INQUIRY_36.
-    description: 'Generic USB SD Reader, revision 1.00',
-    inquiryVendor: 'Generic',
-    inquiryProduct: 'USB SD Reader',
-    inquiryRevision: '1.00',
-    quirks: { inquiry36: true },
-  },
-  {
-    // Linux drivers/scsi/scsi_devinfo.c: {"Generic", "USB Storage-SMC"}, BLIST_INQUIRY_36.
-    description: 'Generic USB Storage-SMC',
-    inquiryVendor: 'Generic',
-    inquiryProduct: 'USB Storage-SMC',
-    quirks: { inquiry36: true },
-  },
-];
 
 function textMatches(pattern: string | RegExp | undefined, value: string | undefined): boolean {
   if (pattern === undefined) return true;
@@ -288,13 +195,49 @@ export function quirkRuleMatches(rule: QuirkRule, input: QuirkMatchInput): boole
  *   [{ vendorId: 0x1234, productId: 0x5678, quirks: { noSynchronizeCache: true } }]);
  */
 export function resolveQuirks(input: QuirkMatchInput, userRules: readonly QuirkRule[] = []): Quirks {
+  return matchQuirks(input, userRules).quirks;
+}
+
+/** What {@link matchQuirks} found: the resolved flags and the rules that matched, in the order applied. */
+export interface QuirkMatch {
+  quirks: Quirks;
+  /** Matching built-in rules, then matching user rules. */
+  rules: QuirkRule[];
+}
+
+/** Like {@link resolveQuirks}, and also says which rules matched (for traces and `--verbose`). */
+export function matchQuirks(input: QuirkMatchInput, userRules: readonly QuirkRule[] = []): QuirkMatch {
   const quirks = defaultQuirks();
-  for (const rules of [BUILTIN_QUIRK_RULES, userRules]) {
-    for (const rule of rules) {
-      if (quirkRuleMatches(rule, input)) applyQuirks(quirks, rule.quirks);
+  const rules: QuirkRule[] = [];
+  for (const table of [BUILTIN_QUIRK_RULES, userRules]) {
+    for (const rule of table) {
+      if (!quirkRuleMatches(rule, input)) continue;
+      applyQuirks(quirks, rule.quirks);
+      rules.push(rule);
     }
   }
-  return quirks;
+  return { quirks, rules };
+}
+
+/** A rule in one line for traces and logs: its description (or criteria) and source. */
+export function describeQuirkRule(rule: QuirkRule): string {
+  const criteria: string[] = [];
+  if (rule.vendorId !== undefined) criteria.push(`${hex4(rule.vendorId)}:${rule.productId === undefined ? '*' : hex4(rule.productId)}`);
+  if (rule.bcdDeviceMin !== undefined || rule.bcdDeviceMax !== undefined) {
+    criteria.push(`bcdDevice ${hex4(rule.bcdDeviceMin ?? 0)}-${hex4(rule.bcdDeviceMax ?? 0xffff)}`);
+  }
+  if (rule.interfaceSubclass !== undefined) criteria.push(`subclass 0x${rule.interfaceSubclass.toString(16).padStart(2, '0')}`);
+  for (const [name, value] of [
+    ['vendor', rule.inquiryVendor],
+    ['product', rule.inquiryProduct],
+    ['revision', rule.inquiryRevision],
+  ] as const) {
+    if (value !== undefined) criteria.push(`${name} ${String(value)}`);
+  }
+  const flags = Object.entries(rule.quirks)
+    .filter(([, v]) => v !== undefined && v !== false)
+    .map(([k, v]) => (v === true ? k : `${k}=${String(v)}`));
+  return `${rule.description ?? criteria.join(' ')} [${criteria.join(', ')}] -> ${flags.join(', ')}${rule.source ? ` (${rule.source})` : ''}`;
 }
 
 /** Copies the flags that are set in `patch` onto `quirks` (undefined entries are skipped). */

@@ -4,6 +4,7 @@
  */
 
 import { Listeners } from './listeners.js';
+import type { Quirks } from './quirks.js';
 
 export type TraceEvent =
   | { type: 'command-start'; id: number; lun: number; name: string; cdb: Uint8Array; direction: 'none' | 'in' | 'out'; length: number; time: number }
@@ -21,6 +22,18 @@ export type TraceEvent =
   | { type: 'csw'; id: number; tag: number; status: number; residue: number; bytes: Uint8Array; time: number; durationMs: number }
   | { type: 'sense'; id: number; senseKey: number; asc: number; ascq: number; text: string; time: number }
   | { type: 'recovery'; id: number; step: RecoveryStep; ok: boolean; detail?: string; time: number }
+  | {
+      type: 'quirks';
+      /** 0: not tied to a command. */
+      id: 0;
+      /** 'descriptor' at open (VID/PID/bcdDevice/subclass), 'inquiry' after LUN 0's INQUIRY (vendor/product/revision too). */
+      stage: 'descriptor' | 'inquiry';
+      /** The matching rules, one line each (description, criteria, flags, source). */
+      rules: string[];
+      /** The flags in force from now on, the `quirks` option included. */
+      quirks: Quirks;
+      time: number;
+    }
   | { type: 'command-end'; id: number; outcome: 'good' | 'check-condition' | 'error'; error?: string; residue?: number; time: number; durationMs: number };
 
 /** One recovery action (BOT 1.0 §5.3.4 reset recovery, its escalation to a port reset, a CSW or command retry, or giving up), as reported in `recovery` trace events. */

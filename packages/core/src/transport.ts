@@ -69,6 +69,8 @@ export interface TransportInfo {
   speed?: UsbSpeed;
   vendorId?: number;
   productId?: number;
+  /** bcdDevice, the device release number (USB 2.0 §9.6.1), e.g. 0x0100; quirk rules match ranges of it. */
+  bcdDevice?: number;
   serialNumber?: string;
   manufacturer?: string;
   product?: string;

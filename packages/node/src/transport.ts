@@ -5,6 +5,7 @@ import {
   type BulkInOptions,
   type BulkInResult,
   type BulkOutResult,
+  bcdFromVersion,
   type ClassRequest,
   ClosedError,
   type ControlResult,
@@ -187,6 +188,9 @@ export class NodeUsbTransport implements MscTransport {
     const busNumber = device.bus === undefined ? Number.NaN : Number.parseInt(device.bus, 10);
     if (Number.isInteger(busNumber)) info.busNumber = busNumber;
     if (device.address !== undefined) info.deviceAddress = device.address;
+    if (device.deviceVersionMajor !== undefined) {
+      info.bcdDevice = bcdFromVersion(device.deviceVersionMajor, device.deviceVersionMinor ?? 0, device.deviceVersionSubminor ?? 0);
+    }
     const serial = readString(() => device.serialNumber);
     const manufacturer = readString(() => device.manufacturerName);
     const product = readString(() => device.productName);

@@ -62,6 +62,10 @@ export interface UsbControlSetup {
 export interface UsbDeviceLike {
   readonly vendorId: number;
   readonly productId: number;
+  /** bcdDevice split as WebUSB does (node-usb 3 reports these). */
+  readonly deviceVersionMajor?: number | undefined;
+  readonly deviceVersionMinor?: number | undefined;
+  readonly deviceVersionSubminor?: number | undefined;
   readonly deviceClass: number;
   readonly manufacturerName?: string | null | undefined;
   readonly productName?: string | null | undefined;

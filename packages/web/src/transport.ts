@@ -12,6 +12,7 @@ import type {
 import {
   AbortError,
   BotRequest,
+  bcdFromVersion,
   ClosedError,
   DisconnectedError,
   InvalidArgumentError,
@@ -151,6 +152,7 @@ export class WebUsbTransport implements MscTransport {
       speed: guessSpeed(device, bot.bulkIn.packetSize),
       vendorId: device.vendorId,
       productId: device.productId,
+      bcdDevice: bcdFromVersion(device.deviceVersionMajor, device.deviceVersionMinor, device.deviceVersionSubminor),
       interfaceNumber: bot.interfaceNumber,
       interfaceSubclass: bot.interfaceSubclass,
       interfaceProtocol: bot.interfaceProtocol,

@@ -466,6 +466,8 @@ function traceLine(e: TraceEvent): string {
       return `#${e.id} recovery ${e.step} ${e.ok ? 'ok' : 'failed'}${e.detail ? ` (${e.detail})` : ''}`;
     case 'command-end':
       return `#${e.id} end ${e.outcome}${e.error ? ` ${e.error}` : ''}`;
+    case 'quirks':
+      return `quirks (${e.stage}): ${e.rules.join('; ') || 'no rule matched'}`;
   }
 }
 

@@ -109,6 +109,14 @@ export const MscProtocol = {
   Vendor: 0xff,
 } as const;
 
+/**
+ * bcdDevice from the three numbers WebUSB and node-usb report (`deviceVersionMajor/Minor/Subminor`),
+ * which Chromium and node-usb split as bcdDevice >> 8, (>> 4) & 0xF and & 0xF (USB 2.0 §9.6.1).
+ */
+export function bcdFromVersion(major: number, minor: number, subminor: number): number {
+  return ((major & 0xff) << 8) | ((minor & 0x0f) << 4) | (subminor & 0x0f);
+}
+
 /** A 16-bit USB ID (idVendor, idProduct, bcdDevice) as 4 lowercase hex digits, e.g. "0781". */
 export function hex4(n: number): string {
   return (n & 0xffff).toString(16).padStart(4, '0');

@@ -150,6 +150,14 @@ export class CliContext {
       deviceOptions.maxTransferBytes = sizeOption('max-transfer', this.options.maxTransfer, 0, { min: 512, multipleOf: 512 });
     }
     const transport = this.isSim ? this.#openSim(options.writable === true) : await this.#openUsb();
+    if (this.options.verbose === true) {
+      // Which quirk rules matched, from the descriptor and again after INQUIRY (the trace's `quirks` events).
+      deviceOptions.onTrace = (event) => {
+        if (event.type !== 'quirks') return;
+        const rules = event.rules.length === 0 ? ['none'] : event.rules;
+        for (const rule of rules) process.stderr.write(`usbms: quirk rule (${event.stage}): ${rule}\n`);
+      };
+    }
     this.#device = await MscDevice.open(transport, deviceOptions);
     return this.#device;
   }

@@ -105,7 +105,7 @@ export function buildProgram(): Command {
     .option('-l, --lun <n>', 'logical unit number', '0')
     .option('-t, --timeout <ms>', 'per-command timeout in milliseconds')
     .option('--json', 'machine-readable JSON output (errors too)')
-    .option('-v, --verbose', 'stack traces and error codes on failure')
+    .option('-v, --verbose', 'the quirk rules that matched the device; stack traces and error codes on failure')
     .option('-f, --force', 'detach the kernel driver even if a partition of the disk is mounted (loses its cached writes)')
     .option('--no-reattach', 'leave the kernel driver detached on exit')
     .option('--interface <n>', 'interface number to use')
