@@ -3,7 +3,7 @@
  * commands it holds: opcode names, CDB fields, data lengths, CSW status,
  * residue and sense. What `usbms decode` prints.
  */
-import { CSW_LENGTH } from '../bot/wrappers.js';
+import { BotRequest, CBW_FLAG_DATA_IN, CBW_MAX_CDB_LENGTH, CbwOffset, CSW_LENGTH } from '../bot/wire.js';
 import { decodeReadCapacity10 } from '../scsi/capacity.js';
 import { decodeInquiry } from '../scsi/inquiry.js';
 import { opcodeName } from '../scsi/opcodes.js';
@@ -13,6 +13,11 @@ import type { SenseData } from '../sense/types.js';
 import { isCbw, isCsw, type PcapUsbRecord } from './pcap.js';
 import type { Transcript, TranscriptStep } from './transcript.js';
 import { UsbmonTransferType } from './usbmon.js';
+
+/** Little-endian 32-bit field of a wrapper (BOT 1.0 §5.1: CBW fields are little-endian). */
+function u32le(b: Uint8Array, offset: number): number {
+  return ((b[offset] ?? 0) | ((b[offset + 1] ?? 0) << 8) | ((b[offset + 2] ?? 0) << 16) | ((b[offset + 3] ?? 0) << 24)) >>> 0;
+}
 
 /** One stage of the exchange, from either source. */
 export interface CaptureStage {
@@ -146,8 +151,8 @@ export function stagesOfPcap(records: readonly PcapUsbRecord[]): CaptureStage[] 
     const [type, request] = [setup[0] ?? 0, setup[1] ?? 0];
     const wIndex = (setup[4] ?? 0) | ((setup[5] ?? 0) << 8);
     const data = complete?.data ?? new Uint8Array(0);
-    if (type === 0xa1 && request === 0xfe) stages.push({ ...base, kind: 'get-max-lun', length: data.length, data });
-    else if (type === 0x21 && request === 0xff) stages.push({ ...base, kind: 'bulk-only-reset', length: 0, data });
+    if (type === 0xa1 && request === BotRequest.GetMaxLun) stages.push({ ...base, kind: 'get-max-lun', length: data.length, data });
+    else if (type === 0x21 && request === BotRequest.Reset) stages.push({ ...base, kind: 'bulk-only-reset', length: 0, data });
     else if (type === 0x02 && request === 0x01) stages.push({ ...base, kind: 'clear-halt', length: 0, data, endpoint: wIndex & 0xff });
     else if (type === 0x80 && request === 0x06) stages.push({ ...base, kind: 'get-descriptor', length: data.length, data });
     else stages.push({ ...base, kind: 'control', length: data.length, data: setup });
@@ -253,20 +258,20 @@ export function decodeStages(stages: readonly CaptureStage[]): DecodedCapture {
         finish(open);
       }
       const b = stage.data;
-      const flags = b[12] ?? 0;
-      const expected = ((b[8] ?? 0) | ((b[9] ?? 0) << 8) | ((b[10] ?? 0) << 16) | ((b[11] ?? 0) << 24)) >>> 0;
-      const cdbLength = Math.min(16, (b[14] ?? 0) & 0x1f);
-      const cdb = b.slice(15, 15 + Math.max(1, cdbLength));
+      const flags = b[CbwOffset.flags] ?? 0;
+      const expected = u32le(b, CbwOffset.dataTransferLength);
+      const cdbLength = Math.min(CBW_MAX_CDB_LENGTH, (b[CbwOffset.cdbLength] ?? 0) & 0x1f);
+      const cdb = b.slice(CbwOffset.cdb, CbwOffset.cdb + Math.max(1, cdbLength));
       const opcode = cdb[0] ?? 0;
       const command: DecodedCommand = {
         index: commands.length + 1,
-        tag: ((b[4] ?? 0) | ((b[5] ?? 0) << 8) | ((b[6] ?? 0) << 16) | ((b[7] ?? 0) << 24)) >>> 0,
-        lun: (b[13] ?? 0) & 0x0f,
+        tag: u32le(b, CbwOffset.tag),
+        lun: (b[CbwOffset.lun] ?? 0) & 0x0f,
         opcode,
         name: opcodeName(opcode),
         cdb,
         fields: describeCdb(cdb),
-        direction: expected === 0 ? 'none' : flags & 0x80 ? 'in' : 'out',
+        direction: expected === 0 ? 'none' : flags & CBW_FLAG_DATA_IN ? 'in' : 'out',
         expected,
         transferred: 0,
         events: stage.status === 'ok' ? [] : [`CBW ${stage.status}`],

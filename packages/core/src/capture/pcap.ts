@@ -7,7 +7,7 @@
  * capture is never held in memory (Node writes chunks to a file; a browser
  * collects them into a Blob).
  */
-import { CBW_LENGTH, CBW_SIGNATURE, CSW_LENGTH, CSW_SIGNATURE } from '../bot/wrappers.js';
+import { CBW_LENGTH, CBW_SIGNATURE, CSW_LENGTH, CSW_SIGNATURE, MSC_CLASS, MscProtocol, MscSubclass } from '../bot/wire.js';
 import { ParseError } from '../errors.js';
 import type { TransportInfo } from '../transport.js';
 import { endpointInOf, endpointOutOf, type UrbComplete, type UrbEvent, type UrbStatus } from './recording-transport.js';
@@ -141,9 +141,9 @@ export function synthesizedConfigurationDescriptor(info: TransportInfo): Uint8Ar
     info.interfaceNumber ?? 0,
     0, // bAlternateSetting
     2, // bNumEndpoints
-    0x08, // bInterfaceClass: mass storage
-    info.interfaceSubclass ?? 0x06,
-    info.interfaceProtocol ?? 0x50,
+    MSC_CLASS,
+    info.interfaceSubclass ?? MscSubclass.ScsiTransparent,
+    info.interfaceProtocol ?? MscProtocol.BulkOnly,
     0,
     // bulk IN endpoint
     7,

@@ -1,3 +1,4 @@
+import { BotRequest } from '../bot/wire.js';
 import { AbortError, DisconnectedError, TimeoutError } from '../errors.js';
 import { now } from '../trace.js';
 import type { BulkInOptions, BulkInResult, BulkOutResult, ClassRequest, ControlResult, MscTransport, TransferOptions, TransportInfo } from '../transport.js';
@@ -74,7 +75,9 @@ function setupPacket(requestType: number, request: number, value: number, index:
 
 /** The SETUP packet a transport sends for a BOT class request (BOT 1.0 §3.1 reset: 21 FF; §3.2 Get Max LUN: A1 FE, wLength 1). */
 export function classRequestSetup(request: ClassRequest['request'], interfaceNumber: number): Uint8Array {
-  return request === 'get-max-lun' ? setupPacket(0xa1, 0xfe, 0, interfaceNumber, 1) : setupPacket(0x21, 0xff, 0, interfaceNumber, 0);
+  return request === 'get-max-lun'
+    ? setupPacket(0xa1, BotRequest.GetMaxLun, 0, interfaceNumber, 1)
+    : setupPacket(0x21, BotRequest.Reset, 0, interfaceNumber, 0);
 }
 
 /** CLEAR_FEATURE(ENDPOINT_HALT) to an endpoint (USB 2.0 §9.4.1: bmRequestType 02, bRequest 1, wValue 0, wIndex = endpoint). */
