@@ -14,10 +14,12 @@ export class Listeners<Args extends unknown[] = []> {
     };
   }
 
+  /** True while `listener` is subscribed. */
   has(listener: (...args: Args) => void): boolean {
     return this.#set.has(listener);
   }
 
+  /** How many listeners are subscribed. */
   get size(): number {
     return this.#set.size;
   }

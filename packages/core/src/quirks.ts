@@ -19,6 +19,7 @@ import { BUILTIN_QUIRK_RULES } from './quirk-table.js';
 
 export { BUILTIN_QUIRK_RULES } from './quirk-table.js';
 
+/** The workaround flags of one device: `defaultQuirks()` is a well-behaved device; docs/quirks.md maps each to Linux's flags. */
 export interface Quirks {
   /** Ignore dCSWDataResidue; only what was really transferred counts (Linux US_FL_IGNORE_RESIDUE). */
   ignoreResidue: boolean;

@@ -6,6 +6,7 @@
 import { Listeners } from './listeners.js';
 import type { Quirks } from './quirks.js';
 
+/** One event of the trace: a command's start, CBW, data stage, CSW, sense, recovery and end, and the quirk rules matched at open. */
 export type TraceEvent =
   | { type: 'command-start'; id: number; lun: number; name: string; cdb: Uint8Array; direction: 'none' | 'in' | 'out'; length: number; time: number }
   | { type: 'cbw'; id: number; tag: number; bytes: Uint8Array; time: number }
