@@ -7,7 +7,7 @@ export default defineConfig({
   ssr: { resolve: { conditions: ['source'] } },
   test: {
     include: ['packages/*/src/**/*.test.ts', 'test/**/*.test.ts'],
-    exclude: ['**/node_modules/**', '**/dist/**', 'test/hil/**', 'test/browser/**'],
+    exclude: ['**/node_modules/**', '**/dist/**', 'test/hil/**', 'test/browser/**', 'test/tshark/**'],
     testTimeout: 20_000,
   },
 });

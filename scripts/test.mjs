@@ -8,7 +8,7 @@ import { fileURLToPath } from 'node:url';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const only = process.argv.slice(2);
-const known = ['lint', 'typecheck', 'unit', 'browser', 'pack', 'docs', 'hil'];
+const known = ['lint', 'typecheck', 'unit', 'tshark', 'browser', 'pack', 'docs', 'hil'];
 for (const name of only) {
   if (!known.includes(name)) {
     console.error(`Unknown suite "${name}". Suites: ${known.join(', ')}`);
@@ -21,6 +21,7 @@ const suites = [
   { name: 'lint', cmd: 'pnpm', args: ['run', '--silent', 'lint'] },
   { name: 'typecheck', cmd: 'pnpm', args: ['run', '--silent', 'typecheck'] },
   { name: 'unit', cmd: process.execPath, args: ['node_modules/vitest/vitest.mjs', 'run'] },
+  { name: 'tshark', cmd: 'node', args: ['test/tshark/run.mjs'] },
   { name: 'browser', cmd: 'node', args: ['test/browser/run.mjs'] },
   { name: 'pack', cmd: 'node', args: ['test/pack/run.mjs'] },
   { name: 'docs', cmd: 'node', args: ['docs/build.mjs'] },

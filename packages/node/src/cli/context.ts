@@ -6,6 +6,7 @@ import { messageOf } from '../map-error.js';
 import { type DeviceSelector, openTransport } from '../open.js';
 import { NodeUsbTransport } from '../transport.js';
 import { usageError } from './exit.js';
+import { CliCapture, unwrapTransport } from './capture.js';
 import { FileBackingStore } from './file-store.js';
 import { findBlockDevice, parseDeviceChoice, resolveNode } from './select.js';
 import { countOption, parseCount, sizeOption } from './units.js';
@@ -14,6 +15,9 @@ export { parseSize } from './units.js';
 
 /** Global options every subcommand accepts (see `main.ts`). */
 export interface GlobalOptions {
+  pcap?: string;
+  pcapSnaplen?: string;
+  record?: string;
   device?: string;
   sim?: boolean;
   simImage?: string;
@@ -84,6 +88,7 @@ export class CliContext {
   #device: MscDevice | undefined;
   #store: FileBackingStore | undefined;
   #sim: SimulatedDevice | undefined;
+  #capture: CliCapture | undefined;
   #stdoutIsData = false;
 
   constructor(options: GlobalOptions, signal: AbortSignal) {
@@ -149,7 +154,13 @@ export class CliContext {
     if (this.options.maxTransfer !== undefined) {
       deviceOptions.maxTransferBytes = sizeOption('max-transfer', this.options.maxTransfer, 0, { min: 512, multipleOf: 512 });
     }
-    const transport = this.isSim ? this.#openSim(options.writable === true) : await this.#openUsb();
+    this.#capture ??= new CliCapture(this.options, `usbms ${process.argv.slice(2).join(' ')}`);
+    const platform = this.isSim ? this.#openSim(options.writable === true) : await this.#openUsb();
+    const transport = this.#capture.wrap(platform, {
+      readOnly: deviceOptions.readOnly === true,
+      ...(deviceOptions.defaultTimeoutMs === undefined ? {} : { timeoutMs: deviceOptions.defaultTimeoutMs }),
+      ...(deviceOptions.maxTransferBytes === undefined ? {} : { maxTransferBytes: deviceOptions.maxTransferBytes }),
+    });
     if (this.options.verbose === true) {
       // Which quirk rules matched, from the descriptor and again after INQUIRY (the trace's `quirks` events).
       deviceOptions.onTrace = (event) => {
@@ -250,7 +261,7 @@ export class CliContext {
       } catch (error) {
         if (this.options.verbose === true) process.stderr.write(`usbms: close: ${JSON.stringify(serializeError(error))}\n`);
       }
-      const transport = device.transport;
+      const transport = unwrapTransport(device.transport);
       if (transport instanceof NodeUsbTransport && transport.reattachError !== undefined) {
         const why = messageOf(transport.reattachError);
         process.stderr.write(
@@ -266,5 +277,11 @@ export class CliContext {
     }
     this.#store?.close();
     this.#store = undefined;
+    try {
+      this.#capture?.close();
+    } catch (error) {
+      process.stderr.write(`usbms: warning: ${messageOf(error)}\n`);
+    }
+    this.#capture = undefined;
   }
 }

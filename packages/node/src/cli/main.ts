@@ -7,6 +7,7 @@ import { AbortError, formatSense, serializeError, UsbmsError } from '@usbms/core
 import { Command, CommanderError, Option } from 'commander';
 import { messageOf } from '../map-error.js';
 import { cmdIdentify, cmdSmart, collect, normalizeSmartArgs, type SmartCliOptions } from './ata.js';
+import { cmdDecode } from './capture.js';
 import { cmdBench, cmdCapacity, cmdEject, cmdInquiry, cmdList, cmdRead, cmdSense, cmdTur, cmdWatch, cmdWrite } from './commands.js';
 import { CliContext, type GlobalOptions } from './context.js';
 import { CliError, CliErrorCode, ExitCode, exitCodeFor, exitCodeHelp, osErrorOf, senseOf } from './exit.js';
@@ -115,6 +116,9 @@ export function buildProgram(): Command {
       '--max-transfer <bytes>',
       'largest READ/WRITE command, e.g. 4M (default 120K below SuperSpeed, 1M at SuperSpeed; larger is faster where the device takes it)',
     )
+    .option('--pcap <file>', 'capture the USB traffic to FILE as pcap (usbmon, Wireshark/tshark dissect it), streamed as it happens')
+    .option('--pcap-snaplen <bytes>', 'bytes of each data stage kept in --pcap (default 64; 0 = all). CBWs, CSWs and control transfers are always whole')
+    .option('--record <file>', 'record a transcript of the exchange to FILE (replayable, see docs/transcript-format.md)')
     .showHelpAfterError('(run `usbms --help` for usage)')
     .addHelpText(
       'after',
@@ -264,6 +268,12 @@ the ATA command).`,
     .option('--write', 'also time writes (reads the region first and writes the same data back)')
     .option('-y, --yes', 'do not ask for confirmation of --write')
     .action(action((ctx, opts: { size?: string; turs?: string; write?: boolean; yes?: boolean; lba?: string }) => cmdBench(ctx, opts)));
+
+  program
+    .command('decode')
+    .description('print a pcap capture (usbmon) or a transcript as SCSI commands: opcode, CDB fields, data length, status, residue, sense')
+    .argument('<file>', "a .pcap (from --pcap, or the kernel's usbmon via tshark -F pcap) or a transcript (from --record); - for stdin")
+    .action(action((ctx, file: string) => cmdDecode(ctx, file)));
 
   return program;
 }
