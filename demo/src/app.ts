@@ -2,6 +2,8 @@ import type { MscDevice } from '@usbms/core';
 import type { UsbDeviceLike } from '@usbms/web';
 
 /** One open device, simulated or real. */
+import type { SessionCapture } from './capture.js';
+
 export interface Session {
   kind: 'simulated' | 'usb';
   /** Short name for the header, e.g. "Simulated disk" or "USB 0781:5581 SanDisk Cruzer". */
@@ -9,6 +11,8 @@ export interface Session {
   device: MscDevice;
   /** The WebUSB device, for the descriptor view. */
   usbDevice?: UsbDeviceLike;
+  /** Every USB transfer of the session, for "Export pcap". */
+  capture?: SessionCapture;
 }
 
 /** What panels may ask of the application shell. */

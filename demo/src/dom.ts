@@ -60,7 +60,12 @@ export function dl(rows: [string, Child][]): HTMLDListElement {
 /** Offers bytes or text as a file download. */
 export function download(name: string, data: Uint8Array | string, type = 'application/octet-stream'): void {
   const part: BlobPart = typeof data === 'string' ? data : new Uint8Array(data);
-  const url = URL.createObjectURL(new Blob([part], { type }));
+  downloadBlob(name, new Blob([part], { type }));
+}
+
+/** Offers a Blob as a file download. */
+export function downloadBlob(name: string, blob: Blob): void {
+  const url = URL.createObjectURL(blob);
   const a = h('a', { href: url, download: name });
   document.body.append(a);
   a.click();

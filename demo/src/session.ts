@@ -2,8 +2,9 @@ import { MscDevice } from '@usbms/core';
 import type { SimVendorHook } from '@usbms/core/sim';
 import { SimulatedDevice } from '@usbms/core/sim';
 import type { UsbDeviceLike, UsbLike } from '@usbms/web';
-import { describeDevice, openWebUsbDevice, requestMscDevice } from '@usbms/web';
+import { describeDevice, findBotInterface, requestMscDevice, WebUsbTransport } from '@usbms/web';
 import type { Session } from './app.js';
+import { SessionCapture } from './capture.js';
 
 const encoder = new TextEncoder();
 
@@ -52,14 +53,23 @@ function demoMbr(): Uint8Array {
 
 export async function openSimulatedSession(): Promise<Session> {
   const sim = createDemoSimulator();
-  const device = await MscDevice.open(sim.transport);
+  const capture = new SessionCapture(sim.transport);
+  const device = await MscDevice.open(capture.transport);
   await device.lun(0).write(0, demoMbr());
-  return { kind: 'simulated', label: 'Simulated device', device };
+  return { kind: 'simulated', label: 'Simulated device', device, capture };
 }
 
 /** Shows the chooser (from a click) and opens the chosen device. */
 export async function openUsbSession(usb: UsbLike): Promise<Session> {
   const usbDevice: UsbDeviceLike = await requestMscDevice(usb);
-  const device = await openWebUsbDevice(usbDevice, { usb });
-  return { kind: 'usb', label: describeDevice(usbDevice), device, usbDevice };
+  findBotInterface(usbDevice);
+  const transport = await WebUsbTransport.open(usbDevice, { usb });
+  const capture = new SessionCapture(transport);
+  try {
+    const device = await MscDevice.open(capture.transport);
+    return { kind: 'usb', label: describeDevice(usbDevice), device, usbDevice, capture };
+  } catch (error) {
+    await transport.close();
+    throw error;
+  }
 }

@@ -1,6 +1,7 @@
 import { mkdirSync, readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { decodeStages, parsePcap, stagesOfPcap } from '@usbms/core';
 import type { Browser, BrowserContext, Locator, Page } from 'playwright-core';
 import { chromium } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from 'vitest';
@@ -246,6 +247,25 @@ describe('device tool in Chromium', () => {
     const path = join(shots, 'trace.jsonl');
     await download.saveAs(path);
     await shot(page, '09-trace');
+  });
+
+  it('exports every USB transfer of the session as pcap (usbmon records Wireshark dissects)', async () => {
+    const page = await openTool();
+    expect(await sendCommand(page, '12 00 00 00 24 00', 'in', 36)).toBe('GOOD');
+    expect(await sendCommand(page, 'c0 00 00 00 20 00', 'in', 32)).toBe('GOOD');
+    await page.click('#tab-trace');
+    const [download] = await Promise.all([page.waitForEvent('download'), page.click('#trace-export-pcap')]);
+    expect(download.suggestedFilename()).toMatch(/^usbms-.*\.pcap$/);
+    const path = join(shots, 'session.pcap');
+    await download.saveAs(path);
+    const records = parsePcap(new Uint8Array(readFileSync(path)));
+    // The synthesized GET_DESCRIPTOR(DEVICE) comes first, then the session from Get Max LUN on.
+    expect(records[0]?.header.setup?.[3]).toBe(1);
+    const lines = decodeStages(stagesOfPcap(records)).lines;
+    expect(lines[0]).toBe('get-max-lun = 1');
+    expect(lines.join('\n')).toContain('WRITE(10) lba=0 blocks=1 out 512/512 -> GOOD residue 0');
+    expect(lines.at(-2)).toMatch(/^#\d+ LUN 0 INQUIRY alloc=36 in 36\/36 -> GOOD residue 0 {2}"USBMS" "Demo Disk" "1.00"$/);
+    expect(lines.at(-1)).toMatch(/^#\d+ LUN 0 VENDOR SPECIFIC \(0xC0\) cdb=c0 00 00 00 20 00 in 2\d\/32 -> GOOD residue \d+$/);
   });
 
   it('is keyboard-friendly: tabs move with the arrow keys and controls are labelled', async () => {

@@ -6,6 +6,9 @@ import { defineConfig } from 'vitest/config';
  */
 export default defineConfig({
   root: import.meta.dirname,
+  // The tests read exported files with @usbms/core's TypeScript sources (no build needed).
+  resolve: { conditions: ['source'] },
+  ssr: { resolve: { conditions: ['source'] } },
   test: {
     include: ['**/*.e2e.ts'],
     exclude: ['**/node_modules/**', '**/dist/**'],

@@ -1,6 +1,6 @@
 import type { TraceEvent } from '@usbms/core';
 import type { App, Panel } from '../app.js';
-import { download, h } from '../dom.js';
+import { download, downloadBlob, h } from '../dom.js';
 import { hex2, toHex } from '../hex.js';
 
 const MAX_EVENTS = 20_000;
@@ -130,6 +130,18 @@ export function createTracePanel(app: App): Panel {
         onclick: () => {
           const text = `${events.map((e) => JSON.stringify(serializeTraceEvent(e))).join('\n')}\n`;
           download(`usbms-trace-${new Date().toISOString().replace(/[:.]/g, '-')}.jsonl`, text, 'application/jsonl');
+        },
+      }),
+      h('button', {
+        type: 'button',
+        id: 'trace-export-pcap',
+        class: 'secondary',
+        text: 'Export pcap',
+        title: 'Every USB transfer of this session as a pcap file for Wireshark (data stages cut at 64 bytes)',
+        onclick: () => {
+          const capture = app.session?.capture;
+          if (capture === undefined) return;
+          downloadBlob(capture.fileName(), capture.blob());
         },
       }),
       count,
