@@ -781,11 +781,24 @@ function quirkInput(info: TransportInfo): QuirkMatchInput {
 }
 
 /**
+ * What a {@link LogicalUnit} needs from its device: {@link MscDevice} locally,
+ * `RemoteDevice` for a device served by `usbms serve` (see `remote/client.ts`).
+ */
+export interface LogicalUnitHost {
+  readonly quirks: Quirks;
+  readonly readOnly: boolean;
+  readonly maxTransferBytes: number;
+  execute(request: ExecuteRequest): Promise<ExecuteResult>;
+  run<T>(command: ScsiCommand<T>, options?: RunOptions): Promise<T>;
+  runRaw(command: ScsiCommand<unknown>, options: RunOptions, into: Uint8Array | undefined): Promise<ExecuteResult>;
+}
+
+/**
  * One logical unit of a device: typed SCSI commands and block I/O.
  * Obtain it with `device.lun(n)`.
  */
-export class LogicalUnit {
-  readonly device: MscDevice;
+export class LogicalUnit<D extends LogicalUnitHost = MscDevice> {
+  readonly device: D;
   readonly number: number;
   /** Standard INQUIRY data read when the device was opened (undefined if the LUN rejected INQUIRY). */
   inquiry: scsi.InquiryData | undefined;
@@ -795,7 +808,7 @@ export class LogicalUnit {
   #dirty = false;
   #capacityInFlight: { promise: Promise<Capacity>; signal: AbortSignal | undefined } | undefined;
 
-  constructor(device: MscDevice, lun: number) {
+  constructor(device: D, lun: number) {
     this.device = device;
     this.number = lun;
   }

@@ -51,6 +51,10 @@ export const UsbmsErrorCode = {
   PartialWrite: 'PARTIAL_WRITE',
   /** The device sent more data than requested (babble, USB 2.0 §8.5.1 / Linux USB_STOR_XFER_LONG). */
   Babble: 'BABBLE',
+  /** A remote-protocol frame was malformed, oversized, of another version, or not allowed in this state (docs/remote-protocol.md). */
+  RemoteProtocol: 'REMOTE_PROTOCOL',
+  /** An exclusive session on a served device ended without release (its holder died or stopped renewing); cleared explicitly. */
+  InterruptedSession: 'INTERRUPTED_SESSION',
 } as const;
 export type UsbmsErrorCode = (typeof UsbmsErrorCode)[keyof typeof UsbmsErrorCode];
 
@@ -318,6 +322,25 @@ export class ReplayMismatchError extends UsbmsError {
   }
 }
 
+/** A remote-protocol frame broke the rules of docs/remote-protocol.md (bounds, version, state, limits). */
+export class RemoteProtocolError extends UsbmsError {
+  constructor(message: string, options?: UsbmsErrorOptions) {
+    super(UsbmsErrorCode.RemoteProtocol, message, options);
+  }
+}
+
+/**
+ * The served device's last exclusive session ended without release (its holder
+ * died or its lease expired mid-sequence): the device may be half-way through a
+ * multi-command sequence (e.g. a firmware update). Commands are refused until a
+ * client clears the mark (`RemoteDevice.clearInterruptedSession()`).
+ */
+export class InterruptedSessionError extends UsbmsError {
+  constructor(message: string, options?: UsbmsErrorOptions) {
+    super(UsbmsErrorCode.InterruptedSession, message, options);
+  }
+}
+
 /** Converts any error into a plain object that survives JSON, structured clone, postMessage and IPC. */
 export function serializeError(error: unknown): SerializedUsbmsError {
   if (error instanceof UsbmsError) {
@@ -369,6 +392,8 @@ const errorClasses: Record<UsbmsErrorCode, (data: SerializedUsbmsError, details:
       ...(details?.residue === undefined ? {} : { residue: Number(details.residue) }),
     }),
   BABBLE: (d) => new BabbleError(d.message),
+  REMOTE_PROTOCOL: (d) => new RemoteProtocolError(d.message),
+  INTERRUPTED_SESSION: (d) => new InterruptedSessionError(d.message),
 };
 
 /** `details.sense` when it has the shape of decoded sense data (with its raw bytes), else undefined. */

@@ -8,6 +8,7 @@ export * from './errors.js';
 export * from './listeners.js';
 export * from './queue.js';
 export * from './quirks.js';
+export * from './remote/index.js';
 export * from './sat/index.js';
 export * from './scsi/index.js';
 export * from './sense/index.js';

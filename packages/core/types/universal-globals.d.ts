@@ -24,6 +24,8 @@ declare var AbortController: { prototype: AbortController; new (): AbortControll
 
 declare function setTimeout(callback: () => void, ms?: number): unknown;
 declare function clearTimeout(id: unknown): void;
+declare function setInterval(callback: () => void, ms?: number): unknown;
+declare function clearInterval(id: unknown): void;
 declare function queueMicrotask(callback: () => void): void;
 
 declare class TextDecoder {

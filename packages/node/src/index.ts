@@ -73,3 +73,19 @@ export async function openDevice(selector: DeviceSelector | UsbDeviceLike, optio
   // MscDevice.open closes the transport itself when discovery fails.
   return MscDevice.open(transport, deviceOptions);
 }
+
+export { connectRemote } from './serve/connect.js';
+export {
+  DEFAULT_ALLOWED_ORIGINS,
+  isLoopback,
+  type Listener,
+  listenUnixSocket,
+  listenWebSocket,
+  socketPort,
+  type WebSocketListenOptions,
+} from './serve/listen.js';
+export { clientError, READ_ONLY_OPCODES } from './serve/policy.js';
+export { FairScheduler, type SchedulerJob } from './serve/scheduler.js';
+export { ServedDevice } from './serve/served-device.js';
+export { DEFAULT_MAX_FRAME_BYTES, DEFAULT_MAX_IN_FLIGHT, RemoteServer, type RemoteServerOptions, type ServeToken } from './serve/server.js';
+export { generateToken, writeTokenFile } from './serve/token.js';

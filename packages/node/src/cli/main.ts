@@ -15,6 +15,7 @@ import { toJson } from './format.js';
 import { cmdDump, cmdRestore, type RestoreOptions } from './image.js';
 import { cmdRaw, type RawOptions } from './raw.js';
 import { SIZE_UNITS_HELP } from './units.js';
+import { cmdServe, DEFAULT_LISTEN, type ServeOptions } from './serve.js';
 
 const interrupt = new AbortController();
 let interrupted = false;
@@ -274,6 +275,18 @@ the ATA command).`,
     .description('print a pcap capture (usbmon) or a transcript as SCSI commands: opcode, CDB fields, data length, status, residue, sense')
     .argument('<file>', "a .pcap (from --pcap, or the kernel's usbmon via tshark -F pcap) or a transcript (from --record); - for stdin")
     .action(action((ctx, file: string) => cmdDecode(ctx, file)));
+
+  program
+    .command('serve')
+    .description('serve the device(s) to other processes and browsers over WebSocket or a Unix socket (token required; docs/remote-protocol.md)')
+    .option('--listen <host:port>', `WebSocket address (default ${DEFAULT_LISTEN}; loopback only unless you name another address)`)
+    .option('--socket <path>', 'also (or, without --listen, only) serve on this Unix socket')
+    .option('--read-only', 'the token allows only reading commands (no data-out, no vendor opcodes unless --allow-vendor)')
+    .option('--allow-origin <origin>', 'browser origin allowed to connect besides the device tool (repeatable)', (v: string, all: string[] = []) => [...all, v])
+    .option('--allow-vendor <opcodes>', 'vendor opcodes (hex, comma-separated) read-only tokens may send')
+    .option('--token-file <file>', 'where to write the token (default ~/.usbms/serve.token, mode 0600)')
+    .option('--max-in-flight <n>', 'commands one client may have queued at once (default 64)')
+    .action(action((ctx, opts: ServeOptions) => cmdServe(ctx, opts)));
 
   return program;
 }
