@@ -42,7 +42,8 @@ export async function cmdServe(ctx: CliContext, opts: ServeOptions): Promise<num
     tokens: [{ token, readOnly }],
     allowVendorOpcodes: parseOpcodes(opts.allowVendor),
     ...(opts.maxInFlight === undefined ? {} : { maxInFlight: Math.max(1, Number.parseInt(opts.maxInFlight, 10) || 1) }),
-    log: (line) => ctx.note(line),
+    // Connection log lines go to stderr, with --json too (stdout carries the one JSON document).
+    log: (line) => process.stderr.write(`${line}\n`),
   });
   const listeners: Listener[] = [];
   let stopWatching: (() => void) | undefined;
