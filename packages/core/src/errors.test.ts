@@ -10,6 +10,7 @@ import {
   DeviceFailedError,
   DisconnectedError,
   deserializeError,
+  InterruptedSessionError,
   InvalidArgumentError,
   InvalidCswError,
   NotFoundError,
@@ -20,6 +21,7 @@ import {
   ProtectedClassError,
   ProtocolViolationError,
   ReadOnlyError,
+  RemoteProtocolError,
   ReplayMismatchError,
   ScsiCheckConditionError,
   type SerializedUsbmsError,
@@ -73,6 +75,8 @@ const samples: Record<UsbmsErrorCode, () => UsbmsError> = {
       { cause: new TransportError('stall') },
     ),
   BABBLE: () => new BabbleError('READ(10) on LUN 0: the device sent more than the 512 bytes requested', { details: { requested: 512, lun: 0 } }),
+  REMOTE_PROTOCOL: () => new RemoteProtocolError('EXECUTE: CDB length 17 is not 1-16 (BOT 1.0 §5.1)', { details: { what: 'EXECUTE', offset: 8 } }),
+  INTERRUPTED_SESSION: () => new InterruptedSessionError('An exclusive session on this device ended without release'),
 };
 
 /** A real worker thread that posts back whatever it receives (postMessage both ways). */
