@@ -49,6 +49,9 @@ const CLIENT_TYPES = new Set<number>([0x01, 0x02, 0x10, 0x11, 0x12, 0x13, 0x14, 
 const SERVER_TYPES = new Set<number>([0x80, 0x81, 0x82, 0x90, 0xa0, 0xa1, 0xff]);
 
 const DIRECTIONS: readonly DataDirection[] = ['none', 'in', 'out'];
+const textEncoder = new TextEncoder();
+const textDecoder = new TextDecoder('utf-8', { fatal: true });
+const EMPTY = new Uint8Array(0);
 
 /** EXECUTE flags (byte 6 of the body). */
 export const ExecuteFlag = {
@@ -156,8 +159,8 @@ export function decodeIdBody(frame: Frame, what: string, withExtra: boolean): { 
  * (UTF-8), data-out (exactly `length` bytes for 'out', none otherwise).
  */
 export function encodeExecute(id: number, e: ExecuteFrame): Uint8Array {
-  const name = new TextEncoder().encode(e.name).subarray(0, MAX_NAME_BYTES);
-  const data = e.direction === 'out' ? (e.data ?? new Uint8Array(0)) : new Uint8Array(0);
+  const name = e.name === '' ? EMPTY : textEncoder.encode(e.name).subarray(0, MAX_NAME_BYTES);
+  const data = e.direction === 'out' ? (e.data ?? EMPTY) : EMPTY;
   const w = new ByteWriter(FRAME_HEADER_BYTES + EXECUTE_FIXED_BYTES + name.length + data.length);
   header(w, FrameType.Execute, id);
   w.u32(e.device);
@@ -193,7 +196,7 @@ export function decodeExecute(frame: Frame, maxDataIn: number): ExecuteFrame {
   const cdb = r.view(16).slice(0, cdbLength);
   let name: string;
   try {
-    name = new TextDecoder('utf-8', { fatal: true }).decode(r.view(nameLength));
+    name = nameLength === 0 ? '' : textDecoder.decode(r.view(nameLength));
   } catch {
     return r.fail('name is not valid UTF-8');
   }

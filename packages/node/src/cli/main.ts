@@ -14,8 +14,8 @@ import { CliError, CliErrorCode, ExitCode, exitCodeFor, exitCodeHelp, osErrorOf,
 import { toJson } from './format.js';
 import { cmdDump, cmdRestore, type RestoreOptions } from './image.js';
 import { cmdRaw, type RawOptions } from './raw.js';
-import { SIZE_UNITS_HELP } from './units.js';
 import { cmdServe, DEFAULT_LISTEN, type ServeOptions } from './serve.js';
+import { SIZE_UNITS_HELP } from './units.js';
 
 const interrupt = new AbortController();
 let interrupted = false;
