@@ -788,8 +788,11 @@ export interface LogicalUnitHost {
   readonly quirks: Quirks;
   readonly readOnly: boolean;
   readonly maxTransferBytes: number;
+  /** Raw command: status, data, residue, sense (see MscDevice.execute). */
   execute(request: ExecuteRequest): Promise<ExecuteResult>;
+  /** A built command with the retry policy, decoded (see MscDevice.run). */
   run<T>(command: ScsiCommand<T>, options?: RunOptions): Promise<T>;
+  /** A built command with the retry policy, raw (status GOOD or an error). */
   runRaw(command: ScsiCommand<unknown>, options: RunOptions, into: Uint8Array | undefined): Promise<ExecuteResult>;
 }
 

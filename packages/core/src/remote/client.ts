@@ -1,5 +1,5 @@
 import { abortReason } from '../bot/abort.js';
-import type { BlockReadOptions, BlockWriteOptions, DeviceState, ExecuteRequest, ExecuteResult, LogicalUnitHost, RunOptions } from '../device.js';
+import type { BlockReadOptions, BlockWriteOptions, CloseOptions, DeviceState, ExecuteRequest, ExecuteResult, LogicalUnitHost, RunOptions } from '../device.js';
 import { LogicalUnit } from '../device.js';
 import { ClosedError, DisconnectedError, deserializeError, InvalidArgumentError, RemoteProtocolError, TimeoutError, type UsbmsError } from '../errors.js';
 import type { Quirks } from '../quirks.js';
@@ -175,6 +175,7 @@ export class RemoteClient {
     return this.#welcome?.readOnly ?? false;
   }
 
+  /** Frame size and in-flight limits the server applies to this connection. */
   get limits(): RemoteLimits {
     return this.#welcome?.limits ?? { maxFrameBytes: 0, maxInFlight: 0 };
   }
@@ -373,26 +374,32 @@ export class RemoteDevice implements LogicalUnitHost {
     return this.#descriptor.id;
   }
 
+  /** USB identity and packet sizes as the server reports them (see MscDevice.info). */
   get info(): TransportInfo {
     return this.#descriptor.info;
   }
 
+  /** The quirks the server applies to the device. */
   get quirks(): Quirks {
     return this.#descriptor.quirks;
   }
 
+  /** Largest data stage of one READ/WRITE, as on the server (see MscDevice.maxTransferBytes). */
   get maxTransferBytes(): number {
     return this.#descriptor.maxTransferBytes;
   }
 
+  /** True when writes are refused: the server opened the device read-only or this token is read-only. */
   get readOnly(): boolean {
     return this.#descriptor.readOnly;
   }
 
+  /** Highest LUN number. */
   get maxLun(): number {
     return this.#descriptor.maxLun;
   }
 
+  /** The logical units, with the INQUIRY data the server read at open. */
   get luns(): readonly LogicalUnit<RemoteDevice>[] {
     return this.#luns;
   }
@@ -412,6 +419,7 @@ export class RemoteDevice implements LogicalUnitHost {
     return this.#descriptor.exclusive;
   }
 
+  /** The logical unit numbered `n` (InvalidArgumentError when there is none). */
   lun(n: number): LogicalUnit<RemoteDevice> {
     const unit = Number.isInteger(n) ? this.#luns[n] : undefined;
     if (unit === undefined) throw new InvalidArgumentError(`LUN ${n} does not exist: the device has LUNs 0-${this.maxLun}`);
@@ -594,52 +602,67 @@ export class RemoteDevice implements LogicalUnitHost {
 
   // Typed commands on the device for the LUN named in the options, as on MscDevice.
 
+  /** TEST UNIT READY on `options.lun` (see LogicalUnit.testUnitReady). */
   testUnitReady(options: RunOptions = {}): Promise<void> {
     return this.lun(options.lun ?? 0).testUnitReady(options);
   }
 
+  /** REQUEST SENSE on `options.lun`. */
   requestSense(options: RunOptions = {}): Promise<SenseData | undefined> {
     return this.lun(options.lun ?? 0).requestSense(options);
   }
 
+  /** Standard INQUIRY data of `options.lun`, read anew. */
   inquiry(options: RunOptions = {}): Promise<InquiryData> {
     return this.lun(options.lun ?? 0).readInquiry(options);
   }
 
+  /** A VPD page of `options.lun`. */
   inquiryVpd(page: number, options: RunOptions = {}): Promise<Uint8Array> {
     return this.lun(options.lun ?? 0).inquiryVpd(page, options);
   }
 
+  /** READ CAPACITY of `options.lun`. */
   readCapacity(options: RunOptions = {}): Promise<Capacity> {
     return this.lun(options.lun ?? 0).readCapacity(options);
   }
 
+  /** Reads blocks of `options.lun`. */
   read(lba: number, blocks: number, options: BlockReadOptions & RunOptions = {}): Promise<Uint8Array> {
     return this.lun(options.lun ?? 0).read(lba, blocks, options);
   }
 
+  /** Writes blocks of `options.lun`. */
   write(lba: number, data: Uint8Array, options: BlockWriteOptions & RunOptions = {}): Promise<void> {
     return this.lun(options.lun ?? 0).write(lba, data, options);
   }
 
+  /** SYNCHRONIZE CACHE of `options.lun`. */
   flush(options: RunOptions = {}): Promise<void> {
     return this.lun(options.lun ?? 0).flush(options);
   }
 
+  /** MODE SENSE of `options.lun`. */
   modeSense(options: RunOptions & { page?: number } = {}): Promise<ModeSenseData> {
     return this.lun(options.lun ?? 0).modeSense(options);
   }
 
+  /** Ejects the medium of `options.lun`. */
   eject(options: RunOptions = {}): Promise<void> {
     return this.lun(options.lun ?? 0).eject(options);
   }
 
+  /** REPORT LUNS, sent to `options.lun`. */
   reportLuns(options: RunOptions = {}): Promise<number[]> {
     return this.lun(options.lun ?? 0).reportLuns(options);
   }
 
-  /** Stops listening to this device's trace. The server's device stays open for other clients; close the connection with `client.close()`. */
-  async close(): Promise<void> {
+  /**
+   * Stops listening to this device's trace. The server's device stays open for
+   * other clients (options of `MscDevice.close` do not apply); close the
+   * connection with `client.close()`.
+   */
+  async close(_options?: CloseOptions): Promise<void> {
     if (this.#tracer.active) await this.#setTrace(false);
   }
 }
@@ -648,7 +671,10 @@ export class RemoteDevice implements LogicalUnitHost {
 export type WebSocketConstructorLike = new (
   url: string,
   protocols?: string[],
-) => WebSocketLike & { addEventListener(type: 'open', listener: () => void): void };
+) => WebSocketLike & {
+  /** The connection is open. */
+  addEventListener(type: 'open', listener: () => void): void;
+};
 
 /** The subprotocol of the remote protocol on WebSocket (docs/remote-protocol.md §2). */
 export const REMOTE_SUBPROTOCOL = 'usbms.v1';

@@ -10,6 +10,7 @@ import { ByteReader, ByteWriter, readValue, writeValue } from './values.js';
  * RemoteProtocolError (code REMOTE_PROTOCOL) naming the field.
  */
 
+/** The protocol version this code speaks (header byte 0). */
 export const REMOTE_PROTOCOL_VERSION = 1;
 
 /** Header: version u8, type u8, reserved u16 (0), request id u32. */
@@ -64,6 +65,7 @@ export const ExecuteFlag = {
 } as const;
 const KNOWN_EXECUTE_FLAGS = 0x07;
 
+/** The fields of an EXECUTE body (docs/remote-protocol.md §5). */
 export interface ExecuteFrame {
   device: number;
   lun: number;
@@ -77,6 +79,7 @@ export interface ExecuteFrame {
   data: Uint8Array | undefined;
 }
 
+/** The fields of a RESULT body (docs/remote-protocol.md §5). */
 export interface ResultFrame {
   status: 'good' | 'check-condition';
   statusCode: number;
@@ -128,11 +131,21 @@ export function encodeValueFrame(type: FrameType, id: number, value: unknown): U
   return w.finish();
 }
 
+/** Decodes a body that is exactly one value; `what` names the frame in errors. */
 export function decodeValueBody(frame: Frame, what: string): unknown {
   const r = new ByteReader(frame.body, what);
   const value = readValue(r);
   r.end();
   return value;
+}
+
+/** TRACE EVENT: the device id, then the event as one value. */
+export function encodeTraceEventFrame(device: number, event: unknown): Uint8Array {
+  const w = new ByteWriter(128);
+  header(w, FrameType.TraceEvent, 0);
+  w.u32(device);
+  writeValue(w, event);
+  return w.finish();
 }
 
 /** A frame whose body is a device id, optionally followed by one u32 (CANCEL: the request id; ACQUIRE: lease ms; TRACE: 0/1). */
@@ -144,6 +157,7 @@ export function encodeIdFrame(type: FrameType, id: number, device: number, extra
   return w.finish();
 }
 
+/** Decodes a device-id body (and its u32 extra when `withExtra`). */
 export function decodeIdBody(frame: Frame, what: string, withExtra: boolean): { device: number; extra: number } {
   const r = new ByteReader(frame.body, what);
   const device = r.u32();
@@ -179,6 +193,7 @@ export function encodeExecute(id: number, e: ExecuteFrame): Uint8Array {
   return w.finish();
 }
 
+/** Decodes and checks an EXECUTE body; a data-in length above `maxDataIn` is refused. */
 export function decodeExecute(frame: Frame, maxDataIn: number): ExecuteFrame {
   const r = new ByteReader(frame.body, 'EXECUTE');
   const device = r.u32();
@@ -234,6 +249,7 @@ export function encodeResult(id: number, result: ResultFrame): Uint8Array {
   return w.finish();
 }
 
+/** Decodes and checks a RESULT body. */
 export function decodeResult(frame: Frame): ResultFrame {
   const r = new ByteReader(frame.body, 'RESULT');
   const statusCode0 = r.u8();

@@ -63,12 +63,19 @@ function toBytes(data: unknown): Uint8Array | undefined {
 
 /** What {@link webSocketPort} needs: the browser `WebSocket` and the `ws` package's both fit. */
 export interface WebSocketLike {
+  /** Set to 'arraybuffer' by the adapter. */
   binaryType: string;
+  /** 1 while open (WebSocket.OPEN). */
   readonly readyState: number;
+  /** Sends one binary message. */
   send(data: Uint8Array): void;
+  /** Closes the connection. */
   close(code?: number, reason?: string): void;
+  /** A message arrived. */
   addEventListener(type: 'message', listener: (event: { data: unknown }) => void): void;
+  /** The connection closed. */
   addEventListener(type: 'close', listener: (event: { code?: number; reason?: string }) => void): void;
+  /** The connection failed. */
   addEventListener(type: 'error', listener: (event: unknown) => void): void;
 }
 
@@ -111,10 +118,15 @@ export function webSocketPort(ws: WebSocketLike): RemotePort {
  * `MessagePortMain` (which has `on` instead of `addEventListener`).
  */
 export interface MessagePortLike {
+  /** Sends one message (structured clone). */
   postMessage(message: unknown): void;
+  /** Closes the port. */
   close?(): void;
+  /** Starts delivery of queued messages (DOM ports, MessagePortMain). */
   start?(): void;
+  /** DOM and Node ports: 'message' events carry `data`. */
   addEventListener?(type: string, listener: (event: { data?: unknown }) => void): void;
+  /** Electron MessagePortMain: 'message' with `{ data }`, and 'close'. */
   on?(type: string, listener: (event: { data?: unknown }) => void): unknown;
 }
 

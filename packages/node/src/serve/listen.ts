@@ -42,6 +42,7 @@ function allowedHosts(host: string, port: number): Set<string> {
   return new Set(names.map((n) => `${n}:${port}`.toLowerCase()));
 }
 
+/** Where to listen and which browser origins to accept. */
 export interface WebSocketListenOptions {
   host: string;
   port: number;
@@ -49,9 +50,11 @@ export interface WebSocketListenOptions {
   allowedOrigins: readonly string[];
 }
 
+/** A listening endpoint of the server. */
 export interface Listener {
   /** ws://HOST:PORT or unix:PATH */
   readonly url: string;
+  /** Stops listening and ends its connections. */
   close(): Promise<void>;
 }
 

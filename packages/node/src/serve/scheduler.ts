@@ -15,6 +15,7 @@ export interface SchedulerJob {
   drop(error: unknown): void;
 }
 
+/** Round-robin between clients, one job on the device at a time (see the file comment). */
 export class FairScheduler {
   readonly #queues = new Map<number, SchedulerJob[]>();
   /** Clients with queued jobs, in round-robin order; `#cursor` points at the next one to serve. */
@@ -44,11 +45,13 @@ export class FairScheduler {
     return this.#holder;
   }
 
+  /** Only this client's jobs are dispatched while set (an exclusive session); undefined: everyone's. */
   set holder(client: number | undefined) {
     this.#holder = client;
     this.#pump();
   }
 
+  /** Queues a job at the end of its client's FIFO. */
   enqueue(job: SchedulerJob): void {
     let queue = this.#queues.get(job.client);
     if (queue === undefined) {

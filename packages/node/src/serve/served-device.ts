@@ -34,6 +34,7 @@ export class ServedDevice {
   readonly id: number;
   readonly device: MscDevice;
   readonly scheduler = new FairScheduler();
+  /** Senders of the clients subscribed to this device's trace. */
   readonly traceClients = new Set<(event: TraceEvent) => void>();
   #lease: Lease | undefined;
   #interrupted = false;
@@ -56,6 +57,7 @@ export class ServedDevice {
     return this.#lease?.client;
   }
 
+  /** The descriptor clients see (no host paths); `readOnly` for a read-only token. */
   describe(readOnly: boolean): RemoteDeviceDescriptor {
     const info: Record<string, unknown> = {};
     for (const key of INFO_FIELDS) {
@@ -139,6 +141,7 @@ export class ServedDevice {
     }
   }
 
+  /** The device is no longer served: lease timer and trace subscription end. */
   dispose(): void {
     if (this.#lease) clearTimeout(this.#lease.timer);
     this.#lease = undefined;

@@ -2,7 +2,6 @@ import { timingSafeEqual } from 'node:crypto';
 import {
   AbortError,
   AccessDeniedError,
-  ByteWriter,
   ClosedError,
   DisconnectedError,
   decodeExecute,
@@ -13,6 +12,7 @@ import {
   type ExecuteFrame,
   type ExecuteResult,
   encodeResult,
+  encodeTraceEventFrame,
   encodeValueFrame,
   FRAME_HEADER_BYTES,
   type Frame,
@@ -29,7 +29,6 @@ import {
   type ScsiCommand,
   type TraceEvent,
   UsbmsError,
-  writeValue,
 } from '@usbms/core';
 import { clientError, readOnlyRefusal, scrubText } from './policy.js';
 import type { SchedulerJob } from './scheduler.js';
@@ -56,7 +55,9 @@ export interface RemoteServerOptions {
   log?: (line: string) => void;
 }
 
+/** Default largest frame: a 16 MiB data stage plus headers. */
 export const DEFAULT_MAX_FRAME_BYTES = (16 << 20) + 64;
+/** Default commands one client may have queued or running. */
 export const DEFAULT_MAX_IN_FLIGHT = 64;
 
 function sameToken(a: string, b: string): boolean {
@@ -95,10 +96,12 @@ export class RemoteServer {
     return this.options.tokens.find((t) => sameToken(t.token, token));
   }
 
+  /** The devices served now. */
   get devices(): readonly ServedDevice[] {
     return [...this.#devices.values()];
   }
 
+  /** Connections open now. */
   get sessionCount(): number {
     return this.#sessions.size;
   }
@@ -123,6 +126,7 @@ export class RemoteServer {
     for (const s of this.#sessions) s.event({ type: 'device-removed', id });
   }
 
+  /** The served device with this id, if any. */
   device(id: number): ServedDevice | undefined {
     return this.#devices.get(id);
   }
@@ -418,15 +422,9 @@ class Session {
     const served = this.#served(device);
     if (extra !== 0 && !this.#traced.has(served)) {
       const send = (event: TraceEvent): void => {
-        const w = new ByteWriter(128);
-        w.u8(REMOTE_PROTOCOL_VERSION);
-        w.u8(FrameType.TraceEvent);
-        w.u8(0);
-        w.u8(0);
-        w.u32(0);
-        w.u32(served.id);
-        writeValue(w, event.type === 'command-end' && event.error !== undefined ? { ...event, error: scrubText(event.error) } : event);
-        this.#send(w.finish());
+        this.#send(
+          encodeTraceEventFrame(served.id, event.type === 'command-end' && event.error !== undefined ? { ...event, error: scrubText(event.error) } : event),
+        );
       };
       this.#traced.set(served, send);
       served.traceClients.add(send);
