@@ -1,4 +1,4 @@
-import { AbortError, DisconnectedError, type MscTransport } from '@usbms/core';
+import { AbortError, BotRequest, DisconnectedError, type MscTransport } from '@usbms/core';
 import { Errno, errnoName, SETUP_BYTES, UrbOffset, UrbType, UsbfsIoctl, UsbfsSize } from '../usbfs/abi.js';
 import { type ReaperEvent, URB_CONTEXT_HOLD, type UsbfsReaper, type UsbfsSys } from '../usbfs/sys.js';
 
@@ -233,7 +233,7 @@ export class FakeUsbfsKernel implements UsbfsSys {
     try {
       if (urb.type === UrbType.CONTROL) {
         const setup = urb.buffer.subarray(0, SETUP_BYTES);
-        const request = setup[1] === 0xfe ? ('get-max-lun' as const) : ('bulk-only-reset' as const);
+        const request = setup[1] === BotRequest.GetMaxLun ? ('get-max-lun' as const) : ('bulk-only-reset' as const);
         const r = await this.#device.classRequest({ request }, options);
         if (r.status === 'stall') return [-Errno.EPIPE, 0];
         urb.buffer.set(r.data.subarray(0, urb.buffer.length - SETUP_BYTES), SETUP_BYTES);

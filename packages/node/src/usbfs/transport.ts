@@ -1,13 +1,18 @@
 import {
   AbortError,
   AccessDeniedError,
+  BotRequest,
   type BulkInOptions,
   type BulkInResult,
   type BulkOutResult,
+  CBW_LENGTH,
+  CBW_SIGNATURE,
   type ClassRequest,
   ClosedError,
   type ControlResult,
+  CSW_LENGTH,
   DisconnectedError,
+  hex4,
   InvalidArgumentError,
   type MscTransport,
   NotFoundError,
@@ -18,7 +23,7 @@ import {
   UnsupportedError,
   type UsbmsError,
 } from '@usbms/core';
-import { describeInterfaces, hex4, mapSpeed } from '../discovery.js';
+import { describeInterfaces, mapSpeed } from '../discovery.js';
 import { platformOf } from '../platform.js';
 import { usbfsTransferLimit } from '../sysfs.js';
 import { checkLinuxHandoff, type NodeUsbTransportOptions, pickInterface, withAccessHint } from '../transport.js';
@@ -43,13 +48,9 @@ import {
 } from './abi.js';
 import { loadUsbfsSys, type ReaperEvent, URB_CONTEXT_HOLD, type UsbfsReaper, type UsbfsSys } from './sys.js';
 
-/** BOT 1.0 §5.1: a CBW is 31 bytes, signature "USBC"; §5.2: a CSW is 13 bytes. */
-const CBW_BYTES = 31;
-const CBW_SIGNATURE = 0x43425355;
-const CSW_BYTES = 13;
-/** BOT 1.0 §3.1, §3.2: class requests, addressed to the interface. */
-const BOT_GET_MAX_LUN = 0xfe;
-const BOT_MASS_STORAGE_RESET = 0xff;
+/** BOT 1.0 §5.1, §5.2 and §3.1/§3.2: the wire numbers, from the core's one module. */
+const CBW_BYTES = CBW_LENGTH;
+const CSW_BYTES = CSW_LENGTH;
 /** USB 2.0 §9.3.1 bmRequestType: class request to an interface, host-to-device / device-to-host. */
 const CLASS_INTERFACE_OUT = 0x21;
 const CLASS_INTERFACE_IN = 0xa1;
@@ -408,7 +409,7 @@ export class UsbfsTransport implements MscTransport {
     const buffer = new Uint8Array(SETUP_BYTES + length);
     encodeSetup(buffer, {
       requestType: getMaxLun ? CLASS_INTERFACE_IN : CLASS_INTERFACE_OUT,
-      request: getMaxLun ? BOT_GET_MAX_LUN : BOT_MASS_STORAGE_RESET,
+      request: getMaxLun ? BotRequest.GetMaxLun : BotRequest.Reset,
       value: 0,
       // BOT 1.0 §3.1/§3.2: wIndex is the interface number.
       index: this.interfaceNumber,
