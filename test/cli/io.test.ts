@@ -43,6 +43,23 @@ describe('raw data in and out', { timeout: 90_000 }, () => {
     expect(JSON.parse(short.stdout)).toMatchObject({ error: { code: 'FILE' }, exitCode: 15 });
   });
 
+  it('a vendor data-out is flushed at exit only with --flush; a WRITE(10) always is', async () => {
+    const sent = async (record: string): Promise<string[]> => {
+      const d = await usbms(['decode', record]);
+      expect(d.code, d.stderr).toBe(0);
+      return d.stdout.split('\n').filter((line) => line.includes('SYNCHRONIZE CACHE'));
+    };
+    const plain = await usbms(['--sim', '--record', 'vendor.txt', 'raw', 'c1', '0', '0', '0', '0', '0', '--data', 'ab']);
+    expect(plain.stdout).toContain('cdb to send');
+    expect(await sent('vendor.txt')).toHaveLength(0);
+    const flushed = await usbms(['--sim', '--record', 'vendor-flush.txt', 'raw', 'c1', '0', '0', '0', '0', '0', '--data', 'ab', '--flush']);
+    expect(flushed.stdout).toContain('cdb to send');
+    expect(await sent('vendor-flush.txt')).toHaveLength(1);
+    const write = await usbms(['--sim', '--record', 'write.txt', 'raw', '2a', '0', '0', '0', '0', '1', '0', '0', '1', '0', '--data', '00'.repeat(512)]);
+    expect(write.code, write.stderr).toBe(0);
+    expect(await sent('write.txt')).toHaveLength(1);
+  });
+
   it('-o - puts exactly the data on stdout and the report on stderr', async () => {
     const r = await usbms(['--sim', 'raw', '12', '00', '00', '00', '24', '00', '--in', '36', '-o', '-']);
     expect(r.code, r.stderr).toBe(0);

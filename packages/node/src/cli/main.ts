@@ -189,6 +189,7 @@ ${exitCodeHelp()}`,
     .option('--dump', 'hex dump data in even when saved')
     .option('--dry-run', 'print the CDB and exit without opening the device')
     .option('--pdt <type>', "peripheral device type for opcode names (default: the LUN's; e.g. 5 for CD/DVD: A1h is BLANK)")
+    .option('--flush', 'SYNCHRONIZE CACHE this LUN before exit (write-class opcodes get it anyway; vendor data-out only with --flush)')
     .action(action((ctx, cdb: string[], opts: RawOptions) => cmdRaw(ctx, cdb, opts)));
 
   program

@@ -23,6 +23,7 @@ export interface RawOptions {
   dump?: boolean;
   dryRun?: boolean;
   pdt?: string;
+  flush?: boolean;
 }
 
 /** Largest data stage `raw` allocates (a CBW could ask for 4 GiB; memory is bounded instead). */
@@ -142,6 +143,8 @@ export async function cmdRaw(ctx: CliContext, words: string[], opts: RawOptions)
       ...(data !== undefined ? { data } : {}),
       lun: ctx.lun,
       name: 'raw',
+      // Known write-class opcodes are flushed at close anyway; a vendor data-out only when asked.
+      ...(opts.flush === true ? { flush: true } : {}),
       ...ctx.callOptions,
     });
   } catch (error) {
