@@ -92,6 +92,16 @@ const EXPECTED: Record<string, Record<string, Expectation[]>> = {
     'usbms -d 0 restore -i stick.img --yes': [{ code: 0, stdout: /restored 32768 blocks/ }],
     'usbms -d 0 eject ; usbms -d 0 bench': [{ code: 0, stdout: /LUN 0: medium ejected\n[\s\S]*Sequential read:/ }],
     'usbms --sim inquiry': [{ code: 0, stdout: /Vendor:\s+USBMS/ }],
+    'usbms -d 0 identify ; usbms -d 0 smart -a': [{ code: 0, stdout: /Device Model:[\s\S]*PASSED/ }],
+    // The vendor opcode is refused (05/20/00, exit 9), and the capture holds the exchange.
+    'usbms -d 0 --pcap bug.pcap raw c0 01 00 00 00 20 --in 32': [
+      { code: 9, stdout: /cdb to send: VENDOR SPECIFIC \(0xC0\)/, after: (d) => expect(statSync(join(d, 'bug.pcap')).size).toBeGreaterThan(24) },
+    ],
+    'usbms -d 0 --record bug.txt inquiry': [{ code: 0, stdout: /Vendor:\s+USBMS/, after: (d) => expect(readFileSync(join(d, 'bug.txt'), 'utf8')).toMatch(/^usbms-transcript/) }],
+    'usbms decode bug.pcap': [{ code: 0, stdout: /INQUIRY[\s\S]*VENDOR SPECIFIC/ }],
+    // A server: it runs until Ctrl-C (exit 130, as sg3_utils for an interrupt).
+    'usbms serve': [{ code: 130, stdout: /token: \S+/, interruptWhen: (_dir, output) => output.includes('Ctrl-C to stop') }],
+    'usbms --sim serve --socket /tmp/usbms.sock --read-only': [{ code: 130, stdout: /unix:\/tmp\/usbms.sock \(read-only\)/, interruptWhen: (_dir, output) => output.includes('Ctrl-C to stop') }],
   },
   'packages/node/README.md': {
     'usbms list': [{ code: 0, stdout: /\[sim\] 0781:5567:SIM0001\s+simulated device/ }],
@@ -138,6 +148,13 @@ const EXPECTED: Record<string, Record<string, Expectation[]>> = {
     'usbms smart -t short ; usbms smart -X': [{ code: 0, stdout: /Drive command successful[\s\S]*Self-testing aborted!/ }],
     'usbms --sim=disk.img write 0 -i mbr.bin --yes': [{ code: 0, stdout: /wrote 1 blocks/ }],
     'usbms --sim=disk.img read 0 1': [{ code: 0, stdout: /^00000000 {2}eb 3c 90/ }],
+    'usbms --pcap run.pcap dump -o card.img': [{ code: 0, stdout: /dumped 32768 blocks/, after: (d) => expect(statSync(join(d, 'run.pcap')).size).toBeGreaterThan(24) }],
+    'usbms --record run.txt inquiry': [{ code: 0, stdout: /Vendor:\s+USBMS/ }],
+    'usbms decode run.pcap': [{ code: 0, stdout: /READ\(10\)/ }],
+    'usbms -d 0781:5567 serve --socket ~/usbms.sock': [{ code: 130, stdout: /unix:/, interruptWhen: (_dir, output) => output.includes('Ctrl-C to stop') }],
+    'usbms serve': [{ code: 130, stdout: /token: \S+/, interruptWhen: (_dir, output) => output.includes('Ctrl-C to stop') }],
+    'usbms --sim serve --read-only --allow-vendor c0': [{ code: 130, stdout: /read-only/, interruptWhen: (_dir, output) => output.includes('Ctrl-C to stop') }],
+    'usbms serve --listen 0.0.0.0:5181 --allow-origin https://tool.example': [{ code: 130, stdout: /token: \S+/, interruptWhen: (_dir, output) => output.includes('Ctrl-C to stop') }],
   },
   help: {
     'usbms list': [{ code: 0, stdout: /0781:5567/ }],
@@ -197,7 +214,7 @@ function runExample(command: string, dir: string, e: Expectation): Promise<Outco
   const simArgs = command.includes('--sim')
     ? ''
     : [`--sim=${join(dir, 'device.img')}`, '--sim-size', '16M', '--sim-id', '0781:5567', ...(e.sim ?? [])].join(' ');
-  const env = { ...process.env, PATH: `${shimDir}:${process.env.PATH ?? ''}`, USBMS_EXAMPLE_SIM: simArgs, USBMS_FROM_SOURCE: '1', NO_COLOR: '1' };
+  const env = { ...process.env, HOME: dir, PATH: `${shimDir}:${process.env.PATH ?? ''}`, USBMS_EXAMPLE_SIM: simArgs, USBMS_FROM_SOURCE: '1', NO_COLOR: '1' };
   // Through a pseudo-terminal when the example prompts: script(1) runs it on a pty, fed from our stdin.
   const argv = e.pty === undefined ? ['bash', ['-c', command]] : ['script', ['-qfec', command, '/dev/null']];
   const child = spawn(argv[0] as string, argv[1] as string[], { cwd: dir, env, stdio: ['pipe', 'pipe', 'pipe'] });
