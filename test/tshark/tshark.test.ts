@@ -116,7 +116,9 @@ async function simulatorCapture(): Promise<{ file: string; expected: Expected[] 
   await expect(device.execute({ cdb: Uint8Array.of(0, 0, 0, 0, 0, 0), direction: 'none' })).rejects.toThrow(/phase error/i);
   expected.push({ opcode: 0x00, lun: 0, length: 0, status: 2, residue: 0 });
   await run([0x00, 0, 0, 0, 0, 0], 'none', 0);
+  // close(): the WRITE(10) above marked LUN 0, so SYNCHRONIZE CACHE(10) goes out before the release.
   await device.close();
+  expected.push({ opcode: 0x35, lun: 0, length: 0, status: 0, residue: 0 });
   const file = join(dir, 'sim.pcap');
   writeFileSync(file, sink.bytes());
   return { file, expected };
