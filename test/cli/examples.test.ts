@@ -97,11 +97,15 @@ const EXPECTED: Record<string, Record<string, Expectation[]>> = {
     'usbms -d 0 --pcap bug.pcap raw c0 01 00 00 00 20 --in 32': [
       { code: 9, stdout: /cdb to send: VENDOR SPECIFIC \(0xC0\)/, after: (d) => expect(statSync(join(d, 'bug.pcap')).size).toBeGreaterThan(24) },
     ],
-    'usbms -d 0 --record bug.txt inquiry': [{ code: 0, stdout: /Vendor:\s+USBMS/, after: (d) => expect(readFileSync(join(d, 'bug.txt'), 'utf8')).toMatch(/^usbms-transcript/) }],
+    'usbms -d 0 --record bug.txt inquiry': [
+      { code: 0, stdout: /Vendor:\s+USBMS/, after: (d) => expect(readFileSync(join(d, 'bug.txt'), 'utf8')).toMatch(/^usbms-transcript/) },
+    ],
     'usbms decode bug.pcap': [{ code: 0, stdout: /INQUIRY[\s\S]*VENDOR SPECIFIC/ }],
     // A server: it runs until Ctrl-C (exit 130, as sg3_utils for an interrupt).
     'usbms serve': [{ code: 130, stdout: /token: \S+/, interruptWhen: (_dir, output) => output.includes('Ctrl-C to stop') }],
-    'usbms --sim serve --socket /tmp/usbms.sock --read-only': [{ code: 130, stdout: /unix:\/tmp\/usbms.sock \(read-only\)/, interruptWhen: (_dir, output) => output.includes('Ctrl-C to stop') }],
+    'usbms --sim serve --socket /tmp/usbms.sock --read-only': [
+      { code: 130, stdout: /unix:\/tmp\/usbms.sock \(read-only\)/, interruptWhen: (_dir, output) => output.includes('Ctrl-C to stop') },
+    ],
   },
   'packages/node/README.md': {
     'usbms list': [{ code: 0, stdout: /\[sim\] 0781:5567:SIM0001\s+simulated device/ }],
@@ -148,13 +152,17 @@ const EXPECTED: Record<string, Record<string, Expectation[]>> = {
     'usbms smart -t short ; usbms smart -X': [{ code: 0, stdout: /Drive command successful[\s\S]*Self-testing aborted!/ }],
     'usbms --sim=disk.img write 0 -i mbr.bin --yes': [{ code: 0, stdout: /wrote 1 blocks/ }],
     'usbms --sim=disk.img read 0 1': [{ code: 0, stdout: /^00000000 {2}eb 3c 90/ }],
-    'usbms --pcap run.pcap dump -o card.img': [{ code: 0, stdout: /dumped 32768 blocks/, after: (d) => expect(statSync(join(d, 'run.pcap')).size).toBeGreaterThan(24) }],
+    'usbms --pcap run.pcap dump -o card.img': [
+      { code: 0, stdout: /dumped 32768 blocks/, after: (d) => expect(statSync(join(d, 'run.pcap')).size).toBeGreaterThan(24) },
+    ],
     'usbms --record run.txt inquiry': [{ code: 0, stdout: /Vendor:\s+USBMS/ }],
     'usbms decode run.pcap': [{ code: 0, stdout: /READ\(10\)/ }],
     'usbms -d 0781:5567 serve --socket ~/usbms.sock': [{ code: 130, stdout: /unix:/, interruptWhen: (_dir, output) => output.includes('Ctrl-C to stop') }],
     'usbms serve': [{ code: 130, stdout: /token: \S+/, interruptWhen: (_dir, output) => output.includes('Ctrl-C to stop') }],
     'usbms --sim serve --read-only --allow-vendor c0': [{ code: 130, stdout: /read-only/, interruptWhen: (_dir, output) => output.includes('Ctrl-C to stop') }],
-    'usbms serve --listen 0.0.0.0:5181 --allow-origin https://tool.example': [{ code: 130, stdout: /token: \S+/, interruptWhen: (_dir, output) => output.includes('Ctrl-C to stop') }],
+    'usbms serve --listen 0.0.0.0:5181 --allow-origin https://tool.example': [
+      { code: 130, stdout: /token: \S+/, interruptWhen: (_dir, output) => output.includes('Ctrl-C to stop') },
+    ],
   },
   help: {
     'usbms list': [{ code: 0, stdout: /0781:5567/ }],
