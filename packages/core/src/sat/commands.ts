@@ -50,6 +50,7 @@ export interface AtaCommand<T = AtaResult> {
   /** True when the answer is in the registers, so the SATL must return them (CK_COND = 1). */
   readonly needsRegisters?: boolean;
   readonly timeoutMs?: number;
+  /** Turns the raw result (data, returned registers) into the typed answer. */
   readonly decode: (result: AtaResult) => T;
 }
 
@@ -142,6 +143,7 @@ export function smartReadSelfTestLog(): AtaCommand<SelfTestLog> {
   return { ...smartReadLog(0x06), name: 'SMART READ LOG 0x06 (self-test log)', decode: (r) => decodeSelfTestLog(r.data) };
 }
 
+/** Which General Purpose log READ LOG EXT reads (ACS-3), and how much of it. */
 export interface ReadLogExtOptions {
   /** First page (0-65535). */
   page?: number;
@@ -230,6 +232,7 @@ export function smartExecuteOfflineImmediate(test: SmartSelfTest): AtaCommand<un
 /** Power modes of CHECK POWER MODE's COUNT (ACS-4 §7.3.2 table 50). */
 export type AtaPowerMode = 'standby' | 'idle' | 'active-or-idle' | 'standby-z' | 'idle-a' | 'idle-b' | 'idle-c' | 'pm0-active' | 'unknown';
 
+/** CHECK POWER MODE's answer (ACS-3): the power mode the drive reported in its COUNT register. */
 export interface PowerModeResult {
   mode: AtaPowerMode;
   /** The COUNT value as returned. */

@@ -26,6 +26,7 @@ function valid(word: number): boolean {
   return word !== 0 && word !== 0xffff;
 }
 
+/** IDENTIFY DEVICE data decoded (ACS-3): identity, capacity, sector sizes and feature support. */
 export interface AtaIdentify {
   model: string;
   serial: string;

@@ -16,6 +16,7 @@ import { ATA_PASS_THROUGH_INFORMATION_AVAILABLE, type AtaRegisters, ataRegisters
 
 /** Anything with the raw `execute` of `MscDevice` / `LogicalUnit`. */
 export interface AtaTarget {
+  /** Sends one SCSI command (here an ATA PASS-THROUGH CDB) and returns its raw result. */
   execute(request: ExecuteRequest): Promise<ExecuteResult>;
 }
 

@@ -113,6 +113,7 @@ export const SMART_ATTRIBUTES: Readonly<Record<number, SmartAttributeDefinition>
  */
 export type SmartAttributeVerdict = 'ok' | 'now' | 'past' | 'no-threshold';
 
+/** One SMART attribute: its value, worst and threshold, the raw value decoded by its format, and a verdict. */
 export interface SmartAttribute {
   id: number;
   name: string;
@@ -157,6 +158,7 @@ export interface SmartData {
   checksumValid: boolean;
 }
 
+/** The self-test execution status byte of SMART READ DATA (ACS-3): state and percent remaining. */
 export interface SelfTestStatus {
   /** High nibble of the execution status byte (ACS-3 table 133). */
   code: number;
@@ -353,6 +355,7 @@ export function decodeLogDirectory(data: Uint8Array): LogDirectory {
   return { version: ataWord(sector, 0), pages };
 }
 
+/** One entry of a self-test log (SMART self-test log or Extended Comprehensive Self-test log). */
 export interface SelfTestLogEntry {
   /** 1 = most recent. */
   number: number;
@@ -367,6 +370,7 @@ export interface SelfTestLogEntry {
   failingLba?: number;
 }
 
+/** A self-test log decoded: its revision and entries, newest first. */
 export interface SelfTestLog {
   revision: number;
   /** Most recent first. */
@@ -464,6 +468,7 @@ export interface ErrorLogCommand {
   timestampMs: number;
 }
 
+/** One error of the Summary SMART error log: the error registers and the commands that led to it. */
 export interface ErrorLogEntry {
   /** 1 = most recent. */
   number: number;
@@ -481,6 +486,7 @@ export interface ErrorLogEntry {
   commands: ErrorLogCommand[];
 }
 
+/** The Summary SMART error log (SMART READ LOG 01h) decoded. */
 export interface SummaryErrorLog {
   version: number;
   /** Total errors the device has recorded (may exceed the 5 it keeps). */

@@ -1,8 +1,9 @@
-/** ATA Information VPD page (89h, SAT-4 §12.4.2): the SATL's identity, the device signature and IDENTIFY data. */
+/** ATA Information VPD page (89h, SAT-4): the SATL's identity, the device signature and IDENTIFY data. */
 import { ParseError } from '../errors.js';
 import { asciiField, getU16 } from '../scsi/bytes.js';
 import { type AtaIdentify, decodeIdentifyDevice } from './identify.js';
 
+/** The ATA Information VPD page (89h, SAT-4): SAT vendor/product/revision, signature and IDENTIFY data. */
 export interface AtaInformationVpd {
   peripheralDeviceType: number;
   /** SAT VENDOR IDENTIFICATION, PRODUCT IDENTIFICATION, PRODUCT REVISION LEVEL: who translates (e.g. "linux", "libata"). */

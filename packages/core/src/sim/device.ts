@@ -17,6 +17,7 @@ import { ArmedFault, type SimFault, type SimFaultHandle, type SimFaultKind, type
 import { ScsiStatus, SimLogicalUnit, type SimLunOptions, type SimVendorHook, type TargetContext, type TargetPlan } from './scsi-target.js';
 import { Sense } from './sense.js';
 
+/** How a {@link SimulatedDevice} is built: its logical units, USB identity, vendor hook, timing and limits. */
 export interface SimulatedDeviceOptions {
   /** One entry per LUN (default: one LUN with default settings). 1-16 LUNs (BOT 1.0 §3.2). */
   luns?: SimLunOptions[];
@@ -62,6 +63,7 @@ export interface SimulatedDeviceOptions {
   logLimit?: number;
 }
 
+/** A rule of BOT 1.0 the host broke, as the simulator detects it. */
 export type SimViolationKind = 'malformed-cbw' | 'cbw-before-csw' | 'concurrent-transfer' | 'data-out-overrun' | 'no-reset-after-phase-error';
 
 /** A host bug the simulator caught. Tests assert `sim.violations` is empty. */
@@ -96,6 +98,7 @@ export interface SimCommandRecord {
   faults: SimFaultKind[];
 }
 
+/** Counters of what the simulated device has seen: commands, flushes, bytes moved, resets, clear halts, stalls. */
 export interface SimStats {
   commands: number;
   /** SYNCHRONIZE CACHE commands executed. */

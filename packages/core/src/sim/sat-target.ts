@@ -41,6 +41,7 @@ export interface SimAtaFaults {
   fixedSenseOnly?: boolean;
 }
 
+/** How a {@link SimAtaDrive} is built: identity, capacity, SMART attributes and the faults it shows. */
 export interface SimAtaDriveOptions {
   model?: string;
   serial?: string;
