@@ -239,8 +239,8 @@ describe.each(botProfiles)('%s scenario', (name) => {
       expect(JSON.parse(ok('inquiry'))).toMatchObject({ standard: { vendor: expected.vendor } });
       expect(JSON.parse(ok('capacity'))).toMatchObject({ blockSize: 512, bytes: lunBytes(profile, 0) });
       expect(ok('raw-inquiry')).toMatch(/GOOD/);
-      // sg3_utils convention: exit 5 for ILLEGAL REQUEST, with the sense decoded.
-      expect(cli['raw-unsupported']?.exitCode).toBe(5);
+      // sg3_utils 1.46 (sg_err_category_sense): 05/20/00 INVALID COMMAND OPERATION CODE exits 9, sense decoded.
+      expect(cli['raw-unsupported']?.exitCode).toBe(9);
       expect(cli['raw-unsupported']?.stdout).toMatch(/05\/20\/00/);
       ok('dump');
       expect(JSON.parse(ok('dump-compare'))).toMatchObject({ equal: true });

@@ -466,7 +466,7 @@ export class NodeUsbTransport implements MscTransport {
     this.#usb?.removeEventListener('disconnect', this.#onPlatformDisconnect);
     this.#usb = undefined;
     if (this.#disconnected) {
-      await this.device.close().catch(() => undefined);
+      await this.#closeNative();
       return;
     }
     // A transfer still pending (its caller gave up on it) holds the claim:
@@ -490,7 +490,28 @@ export class NodeUsbTransport implements MscTransport {
         }
       }
     }
-    await this.device.close().catch(() => undefined);
+    await this.#closeNative();
+  }
+
+  /**
+   * Closes the native device, never throwing. node-usb 3.1's close() can throw
+   * synchronously (not reject) while a transfer on a device that is gone is
+   * still pending ("The same native value cannot be borrowed mutably while
+   * another borrow is active"): then wait for the pending transfers (bounded)
+   * and try once more.
+   */
+  async #closeNative(): Promise<void> {
+    const attempt = async (): Promise<boolean> => {
+      try {
+        await this.device.close();
+        return true;
+      } catch {
+        return false;
+      }
+    };
+    if (await attempt()) return;
+    await Promise.race([Promise.allSettled([...this.#inflight]), new Promise((resolve) => setTimeout(resolve, 2000).unref?.())]);
+    await attempt();
   }
 
   /**
