@@ -1,7 +1,8 @@
 import { abortReason } from '../bot/abort.js';
-import type { BlockReadOptions, BlockWriteOptions, CloseOptions, DeviceState, ExecuteRequest, ExecuteResult, LogicalUnitHost, RunOptions } from '../device.js';
-import { LogicalUnit } from '../device.js';
+import type { BlockReadOptions, BlockWriteOptions, CloseOptions, DeviceState, ExecuteRequest, ExecuteResult, RunOptions } from '../device.js';
 import { ClosedError, DisconnectedError, deserializeError, InvalidArgumentError, RemoteProtocolError, TimeoutError, type UsbmsError } from '../errors.js';
+import type { LogicalUnitHost } from '../logical-unit.js';
+import { LogicalUnit } from '../logical-unit.js';
 import type { Quirks } from '../quirks.js';
 import type { Capacity } from '../scsi/capacity.js';
 import type { CommandOptions, ScsiCommand } from '../scsi/command.js';
