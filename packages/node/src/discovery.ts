@@ -1,4 +1,4 @@
-import { hex4, MSC_CLASS, MscProtocol, MscSubclass, type UsbSpeed, VENDOR_CLASS } from '@usbms/core';
+import { bcdFromVersion, hex4, MSC_CLASS, MscProtocol, MscSubclass, type TransportInfo, type UsbSpeed, VENDOR_CLASS } from '@usbms/core';
 import { classifyUsbError, messageOf } from './map-error.js';
 import { getUsb, type PlatformOptions, platformOf } from './platform.js';
 import { readLinuxInterfaceState, sysfsDeviceName, sysfsInterfaceName } from './sysfs.js';
@@ -234,7 +234,8 @@ function readConfiguration(device: UsbDeviceLike): { config?: UsbConfigurationLi
   }
 }
 
-function safeString(read: () => string | null | undefined): string | undefined {
+/** A string descriptor node-usb may fail to read, or report empty: undefined then. */
+export function safeString(read: () => string | null | undefined): string | undefined {
   try {
     const value = read();
     return value === null || value === undefined || value === '' ? undefined : value;
@@ -242,6 +243,43 @@ function safeString(read: () => string | null | undefined): string | undefined {
     // node-usb opens the device to read string descriptors; without permission it throws.
     return undefined;
   }
+}
+
+/** A Bulk-Only alternate setting with both bulk endpoints (what a transport claims). */
+export type BotAlternate = MscAlternateInfo & { bulkIn: BulkEndpointInfo; bulkOut: BulkEndpointInfo };
+
+/**
+ * The `TransportInfo` of a claimed Bulk-Only interface of a node-usb device:
+ * one builder for every Node backend, so quirk rules (bcdDevice ranges) and
+ * capture addresses (bus, device address, endpoints) read the same facts.
+ */
+export function transportInfoOf(device: UsbDeviceLike, iface: MscInterfaceInfo, alt: BotAlternate, maxTransferSize: number | undefined): TransportInfo {
+  const info: TransportInfo = {
+    maxPacketSizeIn: alt.bulkIn.packetSize,
+    maxPacketSizeOut: alt.bulkOut.packetSize,
+    speed: mapSpeed(device.speed),
+    vendorId: device.vendorId,
+    productId: device.productId,
+    interfaceNumber: iface.interfaceNumber,
+    interfaceSubclass: alt.interfaceSubclass,
+    interfaceProtocol: alt.interfaceProtocol,
+    endpointIn: alt.bulkIn.address,
+    endpointOut: alt.bulkOut.address,
+  };
+  if (maxTransferSize !== undefined) info.maxTransferSize = maxTransferSize;
+  const busNumber = device.bus === undefined ? Number.NaN : Number.parseInt(device.bus, 10);
+  if (Number.isInteger(busNumber)) info.busNumber = busNumber;
+  if (device.address !== undefined) info.deviceAddress = device.address;
+  if (device.deviceVersionMajor !== undefined) {
+    info.bcdDevice = bcdFromVersion(device.deviceVersionMajor, device.deviceVersionMinor ?? 0, device.deviceVersionSubminor ?? 0);
+  }
+  const serial = safeString(() => device.serialNumber);
+  const manufacturer = safeString(() => device.manufacturerName);
+  const product = safeString(() => device.productName);
+  if (serial !== undefined) info.serialNumber = serial;
+  if (manufacturer !== undefined) info.manufacturer = manufacturer;
+  if (product !== undefined) info.product = product;
+  return info;
 }
 
 /** Builds the info record of one device, reading sysfs on Linux. */

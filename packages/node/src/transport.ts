@@ -1,11 +1,9 @@
 import {
   AbortError,
-  AccessDeniedError,
   BotRequest,
   type BulkInOptions,
   type BulkInResult,
   type BulkOutResult,
-  bcdFromVersion,
   type ClassRequest,
   ClosedError,
   type ControlResult,
@@ -16,40 +14,26 @@ import {
   InvalidArgumentError,
   Listeners,
   type MscTransport,
-  NotFoundError,
-  TimeoutError,
   type TransferOptions,
   TransportError,
   type TransportInfo,
   UnsupportedError,
   type UsbmsError,
 } from '@usbms/core';
-import { describeInterfaces, type MscAlternateInfo, type MscInterfaceInfo, mapSpeed, sameDevice } from './discovery.js';
+import { claimWithNodeUsb, type InterfaceClaimOptions, isNoDriverError } from './claim.js';
+import { type BotAlternate, type MscInterfaceInfo, sameDevice, transportInfoOf } from './discovery.js';
 import { classifyUsbError, reasonOf, type UsbErrorClass, type UsbOperation } from './map-error.js';
-import { type PlatformOptions, platformOf } from './platform.js';
-import { type BlockDeviceUse, findBlockDeviceUses, readLinuxInterfaceState, sysfsDeviceName, sysfsInterfaceName, usbfsTransferLimit } from './sysfs.js';
-import type { UsbConfigurationLike, UsbConnectionListener, UsbDeviceLike, UsbLike } from './usb-types.js';
+import { platformOf } from './platform.js';
+import { usbfsTransferLimit } from './sysfs.js';
+import type { UsbConnectionListener, UsbDeviceLike, UsbLike } from './usb-types.js';
+
+// Claiming (interface choice, kernel-driver handoff, mount check) lives in claim.ts; re-exported for existing callers.
+export { checkLinuxHandoff, type InterfaceClaimOptions, type LinuxHandoff, pickInterface, withAccessHint } from './claim.js';
 
 const REATTACH_RETRIES = 5;
 const REATTACH_RETRY_MS = 100;
 
-export interface NodeUsbTransportOptions extends PlatformOptions {
-  /** Interface to claim. Default: the first mass-storage interface with a Bulk-Only alternate. */
-  interfaceNumber?: number;
-  /** Accept this vendor-class (0xFF) interface as Bulk-Only (some devices speak BOT there). */
-  vendorClassInterface?: number;
-  /**
-   * Linux: detach the kernel driver (usb-storage/uas) that owns the interface.
-   * Default true. With false, a bound driver makes open fail with AccessDeniedError.
-   */
-  detachKernelDriver?: boolean;
-  /** Re-attach the kernel driver on close (the OS then sees the disk again). Default true. */
-  reattachOnClose?: boolean;
-  /**
-   * Skip the "is a partition of this disk mounted / in use?" check before
-   * detaching the kernel driver. Detaching a mounted disk loses its cached writes.
-   */
-  force?: boolean;
+export interface NodeUsbTransportOptions extends InterfaceClaimOptions {
   /**
    * How long an ambiguous platform error ("endpoint not found", "invalid
    * state") waits for the disconnect event before it is reported as a
@@ -155,7 +139,7 @@ export class NodeUsbTransport implements MscTransport {
     usb: UsbLike | undefined;
     options: NodeUsbTransportOptions;
     iface: MscInterfaceInfo;
-    alt: MscAlternateInfo & { bulkIn: NonNullable<MscAlternateInfo['bulkIn']>; bulkOut: NonNullable<MscAlternateInfo['bulkOut']> };
+    alt: BotAlternate;
     detachedDriver: string | undefined;
     maxTransferSize: number | undefined;
   }) {
@@ -172,32 +156,7 @@ export class NodeUsbTransport implements MscTransport {
     this.#packetSizeIn = Math.max(1, alt.bulkIn.packetSize);
     this.#readStatusWithData = init.options.readStatusWithData === true;
     this.#subject = `interface ${iface.interfaceNumber} of ${hex4(device.vendorId)}:${hex4(device.productId)}`;
-    const info: TransportInfo = {
-      maxPacketSizeIn: alt.bulkIn.packetSize,
-      maxPacketSizeOut: alt.bulkOut.packetSize,
-      speed: mapSpeed(device.speed),
-      vendorId: device.vendorId,
-      productId: device.productId,
-      interfaceNumber: iface.interfaceNumber,
-      interfaceSubclass: alt.interfaceSubclass,
-      interfaceProtocol: alt.interfaceProtocol,
-      endpointIn: alt.bulkIn.address,
-      endpointOut: alt.bulkOut.address,
-    };
-    if (init.maxTransferSize !== undefined) info.maxTransferSize = init.maxTransferSize;
-    const busNumber = device.bus === undefined ? Number.NaN : Number.parseInt(device.bus, 10);
-    if (Number.isInteger(busNumber)) info.busNumber = busNumber;
-    if (device.address !== undefined) info.deviceAddress = device.address;
-    if (device.deviceVersionMajor !== undefined) {
-      info.bcdDevice = bcdFromVersion(device.deviceVersionMajor, device.deviceVersionMinor ?? 0, device.deviceVersionSubminor ?? 0);
-    }
-    const serial = readString(() => device.serialNumber);
-    const manufacturer = readString(() => device.manufacturerName);
-    const product = readString(() => device.productName);
-    if (serial !== undefined) info.serialNumber = serial;
-    if (manufacturer !== undefined) info.manufacturer = manufacturer;
-    if (product !== undefined) info.product = product;
-    this.info = info;
+    this.info = transportInfoOf(device, iface, alt, init.maxTransferSize);
     this.#onPlatformDisconnect = (event) => {
       if (sameDevice(event.device, this.device)) this.#markDisconnected();
     };
@@ -221,73 +180,13 @@ export class NodeUsbTransport implements MscTransport {
       return c.kind === 'error' ? c.error : new UnsupportedError(`Unexpected ${c.kind} during ${operation} of ${id}`, { cause: error });
     };
 
-    let openedHere = false;
-    if (!device.opened) {
-      try {
-        await device.open();
-        openedHere = true;
-      } catch (error) {
-        throw withAccessHint(map(error, 'open'), platform, { id, device });
-      }
-    }
-    let detachedDriver: string | undefined;
-    let claimed = false;
-    let interfaceNumber: number | undefined;
+    const claim = await claimWithNodeUsb(device, options, platform, id, map);
     try {
-      const config = await ensureConfiguration(device, map);
-      const interfaces = describeInterfaces(config, options.vendorClassInterface);
-      const iface = pickInterface(interfaces, options, id);
-      interfaceNumber = iface.interfaceNumber;
-      const alt = iface.alternates.find((a) => a.alternateSetting === iface.botAlternate);
-      if (alt?.bulkIn === undefined || alt.bulkOut === undefined) {
-        throw new UnsupportedError(`Interface ${iface.interfaceNumber} of ${id} has no bulk IN/OUT endpoint pair`);
-      }
-
-      let sysfsUnreadable = false;
-      if (platform === 'linux') {
-        const handoff = await handOffKernelDriver(device, config, iface.interfaceNumber, options, id, map);
-        detachedDriver = handoff.detached;
-        sysfsUnreadable = !handoff.sysfsReadable;
-      }
-      try {
-        await device.claimInterface(iface.interfaceNumber);
-        claimed = true;
-      } catch (error) {
-        throw withAccessHint(map(error, 'claim'), platform, {
-          id,
-          device,
-          interfaceNumber: iface.interfaceNumber,
-          ...(sysfsUnreadable && options.force !== true ? { unverified: true } : {}),
-        });
-      }
-      // UAS devices commonly expose BOT at alt 0 and UAS at alt 1 (USB UAS 1.0
-      // §4.3); the OS may have left alt 1 selected. Devices with a single
-      // alternate are left alone: some stall SET_INTERFACE.
-      if (iface.alternates.length > 1) {
-        try {
-          await device.selectAlternateInterface(iface.interfaceNumber, alt.alternateSetting);
-        } catch (error) {
-          throw map(error, 'select-alternate');
-        }
-      }
       const usb = options.watchDisconnect === false ? undefined : options.usb;
       const maxTransferSize = platform === 'linux' ? await usbfsTransferLimit(options.linuxRoots) : undefined;
-      return new NodeUsbTransport({
-        maxTransferSize,
-        device,
-        usb,
-        options,
-        iface,
-        alt: { ...alt, bulkIn: alt.bulkIn, bulkOut: alt.bulkOut },
-        detachedDriver,
-      });
+      return new NodeUsbTransport({ maxTransferSize, device, usb, options, iface: claim.iface, alt: claim.alt, detachedDriver: claim.detachedDriver });
     } catch (error) {
-      // Undo in reverse order; the original error is what the user needs.
-      if (claimed && interfaceNumber !== undefined) await device.releaseInterface(interfaceNumber).catch(() => undefined);
-      if (detachedDriver !== undefined && interfaceNumber !== undefined) {
-        await device.attachKernelDriver?.(interfaceNumber).catch(() => undefined);
-      }
-      if (openedHere) await device.close().catch(() => undefined);
+      await claim.undo();
       throw error;
     }
   }
@@ -636,219 +535,4 @@ export class NodeUsbTransport implements MscTransport {
 /** A function, so TypeScript does not narrow `aborted` across awaits. */
 function isAborted(signal: AbortSignal | undefined): boolean {
   return signal?.aborted === true;
-}
-
-function readString(read: () => string | null | undefined): string | undefined {
-  try {
-    const v = read();
-    return v === null || v === undefined || v === '' ? undefined : v;
-  } catch {
-    return undefined;
-  }
-}
-
-async function ensureConfiguration(device: UsbDeviceLike, map: (e: unknown, op: UsbOperation) => UsbmsError): Promise<UsbConfigurationLike> {
-  let active: UsbConfigurationLike | null | undefined;
-  try {
-    active = device.configuration;
-  } catch {
-    // node-usb throws for an unconfigured device ("device is not configured").
-    active = undefined;
-  }
-  if (active) return active;
-  // Only now select one: SET_CONFIGURATION while kernel drivers are bound
-  // fails, and on composite devices it resets every function.
-  const first = device.configurations[0];
-  if (first === undefined) throw new UnsupportedError('The device has no configuration descriptor');
-  try {
-    await device.selectConfiguration(first.configurationValue);
-  } catch (error) {
-    throw map(error, 'select-configuration');
-  }
-  try {
-    return device.configuration ?? first;
-  } catch {
-    return first;
-  }
-}
-
-export function pickInterface(interfaces: MscInterfaceInfo[], options: NodeUsbTransportOptions, id: string): MscInterfaceInfo {
-  if (options.interfaceNumber !== undefined) {
-    const named = interfaces.find((i) => i.interfaceNumber === options.interfaceNumber);
-    if (named === undefined) {
-      throw new NotFoundError(
-        `Interface ${options.interfaceNumber} of ${id} is not a mass-storage interface` +
-          (options.vendorClassInterface === undefined ? ' (for a vendor-class interface, pass vendorClassInterface)' : ''),
-      );
-    }
-    return checkSupported(named, id);
-  }
-  const supported = interfaces.find((i) => i.supported);
-  if (supported !== undefined) return supported;
-  const first = interfaces[0];
-  if (first === undefined) throw new NotFoundError(`${id} has no mass-storage interface`);
-  return checkSupported(first, id);
-}
-
-function checkSupported(iface: MscInterfaceInfo, id: string): MscInterfaceInfo {
-  if (iface.supported) return iface;
-  if (iface.uasAlternate !== undefined) {
-    throw new UnsupportedError(`UAS-only device, not supported yet (${id} interface ${iface.interfaceNumber} has no Bulk-Only alternate setting)`);
-  }
-  throw new UnsupportedError(`Interface ${iface.interfaceNumber} of ${id} is not usable: ${iface.note ?? 'not Bulk-Only'}`);
-}
-
-function isNoDriverError(error: unknown): boolean {
-  return reasonOf(classifyUsbError(error, { operation: 'detach-kernel-driver', disconnected: false })) === 'no-driver';
-}
-
-function describeUse(use: BlockDeviceUse): string {
-  switch (use.use) {
-    case 'mounted':
-      return `/dev/${use.device} is mounted at ${use.where}`;
-    case 'swap':
-      return `/dev/${use.device} is in use as swap`;
-    case 'holder':
-      return `/dev/${use.device} is held by ${use.where} (device-mapper/md/LVM)`;
-  }
-}
-
-/** What the Linux handoff check found: the bound driver (if sysfs could say) and whether sysfs was readable. */
-export interface LinuxHandoff {
-  /** The kernel driver to detach, or undefined when none is bound or it must not be detached. */
-  driver: string | undefined;
-  sysfsReadable: boolean;
-}
-
-/**
- * Linux, before claiming: find the driver bound to the interface; refuse when
- * another program holds it through usbfs, when detaching is off, or when any
- * partition of its disks is in use (unless `force`). Shared by both backends;
- * run again after a port reset, since the kernel may re-bind usb-storage and
- * something may mount the disk meanwhile.
- */
-export async function checkLinuxHandoff(
-  device: UsbDeviceLike,
-  configurationValue: number,
-  interfaceNumber: number,
-  options: NodeUsbTransportOptions,
-  id: string,
-): Promise<LinuxHandoff> {
-  const deviceName = sysfsDeviceName(device.bus, device.ports);
-  const state =
-    deviceName === undefined
-      ? { readable: false, driver: undefined, blockDevices: [] }
-      : await readLinuxInterfaceState(sysfsInterfaceName(deviceName, configurationValue, interfaceNumber), options.linuxRoots);
-  const result = (driver: string | undefined): LinuxHandoff => ({ driver, sysfsReadable: state.readable });
-  if (!state.readable && options.force !== true) {
-    // Without sysfs we cannot check for mounted partitions, so we do not
-    // detach; if a driver holds the interface, the claim fails and says so.
-    return result(undefined);
-  }
-  if (state.driver === 'usbfs') {
-    throw new AccessDeniedError(
-      `Interface ${interfaceNumber} of ${id} is claimed by another program through usbfs. Close that program (see: lsof /dev/bus/usb/*/*) and retry.`,
-      { details: { driver: 'usbfs', interfaceNumber } },
-    );
-  }
-  // Readable sysfs and no driver: nothing to detach. Unreadable (forced): try, and accept "no driver".
-  if (state.driver === undefined && state.readable) return result(undefined);
-  if (options.detachKernelDriver === false) {
-    if (state.driver === undefined) return result(undefined);
-    throw new AccessDeniedError(
-      `Interface ${interfaceNumber} of ${id} is owned by the kernel driver "${state.driver}" and detachKernelDriver is off. ` +
-        `Allow detaching it (the disk disappears from the OS while usbms holds it) or unbind it: ` +
-        `echo -n '${deviceName ?? '<dev>'}:${configurationValue}.${interfaceNumber}' > /sys/bus/usb/drivers/${state.driver}/unbind`,
-      { details: { driver: state.driver, interfaceNumber } },
-    );
-  }
-  if (options.force !== true && state.blockDevices.length > 0) {
-    const uses = await findBlockDeviceUses(state.blockDevices, options.linuxRoots);
-    if (uses.length > 0) {
-      const mounts = uses.filter((u) => u.use === 'mounted').map((u) => u.where);
-      throw new AccessDeniedError(
-        `Refusing to detach "${state.driver ?? 'the kernel driver'}" from ${id}: ${uses.map(describeUse).join('; ')}. ` +
-          `Detaching a disk in use loses its cached writes. ` +
-          (mounts.length > 0 ? `Unmount first (umount ${mounts.join(' ')}), ` : 'Release it first, ') +
-          `or pass force (--force) if you know it is safe.`,
-        { details: { driver: state.driver, interfaceNumber, uses } },
-      );
-    }
-  }
-  return result(state.driver ?? 'unknown');
-}
-
-/**
- * Linux: the handoff check, then detach the driver through node-usb.
- * Returns the detached driver.
- */
-async function handOffKernelDriver(
-  device: UsbDeviceLike,
-  config: UsbConfigurationLike,
-  interfaceNumber: number,
-  options: NodeUsbTransportOptions,
-  id: string,
-  map: (e: unknown, op: UsbOperation) => UsbmsError,
-): Promise<{ detached: string | undefined; sysfsReadable: boolean }> {
-  const handoff = await checkLinuxHandoff(device, config.configurationValue, interfaceNumber, options, id);
-  const result = (detached: string | undefined) => ({ detached, sysfsReadable: handoff.sysfsReadable });
-  if (handoff.driver === undefined || device.detachKernelDriver === undefined) return result(undefined);
-  try {
-    await device.detachKernelDriver(interfaceNumber);
-  } catch (error) {
-    if (isNoDriverError(error)) return result(undefined);
-    throw withAccessHint(map(error, 'detach-kernel-driver'), 'linux', {
-      id,
-      device,
-      interfaceNumber,
-      ...(handoff.driver === 'unknown' ? {} : { driver: handoff.driver }),
-    });
-  }
-  return result(handoff.driver);
-}
-
-/**
- * Rewrites an AccessDeniedError so it says who holds the interface and what
- * to do on this platform. Other errors pass through.
- */
-export function withAccessHint(
-  error: UsbmsError,
-  platform: NodeJS.Platform,
-  context: { id: string; device: UsbDeviceLike; interfaceNumber?: number; driver?: string; unverified?: boolean },
-): UsbmsError {
-  // On macOS and Windows the OS reports a driver-owned interface in various
-  // ways (access denied, not supported, exclusive access): there, any failure
-  // to open or claim gets the platform explanation. Disconnects stay as they are.
-  const ownedElsewhere = (platform === 'darwin' || platform === 'win32') && !(error instanceof DisconnectedError) && !(error instanceof TimeoutError);
-  if (!(error instanceof AccessDeniedError) && !ownedElsewhere) return error;
-  const reason = error.details?.reason;
-  const what = context.interfaceNumber === undefined ? context.id : `interface ${context.interfaceNumber} of ${context.id}`;
-  let hint: string;
-  if (platform === 'linux') {
-    hint =
-      reason === 'busy'
-        ? `${what} is held by ${context.driver === undefined ? 'a kernel driver or another program' : `the "${context.driver}" driver`}; ` +
-          (context.unverified === true
-            ? `usbms did not detach the kernel driver because it could not read /sys to check that no partition is mounted; unmount the disk and retry with --force (force: true), or close other programs using it.`
-            : `close other programs using it, or let usbms detach the kernel driver (the default).`)
-        : `No permission to access ${context.id}. Run as root, or install a udev rule such as ` +
-          `/etc/udev/rules.d/70-usbms.rules: SUBSYSTEM=="usb", ATTR{idVendor}=="${hex4(context.device.vendorId)}", ` +
-          `ATTR{idProduct}=="${hex4(context.device.productId)}", MODE="0660", GROUP="plugdev" ` +
-          `(then: udevadm control --reload && udevadm trigger, and replug).`;
-  } else if (platform === 'darwin') {
-    hint =
-      `macOS: the OS mass-storage driver owns ${what}, and node-usb 3.x cannot detach it. ` +
-      `usbms can only use an interface the OS driver does not own (e.g. a vendor-class interface); ` +
-      `capturing the device needs root or the com.apple.vm.device-access entitlement and unmounts every volume on it.`;
-  } else if (platform === 'win32') {
-    hint =
-      `Windows: ${what} needs the WinUSB driver. Install it with Zadig (https://zadig.akeo.ie); ` +
-      `it replaces USBSTOR for this device while installed, so Windows no longer shows the disk until the original driver is restored.`;
-  } else {
-    hint = `${what} is held by the OS or needs more permissions.`;
-  }
-  return new AccessDeniedError(`${hint} [${error.message}]`, {
-    cause: error instanceof AccessDeniedError ? (error.cause ?? error) : error,
-    details: { ...error.details, platform, ...(context.driver === undefined ? {} : { driver: context.driver }) },
-  });
 }

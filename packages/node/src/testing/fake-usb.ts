@@ -48,6 +48,8 @@ export interface FakeDeviceOptions {
   speed?: string;
   handle?: string;
   deviceClass?: number;
+  /** bcdDevice as node-usb splits it (major, minor, subminor). */
+  deviceVersion?: [number, number, number];
   interfaces?: FakeInterface[];
   /** Active configuration value; undefined = unconfigured (node-usb then throws on `configuration`). */
   activeConfiguration?: number | undefined;
@@ -86,6 +88,9 @@ export class FakeUsbDevice implements UsbDeviceLike {
   address: number;
   speed: string;
   handle: string;
+  deviceVersionMajor: number | undefined;
+  deviceVersionMinor: number | undefined;
+  deviceVersionSubminor: number | undefined;
   opened = false;
   /** Every call, in order, e.g. "claimInterface(0)". */
   readonly calls: string[] = [];
@@ -126,6 +131,7 @@ export class FakeUsbDevice implements UsbDeviceLike {
     this.address = options.address ?? 5;
     this.speed = options.speed ?? 'high';
     this.handle = options.handle ?? `fake-${this.bus}-${this.address}`;
+    [this.deviceVersionMajor, this.deviceVersionMinor, this.deviceVersionSubminor] = options.deviceVersion ?? [undefined, undefined, undefined];
     this.#serial = options.serialNumber === undefined ? 'SN0001' : options.serialNumber;
     this.#manufacturer = options.manufacturerName === undefined ? 'FakeCorp' : options.manufacturerName;
     this.#product = options.productName === undefined ? 'Fake Disk' : options.productName;

@@ -6,6 +6,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { type FakeLinuxTree, makeLinuxTree } from '../testing/fake-sysfs.js';
 import { FakeUsbDevice } from '../testing/fake-usb.js';
 import { FakeUsbfsKernel } from '../testing/fake-usbfs.js';
+import { NodeUsbTransport } from '../transport.js';
 import { Errno } from './abi.js';
 import { UsbfsTransport, usbfsPath } from './transport.js';
 
@@ -44,6 +45,20 @@ const READ10_ONE_BLOCK = [0x28, 0, 0, 0, 0, 0, 0, 0, 1, 0];
 const opts = { timeoutMs: 2000 };
 
 describe('UsbfsTransport: claim and handoff', () => {
+  it('reports the same TransportInfo as the node-usb transport (endpoints, bus, address, bcdDevice)', async () => {
+    const kernel = new FakeUsbfsKernel(new SimulatedDevice({ luns: [{ blocks: 64 }] }).transport, { driver: 'usb-storage' });
+    const device = () =>
+      new FakeUsbDevice({ bus: '003', address: 9, speed: 'super', deviceVersion: [1, 2, 3], interfaces: [{ interfaceNumber: 0, alternates: [{ bulk: [1, 2], packetSize: 1024 }] }] });
+    const usbfs = await UsbfsTransport.open(device(), { sys: kernel, platform: 'linux', force: true, linuxRoots: { sysRoot: '/nonexistent', procRoot: '/nonexistent' } });
+    const nodeUsb = await NodeUsbTransport.open(device(), { platform: 'darwin' });
+    expect(usbfs.info).toMatchObject({ endpointIn: 0x81, endpointOut: 0x02, busNumber: 3, deviceAddress: 9, bcdDevice: 0x0123, speed: 'super' });
+    const { maxTransferSize: _a, ...usbfsInfo } = usbfs.info;
+    const { maxTransferSize: _b, ...nodeUsbInfo } = nodeUsb.info;
+    expect(usbfsInfo).toEqual(nodeUsbInfo);
+    await usbfs.close();
+    await nodeUsb.close();
+  });
+
   it('claims with DISCONNECT_CLAIM except "usbfs", and on close releases, then re-attaches the driver', async () => {
     const { kernel, open } = await setup();
     const transport = await open();

@@ -23,10 +23,11 @@ import {
   UnsupportedError,
   type UsbmsError,
 } from '@usbms/core';
-import { describeInterfaces, mapSpeed } from '../discovery.js';
+import { botInterfaceOf, checkLinuxHandoff, withAccessHint } from '../claim.js';
+import { transportInfoOf } from '../discovery.js';
 import { platformOf } from '../platform.js';
 import { usbfsTransferLimit } from '../sysfs.js';
-import { checkLinuxHandoff, type NodeUsbTransportOptions, pickInterface, withAccessHint } from '../transport.js';
+import type { NodeUsbTransportOptions } from '../transport.js';
 import type { UsbDeviceLike } from '../usb-types.js';
 import {
   DisconnectClaimFlag,
@@ -227,11 +228,7 @@ export class UsbfsTransport implements MscTransport {
     if (config === undefined) {
       throw new UnsupportedError(`${id} has no active configuration; the usbfs backend does not configure devices (use backend 'usb')`);
     }
-    const iface = pickInterface(describeInterfaces(config, options.vendorClassInterface), options, id);
-    const alt = iface.alternates.find((a) => a.alternateSetting === iface.botAlternate);
-    if (alt?.bulkIn === undefined || alt.bulkOut === undefined) {
-      throw new UnsupportedError(`Interface ${iface.interfaceNumber} of ${id} has no bulk IN/OUT endpoint pair`);
-    }
+    const { iface, alt } = botInterfaceOf(config, options, id);
     const path = options.devicePath ?? usbfsPath(device);
     if (path === undefined) throw new NotFoundError(`${id}: its bus and address are unknown, so its usbfs node cannot be named`);
 
@@ -241,26 +238,7 @@ export class UsbfsTransport implements MscTransport {
       const error = openError(-fd, path, id);
       throw withAccessHint(error, 'linux', { id, device });
     }
-    const info: TransportInfo = {
-      maxPacketSizeIn: alt.bulkIn.packetSize,
-      maxPacketSizeOut: alt.bulkOut.packetSize,
-      speed: mapSpeed(device.speed),
-      vendorId: device.vendorId,
-      productId: device.productId,
-      interfaceNumber: iface.interfaceNumber,
-      interfaceSubclass: alt.interfaceSubclass,
-      interfaceProtocol: alt.interfaceProtocol,
-    };
-    const maxTransferSize = await usbfsTransferLimit(options.linuxRoots);
-    if (maxTransferSize !== undefined) info.maxTransferSize = maxTransferSize;
-    for (const [key, read] of [
-      ['serialNumber', () => device.serialNumber],
-      ['manufacturer', () => device.manufacturerName],
-      ['product', () => device.productName],
-    ] as const) {
-      const value = readString(read);
-      if (value !== undefined) info[key] = value;
-    }
+    const info = transportInfoOf(device, iface, alt, await usbfsTransferLimit(options.linuxRoots));
     const transport = new UsbfsTransport({
       sys,
       fd,
@@ -740,15 +718,6 @@ function openError(errno: number, path: string, id: string): UsbmsError {
 function activeConfiguration(device: UsbDeviceLike) {
   try {
     return device.configuration ?? undefined;
-  } catch {
-    return undefined;
-  }
-}
-
-function readString(read: () => string | null | undefined): string | undefined {
-  try {
-    const v = read();
-    return v === null || v === undefined || v === '' ? undefined : v;
   } catch {
     return undefined;
   }
