@@ -48,8 +48,19 @@ describe('UsbfsTransport: claim and handoff', () => {
   it('reports the same TransportInfo as the node-usb transport (endpoints, bus, address, bcdDevice)', async () => {
     const kernel = new FakeUsbfsKernel(new SimulatedDevice({ luns: [{ blocks: 64 }] }).transport, { driver: 'usb-storage' });
     const device = () =>
-      new FakeUsbDevice({ bus: '003', address: 9, speed: 'super', deviceVersion: [1, 2, 3], interfaces: [{ interfaceNumber: 0, alternates: [{ bulk: [1, 2], packetSize: 1024 }] }] });
-    const usbfs = await UsbfsTransport.open(device(), { sys: kernel, platform: 'linux', force: true, linuxRoots: { sysRoot: '/nonexistent', procRoot: '/nonexistent' } });
+      new FakeUsbDevice({
+        bus: '003',
+        address: 9,
+        speed: 'super',
+        deviceVersion: [1, 2, 3],
+        interfaces: [{ interfaceNumber: 0, alternates: [{ bulk: [1, 2], packetSize: 1024 }] }],
+      });
+    const usbfs = await UsbfsTransport.open(device(), {
+      sys: kernel,
+      platform: 'linux',
+      force: true,
+      linuxRoots: { sysRoot: '/nonexistent', procRoot: '/nonexistent' },
+    });
     const nodeUsb = await NodeUsbTransport.open(device(), { platform: 'darwin' });
     expect(usbfs.info).toMatchObject({ endpointIn: 0x81, endpointOut: 0x02, busNumber: 3, deviceAddress: 9, bcdDevice: 0x0123, speed: 'super' });
     const { maxTransferSize: _a, ...usbfsInfo } = usbfs.info;
