@@ -17,6 +17,11 @@ const HERE = path.dirname(fileURLToPath(import.meta.url));
 const DEFAULT_PROFILES: ProfileName[] = ['xhci-storage', 'ehci-storage', 'bot-2lun', 'gadget-hs', 'gadget-ss'];
 
 const argv = process.argv.slice(2);
+if (argv.includes('--backends')) {
+  // The backend comparison (usbfs vs usb vs the kernel): its own guest script and report.
+  const { runBackends } = await import('./run-backends.js');
+  process.exit(await runBackends(argv));
+}
 const flag = (name: string): string | undefined => {
   const i = argv.indexOf(name);
   return i >= 0 ? argv[i + 1] : undefined;

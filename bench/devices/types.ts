@@ -75,3 +75,39 @@ export interface BenchResult {
   totalSeconds?: number;
   notes: string[];
 }
+
+/** Per-command counters of a backend pass (usbfs only; zero on the usb backend). */
+export interface PerCommand {
+  /** Main-thread wake-ups by the reaper thread. */
+  mainWakeups: number;
+  /** Times the reaper thread left poll(2). */
+  reaperWakeups: number;
+  /** Mean time from the reaper thread's post to the main thread's handling, per wake-up, in µs. */
+  handoffUs: number;
+  urbs: number;
+}
+
+/** One usbms pass of backends.ts: the device opened as shipped on one backend. */
+export interface BackendPass {
+  backend: 'usb' | 'usbfs';
+  /** 1, 2, ...: the A-B order within the boot. */
+  round: number;
+  /** The command size usbms chose (its default for the device). */
+  maxTransferBytes: number;
+  tur: { meanUs: number; p50Us: number; p10Us: number; p90Us: number; perCommand: PerCommand };
+  /** Reads and writes of the volume in calls of `callBytes` (split into commands of maxTransferBytes). */
+  io: { op: 'read' | 'write'; callBytes: number; bytes: number; mbps: number; msPerCommand: number; perCommand: PerCommand }[];
+}
+
+export interface BackendsResult {
+  profile: string;
+  description: string;
+  volumeBytes: number;
+  /** dd O_DIRECT, pass 1 before usbms and pass 2 after. */
+  kernel: KernelRun[];
+  /** sg_turs, pass 1 and pass 2. */
+  kernelTur: TurResult[];
+  passes: BackendPass[];
+  totalSeconds?: number;
+  notes: string[];
+}

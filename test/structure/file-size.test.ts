@@ -14,7 +14,7 @@ const TABLES = new Set(['packages/core/src/quirk-table.ts', 'packages/core/src/s
 const DEBT: Record<string, number> = {
   'packages/core/src/sim/device.ts': 1292,
   'packages/core/src/sim/scsi-target.ts': 823,
-  'packages/node/src/usbfs/transport.ts': 724,
+  'packages/node/src/usbfs/transport.ts': 720,
   'packages/core/src/bot/engine.ts': 748,
   'packages/core/src/device.ts': 769,
   'packages/core/src/remote/client.ts': 698,

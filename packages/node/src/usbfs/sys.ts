@@ -47,6 +47,10 @@ export interface ReaperEvent {
   gone: boolean;
   /** Why the thread stopped, when it failed. */
   failure?: string;
+  /** When the thread posted it (performance.timeOrigin + performance.now(), ms): the hand-off time, for benchmarks. */
+  postedAt?: number;
+  /** How often the thread left poll(2) since its previous event (its own wake-ups), for benchmarks. */
+  polls?: number;
 }
 
 /**
@@ -389,6 +393,7 @@ const view = new DataView(fds.buffer);
 const counter = new Uint8Array(8);
 let watching = true;
 let held = [];
+let polls = 0;
 for (;;) {
   view.setInt32(0, watching ? fd : -1, true);
   view.setInt16(4, P.POLLOUT, true);
@@ -397,6 +402,7 @@ for (;;) {
   view.setInt16(12, P.POLLIN, true);
   view.setInt16(14, 0, true);
   const n = poll(fds, 2, 1000);
+  polls++;
   if (n < 0 && koffi.errno() !== E.EINTR) break;
   if (view.getInt16(14, true) & P.POLLIN) read(efd, counter, 8);
   const replies = [];
@@ -429,7 +435,8 @@ for (;;) {
   }
   if (Atomics.exchange(control, 1, 0) !== 0 || gone) notify = true;
   if ((notify && held.length > 0) || replies.length > 0 || gone) {
-    port.postMessage({ reaped: notify ? held : [], replies, gone });
+    port.postMessage({ reaped: notify ? held : [], replies, gone, polls, postedAt: performance.timeOrigin + performance.now() });
+    polls = 0;
     if (notify) held = [];
   }
   if (Atomics.load(control, 0) !== 0) break;

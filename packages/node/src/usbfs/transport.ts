@@ -47,6 +47,7 @@ import {
   UsbfsIoctl,
   UsbfsSize,
 } from './abi.js';
+import { openError } from './open-error.js';
 import { loadUsbfsSys, type ReaperEvent, URB_CONTEXT_HOLD, type UsbfsReaper, type UsbfsSys } from './sys.js';
 
 /** BOT 1.0 §5.1, §5.2 and §3.1/§3.2: the wire numbers, from the core's one module. */
@@ -81,6 +82,9 @@ export interface UsbfsStats {
   urbs: number;
   /** Messages from the reaper thread: main-thread wake-ups for completions and blocking calls. */
   wakeups: number;
+  /** Times the reaper thread left poll(2); and the summed time from its posts to the main thread's handling, ms. */
+  reaperWakeups: number;
+  handoffMs: number;
 }
 
 /** A submitted URB, from SUBMITURB until it is reaped. */
@@ -139,14 +143,13 @@ export class UsbfsTransport implements MscTransport {
   readonly detachedDriver: string | undefined;
   /** USBDEVFS_GET_CAPABILITIES of this device's host controller. */
   readonly capabilities: number;
-  readonly stats: UsbfsStats = { urbs: 0, wakeups: 0 };
+  readonly stats: UsbfsStats = { urbs: 0, wakeups: 0, reaperWakeups: 0, handoffMs: 0 };
   /** The node-usb device this transport was opened for (descriptors, bus and address). */
   readonly device: UsbDeviceLike;
 
   readonly #sys: UsbfsSys;
   readonly #fd: number;
   readonly #reaper: UsbfsReaper;
-  readonly #device: UsbDeviceLike;
   readonly #options: UsbfsTransportOptions;
   readonly #endpointIn: number;
   readonly #endpointOut: number;
@@ -188,7 +191,6 @@ export class UsbfsTransport implements MscTransport {
   }) {
     this.#sys = init.sys;
     this.#fd = init.fd;
-    this.#device = init.device;
     this.device = init.device;
     this.#options = init.options;
     this.info = init.info;
@@ -298,7 +300,7 @@ export class UsbfsTransport implements MscTransport {
       const error = new AccessDeniedError(`Claiming ${this.#subject} failed: EBUSY`, { details: { reason: 'busy', errno } });
       return withAccessHint(error, 'linux', {
         id: this.#id,
-        device: this.#device,
+        device: this.device,
         interfaceNumber: this.interfaceNumber,
         ...(driver === undefined || driver === 'unknown' ? {} : { driver }),
         ...(!sysfsReadable && this.#options.force !== true ? { unverified: true } : {}),
@@ -411,7 +413,7 @@ export class UsbfsTransport implements MscTransport {
     await this.#discardEndpoint(this.#endpointOut);
     const { rc } = await this.#reaper.call(UsbfsIoctl.RESET, null);
     if (rc < 0) throw this.#errnoError(-rc, 'USBDEVFS_RESET');
-    const handoff = await checkLinuxHandoff(this.#device, this.#configurationValue, this.interfaceNumber, this.#options, this.#id);
+    const handoff = await checkLinuxHandoff(this.device, this.#configurationValue, this.interfaceNumber, this.#options, this.#id);
     await this.#claim(handoff.driver, handoff.sysfsReadable);
   }
 
@@ -594,6 +596,8 @@ export class UsbfsTransport implements MscTransport {
 
   #onReaperEvent(event: ReaperEvent): void {
     this.stats.wakeups++;
+    this.stats.reaperWakeups += event.polls ?? 0;
+    if (event.postedAt !== undefined) this.stats.handoffMs += performance.timeOrigin + performance.now() - event.postedAt;
     for (const address of event.reaped) {
       const urb = this.#inflight.get(address);
       if (urb === undefined) continue;
@@ -705,14 +709,6 @@ export function usbfsPath(device: UsbDeviceLike): string | undefined {
   const address = device.address;
   if (!Number.isInteger(bus) || address === undefined || !Number.isInteger(address)) return undefined;
   return `/dev/bus/usb/${String(bus).padStart(3, '0')}/${String(address).padStart(3, '0')}`;
-}
-
-function openError(errno: number, path: string, id: string): UsbmsError {
-  if (errno === Errno.EACCES || errno === Errno.EPERM) {
-    return new AccessDeniedError(`Opening ${path} failed: ${errnoName(errno)}`, { details: { reason: 'permission', errno } });
-  }
-  if (errno === Errno.ENOENT || errno === Errno.ENODEV) return new DisconnectedError(`${id} is gone (${path}: ${errnoName(errno)})`, { details: { errno } });
-  return new TransportError(`Opening ${path} failed: ${errnoName(errno)}`, { details: { errno } });
 }
 
 function activeConfiguration(device: UsbDeviceLike) {

@@ -1,0 +1,222 @@
+// Backend benchmark, run inside the HIL guest (bundled on the host by run.ts --backends). One boot, one
+// device: the kernel (dd O_DIRECT at 120K and 1M, sg_turs), then usbms on each backend in turn, A-B-A-B
+// (usbfs, usb, usbfs, usb: load drifts within a boot), then the kernel again. Every usbms pass opens the
+// device as shipped (no options beyond the backend) and runs TEST UNIT READY, then reads and writes of
+// the volume in 120 KiB and 1 MiB calls (split by usbms at its default command size: 120 KiB below
+// SuperSpeed, 1 MiB at SuperSpeed, as Linux). On usbfs it also counts the main thread's and the reaper
+// thread's wake-ups per command and the time a completion spends between the threads.
+// Writes $HIL_OUT/backends.json; run.ts prints the tables.
+import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { LogicalUnit, MscDevice } from '../../packages/core/src/index.js';
+import { type Backend, listDevices, openDevice, UsbfsTransport } from '../../packages/node/src/index.js';
+import { hilProfile, writeResult } from '../../test/hil/guest/host.js';
+import { getProfile } from '../../test/hil/profiles.js';
+import type { BackendPass, BackendsResult, KernelRun, TurResult } from './types.js';
+
+const profile = getProfile(hilProfile());
+const expected = profile.expect;
+const isGadget = profile.implementation === 'linux-gadget';
+const KiB = 1024;
+const MiB = 1024 * KiB;
+const BLOCK = 512;
+const env = (name: string, fallback: number): number => {
+  const v = process.env[name];
+  return v === undefined || v === '' ? fallback : Number(v);
+};
+const VOLUME = env('BENCH_MIB', isGadget ? 8 : 16) * MiB;
+const TUR_COUNT = env('BENCH_TURS', 300);
+const ROUNDS = env('BENCH_ROUNDS', 2);
+const BACKENDS: Backend[] = ['usbfs', 'usb'];
+const result: BackendsResult = {
+  profile: profile.name,
+  description: profile.description,
+  volumeBytes: VOLUME,
+  kernel: [],
+  kernelTur: [],
+  passes: [],
+  notes: [],
+};
+const save = (): void => writeResult('backends.json', result);
+const log = (s: string): void => console.log(`[backends ${profile.name}] ${s}`);
+
+function interfaceSysfs(): string {
+  const root = '/sys/bus/usb/devices';
+  for (const name of fs.readdirSync(root)) {
+    if (!name.includes(':')) continue;
+    const dir = path.join(root, name);
+    try {
+      if (fs.readFileSync(path.join(dir, 'bInterfaceClass'), 'utf8').trim() !== '08') continue;
+      const serial = fs.readFileSync(path.join(path.dirname(fs.realpathSync(dir)), 'serial'), 'utf8').trim();
+      if (serial === expected.serial) return fs.realpathSync(dir);
+    } catch {
+      // not ours
+    }
+  }
+  throw new Error(`no mass-storage interface with serial ${expected.serial}`);
+}
+
+/** LUN 0's block device and SCSI generic device, once the kernel has them (again). */
+async function kernelDevices(timeoutMs: number): Promise<{ disk: string; sg: string }> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const iface = interfaceSysfs();
+    for (const name of fs.readdirSync('/sys/block')) {
+      if (!name.startsWith('sd')) continue;
+      const target = fs.realpathSync(path.join('/sys/block', name));
+      if (!target.startsWith(`${iface}/`) || !/\/\d+:\d+:\d+:0\/block\//.test(target)) continue;
+      if (Number(fs.readFileSync(path.join('/sys/block', name, 'size'), 'utf8')) === 0) continue;
+      const sgDir = path.join('/sys/block', name, 'device', 'scsi_generic');
+      const sg = fs.existsSync(sgDir) ? fs.readdirSync(sgDir)[0] : undefined;
+      if (sg && fs.existsSync(`/dev/${sg}`) && fs.existsSync(`/dev/${name}`)) return { disk: name, sg };
+    }
+    if (Date.now() > deadline) throw new Error(`the kernel did not bring LUN 0 of ${expected.serial} back within ${timeoutMs} ms`);
+    await sleep(100);
+  }
+}
+
+function dd(args: string[]): { bytes: number; seconds: number } {
+  const run = spawnSync('dd', args, { encoding: 'utf8' });
+  if (run.status !== 0) throw new Error(`dd ${args.join(' ')} failed: ${run.stderr}`);
+  const m = /(\d+) bytes .* copied, ([\d.e+-]+) s/.exec(run.stderr);
+  if (!m?.[1] || !m[2]) throw new Error(`cannot parse dd output: ${run.stderr}`);
+  return { bytes: Number(m[1]), seconds: Number(m[2]) };
+}
+
+function kernelPass(pass: number, disk: string, sg: string): void {
+  for (const [label, bs] of [
+    ['120K', 120 * KiB],
+    ['1M', MiB],
+  ] as const) {
+    const count = Math.floor(VOLUME / bs);
+    const w = dd(['if=/dev/zero', `of=/dev/${disk}`, 'oflag=direct', `bs=${bs}`, `count=${count}`, 'conv=notrunc']);
+    const r = dd([`if=/dev/${disk}`, 'of=/dev/null', 'iflag=direct', `bs=${bs}`, `count=${count}`]);
+    const runs: KernelRun[] = [
+      { pass, op: 'write', bs: label, bytes: w.bytes, seconds: w.seconds, mbps: w.bytes / w.seconds / 1e6 },
+      { pass, op: 'read', bs: label, bytes: r.bytes, seconds: r.seconds, mbps: r.bytes / r.seconds / 1e6 },
+    ];
+    result.kernel.push(...runs);
+    log(`kernel #${pass} bs=${label}: read ${runs[1]?.mbps.toFixed(1)} MB/s, write ${runs[0]?.mbps.toFixed(1)} MB/s`);
+  }
+  const started = performance.now();
+  const r = spawnSync('sg_turs', ['-n', String(TUR_COUNT), '-t', `/dev/${sg}`], { encoding: 'utf8' });
+  const wallMs = performance.now() - started;
+  if (r.status !== 0) throw new Error(`sg_turs failed (${r.status}): ${r.stderr}${r.stdout}`);
+  const m = /was ([\d.]+) secs/.exec(`${r.stdout}\n${r.stderr}`);
+  const seconds = m?.[1] ? Number(m[1]) : wallMs / 1000;
+  const tur: TurResult = { count: TUR_COUNT, meanUs: (seconds * 1e6) / TUR_COUNT, wallMs };
+  result.kernelTur.push(tur);
+  log(`kernel #${pass} sg_turs: ${tur.meanUs.toFixed(0)} us mean`);
+}
+
+/** Wake-up counters of a usbfs transport (zeros on the usb backend, which has none to read). */
+function counters(device: MscDevice): { wakeups: number; reaper: number; handoffMs: number; urbs: number } {
+  const t = device.transport;
+  if (!(t instanceof UsbfsTransport)) return { wakeups: 0, reaper: 0, handoffMs: 0, urbs: 0 };
+  return { wakeups: t.stats.wakeups, reaper: t.stats.reaperWakeups, handoffMs: t.stats.handoffMs, urbs: t.stats.urbs };
+}
+
+async function measure<T>(device: MscDevice, commands: number, body: () => Promise<T>): Promise<{ ms: number; perCommand: BackendPass['tur']['perCommand'] }> {
+  const before = counters(device);
+  const started = performance.now();
+  await body();
+  const ms = performance.now() - started;
+  const after = counters(device);
+  return {
+    ms,
+    perCommand: {
+      mainWakeups: (after.wakeups - before.wakeups) / commands,
+      reaperWakeups: (after.reaper - before.reaper) / commands,
+      handoffUs: after.wakeups > before.wakeups ? ((after.handoffMs - before.handoffMs) * 1000) / (after.wakeups - before.wakeups) : 0,
+      urbs: (after.urbs - before.urbs) / commands,
+    },
+  };
+}
+
+async function usbmsPass(backend: Backend, round: number): Promise<void> {
+  await kernelDevices(30_000);
+  const [info] = await listDevices({ serialNumber: expected.serial });
+  if (!info) throw new Error(`listDevices() did not find ${expected.serial}`);
+  const device = await openDevice(info, { backend, transferTimeoutMs: 120_000 });
+  try {
+    const lu: LogicalUnit = device.lun(0);
+    await lu.readCapacity();
+    for (let i = 0; i < 20; i++) await lu.testUnitReady();
+    const samples: number[] = [];
+    const tur = await measure(device, TUR_COUNT, async () => {
+      for (let i = 0; i < TUR_COUNT; i++) {
+        const t = performance.now();
+        await lu.testUnitReady();
+        samples.push(performance.now() - t);
+      }
+    });
+    samples.sort((a, b) => a - b);
+    const pct = (p: number): number => (samples[Math.min(samples.length - 1, Math.floor(samples.length * p))] ?? 0) * 1000;
+    const pass: BackendPass = {
+      backend,
+      round,
+      maxTransferBytes: device.maxTransferBytes,
+      tur: { meanUs: (tur.ms * 1000) / TUR_COUNT, p50Us: pct(0.5), p10Us: pct(0.1), p90Us: pct(0.9), perCommand: tur.perCommand },
+      io: [],
+    };
+    log(
+      `${backend} #${round}: TUR p50 ${pass.tur.p50Us.toFixed(0)} us (mean ${pass.tur.meanUs.toFixed(0)}); ` +
+        `wake-ups/cmd main ${tur.perCommand.mainWakeups.toFixed(2)} reaper ${tur.perCommand.reaperWakeups.toFixed(2)}, hand-off ${tur.perCommand.handoffUs.toFixed(0)} us`,
+    );
+    for (const size of [120 * KiB, MiB]) {
+      const blocks = size / BLOCK;
+      const calls = Math.floor(VOLUME / size);
+      const buffer = new Uint8Array(size);
+      const commandsPerCall = Math.ceil(size / device.maxTransferBytes);
+      for (const op of ['write', 'read'] as const) {
+        const m = await measure(device, calls * commandsPerCall, async () => {
+          for (let i = 0; i < calls; i++) {
+            if (op === 'read') await lu.read(i * blocks, blocks, { into: buffer });
+            else await lu.write(i * blocks, buffer);
+          }
+        });
+        const bytes = calls * size;
+        pass.io.push({
+          op,
+          callBytes: size,
+          bytes,
+          mbps: bytes / (m.ms / 1000) / 1e6,
+          msPerCommand: m.ms / (calls * commandsPerCall),
+          perCommand: m.perCommand,
+        });
+        log(
+          `${backend} #${round}: ${op} ${size / KiB} KiB calls: ${(bytes / (m.ms / 1000) / 1e6).toFixed(1)} MB/s; wake-ups/cmd main ${m.perCommand.mainWakeups.toFixed(2)} ` +
+            `reaper ${m.perCommand.reaperWakeups.toFixed(2)}, hand-off ${m.perCommand.handoffUs.toFixed(0)} us`,
+        );
+      }
+    }
+    result.passes.push(pass);
+    save();
+  } finally {
+    await device.close();
+  }
+}
+
+const t0 = performance.now();
+const first = await kernelDevices(30_000);
+kernelPass(1, first.disk, first.sg);
+save();
+for (let round = 1; round <= ROUNDS; round++) {
+  for (const backend of BACKENDS) {
+    try {
+      await usbmsPass(backend, round);
+    } catch (error) {
+      result.notes.push(`${backend} #${round} failed: ${error instanceof Error ? error.message : String(error)}`);
+      log(`${backend} #${round} FAILED: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
+      process.exitCode = 1;
+    }
+  }
+}
+const last = await kernelDevices(30_000);
+kernelPass(2, last.disk, last.sg);
+result.totalSeconds = (performance.now() - t0) / 1000;
+save();
+log(`done in ${result.totalSeconds.toFixed(0)} s`);
+process.exit(process.exitCode ?? 0);
