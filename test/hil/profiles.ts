@@ -3,6 +3,8 @@
 // One profile per boot: dummy_hcd's speed is a module parameter, and a fresh guest per device keeps the
 // kernel driver state of one scenario from leaking into the next.
 
+import { fileURLToPath } from 'node:url';
+
 export type ProfileName = 'xhci-storage' | 'ehci-storage' | 'bot-2lun' | 'uas' | 'gadget-hs' | 'gadget-ss';
 
 /** A raw image file the runner creates (sparse) in the job folder before boot. */
@@ -37,8 +39,8 @@ export interface ExpectedDevice {
 }
 
 export interface Profile {
-  /** 'none' only for NO_DEVICES (the preflight boot). */
-  name: ProfileName | 'none';
+  /** 'none' only for NO_DEVICES (the preflight boot); 'sat-gadget' for SAT_GADGET (sat.test.ts). */
+  name: ProfileName | 'none' | 'sat-gadget';
   description: string;
   /** 'bot' devices get the full scenario suite; 'uas' must be listed and refused. */
   transport: 'bot' | 'uas';
@@ -290,6 +292,96 @@ export const PROFILES: Record<ProfileName, Profile> = {
       lunBytes: DRIVE_MIB * MiB,
       vendor: 'Linux',
     },
+  },
+};
+
+/** The recording FunctionFS BOT gadget (guest/bot-gadget.py) of the SAT profile, and its ids. */
+const GADGET_SCRIPT = fileURLToPath(new URL('./guest/bot-gadget.py', import.meta.url));
+
+export const SAT_GADGET_IDS = { vendorId: 0x1d6b, productId: 0x0104, serial: 'HIL-SAT-GADGET' } as const;
+export const SAT_DISK = { model: 'HIL SAT DISK', serial: 'HILSAT0001', firmware: 'HIL1.0', sizeMiB: 64 } as const;
+
+/**
+ * Builds a configfs gadget with one FunctionFS function (usb_f_fs) on dummy_hcd (high speed) and starts the
+ * recording BOT gadget in the chroot: it forwards every CDB through SG_IO to the libata disk (the QEMU
+ * ide-hd on AHCI, /dev/sda), logging to $JOB/gadget.jsonl, then binds the UDC itself once its descriptors
+ * are written.
+ */
+function satGadgetSetup(): string {
+  const { vendorId, productId, serial } = SAT_GADGET_IDS;
+  return `
+set -e
+modprobe ahci
+modprobe dummy_hcd is_high_speed=1
+modprobe libcomposite
+modprobe usb_f_fs
+mountpoint -q /sys/kernel/config || mount -t configfs none /sys/kernel/config
+# The ATA disk first: the gadget needs its sg node.
+i=0
+ATA=""
+while [ -z "$ATA" ]; do
+  for b in /sys/block/sd*; do
+    [ -e "$b" ] || continue
+    case "$(readlink -f "$b")" in */ata[0-9]*) ATA="$(basename "$b")" ;; esac
+  done
+  i=$((i+1)); [ $i -lt 600 ] || { echo "no libata disk appeared"; ls /sys/block; exit 1; }
+  [ -n "$ATA" ] || sleep 0.1
+done
+SG="$(ls /sys/block/$ATA/device/scsi_generic)"
+echo "libata disk: $ATA ($SG)"
+G=/sys/kernel/config/usb_gadget/sat
+mkdir -p "$G"
+echo 0x${vendorId.toString(16)} > "$G/idVendor"
+echo 0x${productId.toString(16).padStart(4, '0')} > "$G/idProduct"
+mkdir -p "$G/strings/0x409"
+echo "${serial}" > "$G/strings/0x409/serialnumber"
+echo "usbms HIL" > "$G/strings/0x409/manufacturer"
+echo "Recording BOT gadget (SG_IO)" > "$G/strings/0x409/product"
+mkdir -p "$G/configs/c.1/strings/0x409"
+echo "bot" > "$G/configs/c.1/strings/0x409/configuration"
+mkdir -p "$G/functions/ffs.bot"
+ln -s "$G/functions/ffs.bot" "$G/configs/c.1/"
+mkdir -p "$NEWROOT/dev/ffs-bot"
+mount -t functionfs bot "$NEWROOT/dev/ffs-bot"
+mount -t configfs none "$NEWROOT/sys/kernel/config"
+chroot "$NEWROOT" /usr/bin/python3 "${GADGET_SCRIPT}" --ffs /dev/ffs-bot --sg "/dev/$SG" \
+  --log "$JOB/gadget.jsonl" --udc-file /sys/kernel/config/usb_gadget/sat/UDC --udc dummy_udc.0 \
+  > "$NEWROOT$JOB/gadget.out" 2>&1 < /dev/null &
+set +e
+`;
+}
+
+/** QEMU ide-hd on an AHCI controller (libata in the guest) behind the recording SG_IO gadget. */
+export const SAT_GADGET: Profile = {
+  name: 'sat-gadget',
+  description: 'recording FunctionFS BOT gadget (dummy_hcd, high speed) forwarding through SG_IO to a QEMU ide-hd on AHCI (libata)',
+  transport: 'bot',
+  implementation: 'linux-gadget',
+  drives: [{ id: 'ide0', sizeMiB: SAT_DISK.sizeMiB }],
+  qemuArgs: (image) => [
+    '-device',
+    'ahci,id=ahci0',
+    '-drive',
+    `if=none,id=ide0,file=${image('ide0')},format=raw,cache=writeback`,
+    '-device',
+    `ide-hd,drive=ide0,bus=ahci0.0,model=${SAT_DISK.model},serial=${SAT_DISK.serial},ver=${SAT_DISK.firmware}`,
+  ],
+  cli: true,
+  guestSetup: satGadgetSetup(),
+  // The gadget's interface, and two disks: the ATA disk and the gadget's USB disk.
+  waitFor: { massStorageInterfaces: 1, disks: 2 },
+  expect: {
+    vendorId: SAT_GADGET_IDS.vendorId,
+    productId: SAT_GADGET_IDS.productId,
+    serial: SAT_GADGET_IDS.serial,
+    speed: 'high',
+    interfaceClass: 0x08,
+    interfaceSubclass: 0x06,
+    interfaceProtocol: 0x50,
+    bulkPacketSize: 512,
+    luns: 1,
+    lunBytes: SAT_DISK.sizeMiB * MiB,
+    vendor: 'ATA',
   },
 };
 

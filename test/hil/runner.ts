@@ -249,7 +249,7 @@ export async function startGuest(opts: GuestOptions): Promise<GuestRun> {
     '-initrd',
     env.initrd,
     '-append',
-    `console=ttyS0 panic=-1 loglevel=4 hil.job=${jobDir} hil.repo=${REPO_ROOT}`,
+    `console=ttyS0 panic=-1 loglevel=4 no_timer_check hil.job=${jobDir} hil.repo=${REPO_ROOT}`,
     '-serial',
     `file:${path.join(jobDir, 'serial.log')}`,
     '-fsdev',

@@ -39,6 +39,10 @@ is_static_busybox() {
 is_static_busybox || need_pkgs+=(busybox-static)
 command -v depmod >/dev/null 2>&1 || need_pkgs+=(kmod)
 command -v cpio >/dev/null 2>&1 || need_pkgs+=(cpio)
+# The SAT suite: the recording gadget (guest/bot-gadget.py) runs on the host's python3 inside the guest, and
+# smartctl is the reference it is compared with. Minimal Debian images have neither.
+command -v python3 >/dev/null 2>&1 || need_pkgs+=(python3)
+command -v smartctl >/dev/null 2>&1 || need_pkgs+=(smartmontools)
 if [ "${#need_pkgs[@]}" -gt 0 ]; then
   [ "$(id -u)" = 0 ] || die "missing ${need_pkgs[*]} and not root; run as root, then try again: apt-get update && apt-get install -y --no-install-recommends ${need_pkgs[*]}"
   apt_update_once
@@ -82,12 +86,14 @@ MODDIR="$KROOT/lib/modules/$KVER"
 # --- 3. initramfs ---------------------------------------------------------------------------------------
 # Modules the guest loads (the init script loads them by name with busybox modprobe): 9p root over virtio,
 # overlayfs for a writable root, SCSI disk + sg, both USB storage drivers, both host controllers, and the
-# gadget stack (dummy_hcd + configfs + f_mass_storage) for the Linux gadget profiles.
+# gadget stack (dummy_hcd + configfs + f_mass_storage, FunctionFS for the recording gadget) for the Linux
+# gadget profiles, and AHCI/libata for the SAT profile's ATA disk.
 MODULES=(
   virtio_pci 9pnet_virtio 9p overlay
   scsi_mod sd_mod sg usb-storage uas
   xhci-pci ehci-pci
-  configfs libcomposite usb_f_mass_storage dummy_hcd
+  configfs libcomposite usb_f_mass_storage dummy_hcd usb_f_fs
+  ahci
   crct10dif_generic crc64_rocksoft_generic
 )
 INIT_SRC="$HIL_DIR/guest/init"
