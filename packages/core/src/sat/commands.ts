@@ -96,9 +96,13 @@ export function smartReadData(thresholds?: SmartThresholds): AtaCommand<SmartDat
   return pioIn('SMART READ DATA', smart(SmartFeature.ReadData, 0, 1), 1, (data) => decodeSmartData(data, thresholds));
 }
 
-/** SMART READ THRESHOLDS (B0h/D1h). */
+/**
+ * SMART READ ATTRIBUTE THRESHOLDS (B0h/D1h, ATA/ATAPI-4 §8.41.5.3; obsolete since ATA/ATAPI-6, still answered
+ * by drives): one 512-byte block. LBA(7:0) = 01h, as smartmontools sends it (smartctl 7.3, every `-d` type),
+ * so a recorded exchange with either tool shows the same CDB.
+ */
 export function smartReadThresholds(): AtaCommand<SmartThresholds> {
-  return pioIn('SMART READ THRESHOLDS', smart(SmartFeature.ReadThresholds, 0, 1), 1, decodeSmartThresholds);
+  return pioIn('SMART READ THRESHOLDS', smart(SmartFeature.ReadThresholds, 1, 1), 1, decodeSmartThresholds);
 }
 
 /**

@@ -2,7 +2,16 @@ import { describe, expect, it } from 'vitest';
 import { InvalidArgumentError, ParseError } from '../errors.js';
 import { decodeSense } from '../sense/decode.js';
 import { SimAtaDrive } from '../sim/sat-target.js';
-import { checkPowerMode, identifyDevice, readLogExt, smartExecuteOfflineImmediate, smartReadData, smartReadLog, smartReturnStatus } from './commands.js';
+import {
+  checkPowerMode,
+  identifyDevice,
+  readLogExt,
+  smartExecuteOfflineImmediate,
+  smartReadData,
+  smartReadLog,
+  smartReadThresholds,
+  smartReturnStatus,
+} from './commands.js';
 import { decodeIdentifyDevice } from './identify.js';
 import { AtaProtocol, ataPassThrough, parseAtaPassThrough } from './pass-through.js';
 import { ataReadOnlyRefusal, isAtaPassThroughAllowedReadOnly } from './read-only.js';
@@ -23,6 +32,9 @@ describe('ATA PASS-THROUGH CDBs (SAT-4 §12.2.2, §12.2.3)', () => {
 
   it('SMART READ DATA and RETURN STATUS: key 4Fh/C2h in LBA mid/high, CK_COND for the register answer', () => {
     expect(hex(cdbOf(smartReadData()))).toBe('85 08 0e 00 d0 00 01 00 00 00 4f 00 c2 00 b0 00');
+    // READ THRESHOLDS: LBA(7:0) = 01h, as smartctl 7.3 sends it (byte 8).
+    expect(hex(cdbOf(smartReadThresholds()))).toBe('85 08 0e 00 d1 00 01 00 01 00 4f 00 c2 00 b0 00');
+    expect(hex(cdbOf(smartReadThresholds(), 12))).toBe('a1 08 0e d1 01 01 4f c2 00 b0 00 00');
     // Non-data: PROTOCOL 3, CK_COND 20h, no transfer fields.
     expect(hex(cdbOf(smartReturnStatus()))).toBe('85 06 20 00 da 00 00 00 00 00 4f 00 c2 00 b0 00');
     expect(hex(cdbOf(smartReturnStatus(), 12))).toBe('a1 06 20 da 00 00 4f c2 00 b0 00 00');
