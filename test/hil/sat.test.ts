@@ -194,6 +194,6 @@ describe('SAT through the recording gadget, libata and QEMU IDE', () => {
     }
     expect(r.gadgetLinesDuringRefusals.filter((l) => l.includes('"kind": "cbw"'))).toEqual([]);
     // The gadget was listening: the allowed SMART RETURN STATUS right after shows up as a CBW.
-    expect(r.allowedAfter.cdbs.some((l) => l.includes('85062000da00000000004f00c200b000'))).toBe(true);
+    expect(r.allowedAfter.cdbs.some((l) => l.includes('85062c00da00000000004f00c200b000'))).toBe(true);
   });
 });

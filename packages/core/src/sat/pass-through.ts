@@ -183,6 +183,10 @@ export function ataPassThrough(options: AtaPassThroughOptions & { direction?: Da
   if (direction !== 'none') {
     // T_TYPE 0: 512-byte units; BYT_BLOK 1: the field counts blocks; T_LENGTH 1 = FEATURES, 2 = COUNT.
     flags |= (direction === 'in' ? 0x08 : 0) | 0x04 | (options.lengthIn === 'features' ? 0x01 : 0x02);
+  } else {
+    // T_LENGTH 0: no data, and T_DIR/BYT_BLOK mean nothing (SAT-4 table 196). smartctl (7.3, `-d sat`) sends
+    // them as 1 and 1 on every non-data command, and SATLs have long been tried with its CDBs: send the same.
+    flags |= 0x08 | 0x04;
   }
   if (size === 16) {
     const cdb = new Uint8Array(16);

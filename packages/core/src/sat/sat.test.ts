@@ -35,11 +35,11 @@ describe('ATA PASS-THROUGH CDBs (SAT-4 §12.2.2, §12.2.3)', () => {
     // READ THRESHOLDS: LBA(7:0) = 01h, as smartctl 7.3 sends it (byte 8).
     expect(hex(cdbOf(smartReadThresholds()))).toBe('85 08 0e 00 d1 00 01 00 01 00 4f 00 c2 00 b0 00');
     expect(hex(cdbOf(smartReadThresholds(), 12))).toBe('a1 08 0e d1 01 01 4f c2 00 b0 00 00');
-    // Non-data: PROTOCOL 3, CK_COND 20h, no transfer fields.
-    expect(hex(cdbOf(smartReturnStatus()))).toBe('85 06 20 00 da 00 00 00 00 00 4f 00 c2 00 b0 00');
-    expect(hex(cdbOf(smartReturnStatus(), 12))).toBe('a1 06 20 da 00 00 4f c2 00 b0 00 00');
-    expect(hex(cdbOf(smartExecuteOfflineImmediate('short')))).toBe('85 06 00 00 d4 00 00 00 01 00 4f 00 c2 00 b0 00');
-    expect(hex(cdbOf(checkPowerMode()))).toBe('85 06 20 00 00 00 00 00 00 00 00 00 00 00 e5 00');
+    // Non-data: PROTOCOL 3, CK_COND 20h, T_LENGTH 0 with T_DIR and BYT_BLOK set (0Ch) as smartctl sends them.
+    expect(hex(cdbOf(smartReturnStatus()))).toBe('85 06 2c 00 da 00 00 00 00 00 4f 00 c2 00 b0 00');
+    expect(hex(cdbOf(smartReturnStatus(), 12))).toBe('a1 06 2c da 00 00 4f c2 00 b0 00 00');
+    expect(hex(cdbOf(smartExecuteOfflineImmediate('short')))).toBe('85 06 0c 00 d4 00 00 00 01 00 4f 00 c2 00 b0 00');
+    expect(hex(cdbOf(checkPowerMode()))).toBe('85 06 2c 00 00 00 00 00 00 00 00 00 00 00 e5 00');
   });
 
   it('READ LOG EXT is 48-bit: EXTEND, 16-bit count, page number in LBA(15:8) and LBA(47:40)', () => {
