@@ -39,8 +39,8 @@ export interface ExpectedDevice {
 }
 
 export interface Profile {
-  /** 'none' only for NO_DEVICES (the preflight boot); 'sat-gadget' for SAT_GADGET (sat.test.ts). */
-  name: ProfileName | 'none' | 'sat-gadget';
+  /** 'none' only for NO_DEVICES (the preflight boot); 'sat-gadget' (sat.test.ts), 'bridge-gadget' (bridges.test.ts). */
+  name: ProfileName | 'none' | 'sat-gadget' | 'bridge-gadget';
   description: string;
   /** 'bot' devices get the full scenario suite; 'uas' must be listed and refused. */
   transport: 'bot' | 'uas';
@@ -296,7 +296,7 @@ export const PROFILES: Record<ProfileName, Profile> = {
 };
 
 /** The recording FunctionFS BOT gadget (guest/bot-gadget.py) of the SAT profile, and its ids. */
-const GADGET_SCRIPT = fileURLToPath(new URL('./guest/bot-gadget.py', import.meta.url));
+export const GADGET_SCRIPT = fileURLToPath(new URL('./guest/bot-gadget.py', import.meta.url));
 
 export const SAT_GADGET_IDS = { vendorId: 0x1d6b, productId: 0x0104, serial: 'HIL-SAT-GADGET' } as const;
 export const SAT_DISK = { model: 'HIL SAT DISK', serial: 'HILSAT0001', firmware: 'HIL1.0', sizeMiB: 64 } as const;
@@ -383,6 +383,57 @@ export const SAT_GADGET: Profile = {
     lunBytes: SAT_DISK.sizeMiB * MiB,
     vendor: 'ATA',
   },
+};
+
+/**
+ * How many configfs gadgets the bridge profile builds: one per bridge kind, b0.. in `BRIDGE_KINDS` order
+ * (bridges.test.ts checks the count; the summary reporter loads this file without the workspace packages).
+ */
+export const BRIDGE_GADGETS = 7;
+
+/**
+ * Builds BRIDGE_GADGETS configfs gadgets (usb_gadget/b0..b6), each with one FunctionFS function mounted at
+ * $NEWROOT/dev/ffs-bN, on dummy_hcd (high speed), and loads ums-cypress: usb-storage leaves the Cypress
+ * ATACB bridge (04b4:6830) to it (unusual_cypress.h), so without it nothing would bind. The guest script sets
+ * each gadget's VID:PID and starts the recording gadget (guest/bot-gadget.py --sim) for one kind at a time.
+ */
+function bridgeGadgetSetup(): string {
+  return `
+set -e
+modprobe dummy_hcd is_high_speed=1
+modprobe libcomposite
+modprobe usb_f_fs
+modprobe ums-cypress
+grep -q ' /sys/kernel/config ' /proc/mounts || mount -t configfs none /sys/kernel/config
+mount -t configfs none "$NEWROOT/sys/kernel/config"
+for i in ${Array.from({ length: BRIDGE_GADGETS }, (_, i) => i).join(' ')}; do
+  G=/sys/kernel/config/usb_gadget/b$i
+  mkdir -p "$G/strings/0x409" "$G/configs/c.1/strings/0x409" "$G/functions/ffs.b$i"
+  echo "usbms HIL" > "$G/strings/0x409/manufacturer"
+  echo "Recording BOT gadget (simulated bridge)" > "$G/strings/0x409/product"
+  echo "bot" > "$G/configs/c.1/strings/0x409/configuration"
+  ln -s "$G/functions/ffs.b$i" "$G/configs/c.1/"
+  mkdir -p "$NEWROOT/dev/ffs-b$i"
+  mount -t functionfs b$i "$NEWROOT/dev/ffs-b$i"
+done
+set +e
+`;
+}
+
+/** The recording gadget in front of the simulator's bridge emulations, one kind after another (bridges.test.ts). */
+export const BRIDGE_GADGET: Profile = {
+  name: 'bridge-gadget',
+  description: 'recording FunctionFS BOT gadget (dummy_hcd, high speed) answering from the simulator bridge emulations, one VID:PID per bridge kind',
+  transport: 'bot',
+  implementation: 'linux-gadget',
+  drives: [],
+  qemuArgs: () => [],
+  cli: false,
+  guestSetup: bridgeGadgetSetup(),
+  // The guest script binds the gadgets itself, one at a time, and checks each device it makes.
+  waitFor: { massStorageInterfaces: 0, disks: 0 },
+  // Not in the scenario loop (the bridges differ per kind): what every one of the gadgets presents.
+  expect: { ...SAT_GADGET.expect, vendorId: 0, productId: 0, serial: '', lunBytes: 0, vendor: '' },
 };
 
 /** A guest with no USB devices: run.sh's preflight check that QEMU and the guest work at all. */

@@ -87,13 +87,14 @@ MODDIR="$KROOT/lib/modules/$KVER"
 # Modules the guest loads (the init script loads them by name with busybox modprobe): 9p root over virtio,
 # overlayfs for a writable root, SCSI disk + sg, both USB storage drivers, both host controllers, and the
 # gadget stack (dummy_hcd + configfs + f_mass_storage, FunctionFS for the recording gadget) for the Linux
-# gadget profiles, and AHCI/libata for the SAT profile's ATA disk.
+# gadget profiles, AHCI/libata for the SAT profile's ATA disk, and ums-cypress for the bridge profile (usb-storage
+# leaves the Cypress ATACB bridge 04b4:6830 to it).
 MODULES=(
   virtio_pci 9pnet_virtio 9p overlay
   scsi_mod sd_mod sg usb-storage uas
   xhci-pci ehci-pci
   configfs libcomposite usb_f_mass_storage dummy_hcd usb_f_fs
-  ahci
+  ahci ums-cypress
   crct10dif_generic crc64_rocksoft_generic
 )
 INIT_SRC="$HIL_DIR/guest/init"

@@ -2,16 +2,18 @@
 """A recording USB Mass Storage Bulk-Only Transport gadget in user space (FunctionFS, usb_f_fs).
 
 Every CBW, data stage and CSW is logged as one JSON line. Commands are either served from a file-backed
-disk (--file: a minimal SBC block device) or forwarded one by one through SG_IO to a Linux SCSI device
-(--sg /dev/sgN, e.g. a disk behind libata): the CDB goes down unchanged, data and status come back, and
-the sense data SG_IO returned is kept for the host's next REQUEST SENSE, which is never forwarded; no
-sense is ever made up (REQUEST SENSE with nothing pending answers NO SENSE, as SPC-4 §6.39 says).
+disk (--file: a minimal SBC block device), or forwarded one by one through SG_IO to a Linux SCSI device
+(--sg /dev/sgN, e.g. a disk behind libata), or sent over a Unix socket to a command-level target
+(--sim SOCKET: guest/sim-target.ts, the simulator's bridge emulations). When forwarding, the CDB goes down
+unchanged, data and status come back, and the sense data returned with a CHECK CONDITION is kept for the
+host's next REQUEST SENSE, which is never forwarded; no sense is ever made up (REQUEST SENSE with nothing
+pending answers NO SENSE, as SPC-4 §6.39 says).
 
 Python 3 stdlib only (struct, fcntl.ioctl, ctypes buffers), so any test suite of the integration rig can
 run it from the host root the guest mounts. Usage (inside the guest, after `mount -t functionfs NAME DIR`):
 
   bot-gadget.py --ffs DIR --udc-file /sys/kernel/config/usb_gadget/G/UDC --udc dummy_udc.0 \
-                --log out.jsonl (--file disk.img | --sg /dev/sg1)
+                --log out.jsonl (--file disk.img | --sg /dev/sg1 | --sim /tmp/sim.sock)
 
 BOT rules from USB MSC BOT 1.0: CBW 31 bytes (§5.1), CSW 13 bytes (§5.2), Get Max LUN and Bulk-Only Mass
 Storage Reset class requests (§3.1, §3.2), short data-in with residue and a STALL when the host expects
@@ -22,6 +24,7 @@ import ctypes
 import fcntl
 import json
 import os
+import socket
 import struct
 import sys
 import threading
@@ -90,7 +93,7 @@ class FileDisk:
         self.blocks = os.fstat(self.fd).st_size // block
         self.sense = None
 
-    def execute(self, cdb, direction, length, data_out):
+    def execute(self, cdb, direction, length, data_out, lun):
         op = cdb[0]
         self.sense = None
         if op == 0x00:  # TEST UNIT READY
@@ -129,7 +132,7 @@ class SgDisk:
         self.log = log
         self.sense = None
 
-    def execute(self, cdb, direction, length, data_out):
+    def execute(self, cdb, direction, length, data_out, lun):
         self.sense = None
         cdb_buf = ctypes.create_string_buffer(bytes(cdb), len(cdb))
         sense_buf = ctypes.create_string_buffer(252)
@@ -164,6 +167,42 @@ class SgDisk:
         return 1, got
 
 
+class SimSocketDisk:
+    """Sends each command to a command-level target over a Unix socket (wire format: guest/sim-target.ts)."""
+
+    REQUEST = struct.Struct('<BBHII')  # LUN, direction (0 none, 1 in, 2 out), CDB length, transfer length, data-out length
+    REPLY = struct.Struct('<BBHI')  # CSW status, 0, sense length, data-in length
+    DIRECTIONS = {'none': 0, 'in': 1, 'out': 2}
+
+    def __init__(self, path, log):
+        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self.sock.connect(path)
+        self.log = log
+        self.sense = None
+
+    def recv_exactly(self, n):
+        chunks = []
+        while n > 0:
+            chunk = self.sock.recv(n)
+            if not chunk:
+                raise OSError('the simulated target closed the connection')
+            chunks.append(chunk)
+            n -= len(chunk)
+        return b''.join(chunks)
+
+    def execute(self, cdb, direction, length, data_out, lun):
+        self.sense = None
+        out = bytes(data_out) if direction == 'out' else b''
+        self.sock.sendall(self.REQUEST.pack(lun, self.DIRECTIONS[direction], len(cdb), length, len(out)) + bytes(cdb) + out)
+        status, _, sense_len, data_len = self.REPLY.unpack(self.recv_exactly(self.REPLY.size))
+        sense = self.recv_exactly(sense_len)
+        data = self.recv_exactly(data_len)
+        self.log.write('sim', cdb=hexs(cdb), status=status, sense=hexs(sense), data_in=data_len)
+        if status == 1 and sense:
+            self.sense = sense
+        return status, data
+
+
 class Gadget:
     def __init__(self, args):
         self.args = args
@@ -173,8 +212,13 @@ class Gadget:
         os.write(self.ep0, strings())
         self.ep_in = os.open(os.path.join(args.ffs, 'ep1'), os.O_RDWR)
         self.ep_out = os.open(os.path.join(args.ffs, 'ep2'), os.O_RDWR)
-        self.disk = SgDisk(args.sg, self.log) if args.sg else FileDisk(args.file)
-        self.log.write('start', mode='sg' if args.sg else 'file', target=args.sg or args.file, kernel=os.uname().release)
+        if args.sg:
+            self.disk, mode, target = SgDisk(args.sg, self.log), 'sg', args.sg
+        elif args.sim:
+            self.disk, mode, target = SimSocketDisk(args.sim, self.log), 'sim', args.sim
+        else:
+            self.disk, mode, target = FileDisk(args.file), 'file', args.file
+        self.log.write('start', mode=mode, target=target, kernel=os.uname().release)
 
     def control_loop(self):
         while True:
@@ -228,7 +272,7 @@ class Gadget:
                     chunks.append(chunk)
                     remaining -= len(chunk)
                 data_out = b''.join(chunks)
-                self.log.write('data-out', tag=tag, bytes=len(data_out), head=hexs(data_out[:64]))
+                self.log.write('data-out', tag=tag, bytes=len(data_out), head=hexs(data_out[:512]))
             if cdb and cdb[0] == 0x03:
                 # REQUEST SENSE is answered here, never forwarded: the pending sense of the previous command.
                 pending = self.disk.sense
@@ -238,7 +282,7 @@ class Gadget:
                 self.log.write('request-sense', tag=tag, pending=pending is not None, sense=hexs(sense))
             else:
                 try:
-                    status, data = self.disk.execute(cdb, direction, length, data_out)
+                    status, data = self.disk.execute(cdb, direction, length, data_out, lun)
                 except OSError as e:
                     self.log.write('execute-error', tag=tag, error=str(e))
                     status, data = 1, b''
@@ -278,11 +322,12 @@ def main():
     p.add_argument('--log', required=True)
     p.add_argument('--file')
     p.add_argument('--sg')
+    p.add_argument('--sim', help='Unix socket of a command-level target (guest/sim-target.ts)')
     p.add_argument('--udc-file')
     p.add_argument('--udc', default='dummy_udc.0')
     args = p.parse_args()
-    if bool(args.file) == bool(args.sg):
-        p.error('give exactly one of --file and --sg')
+    if sum(1 for x in (args.file, args.sg, args.sim) if x) != 1:
+        p.error('give exactly one of --file, --sg and --sim')
     Gadget(args).run()
 
 
