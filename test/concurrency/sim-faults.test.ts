@@ -42,8 +42,9 @@ const testUnitReady: BotCommandRequest = { lun: 0, cdb: new Uint8Array(6), direc
 
 async function harness(simOptions: SimulatedDeviceOptions = {}, engineOptions: BotEngineOptions = {}) {
   const sim = new SimulatedDevice({ luns: [{ blocks: 256, writeCache: false }], ...simOptions });
-  const bot = new BotEngine(sim.transport, engineOptions);
   const queue = new CommandQueue();
+  // As MscDevice wires them: the engine reports a failed or vanished device, the queue rejects from then on.
+  const bot = new BotEngine(sim.transport, { onFailure: (error) => queue.fail(error), ...engineOptions });
   sim.transport.onDisconnect(() => queue.fail(new DisconnectedError()));
   const exec = (req: BotCommandRequest, options: { signal?: AbortSignal; timeoutMs?: number } = {}): Promise<BotCommandResult> =>
     queue.run(({ signal }) => bot.command({ ...req, signal }), options);
@@ -280,7 +281,7 @@ describe('simulator faults through CommandQueue + BotEngine', () => {
     await h.expectHealthy();
   });
 
-  it('reset-stall and port-reset-fail: DeviceFailedError naming the cause; later commands fail fast', async () => {
+  it('reset-stall and port-reset-fail: DeviceFailedError naming the cause, reported to the queue; later commands fail fast', async () => {
     const h = await harness();
     h.sim.inject({ kind: 'reset-stall' });
     h.sim.inject({ kind: 'port-reset-fail' });
@@ -288,9 +289,10 @@ describe('simulator faults through CommandQueue + BotEngine', () => {
     const error = await h.exec(read(1)).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(DeviceFailedError);
     expect((error as DeviceFailedError).cause).toBeDefined();
-    h.queue.fail(error);
+    expect(h.queue.failure).toBe(error);
+    const commands = h.sim.log.length;
     await expect(h.exec(read(2))).rejects.toBeInstanceOf(DeviceFailedError);
-    await expect(h.bot.command(read(2))).rejects.toBeInstanceOf(DeviceFailedError);
+    expect(h.sim.log.length).toBe(commands);
     expect(h.sim.violations).toEqual([]);
   });
 

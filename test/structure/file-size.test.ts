@@ -15,8 +15,8 @@ const DEBT: Record<string, number> = {
   'packages/core/src/sim/device.ts': 1292,
   'packages/core/src/sim/scsi-target.ts': 823,
   'packages/node/src/usbfs/transport.ts': 720,
-  'packages/core/src/bot/engine.ts': 748,
-  'packages/core/src/device.ts': 769,
+  'packages/core/src/bot/engine.ts': 747,
+  'packages/core/src/device.ts': 730,
   'packages/core/src/remote/client.ts': 698,
   'packages/node/src/cli/commands.ts': 602,
 };

@@ -1,17 +1,7 @@
 import { abortReason } from './bot/abort.js';
 import { BotEngine } from './bot/engine.js';
-import {
-  BabbleError,
-  ClosedError,
-  DeviceFailedError,
-  DisconnectedError,
-  InvalidArgumentError,
-  ParseError,
-  ReadOnlyError,
-  ScsiCheckConditionError,
-  UsbmsError,
-  WriteProtectedError,
-} from './errors.js';
+import { DeviceLifecycle, type DeviceState } from './device-state.js';
+import { BabbleError, InvalidArgumentError, ParseError, ReadOnlyError, ScsiCheckConditionError, WriteProtectedError } from './errors.js';
 import { LogicalUnit, SENSE_LENGTH } from './logical-unit.js';
 import { CommandQueue } from './queue.js';
 import { describeQuirkRule, matchQuirks, type QuirkMatchInput, type QuirkRule, type Quirks } from './quirks.js';
@@ -28,6 +18,7 @@ import { checkTimeout, MAX_TIMER_MS } from './timer.js';
 import { now, type TraceListener, Tracer } from './trace.js';
 import type { MscTransport, TransportInfo } from './transport.js';
 
+export type { DeviceState } from './device-state.js';
 export { LogicalUnit, type LogicalUnitHost } from './logical-unit.js';
 
 /** Queue priorities: recovery and user resets run ahead of queued I/O. */
@@ -146,17 +137,6 @@ export interface CloseOptions {
   rejectPending?: boolean;
 }
 
-/**
- * Lifecycle of an {@link MscDevice}, read from {@link MscDevice.state}:
- * - `open`: commands are accepted.
- * - `failed`: reset recovery (BOT 1.0 §5.3.4) did not bring the device back
- *   (DeviceFailedError); queued and new commands fail; close it and open it again.
- * - `disconnected`: the transport reported the device unplugged; commands fail
- *   with DisconnectedError.
- * - `closed`: {@link MscDevice.close} was called; commands fail with ClosedError.
- */
-export type DeviceState = 'open' | 'failed' | 'disconnected' | 'closed';
-
 type Transaction = {
   name: string;
   cdb: Uint8Array;
@@ -231,7 +211,7 @@ function lunCheckConditionError(command: string, sense: SenseData | undefined, l
  */
 export class MscDevice {
   readonly transport: MscTransport;
-  readonly quirks: Quirks;
+  #quirks: Quirks;
   #quirkRules: readonly QuirkRule[] = [];
   #options: MscDeviceOptions;
   #engine: BotEngine;
@@ -239,8 +219,8 @@ export class MscDevice {
   #tracer = new Tracer();
   #luns: LogicalUnit[] = [];
   #maxLun = 0;
-  #state: DeviceState = 'open';
-  #failure: Error | undefined;
+  /** The one owner of open / failed / disconnected / closed: the engine and transport report to it. */
+  readonly #lifecycle = new DeviceLifecycle();
   #traceId = 0;
   #disconnectListeners = new Set<() => void>();
   #unsubscribeDisconnect: () => void;
@@ -249,15 +229,31 @@ export class MscDevice {
     this.transport = transport;
     this.#options = options;
     if (options.onTrace) this.#tracer.on(options.onTrace);
-    this.quirks = this.#matchQuirks(quirkInput(transport.info), 'descriptor');
+    this.#quirks = this.#matchQuirks(quirkInput(transport.info), 'descriptor');
     this.#engine = new BotEngine(transport, {
-      quirks: this.quirks,
+      quirks: this.#quirks,
       strictResidue: options.strictResidue ?? false,
       tracer: this.#tracer,
+      onFailure: (error) => this.#lifecycle.report(error),
       ...(options.earlyStatus === undefined ? {} : { earlyStatus: options.earlyStatus }),
     });
     this.#queue = new CommandQueue();
-    this.#unsubscribeDisconnect = transport.onDisconnect(() => this.#onDisconnect());
+    // What a transition means for everyone else: the queue rejects (running, queued and later jobs),
+    // disconnect listeners hear of it.
+    this.#lifecycle.onChange((state, cause) => {
+      if (state === 'failed' || state === 'disconnected') this.#queue.fail(cause);
+      if (state === 'disconnected') for (const listener of this.#disconnectListeners) listener();
+    });
+    this.#unsubscribeDisconnect = transport.onDisconnect(() => this.#lifecycle.disconnect());
+  }
+
+  /**
+   * The quirks in effect: the built-in table and `quirkRules` matched on the USB descriptor, then again
+   * with the INQUIRY strings of LUN 0 once read, with the `quirks` option on top. A fresh match replaces
+   * the object (it is never changed in place), and the engine is handed its part explicitly.
+   */
+  get quirks(): Quirks {
+    return this.#quirks;
   }
 
   /**
@@ -324,7 +320,8 @@ export class MscDevice {
           { ...quirkInput(this.transport.info), inquiryVendor: vendor, inquiryProduct: product, inquiryRevision: revision },
           'inquiry',
         );
-        Object.assign(this.quirks, refined);
+        this.#quirks = refined;
+        this.#engine.useQuirks(refined);
       }
     }
   }
@@ -332,7 +329,7 @@ export class MscDevice {
   /** Resolves the quirks for what is known so far, then the `quirks` option on top; records and traces the matching rules. */
   #matchQuirks(input: QuirkMatchInput, stage: 'descriptor' | 'inquiry'): Quirks {
     const match = matchQuirks(input, this.#options.quirkRules);
-    Object.assign(match.quirks, this.#options.quirks);
+    Object.assign(match.quirks, this.#options.quirks); // a fresh object from matchQuirks, not yet shared
     this.#quirkRules = match.rules;
     if (this.#tracer.active) {
       this.#tracer.emit({ type: 'quirks', id: 0, stage, rules: match.rules.map(describeQuirkRule), quirks: { ...match.quirks }, time: now() });
@@ -352,7 +349,7 @@ export class MscDevice {
 
   /** Current lifecycle state; anything but `open` means commands are refused. */
   get state(): DeviceState {
-    return this.#state;
+    return this.#lifecycle.state;
   }
 
   /** True when opened with `readOnly`: write-class commands are refused before they are sent (ReadOnlyError). */
@@ -538,12 +535,7 @@ export class MscDevice {
     const timeoutMs = this.#timeout(options.timeoutMs);
     await this.#queue.run(
       async ({ signal }) => {
-        try {
-          await this.#engine.resetRecovery({ timeoutMs, signal });
-        } catch (error) {
-          this.#followTransport(error);
-          throw error;
-        }
+        await this.#engine.resetRecovery({ timeoutMs, signal });
       },
       {
         priority: Priority.High,
@@ -559,9 +551,9 @@ export class MscDevice {
    * flush is thrown after the interface has been released.
    */
   async close(options: CloseOptions = {}): Promise<void> {
-    if (this.#state === 'closed') return;
+    if (this.#lifecycle.state === 'closed') return;
     let flushError: unknown;
-    if (this.#state === 'open' && (options.flush ?? true) && !options.rejectPending) {
+    if (this.#lifecycle.state === 'open' && (options.flush ?? true) && !options.rejectPending) {
       for (const unit of this.#luns) {
         if (!unit.dirty) continue;
         try {
@@ -572,28 +564,10 @@ export class MscDevice {
       }
     }
     await this.#queue.close({ rejectPending: options.rejectPending ?? false });
-    this.#state = 'closed';
+    this.#lifecycle.close();
     this.#unsubscribeDisconnect();
     await this.transport.close();
     if (flushError !== undefined) throw flushError;
-  }
-
-  /**
-   * The device's state follows what the engine and transport report: reset
-   * recovery that failed makes it `failed`; a DisconnectedError makes it
-   * `disconnected` even when the platform sent no disconnect event.
-   */
-  #followTransport(error: unknown): void {
-    if (error instanceof DeviceFailedError) this.#markFailed(error);
-    else if (error instanceof DisconnectedError) this.#onDisconnect();
-  }
-
-  #onDisconnect(): void {
-    if (this.#state === 'closed' || this.#state === 'disconnected') return;
-    this.#state = 'disconnected';
-    this.#failure = new DisconnectedError('The USB device was disconnected; reconnect it and open it again');
-    this.#queue.fail(this.#failure);
-    for (const listener of this.#disconnectListeners) listener();
   }
 
   /** The time limit of one command: the caller's (checked: positive or Infinity), the command's own default, else the device's. */
@@ -655,7 +629,8 @@ export class MscDevice {
 
   /** One queue job: CBW, data, CSW, and the automatic REQUEST SENSE after CHECK CONDITION. */
   #transact(lun: number, command: Transaction | ScsiCommand<unknown>, options: CommandOptions, into: Uint8Array | undefined): Promise<ExecuteResult> {
-    if (this.#state !== 'open') return Promise.reject(this.#unavailable());
+    const refusal = this.#lifecycle.refusal(command.name);
+    if (refusal !== undefined) return Promise.reject(refusal);
     let timeoutMs: number;
     try {
       timeoutMs = this.#timeout(options.timeoutMs, command.timeoutMs);
@@ -718,8 +693,7 @@ export class MscDevice {
           if (tracing) {
             this.#tracer.emit({ type: 'command-end', id, outcome: 'error', error: String(error), time: now(), durationMs: now() - started });
           }
-          this.#followTransport(error);
-          throw error;
+          throw error; // a failure or disconnect was already told to the lifecycle by the engine (onFailure)
         }
       },
       { priority: Priority.Normal, timeoutMs, name: command.name, ...(options.signal ? { signal: options.signal } : {}) },
@@ -742,19 +716,6 @@ export class MscDevice {
       this.#tracer.emit({ type: 'sense', id, senseKey: sense.senseKey, asc: sense.asc, ascq: sense.ascq, text: formatSense(sense), time: now() });
     }
     return sense;
-  }
-
-  #markFailed(error: DeviceFailedError): void {
-    if (this.#state !== 'open') return;
-    this.#state = 'failed';
-    this.#failure = error;
-    this.#queue.fail(error);
-  }
-
-  #unavailable(): UsbmsError {
-    if (this.#state === 'closed') return new ClosedError('The device is closed; open it again');
-    if (this.#failure instanceof UsbmsError) return this.#failure;
-    return new DeviceFailedError('The device failed and must be reopened', { cause: this.#failure });
   }
 }
 

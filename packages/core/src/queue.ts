@@ -1,4 +1,5 @@
 import { abortReason } from './bot/abort.js';
+import { unavailableError } from './device-state.js';
 import { ClosedError, DeviceFailedError, DisconnectedError, TimeoutError, type UsbmsError } from './errors.js';
 import { checkTimeout, startTimer, type Timer } from './timer.js';
 
@@ -263,7 +264,7 @@ export class CommandQueue {
   run<T>(job: QueueJob<T>, options: QueueRunOptions = {}): Promise<T> {
     const name = options.name ?? 'command';
     if (this.#failure) return Promise.reject(this.#failureFor(name));
-    if (this.#closed) return Promise.reject(new ClosedError(`${name} refused: the device is closed; open it again`));
+    if (this.#closed) return Promise.reject(unavailableError(name, 'closed'));
     const signal = options.signal;
     if (signal?.aborted) return Promise.reject(abortReason(signal)); // dropped before it was queued
     const timeoutMs = options.timeoutMs;
@@ -422,7 +423,7 @@ export class CommandQueue {
    */
   lease(lane: string, options: QueueLeaseOptions = {}): Promise<QueueLease> {
     if (this.#failure) return Promise.reject(this.#failureFor(`lease for ${lane}`));
-    if (this.#closed) return Promise.reject(new ClosedError(`lease for ${lane} refused: the device is closed`));
+    if (this.#closed) return Promise.reject(unavailableError(`lease for ${lane}`, 'closed'));
     const durationMs = options.durationMs ?? Number.POSITIVE_INFINITY;
     try {
       checkTimeout('lease durationMs', durationMs);
@@ -510,7 +511,7 @@ export class CommandQueue {
    */
   async close(options: QueueCloseOptions = {}): Promise<void> {
     this.#closed = true;
-    if (options.rejectPending) this.#rejectQueued((entry) => new ClosedError(`${entry.name} was not run: the device was closed`));
+    if (options.rejectPending) this.#rejectQueued((entry) => unavailableError(entry.name, 'closed'));
     this.#endLeases('closed', new ClosedError('The lease was not granted: the device was closed'));
     await this.onIdle();
   }
@@ -548,10 +549,7 @@ export class CommandQueue {
 
   #failureFor(name: string): UsbmsError {
     const failure = this.#failure;
-    if (failure instanceof DisconnectedError) {
-      return new DisconnectedError(`${name} failed: the USB device was disconnected; reconnect it and open it again`, { cause: failure });
-    }
-    if (failure instanceof ClosedError) return new ClosedError(`${name} was not run: ${failure.message}`, { cause: failure });
-    return new DeviceFailedError(`${name} was not run: the device failed (${failure?.message ?? 'unknown cause'}); close and reopen it`, { cause: failure });
+    const state = failure instanceof DisconnectedError ? 'disconnected' : failure instanceof ClosedError ? 'closed' : 'failed';
+    return unavailableError(name, state, failure);
   }
 }

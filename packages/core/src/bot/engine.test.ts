@@ -475,28 +475,31 @@ describe('BotEngine: reset recovery (BOT 1.0 §5.3.4)', () => {
     await expectNextCommandWorks(t, bot);
   });
 
-  it('class reset fails and no port reset -> DeviceFailedError with the cause chained; later commands fail fast', async () => {
+  it('class reset fails and no port reset -> DeviceFailedError with the cause chained, reported once to onFailure', async () => {
     const cause = new TransportError('control pipe error');
-    const { t, bot } = setup([CBW, csw({ status: 2 }), { op: 'reset', reject: cause }]);
+    const reported: unknown[] = [];
+    const { t, bot } = setup([CBW, csw({ status: 2 }), { op: 'reset', reject: cause }], { onFailure: (e) => reported.push(e) });
     const error = await bot.command(none()).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(DeviceFailedError);
     expect((error as DeviceFailedError).cause).toBe(cause);
     expect((error as DeviceFailedError).message).toMatch(/phase error/i);
-    expect(bot.failure).toBe(error);
-    await expect(bot.command(none())).rejects.toBeInstanceOf(DeviceFailedError);
+    // The engine reports; refusing later commands is the device state's job (device-state.test.ts).
+    expect(reported).toEqual([error]);
     expect(t.calls.length).toBe(3);
   });
 
-  it('port reset fails too -> DeviceFailedError; an explicit resetRecovery that succeeds revives the engine', async () => {
+  it('port reset fails too -> DeviceFailedError reported; the engine keeps no state, so a later resetRecovery runs', async () => {
+    const reported: unknown[] = [];
     const { t, bot } = setup(
       [CBW, csw({ status: 2 }), { op: 'reset', status: 'stall' }, { op: 'port-reset', reject: new TimeoutError('no answer') }],
-      {},
+      { onFailure: (e) => reported.push(e) },
       { portReset: true },
     );
     await expect(bot.command(none())).rejects.toBeInstanceOf(DeviceFailedError);
+    expect(reported).toHaveLength(1);
     t.script(...RESET_RECOVERY);
     await bot.resetRecovery();
-    expect(bot.failure).toBeUndefined();
+    expect(reported).toHaveLength(1);
     await expectNextCommandWorks(t, bot);
   });
 
@@ -529,14 +532,29 @@ describe('BotEngine: reset recovery (BOT 1.0 §5.3.4)', () => {
 });
 
 describe('BotEngine: disconnect, abort, timeout', () => {
-  it('disconnect mid-command -> DisconnectedError, no recovery; later commands fail fast', async () => {
-    const { t, bot } = setup([CBW, { op: 'in', reject: new DisconnectedError() }]);
-    await expect(bot.command(dataIn(512))).rejects.toBeInstanceOf(DisconnectedError);
+  it('disconnect mid-command -> DisconnectedError, no recovery; reported to onFailure', async () => {
+    const gone = new DisconnectedError();
+    const reported: unknown[] = [];
+    const { t, bot } = setup([CBW, { op: 'in', reject: gone }], { onFailure: (e) => reported.push(e) });
+    await expect(bot.command(dataIn(512))).rejects.toBe(gone);
     expect(t.calls).toEqual(['out:31', 'in:512']);
-    await expect(bot.command(none())).rejects.toBeInstanceOf(DisconnectedError);
-    await expect(bot.resetRecovery()).rejects.toBeInstanceOf(DisconnectedError);
+    expect(reported).toEqual([gone]);
+  });
+
+  it('a disconnect seen by Get Max LUN or during recovery is reported too', async () => {
+    const reported: unknown[] = [];
+    const { bot } = setup(
+      [
+        { op: 'max-lun', reject: new DisconnectedError() },
+        { op: 'reset', reject: new DisconnectedError() },
+      ],
+      {
+        onFailure: (e) => reported.push(e),
+      },
+    );
     await expect(bot.getMaxLun()).rejects.toBeInstanceOf(DisconnectedError);
-    expect(t.calls.length).toBe(2);
+    await expect(bot.resetRecovery()).rejects.toBeInstanceOf(DisconnectedError);
+    expect(reported.map((e) => (e as DisconnectedError).code)).toEqual(['DISCONNECTED', 'DISCONNECTED']);
   });
 
   it('a stale CSW of the command abandoned by the last reset is dropped once (f_mass_storage under dummy_hcd)', async () => {

@@ -93,6 +93,8 @@ export interface BotEngineOptions {
    * it for that device.
    */
   earlyStatus?: boolean;
+  /** Told when reset recovery failed (DeviceFailedError, BOT 1.0 §5.3.4) or the device is gone (DisconnectedError), as thrown; the engine keeps no failure state (device-state.ts decides). */
+  onFailure?: (error: DeviceFailedError | DisconnectedError) => void;
 }
 
 /** Time limit and cancellation of a class request (Get Max LUN) or of reset recovery. */
@@ -137,7 +139,7 @@ class BotFault {
  */
 export class BotEngine {
   readonly #transport: MscTransport;
-  readonly #quirks: BotQuirks;
+  #quirks: BotQuirks;
   readonly #strictResidue: boolean;
   readonly #tracer: Tracer | undefined;
   readonly #recoveryTimeoutMs: number;
@@ -161,14 +163,14 @@ export class BotEngine {
    * CSW after the reset; it is then discarded once instead of failing the next command.
    */
   #abandonedTag: number | undefined;
-  /** Set once recovery failed or the device vanished; every later command fails fast. */
-  #failure: UsbmsError | undefined;
+  readonly #onFailure: ((error: DeviceFailedError | DisconnectedError) => void) | undefined;
   /** Cancels the early status read of the next command; reused until it fires (creating one costs ~1 µs). */
   #spareEarlyCancel: AbortController | undefined;
 
   constructor(transport: MscTransport, options: BotEngineOptions = {}) {
     this.#transport = transport;
-    this.#quirks = options.quirks ?? {};
+    this.#quirks = { ...options.quirks };
+    this.#onFailure = options.onFailure;
     this.#strictResidue = options.strictResidue ?? false;
     this.#tracer = options.tracer;
     if (options.recoveryTimeoutMs !== undefined) checkTimeout('recoveryTimeoutMs', options.recoveryTimeoutMs);
@@ -196,20 +198,25 @@ export class BotEngine {
     return this.#quirks.ignoreResidue === true || this.#learnedIgnoreResidue;
   }
 
-  /** The error that made this engine unusable (DeviceFailedError or DisconnectedError), if any. */
-  get failure(): UsbmsError | undefined {
-    return this.#failure;
+  /** The BOT quirks in use: a copy of what was passed, replaced only by {@link BotEngine.useQuirks}. */
+  get quirks(): Readonly<BotQuirks> {
+    return this.#quirks;
+  }
+
+  /** Replaces the BOT quirks (copied) from the next command on, e.g. once INQUIRY refined the match. */
+  useQuirks(quirks: BotQuirks): void {
+    this.#quirks = { ...quirks };
   }
 
   /**
    * Runs one command. Resolves for CSW status passed/failed; throws
    * PhaseError / InvalidCswError / TransportError after reset recovery,
    * AbortError / TimeoutError after the transfer stopped and reset recovery ran,
-   * DeviceFailedError when recovery failed, DisconnectedError when the device vanished.
+   * DeviceFailedError when recovery failed, DisconnectedError when the device vanished
+   * (both also told to `onFailure`; the engine itself does not refuse later commands).
    */
   async command(req: BotCommandRequest): Promise<BotCommandResult> {
     this.#validate(req);
-    if (this.#failure) throw this.#failFast();
     if (this.#busy) {
       throw new InvalidArgumentError('BotEngine.command() called while another command is in flight; run commands through CommandQueue');
     }
@@ -227,7 +234,6 @@ export class BotEngine {
    * failed request means a single LUN (0), as Linux usb-storage treats it.
    */
   async getMaxLun(options: BotControlOptions = {}): Promise<number> {
-    if (this.#failure) throw this.#failFast();
     if (this.#quirks.singleLun) return 0;
     if (options.timeoutMs !== undefined) checkTimeout('Get Max LUN timeoutMs', options.timeoutMs);
     if (options.signal?.aborted) throw abortReason(options.signal);
@@ -241,7 +247,7 @@ export class BotEngine {
       return maxLun <= 15 ? maxLun : 0;
     } catch (error) {
       if (error instanceof DisconnectedError) {
-        this.#failure = error;
+        this.#onFailure?.(error);
         throw error;
       }
       if (error instanceof AbortError) throw options.signal?.aborted ? abortReason(options.signal) : error;
@@ -253,11 +259,10 @@ export class BotEngine {
   /**
    * Reset recovery (BOT 1.0 §5.3.4): Bulk-Only Mass Storage Reset, then
    * Clear Feature HALT on bulk-in and bulk-out; a port reset when the class
-   * reset fails and the transport offers one. A success clears an earlier
-   * DeviceFailed state (not a disconnect). Throws DeviceFailedError or DisconnectedError.
+   * reset fails and the transport offers one. Throws DeviceFailedError or DisconnectedError (told to
+   * `onFailure` as well).
    */
   async resetRecovery(options: BotControlOptions & { traceId?: number } = {}): Promise<void> {
-    if (this.#failure instanceof DisconnectedError) throw new DisconnectedError(undefined, { cause: this.#failure });
     if (this.#busy) throw new InvalidArgumentError('resetRecovery() called while a command is in flight; run it through CommandQueue');
     if (options.timeoutMs !== undefined) checkTimeout('reset recovery timeoutMs', options.timeoutMs);
     // Once started, recovery is not interruptible: stopping half-way would leave the device in an unknown state.
@@ -265,7 +270,6 @@ export class BotEngine {
     this.#busy = true;
     try {
       await this.#recover(options.traceId ?? 0, 'requested by the caller', options.timeoutMs === undefined ? undefined : transferTimeout(options.timeoutMs));
-      this.#failure = undefined;
     } finally {
       this.#busy = false;
     }
@@ -286,14 +290,6 @@ export class BotEngine {
       throw new InvalidArgumentError(`'into' holds ${req.into.length} bytes, fewer than the ${length} requested`);
     }
     checkTimeout('timeoutMs', req.timeoutMs);
-  }
-
-  #failFast(): UsbmsError {
-    const failure = this.#failure;
-    if (failure instanceof DisconnectedError) return new DisconnectedError(undefined, { cause: failure });
-    return new DeviceFailedError('The device failed earlier and reset recovery could not bring it back; close and reopen it (or unplug it)', {
-      cause: failure,
-    });
   }
 
   async #exchange(req: BotCommandRequest): Promise<BotCommandResult> {
@@ -658,7 +654,7 @@ export class BotEngine {
     // The signal's reason is the authoritative error (e.g. the queue's TimeoutError).
     if (error instanceof AbortError && req.signal?.aborted) error = abortReason(req.signal);
     if (error instanceof DisconnectedError) {
-      this.#failure = error;
+      this.#onFailure?.(error);
       return error; // nothing to recover on a device that is gone
     }
     if (error instanceof InvalidArgumentError) return error; // refused before the device saw anything
@@ -668,7 +664,10 @@ export class BotEngine {
       await this.#recover(id, error.message);
     } catch (recoveryError) {
       if (recoveryError instanceof DisconnectedError) return recoveryError;
-      return recoveryError instanceof DeviceFailedError ? recoveryError : new DeviceFailedError(String(recoveryError), { cause: recoveryError });
+      if (recoveryError instanceof DeviceFailedError) return recoveryError; // told to onFailure by #markFailed
+      const failed = new DeviceFailedError(String(recoveryError), { cause: recoveryError });
+      this.#onFailure?.(failed);
+      return failed;
     }
     return error;
   }
@@ -692,7 +691,7 @@ export class BotEngine {
       const detail = classError instanceof Error ? classError.message : String(classError);
       this.#traceRecovery(id, step, false, detail);
       if (classError instanceof DisconnectedError) {
-        this.#failure = classError;
+        this.#onFailure?.(classError);
         throw classError;
       }
       if (this.#transport.portReset === undefined) {
@@ -706,7 +705,7 @@ export class BotEngine {
       const detail = portError instanceof Error ? portError.message : String(portError);
       this.#traceRecovery(id, 'port-reset', false, detail);
       if (portError instanceof DisconnectedError) {
-        this.#failure = portError;
+        this.#onFailure?.(portError);
         throw portError;
       }
       throw this.#markFailed(
@@ -719,8 +718,8 @@ export class BotEngine {
 
   #markFailed(id: number, message: string, cause: unknown): DeviceFailedError {
     const error = new DeviceFailedError(message, { cause });
-    this.#failure = error;
     this.#traceRecovery(id, 'device-failed', false, message);
+    this.#onFailure?.(error);
     return error;
   }
 }
@@ -740,7 +739,7 @@ function settled(promise: Promise<unknown>): Promise<void> {
  * that ends with TimeoutError even under a longer or infinite command limit.
  */
 function transferTimeout(ms: number): number {
-  return ms > MAX_TIMER_MS ? MAX_TIMER_MS : ms;
+  return Math.min(ms, MAX_TIMER_MS);
 }
 
 function transferOptions(timeoutMs: number, signal: AbortSignal | undefined): TransferOptions {
