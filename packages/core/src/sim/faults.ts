@@ -4,6 +4,9 @@
  * reset), and stays armed for `times` hits (default 1).
  */
 
+import { InvalidArgumentError } from '../errors.js';
+import type { SimCommandRecord } from './types.js';
+
 /** Which BOT stage a hang or disconnect hits. */
 export type SimStage = 'cbw' | 'data' | 'csw';
 
@@ -185,5 +188,57 @@ export class ArmedFault implements SimFaultHandle {
     if (this.removed) return;
     this.removed = true;
     this.#onRemove(this);
+  }
+}
+
+/** The faults armed on one simulated device: injected, taken when they fire, disarmed when used up. */
+export class ArmedFaults {
+  readonly #armed: ArmedFault[] = [];
+
+  /** Faults still armed. */
+  get list(): readonly SimFaultHandle[] {
+    return this.#armed;
+  }
+
+  /** Arms `fault` (checked: `times` >= 1). A unit-attention fault with `trigger: 'now'` is applied by the caller and not kept. */
+  arm(fault: SimFault): ArmedFault {
+    if (fault.times !== undefined && !(fault.times >= 1)) {
+      throw new InvalidArgumentError(`fault ${fault.kind}: times must be >= 1 (or Infinity), got ${fault.times}`);
+    }
+    const armed = new ArmedFault(fault, (f) => {
+      const i = this.#armed.indexOf(f);
+      if (i >= 0) this.#armed.splice(i, 1);
+    });
+    if (!(fault.kind === 'unit-attention' && fault.trigger === 'now')) this.#armed.push(armed);
+    return armed;
+  }
+
+  /** The first armed fault of `kind` that matches (and `pred`), fired once and noted in `record`; undefined if none. */
+  take(
+    kind: SimFaultKind,
+    opcode: number | undefined,
+    lun: number | undefined,
+    record?: SimCommandRecord,
+    pred?: (f: SimFault) => boolean,
+  ): SimFault | undefined {
+    for (const f of this.#armed) {
+      if (f.fault.kind !== kind || !f.matches(opcode, lun)) continue;
+      if (pred && !pred(f.fault)) continue;
+      const fault = f.fault;
+      f.fire();
+      record?.faults.push(kind);
+      return fault;
+    }
+    return undefined;
+  }
+
+  /** Every armed fault of `kind` still to fire (a snapshot: firing one may disarm it). */
+  pending<K extends SimFaultKind>(kind: K): ArmedFault[] {
+    return this.#armed.filter((f) => f.fault.kind === kind && !f.done);
+  }
+
+  /** Disarms every fault. */
+  clear(): void {
+    for (const f of [...this.#armed]) f.remove();
   }
 }

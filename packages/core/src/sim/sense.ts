@@ -56,6 +56,10 @@ export const Sense = {
   mediumChanged: (): SimSense => ({ key: 0x06, asc: 0x28, ascq: 0x00 }),
   /** 06/29/00: POWER ON, RESET, OR BUS DEVICE RESET OCCURRED. */
   powerOnReset: (): SimSense => ({ key: 0x06, asc: 0x29, ascq: 0x00 }),
+  /** 04/44/00: INTERNAL TARGET FAILURE (e.g. a vendor hook that threw). */
+  internalTargetFailure: (): SimSense => ({ key: 0x04, asc: 0x44, ascq: 0x00 }),
+  /** UNIT ATTENTION with the given ASC/ASCQ, 29/00 (POWER ON OR RESET OCCURRED) by default. */
+  unitAttention: (asc = 0x29, ascq = 0x00): SimSense => ({ key: 0x06, asc, ascq }),
   /** 07/27/00: WRITE PROTECTED. */
   writeProtected: (): SimSense => ({ key: 0x07, asc: 0x27, ascq: 0x00 }),
   /** 0B/4B/00: DATA PHASE ERROR (the data-out stage was cut short). */
