@@ -8,9 +8,10 @@ import { renderError } from './errors.js';
 import { createBenchPanel } from './panels/bench.js';
 import { createConsolePanel } from './panels/console.js';
 import { createDevicePanel } from './panels/device.js';
+import { createHealthPanel } from './panels/health.js';
 import { createSectorPanel } from './panels/sectors.js';
 import { createTracePanel } from './panels/trace.js';
-import { openSimulatedSession, openUsbSession } from './session.js';
+import { openSimulatedSession, openUsbSession, SIM_KINDS, type SimKind } from './session.js';
 import { installFakeUsbFromQuery } from './test-hooks.js';
 
 const fakeUsb = installFakeUsbFromQuery();
@@ -58,7 +59,7 @@ if (webUsb) {
 }
 
 const devicePanel = createDevicePanel(app);
-const tools: Panel[] = [createConsolePanel(app), createSectorPanel(app), createTracePanel(app), createBenchPanel(app)];
+const tools: Panel[] = [createConsolePanel(app), createSectorPanel(app), createHealthPanel(app), createTracePanel(app), createBenchPanel(app)];
 for (const p of [devicePanel, ...tools]) {
   app.on('session', p.update);
   app.on('lun', p.update);
@@ -108,7 +109,7 @@ async function open(kind: 'simulated' | 'usb'): Promise<void> {
   state = 'opening';
   renderConnection();
   try {
-    const next = kind === 'usb' && webUsb ? await openUsbSession(webUsb) : await openSimulatedSession();
+    const next = kind === 'usb' && webUsb ? await openUsbSession(webUsb) : await openSimulatedSession(simKind.value as SimKind);
     banner.hidden = true;
     await setSession(next);
     app.status(`Opened ${next.label}.`);
@@ -120,6 +121,11 @@ async function open(kind: 'simulated' | 'usb'): Promise<void> {
 }
 
 const connectBtn = h('button', { id: 'connect-usb', text: 'Connect USB device', onclick: () => void open('usb') });
+// `?sim=nvme-realtek` (any SIM_KINDS key) opens that simulated enclosure first.
+const simKind = h('select', { id: 'sim-kind', 'aria-label': 'Simulated enclosure' });
+for (const [value, label] of SIM_KINDS) simKind.append(h('option', { value, text: label }));
+const wanted = new URLSearchParams(location.search).get('sim');
+if (wanted !== null && SIM_KINDS.some(([k]) => k === wanted)) simKind.value = wanted;
 const simBtn = h('button', { id: 'use-sim', class: 'secondary', text: 'Use simulated device', onclick: () => void open('simulated') });
 const closeBtn = h('button', {
   id: 'close-device',
@@ -182,7 +188,7 @@ clear(
       h('h1', {}, 'usbms ', h('span', { class: 'muted', text: 'device tool' })),
     ),
     h('div', { class: 'conn', role: 'status', 'aria-label': 'Connection' }, connPill, connLabel),
-    h('div', { class: 'header-actions' }, connectBtn, simBtn, closeBtn),
+    h('div', { class: 'header-actions' }, connectBtn, simKind, simBtn, closeBtn),
   ),
   banner,
   h(

@@ -1,6 +1,6 @@
 import { MscDevice } from '@usbms/core';
-import type { SimVendorHook } from '@usbms/core/sim';
-import { SimulatedDevice } from '@usbms/core/sim';
+import type { SimAtaBridgeKind, SimNvmeBridgeKind, SimulatedDeviceOptions, SimVendorHook } from '@usbms/core/sim';
+import { SimAtaDrive, SimulatedDevice, simAtaBridge, simNvmeBridge } from '@usbms/core/sim';
 import type { UsbDeviceLike, UsbLike } from '@usbms/web';
 import { describeDevice, findBotInterface, requestMscDevice, WebUsbTransport } from '@usbms/web';
 import type { Session } from './app.js';
@@ -29,14 +29,48 @@ export function demoVendorHook(): SimVendorHook {
   };
 }
 
-/** A demo disk: LUN 0 a 64 MiB disk, LUN 1 an empty card-reader slot. */
-export function createDemoSimulator(product = 'Demo Disk'): SimulatedDevice {
+/** What the simulated disk's enclosure speaks: SAT (an ATA drive behind ATA PASS-THROUGH) or a vendor bridge. */
+export type SimKind = 'sat' | SimAtaBridgeKind | SimNvmeBridgeKind;
+
+export const SIM_KINDS: Array<[SimKind, string]> = [
+  ['sat', 'SAT drive'],
+  ['jmicron', 'JMicron SATA bridge'],
+  ['cypress', 'Cypress SATA bridge'],
+  ['sunplus', 'Sunplus SATA bridge'],
+  ['nvme-jmicron', 'JMicron JMS583 NVMe'],
+  ['nvme-asmedia', 'ASMedia ASM2362 NVMe'],
+  ['nvme-realtek', 'Realtek RTL9210 NVMe'],
+];
+
+/** The first hook that knows the opcode answers. */
+function chain(...hooks: SimVendorHook[]): SimVendorHook {
+  return async (cdb, data, lun, context) => {
+    for (const hook of hooks) {
+      const r = await hook(cdb, data, lun, context);
+      if (r !== undefined) return r;
+    }
+    return undefined;
+  };
+}
+
+/** The drive inside the demo enclosure: an ATA drive with a few SMART attributes, or an NVMe SSD. */
+function enclosure(kind: SimKind): Pick<SimulatedDeviceOptions, 'info' | 'vendorCommand'> {
+  const ata = new SimAtaDrive({ model: 'USBMS DEMO HDD 64MB', serial: 'DEMOATA0001', firmware: 'DM01', sectors: 131072 });
+  if (kind === 'sat') return { vendorCommand: ata.hook };
+  if (kind === 'jmicron' || kind === 'cypress' || kind === 'sunplus') return simAtaBridge(kind, ata).options;
+  return simNvmeBridge(kind, { model: 'USBMS DEMO NVMe SSD', serial: 'DEMONVME0001', blocks: 131072 }).options;
+}
+
+/** A demo disk: LUN 0 a 64 MiB disk, LUN 1 an empty card-reader slot; its enclosure speaks `kind`. */
+export function createDemoSimulator(product = 'Demo Disk', kind: SimKind = 'sat'): SimulatedDevice {
+  const { info, vendorCommand } = enclosure(kind);
   return new SimulatedDevice({
+    ...(info ? { info } : {}),
     luns: [
       { vendor: 'USBMS', product, revision: '1.00', serialNumber: 'DEMO0001', blockSize: 512, blocks: 131072 },
       { vendor: 'USBMS', product: 'Card Reader', revision: '1.00', serialNumber: 'DEMO0002', mediumPresent: false },
     ],
-    vendorCommand: demoVendorHook(),
+    vendorCommand: vendorCommand ? chain(demoVendorHook(), vendorCommand) : demoVendorHook(),
   });
 }
 
@@ -51,12 +85,13 @@ function demoMbr(): Uint8Array {
   return s;
 }
 
-export async function openSimulatedSession(): Promise<Session> {
-  const sim = createDemoSimulator();
+export async function openSimulatedSession(kind: SimKind = 'sat'): Promise<Session> {
+  const sim = createDemoSimulator('Demo Disk', kind);
   const capture = new SessionCapture(sim.transport);
   const device = await MscDevice.open(capture.transport);
   await device.lun(0).write(0, demoMbr());
-  return { kind: 'simulated', label: 'Simulated device', device, capture };
+  const name = SIM_KINDS.find(([k]) => k === kind)?.[1] ?? kind;
+  return { kind: 'simulated', label: `Simulated device (${name})`, device, capture };
 }
 
 /** Shows the chooser (from a click) and opens the chosen device. */

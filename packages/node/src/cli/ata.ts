@@ -7,18 +7,29 @@ import {
   ATA_LOG_NAMES,
   type AtaCommand,
   type AtaIdentify,
+  BRIDGE_KINDS,
+  type BridgeKind,
+  type BridgeRoute,
   checkPowerMode,
   InvalidArgumentError,
   identifyDevice,
   type LogDirectory,
+  type NvmeIdentifyController,
+  type NvmeIdentifyNamespace,
+  type NvmeSmartHealth,
+  nvmeIdentifyController,
+  nvmeIdentifyNamespace,
+  nvmeSmartHealthLog,
   type RunAtaOptions,
   readExtendedSelfTestLog,
   readGpLogDirectory,
-  runAta,
+  runAtaVia,
+  runNvme,
   type SelfTestLog,
   type SmartData,
   type SmartHealth,
   type SummaryErrorLog,
+  selectBridge,
   smartExecuteOfflineImmediate,
   smartReadData,
   smartReadErrorLog,
@@ -42,6 +53,20 @@ export const EXIT_HEALTH_FAILED = ExitCode.OkFalse;
 export interface AtaCliOptions {
   /** --cdb12: ATA PASS-THROUGH(12) for bridges that only know A1h. */
   cdb12?: boolean;
+  /** --bridge: auto (default; sat with --cdb12) or one of BRIDGE_KINDS. */
+  bridge?: string;
+}
+
+/** The pass-through the command goes through: `--bridge`, `auto` by default (SAT with --cdb12). */
+async function routeFor(ctx: CliContext, opts: AtaCliOptions): Promise<BridgeRoute> {
+  const choice = opts.bridge ?? (opts.cdb12 === true ? 'sat' : 'auto');
+  if (choice !== 'auto' && !(BRIDGE_KINDS as readonly string[]).includes(choice)) {
+    throw new CliError(`--bridge takes auto, ${BRIDGE_KINDS.join(', ')}; got "${choice}"`, { exitCode: ExitCode.Syntax, code: CliErrorCode.Usage });
+  }
+  if (opts.cdb12 === true && choice !== 'sat') {
+    throw new CliError('--cdb12 is for --bridge sat only', { exitCode: ExitCode.Contradict, code: CliErrorCode.Contradict });
+  }
+  return selectBridge(await ctx.open(), choice as BridgeKind | 'auto', { ...ctx.callOptions, lun: ctx.lun });
 }
 
 async function ataOptions(ctx: CliContext, options: AtaCliOptions): Promise<RunAtaOptions> {
@@ -54,8 +79,88 @@ async function ataOptions(ctx: CliContext, options: AtaCliOptions): Promise<RunA
   return out;
 }
 
-async function run<T>(ctx: CliContext, command: AtaCommand<T>, options: RunAtaOptions): Promise<T> {
-  return runAta(await ctx.open(), command, options);
+async function run<T>(ctx: CliContext, route: BridgeRoute, command: AtaCommand<T>, options: RunAtaOptions): Promise<T> {
+  return runAtaVia(await ctx.open(), route, command, options);
+}
+
+/** smartctl -i style lines for an NVMe drive (Identify Controller and Namespace 1). */
+export function formatNvmeIdentify(id: NvmeIdentifyController, ns: NvmeIdentifyNamespace | undefined): string {
+  const rows: Array<[string, string]> = [
+    ['Model Number', id.model],
+    ['Serial Number', id.serial],
+    ['Firmware Version', id.firmware],
+    [
+      'PCI Vendor/Subsystem ID',
+      id.pciVendorId === id.pciSubsystemVendorId
+        ? `0x${id.pciVendorId.toString(16).padStart(4, '0')}`
+        : `0x${id.pciVendorId.toString(16).padStart(4, '0')}/0x${id.pciSubsystemVendorId.toString(16).padStart(4, '0')}`,
+    ],
+    ['IEEE OUI Identifier', `0x${id.ieeeOui.toString(16).padStart(6, '0')}`],
+    ['Controller ID', String(id.controllerId)],
+    ['NVMe Version', id.version ?? '<1.2'],
+    ['Number of Namespaces', String(id.namespaces)],
+  ];
+  if (ns?.active === true && ns.sizeBytes !== undefined) {
+    rows.push(['Namespace 1 Size/Capacity', `${thousands(ns.sizeBytes)} bytes [${formatSiBytes(ns.sizeBytes)}]`]);
+    rows.push(['Namespace 1 Formatted LBA Size', String(ns.logicalBlockSize)]);
+    if (ns.eui64 !== undefined) rows.push(['Namespace 1 IEEE EUI-64', `${ns.eui64.slice(0, 6)} ${ns.eui64.slice(6)}`]);
+  }
+  const width = 36;
+  return rows.map(([k, v]) => `${`${k}:`.padEnd(width)}${v}`).join('\n');
+}
+
+/** smartctl -A style lines for the NVMe SMART/Health Information log. */
+export function formatNvmeSmart(s: NvmeSmartHealth): string {
+  const n = (v: bigint): string => v.toString().replace(/\B(?=(\d{3})+(?!\d))/g, ',');
+  const units = (v: bigint): string => `${n(v)} [${formatSiBytes(Number(v) * 512_000)}]`;
+  const rows: Array<[string, string]> = [
+    ['Critical Warning', `0x${s.criticalWarning.toString(16).padStart(2, '0')}`],
+    ['Temperature', s.temperatureC === undefined ? '-' : `${s.temperatureC} Celsius`],
+    ['Available Spare', `${s.availableSpare}%`],
+    ['Available Spare Threshold', `${s.availableSpareThreshold}%`],
+    ['Percentage Used', `${s.percentageUsed}%`],
+    ['Data Units Read', units(s.dataUnitsRead)],
+    ['Data Units Written', units(s.dataUnitsWritten)],
+    ['Host Read Commands', n(s.hostReadCommands)],
+    ['Host Write Commands', n(s.hostWriteCommands)],
+    ['Controller Busy Time', n(s.controllerBusyTime)],
+    ['Power Cycles', n(s.powerCycles)],
+    ['Power On Hours', n(s.powerOnHours)],
+    ['Unsafe Shutdowns', n(s.unsafeShutdowns)],
+    ['Media and Data Integrity Errors', n(s.mediaErrors)],
+    ['Error Information Log Entries', n(s.errorLogEntries)],
+  ];
+  for (const [i, k] of s.temperatureSensorsK.entries()) if (k !== 0) rows.push([`Temperature Sensor ${i + 1}`, `${k - 273} Celsius`]);
+  return ['SMART/Health Information (NVMe Log 0x02)', ...rows.map(([k, v]) => `${`${k}:`.padEnd(36)}${v}`)].join('\n');
+}
+
+/** `identify` / `smart` on an NVMe route: Identify Controller/Namespace and the SMART/Health log. */
+async function nvmeReport(ctx: CliContext, route: BridgeRoute, sections: { identify: boolean; health: boolean; attributes: boolean }): Promise<number> {
+  const device = await ctx.open();
+  const kind = route.kind as 'nvme-jmicron' | 'nvme-asmedia' | 'nvme-realtek';
+  const options = { ...ctx.callOptions, lun: ctx.lun };
+  const json: Record<string, unknown> = { bridge: route.kind };
+  const text: string[] = [];
+  if (sections.identify) {
+    const id = await runNvme(device, kind, nvmeIdentifyController(), options);
+    // smartctl reads namespace 1 when the controller has exactly one (no namespace management).
+    const ns = id.namespaces === 1 ? await runNvme(device, kind, nvmeIdentifyNamespace(1), options) : undefined;
+    json.identifyController = id;
+    if (ns !== undefined) json.identifyNamespace = ns;
+    text.push('=== START OF INFORMATION SECTION ===', formatNvmeIdentify(id, ns), '');
+  }
+  let failing = false;
+  if (sections.health || sections.attributes) {
+    const s = await runNvme(device, kind, nvmeSmartHealthLog(), options);
+    json.nvmeSmartHealth = s;
+    failing = s.health === 'failed';
+    text.push('=== START OF SMART DATA SECTION ===');
+    if (sections.health) text.push(`SMART overall-health self-assessment test result: ${failing ? 'FAILED!' : 'PASSED'}`, '');
+    if (sections.attributes) text.push(formatNvmeSmart(s), '');
+  }
+  if (ctx.json) ctx.out(toJson({ ...json, exitCode: failing ? EXIT_HEALTH_FAILED : ExitCode.Ok }));
+  else ctx.out(text.join('\n').trimEnd());
+  return failing ? EXIT_HEALTH_FAILED : ExitCode.Ok;
 }
 
 /** "1,000,204,886,016" like smartctl's User Capacity. */
@@ -154,8 +259,13 @@ export function formatLogDirectory(dir: LogDirectory, title: string): string {
 /* --------------------------------------------------------------- identify */
 
 export async function cmdIdentify(ctx: CliContext, opts: AtaCliOptions): Promise<void> {
+  const route = await routeFor(ctx, opts);
+  if (route.family === 'nvme') {
+    await nvmeReport(ctx, route, { identify: true, health: false, attributes: false });
+    return;
+  }
   const options = await ataOptions(ctx, opts);
-  const id = await run(ctx, identifyDevice(), options);
+  const id = await run(ctx, route, identifyDevice(), options);
   if (ctx.json) {
     const { raw, ...rest } = id;
     return ctx.out(toJson({ identify: { ...rest, raw } }));
@@ -196,25 +306,36 @@ export async function cmdSmart(ctx: CliContext, opts: SmartCliOptions): Promise<
   // With no section asked for, show health and attributes (smartctl -H -A).
   const health = opts.health === true || opts.all === true || (!action && logs.length === 0 && opts.attributes !== true);
   const attributes = opts.attributes === true || opts.all === true || (!action && logs.length === 0 && opts.health !== true);
+  const requestedLogs = logs.length;
   if (opts.all === true) for (const l of ['error', 'selftest'] as const) if (!logs.includes(l)) logs.push(l);
 
   const writable = action;
   const device = await ctx.open({ writable });
   void device;
+  const route = await routeFor(ctx, opts);
+  if (route.family === 'nvme') {
+    if (action || requestedLogs > 0) {
+      throw new CliError(`${route.kind}: NVMe bridges carry Identify and Get Log Page only here (no -t, -X or -l)`, {
+        exitCode: ExitCode.Syntax,
+        code: CliErrorCode.Usage,
+      });
+    }
+    return nvmeReport(ctx, route, { identify: opts.all === true, health, attributes });
+  }
   const options = await ataOptions(ctx, opts);
   const json: Record<string, unknown> = {};
   const text: string[] = [];
   let failing = false;
 
   if (opts.all === true) {
-    const id = await run(ctx, identifyDevice(), options);
+    const id = await run(ctx, route, identifyDevice(), options);
     const { raw, ...rest } = id;
     json.identify = { ...rest, raw };
     text.push('=== START OF INFORMATION SECTION ===', formatIdentify(id), '');
   }
   if (health || attributes) text.push('=== START OF READ SMART DATA SECTION ===');
   if (health) {
-    const verdict: SmartHealth = await run(ctx, smartReturnStatus(), options);
+    const verdict: SmartHealth = await run(ctx, route, smartReturnStatus(), options);
     json.health = verdict;
     if (verdict === 'failed') failing = true;
     text.push(`SMART overall-health self-assessment test result: ${verdict === 'passed' ? 'PASSED' : 'FAILED!'}`);
@@ -222,8 +343,8 @@ export async function cmdSmart(ctx: CliContext, opts: SmartCliOptions): Promise<
     text.push('');
   }
   if (attributes) {
-    const thresholds = await run(ctx, smartReadThresholds(), options);
-    const smart = await run(ctx, smartReadData(thresholds), options);
+    const thresholds = await run(ctx, route, smartReadThresholds(), options);
+    const smart = await run(ctx, route, smartReadData(thresholds), options);
     json.smart = smart;
     if (smart.attributes.some((a) => a.preFailure && a.verdict === 'now')) failing = true;
     text.push(formatAttributes(smart), '');
@@ -231,37 +352,37 @@ export async function cmdSmart(ctx: CliContext, opts: SmartCliOptions): Promise<
   }
   for (const log of logs) {
     if (log === 'error') {
-      const errorLog = await run(ctx, smartReadErrorLog(), options);
+      const errorLog = await run(ctx, route, smartReadErrorLog(), options);
       json.errorLog = errorLog;
       text.push(formatErrorLog(errorLog), '');
     } else if (log === 'selftest') {
-      const selfTests = await run(ctx, smartReadSelfTestLog(), options);
+      const selfTests = await run(ctx, route, smartReadSelfTestLog(), options);
       json.selfTestLog = selfTests;
       text.push(formatSelfTestLog(selfTests, 'SMART Self-test log structure'), '');
     } else if (log === 'xselftest') {
-      const selfTests = await run(ctx, readExtendedSelfTestLog(), options);
+      const selfTests = await run(ctx, route, readExtendedSelfTestLog(), options);
       json.extendedSelfTestLog = selfTests;
       text.push(formatSelfTestLog(selfTests, 'SMART Extended Self-test Log'), '');
     } else if (log === 'directory') {
-      const dir = await run(ctx, smartReadLogDirectory(), options);
+      const dir = await run(ctx, route, smartReadLogDirectory(), options);
       json.smartLogDirectory = { version: dir.version, pages: Object.fromEntries(dir.pages) };
       text.push(formatLogDirectory(dir, 'SMART Log Directory'), '');
     } else {
-      const dir = await run(ctx, readGpLogDirectory(), options);
+      const dir = await run(ctx, route, readGpLogDirectory(), options);
       json.gpLogDirectory = { version: dir.version, pages: Object.fromEntries(dir.pages) };
       text.push(formatLogDirectory(dir, 'General Purpose Log Directory'), '');
     }
   }
   if (opts.abort === true) {
-    await run(ctx, smartExecuteOfflineImmediate('abort'), options);
+    await run(ctx, route, smartExecuteOfflineImmediate('abort'), options);
     json.selfTest = 'aborted';
     text.push('Self-testing aborted!');
   }
   if (opts.test !== undefined) {
     const test = TESTS[opts.test] ?? 'short';
-    const power = await run(ctx, checkPowerMode(), options).catch(() => undefined);
-    await run(ctx, smartExecuteOfflineImmediate(test), options);
-    const smart = await run(ctx, smartReadData(), options);
+    const power = await run(ctx, route, checkPowerMode(), options).catch(() => undefined);
+    await run(ctx, route, smartExecuteOfflineImmediate(test), options);
+    const smart = await run(ctx, route, smartReadData(), options);
     json.selfTest = { started: test, status: smart.selfTest, pollingMinutes: smart.pollingMinutes, ...(power ? { powerMode: power.mode } : {}) };
     const minutes = test === 'short' ? smart.pollingMinutes.short : test === 'extended' ? smart.pollingMinutes.extended : smart.pollingMinutes.conveyance;
     text.push(

@@ -1,5 +1,5 @@
 import { AbortError, InvalidArgumentError, MscDevice, type MscDeviceOptions, type MscTransport, NotFoundError, serializeError } from '@usbms/core';
-import { SimAtaDrive, SimulatedDevice } from '@usbms/core/sim';
+import { SIM_ATA_BRIDGE_IDS, SimAtaDrive, SimulatedDevice, simAtaBridge, simNvmeBridge } from '@usbms/core/sim';
 import { chooseBackend } from '../backend.js';
 import { listDevices } from '../discovery.js';
 import { messageOf } from '../map-error.js';
@@ -25,6 +25,7 @@ export interface GlobalOptions {
   simLatency?: string;
   simNoMedium?: boolean;
   simBadLba?: string;
+  simBridge?: string;
   lun?: string;
   timeout?: string;
   json?: boolean;
@@ -189,16 +190,27 @@ export class CliContext {
     const identity: { vendorId?: number; productId?: number; serialNumber?: string } = this.options.simId === undefined ? {} : simIdentity(this.options.simId);
     // The simulated disk is an ATA drive behind SAT, so `usbms --sim identify` / `smart` work too.
     const drive = new SimAtaDrive({ sectors: lun[0]?.blocks ?? size / 512, model: 'USBMS SIM ATA DRIVE' });
+    // --sim-bridge KIND: the drive sits in an emulated vendor bridge (SATA) or is an NVMe SSD behind one.
+    const bridge = this.options.simBridge;
+    let enclosure: Pick<NonNullable<ConstructorParameters<typeof SimulatedDevice>[0]>, 'info' | 'vendorCommand'> = { vendorCommand: drive.hook };
+    if (bridge !== undefined) {
+      if (Object.hasOwn(SIM_ATA_BRIDGE_IDS, bridge)) enclosure = simAtaBridge(bridge as keyof typeof SIM_ATA_BRIDGE_IDS, drive).options;
+      else if (bridge === 'nvme-jmicron' || bridge === 'nvme-asmedia' || bridge === 'nvme-realtek')
+        enclosure = simNvmeBridge(bridge, { model: 'USBMS SIM NVME SSD', blocks: lun[0]?.blocks ?? size / 512 }).options;
+      else throw usageError(`--sim-bridge takes jmicron, cypress, sunplus, nvme-jmicron, nvme-asmedia or nvme-realtek, got "${bridge}"`);
+    }
+    // --sim-id overrides the enclosure's VID:PID (and serial); --device selects against the result.
+    const info = { ...enclosure.info, ...identity };
     this.#sim = new SimulatedDevice({
       luns: lun,
-      vendorCommand: drive.hook,
+      vendorCommand: enclosure.vendorCommand,
       ...(latency > 0 ? { transferDelayMs: latency } : {}),
-      ...(this.options.simId === undefined ? {} : { info: identity }),
+      ...(Object.keys(info).length === 0 ? {} : { info }),
     });
     checkSimSelected(this.options.device, {
-      vendorId: identity.vendorId ?? 0x1209,
-      productId: identity.productId ?? 0x5553,
-      serialNumber: identity.serialNumber ?? 'SIM0001',
+      vendorId: info.vendorId ?? 0x1209,
+      productId: info.productId ?? 0x5553,
+      serialNumber: info.serialNumber ?? 'SIM0001',
     });
     // Unreadable blocks (MEDIUM ERROR 03/11/00 on every read covering them), to try dump --skip-bad.
     for (const text of this.options.simBadLba?.split(',') ?? []) {

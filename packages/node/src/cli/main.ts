@@ -101,6 +101,7 @@ export function buildProgram(): Command {
     .addOption(new Option('--sim-image <file>', 'same as --sim=FILE').hideHelp())
     .option('--sim-size <bytes>', 'size of a new simulated medium or image (e.g. 64M)', '64M')
     .addOption(new Option('--sim-latency <ms>', 'added latency per simulated USB transfer').hideHelp())
+    .addOption(new Option('--sim-bridge <kind>', 'the simulated disk sits in an emulated vendor bridge (jmicron, cypress, sunplus, nvme-*)').hideHelp())
     .addOption(new Option('--sim-no-medium', 'simulate an empty card-reader slot').hideHelp())
     .addOption(new Option('--sim-bad-lba <lbas>', 'simulated unreadable blocks, comma-separated').hideHelp())
     .addOption(new Option('--sim-id <vid:pid>', 'USB VID:PID[:SERIAL] the simulated device reports').hideHelp())
@@ -237,7 +238,8 @@ ${exitCodeHelp()}`,
     .command('identify')
     .description('ATA IDENTIFY DEVICE through SAT ATA PASS-THROUGH: model, serial, firmware, capacity, sector sizes, features')
     .option('--cdb12', 'use ATA PASS-THROUGH(12) (bridges that only know A1h)')
-    .action(action((ctx, opts: { cdb12?: boolean }) => cmdIdentify(ctx, opts)));
+    .option('--bridge <kind>', BRIDGE_HELP)
+    .action(action((ctx, opts: { cdb12?: boolean; bridge?: string }) => cmdIdentify(ctx, opts)));
 
   program
     .command('smart')
@@ -249,6 +251,7 @@ ${exitCodeHelp()}`,
     .option('--test <test>', '-t: start a self-test: short | long | conveyance | offline')
     .option('-X, --abort', 'abort the running self-test')
     .option('--cdb12', 'use ATA PASS-THROUGH(12) (bridges that only know A1h)')
+    .option('--bridge <kind>', BRIDGE_HELP)
     .addHelpText(
       'after',
       `
@@ -291,6 +294,10 @@ the ATA command).`,
 
   return program;
 }
+
+/** --bridge help: the pass-throughs and smartctl's name for each. */
+const BRIDGE_HELP =
+  'pass-through: auto (USB ID table, then a SAT probe; default) | sat | jmicron | cypress | sunplus | nvme-jmicron | nvme-asmedia | nvme-realtek (smartctl -d sat, usbjmicron, usbcypress, usbsunplus, sntjmicron, sntasmedia, sntrealtek)';
 
 /**
  * `--sim=FILE` -> `--sim --sim-image FILE`. (A commander option with an
