@@ -150,6 +150,10 @@ const EXPECTED: Record<string, Record<string, Expectation[]>> = {
     'usbms smart -a': [{ code: 0, stdout: /Device Model:[\s\S]*PASSED/ }],
     'usbms smart -l error -l selftest -l directory': [{ code: 0, stdout: /No Errors Logged/ }],
     'usbms smart -t short ; usbms smart -X': [{ code: 0, stdout: /Drive command successful[\s\S]*Self-testing aborted!/ }],
+    // The simulated disk becomes an NVMe SSD in an emulated RTL9210 enclosure.
+    'usbms smart --bridge nvme-realtek': [
+      { code: 0, sim: ['--sim-bridge', 'nvme-realtek'], stdout: /SMART overall-health self-assessment test result: PASSED[\s\S]*^Temperature: +\d+ Celsius$/m },
+    ],
     'usbms --sim=disk.img write 0 -i mbr.bin --yes': [{ code: 0, stdout: /wrote 1 blocks/ }],
     'usbms --sim=disk.img read 0 1': [{ code: 0, stdout: /^00000000 {2}eb 3c 90/ }],
     'usbms --pcap run.pcap dump -o card.img': [

@@ -203,7 +203,7 @@ export class CliContext {
     const info = { ...enclosure.info, ...identity };
     this.#sim = new SimulatedDevice({
       luns: lun,
-      vendorCommand: enclosure.vendorCommand,
+      ...(enclosure.vendorCommand === undefined ? {} : { vendorCommand: enclosure.vendorCommand }),
       ...(latency > 0 ? { transferDelayMs: latency } : {}),
       ...(Object.keys(info).length === 0 ? {} : { info }),
     });
