@@ -112,6 +112,24 @@ describe('MscDevice: block I/O', () => {
     sim.assertClean();
   });
 
+  it("sizes commands as Linux usb-storage does by default (240 sectors below SuperSpeed, 2048 at SuperSpeed); a quirk caps it, the caller's option decides", async () => {
+    const sizeAt = async (speed: 'high' | 'super' | 'super-plus', deviceOptions: Parameters<typeof MscDevice.open>[1] = {}, quirks = {}) => {
+      const { device } = await openSim({ luns: [{ blocks: 4096 }], info: { speed } }, { ...deviceOptions, quirkRules: [{ vendorId: 0x1209, quirks }] });
+      return device.maxTransferBytes;
+    };
+    expect(await sizeAt('high')).toBe(240 * 512);
+    expect(await sizeAt('super')).toBe(2048 * 512);
+    expect(await sizeAt('super-plus')).toBe(2048 * 512);
+    // Linux US_FL_MAX_SECTORS_64: a quirk lowers it.
+    expect(await sizeAt('super', {}, { maxTransferBytes: 64 * 512 })).toBe(64 * 512);
+    // The caller's explicit size wins over both (larger on a device known to take it).
+    expect(await sizeAt('high', { maxTransferBytes: 4 << 20 })).toBe(4 << 20);
+    // A READ spans commands of exactly that size.
+    const { sim, device } = await openSim({ luns: [{ blocks: 1024 }], info: { speed: 'high' } });
+    await device.lun(0).read(0, 600);
+    expect(sim.log.filter((c) => c.opcode === 0x28).map((c) => c.hostLength)).toEqual([240 * 512, 240 * 512, 120 * 512]);
+  });
+
   it('keeps commands within the Block Limits MAXIMUM TRANSFER LENGTH once known', async () => {
     const { sim, device } = await openSim({ luns: [{ blocks: 1000, maxTransferLength: 16 }] }, { readBlockLimits: true, maxTransferBytes: 1 << 20 });
     const lu = device.lun(0);
