@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Prepares everything the QEMU integration suite needs, idempotently:
-#  1. host tools from Debian (qemu-system-x86, busybox-static, kmod, cpio), installed only if missing;
+#  1. host tools from Debian (qemu-system-x86, busybox-static, kmod, cpio, tshark), installed only if missing;
 #  2. the guest kernel: the package the `linux-image-amd64` metapackage currently depends on, fetched with
 #     `apt-get download` and unpacked with `dpkg-deb -x` into test/hil/.cache (never installed on the host);
 #  3. a small initramfs: static busybox, the kernel modules the guest needs (with their dependencies from
@@ -43,6 +43,8 @@ command -v cpio >/dev/null 2>&1 || need_pkgs+=(cpio)
 # smartctl is the reference it is compared with. Minimal Debian images have neither.
 command -v python3 >/dev/null 2>&1 || need_pkgs+=(python3)
 command -v smartctl >/dev/null 2>&1 || need_pkgs+=(smartmontools)
+# tshark: the kernel's usbmon capture in the guest (the host root is the guest's) and dissection on the host.
+command -v tshark >/dev/null 2>&1 || need_pkgs+=(tshark)
 if [ "${#need_pkgs[@]}" -gt 0 ]; then
   [ "$(id -u)" = 0 ] || die "missing ${need_pkgs[*]} and not root; run as root, then try again: apt-get update && apt-get install -y --no-install-recommends ${need_pkgs[*]}"
   apt_update_once
@@ -87,14 +89,16 @@ MODDIR="$KROOT/lib/modules/$KVER"
 # Modules the guest loads (the init script loads them by name with busybox modprobe): 9p root over virtio,
 # overlayfs for a writable root, SCSI disk + sg, both USB storage drivers, both host controllers, and the
 # gadget stack (dummy_hcd + configfs + f_mass_storage, FunctionFS for the recording gadget) for the Linux
-# gadget profiles, AHCI/libata for the SAT profile's ATA disk, and ums-cypress for the bridge profile (usb-storage
-# leaves the Cypress ATACB bridge 04b4:6830 to it).
+# gadget profiles, AHCI/libata for the SAT profile's ATA disk, ums-cypress for the bridge profile (usb-storage
+# leaves the Cypress ATACB bridge 04b4:6830 to it); usbmon for the kernel's own capture of a run
+# (test/hil/capture.test.ts compares it with usbms's --pcap).
 MODULES=(
   virtio_pci 9pnet_virtio 9p overlay
   scsi_mod sd_mod sg usb-storage uas
   xhci-pci ehci-pci
   configfs libcomposite usb_f_mass_storage dummy_hcd usb_f_fs
   ahci ums-cypress
+  usbmon
   crct10dif_generic crc64_rocksoft_generic
 )
 INIT_SRC="$HIL_DIR/guest/init"
