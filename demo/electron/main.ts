@@ -11,7 +11,7 @@
  */
 import { join } from 'node:path';
 import { app, BrowserWindow, net, protocol, session } from 'electron';
-import { registerUsbmsIpc } from './node-main.js';
+import { createUsbmsService } from './node-main.js';
 import type { UsbmsElectronPolicy } from './policy.js';
 import { allowDevicePermission, allowPermissionCheck, chooseUsbDevice, isTrustedOrigin, protectedClassesWithoutMassStorage } from './policy.js';
 
@@ -22,7 +22,7 @@ const policy: UsbmsElectronPolicy = { trustedOrigins: DEV_URL ? [APP_ORIGIN, DEV
 
 protocol.registerSchemesAsPrivileged([{ scheme: 'app', privileges: { standard: true, secure: true, supportFetchAPI: true } }]);
 
-void app.whenReady().then(() => {
+void app.whenReady().then(async () => {
   // A partition used only by this app's windows: the protected-class handler has no origin
   // parameter, so confining it to this session keeps it away from any other web content.
   const ses = session.fromPartition('persist:usbms');
@@ -41,7 +41,9 @@ void app.whenReady().then(() => {
     callback(chooseUsbDevice(details, policy));
   });
 
-  registerUsbmsIpc(policy);
+  // @usbms/node in this process, served to the window over a MessagePortMain (node-main.ts).
+  const usbms = await createUsbmsService(policy);
+  app.on('before-quit', () => void usbms.close());
 
   const win = new BrowserWindow({
     width: 1360,
@@ -53,6 +55,8 @@ void app.whenReady().then(() => {
     if (!isTrustedOrigin(url, policy)) event.preventDefault();
   });
   win.webContents.setWindowOpenHandler(() => ({ action: 'deny' }));
+  // Each page load gets its own connection (a reload drops the old one: its queued commands go, its command on the wire finishes).
+  win.webContents.on('did-finish-load', () => usbms.connect(win.webContents));
   void win.loadURL(DEV_URL ?? `${APP_ORIGIN}/index.html`);
 });
 

@@ -1,70 +1,51 @@
 /**
- * The alternative: `@usbms/node` (node-usb) in the main process behind IPC.
+ * The alternative to WebUSB: `@usbms/node` (node-usb) in the main process,
+ * served to the app's windows with the `usbms serve` protocol
+ * (docs/remote-protocol.md) over an Electron `MessagePortMain`. The renderer
+ * gets a `RemoteClient` whose devices have the `MscDevice` API (renderer.ts).
  * Use it where WebUSB cannot reach the device (e.g. the OS driver holds it and
  * the app must detach it, which only the Node adapter does on Linux), or to
- * keep device access out of the renderer entirely.
+ * keep device access out of the renderer entirely. Every window shares each
+ * device's one queue, round-robin, as clients of `usbms serve` do.
  */
 
-import type { MscDevice } from '@usbms/core';
-import { InvalidArgumentError } from '@usbms/core';
-import { listDevices, openDevice } from '@usbms/node';
-import type { IpcMainInvokeEvent } from 'electron';
-import { ipcMain } from 'electron';
-import type { IpcExecuteRequest, IpcResult } from './ipc-protocol.js';
-import { IpcChannel, toIpcResult } from './ipc-protocol.js';
+import { type MessagePortLike, messagePortPort } from '@usbms/core';
+import { generateToken, listDevices, openDevice, RemoteServer, watchDevices } from '@usbms/node';
+import { MessageChannelMain, type WebContents } from 'electron';
 import type { UsbmsElectronPolicy } from './policy.js';
 import { isTrustedOrigin } from './policy.js';
 
-const open = new Map<number, MscDevice>();
-let nextHandle = 1;
+/** The IPC channel that carries the port (and the token) to the preload script. */
+export const USBMS_PORT_CHANNEL = 'usbms:port';
 
-function device(handle: number): MscDevice {
-  const d = open.get(handle);
-  if (!d) throw new InvalidArgumentError(`No open device with handle ${handle}`);
-  return d;
+export interface UsbmsService {
+  /** Gives a window its own connection: a fresh MessageChannelMain, one end served here, the other posted to the page. */
+  connect(webContents: WebContents): void;
+  close(): Promise<void>;
 }
 
-export function registerUsbmsIpc(policy: UsbmsElectronPolicy): void {
-  // Every handler first checks that the request comes from the app's own page.
-  const guarded =
-    <A extends unknown[], T>(fn: (...args: A) => Promise<T>) =>
-    (event: IpcMainInvokeEvent, ...args: A): Promise<IpcResult<T>> =>
-      toIpcResult(async () => {
-        if (!isTrustedOrigin(event.senderFrame?.url, policy)) throw new InvalidArgumentError('usbms IPC refused: the request did not come from the app');
-        return fn(...args);
-      });
-
-  ipcMain.handle(
-    IpcChannel.list,
-    guarded(async () => listDevices()),
-  );
-  ipcMain.handle(
-    IpcChannel.open,
-    guarded(async (id: string) => {
-      const d = await openDevice(id);
-      const handle = nextHandle++;
-      open.set(handle, d);
-      d.onDisconnect(() => open.delete(handle));
-      return { handle, maxLun: d.maxLun, inquiry: d.luns.map((lu) => lu.inquiry) };
-    }),
-  );
-  ipcMain.handle(
-    IpcChannel.execute,
-    guarded(async (handle: number, req: IpcExecuteRequest) => {
-      const r = await device(handle).execute(req);
-      return { status: r.status, statusCode: r.statusCode, data: r.data, residue: r.residue, sense: r.sense };
-    }),
-  );
-  ipcMain.handle(
-    IpcChannel.read,
-    guarded(async (handle: number, lun: number, lba: number, blocks: number) => device(handle).lun(lun).read(lba, blocks)),
-  );
-  ipcMain.handle(
-    IpcChannel.close,
-    guarded(async (handle: number) => {
-      const d = open.get(handle);
-      open.delete(handle);
-      await d?.close();
-    }),
-  );
+/** Opens every mass-storage device (and those plugged in later) and serves them to the app's windows. */
+export async function createUsbmsService(policy: UsbmsElectronPolicy): Promise<UsbmsService> {
+  const token = generateToken();
+  const server = new RemoteServer({ tokens: [{ token, readOnly: false }] });
+  const serve = (info: Awaited<ReturnType<typeof listDevices>>[number]): Promise<void> =>
+    openDevice(info).then(
+      (device) => void server.addDevice(device),
+      (error: unknown) => console.warn('usbms: could not open a device:', error),
+    );
+  for (const info of await listDevices().catch(() => [])) await serve(info);
+  const stopWatching = watchDevices({ onAttach: (info) => void serve(info) });
+  return {
+    connect(webContents) {
+      // Only the app's own pages get a port (the relaxed USB policy is theirs alone too).
+      if (!isTrustedOrigin(webContents.getURL(), policy)) return;
+      const { port1, port2 } = new MessageChannelMain();
+      server.attach(messagePortPort(port1 as unknown as MessagePortLike), { peer: 'renderer' });
+      webContents.postMessage(USBMS_PORT_CHANNEL, { token }, [port2]);
+    },
+    async close() {
+      stopWatching();
+      await server.close();
+    },
+  };
 }

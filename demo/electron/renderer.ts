@@ -1,12 +1,13 @@
 /**
  * Renderer side, both ways. With the main process of main.ts:
  * - WebUSB: `@usbms/web` exactly as in a browser; the protected-class refusal is gone.
- * - IPC: `window.usbmsNode` (preload.ts) reaches `@usbms/node` in the main process.
+ * - The main process's `@usbms/node` service: a `RemoteClient` over the
+ *   MessagePort the preload hands over (node-main.ts); its devices have the
+ *   `MscDevice` API, errors arrive typed. The same client code connects to a
+ *   separate `usbms serve` with `connectRemote('ws://127.0.0.1:5181', { token })`.
  */
-import type { MscDevice } from '@usbms/core';
+import { type MscDevice, messagePortPort, RemoteClient } from '@usbms/core';
 import { openWebUsbDevice, requestMscDevice } from '@usbms/web';
-import type { IpcResult } from './ipc-protocol.js';
-import { fromIpcResult } from './ipc-protocol.js';
 
 /** WebUSB in the renderer (call from a click handler). */
 export async function openWithWebUsb(): Promise<MscDevice> {
@@ -14,22 +15,26 @@ export async function openWithWebUsb(): Promise<MscDevice> {
   return openWebUsbDevice(usbDevice, { usb: navigator.usb });
 }
 
-interface Bridge {
-  list(): Promise<IpcResult<{ id: string; product?: string }[]>>;
-  open(id: string): Promise<IpcResult<{ handle: number; maxLun: number }>>;
-  read(handle: number, lun: number, lba: number, blocks: number): Promise<IpcResult<Uint8Array>>;
-  close(handle: number): Promise<IpcResult<void>>;
+/** Waits for the main process's port (posted by the preload) and connects to its usbms service. */
+export function connectToMainProcess(): Promise<RemoteClient> {
+  return new Promise((resolve, reject) => {
+    const onMessage = (event: MessageEvent): void => {
+      const data = event.data as { usbmsPort?: unknown; token?: unknown } | null;
+      const port = event.ports[0];
+      if (event.source !== window || data?.usbmsPort !== true || typeof data.token !== 'string' || port === undefined) return;
+      window.removeEventListener('message', onMessage);
+      RemoteClient.connect(messagePortPort(port), { token: data.token, clientName: 'electron renderer' }).then(resolve, reject);
+    };
+    window.addEventListener('message', onMessage);
+  });
 }
 
-/** The Node adapter in the main process: reads sector 0 of the first device. Errors arrive typed (same `code`). */
-export async function readFirstSectorOverIpc(): Promise<Uint8Array> {
-  const bridge = (window as unknown as { usbmsNode: Bridge }).usbmsNode;
-  const [first] = fromIpcResult(await bridge.list());
-  if (!first) throw new Error('No USB mass-storage device found');
-  const { handle } = fromIpcResult(await bridge.open(first.id));
+/** Reads sector 0 of the first device the main process serves. */
+export async function readFirstSectorFromMainProcess(): Promise<Uint8Array> {
+  const client = await connectToMainProcess();
   try {
-    return fromIpcResult(await bridge.read(handle, 0, 0, 1));
+    return await client.device().lun(0).read(0, 1);
   } finally {
-    fromIpcResult(await bridge.close(handle));
+    client.close();
   }
 }

@@ -1,18 +1,23 @@
-import type { MscDevice } from '@usbms/core';
+import type { MscDevice, RemoteClient, RemoteDevice } from '@usbms/core';
 import type { UsbDeviceLike } from '@usbms/web';
 
-/** One open device, simulated or real. */
 import type { SessionCapture } from './capture.js';
 
+/** A device the tool drives: opened here (simulator, WebUSB) or served by `usbms serve`; the same API. */
+export type SessionDevice = MscDevice | RemoteDevice;
+
+/** One open device, simulated, real over WebUSB, or real through `usbms serve`. */
 export interface Session {
-  kind: 'simulated' | 'usb';
+  kind: 'simulated' | 'usb' | 'remote';
   /** Short name for the header, e.g. "Simulated disk" or "USB 0781:5581 SanDisk Cruzer". */
   label: string;
-  device: MscDevice;
+  device: SessionDevice;
   /** The WebUSB device, for the descriptor view. */
   usbDevice?: UsbDeviceLike;
   /** Every USB transfer of the session, for "Export pcap". */
   capture?: SessionCapture;
+  /** The connection to `usbms serve`, closed with the session. */
+  client?: RemoteClient;
 }
 
 /** What panels may ask of the application shell. */

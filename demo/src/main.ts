@@ -11,7 +11,7 @@ import { createDevicePanel } from './panels/device.js';
 import { createHealthPanel } from './panels/health.js';
 import { createSectorPanel } from './panels/sectors.js';
 import { createTracePanel } from './panels/trace.js';
-import { openSimulatedSession, openUsbSession, SIM_KINDS, type SimKind } from './session.js';
+import { openRemoteSession, openSimulatedSession, openUsbSession, rememberedServe, SIM_KINDS, type SimKind } from './session.js';
 import { installFakeUsbFromQuery } from './test-hooks.js';
 
 const fakeUsb = installFakeUsbFromQuery();
@@ -73,6 +73,8 @@ function renderConnection(): void {
   closeBtn.disabled = !session;
   connectBtn.disabled = !webUsb || state === 'opening';
   simBtn.disabled = state === 'opening';
+  serveBtn.disabled = state === 'opening';
+  serveConnect.disabled = state === 'opening';
 }
 
 async function setSession(next: Session | undefined): Promise<void> {
@@ -98,25 +100,32 @@ async function setSession(next: Session | undefined): Promise<void> {
   if (old && old !== next) {
     try {
       await old.device.close({ rejectPending: true });
+      old.client?.close();
     } catch {
       // Closing a device that vanished cannot do more; the new session is what matters.
     }
   }
 }
 
-async function open(kind: 'simulated' | 'usb'): Promise<void> {
+async function open(kind: 'simulated' | 'usb' | 'remote'): Promise<void> {
   const previous = state;
   state = 'opening';
   renderConnection();
   try {
-    const next = kind === 'usb' && webUsb ? await openUsbSession(webUsb) : await openSimulatedSession(simKind.value as SimKind);
+    const next =
+      kind === 'remote'
+        ? await openRemoteSession(serveUrl.value.trim(), serveToken.value.trim())
+        : kind === 'usb' && webUsb
+          ? await openUsbSession(webUsb)
+          : await openSimulatedSession(simKind.value as SimKind);
+    serveForm.hidden = true;
     banner.hidden = true;
     await setSession(next);
     app.status(`Opened ${next.label}.`);
   } catch (error) {
     state = session ? 'open' : previous === 'opening' ? 'closed' : previous;
     renderConnection();
-    app.showError(error, kind === 'usb' ? 'Connecting the USB device' : 'Opening the simulated device');
+    app.showError(error, kind === 'usb' ? 'Connecting the USB device' : kind === 'remote' ? 'Connecting to usbms serve' : 'Opening the simulated device');
   }
 }
 
@@ -127,6 +136,44 @@ for (const [value, label] of SIM_KINDS) simKind.append(h('option', { value, text
 const wanted = new URLSearchParams(location.search).get('sim');
 if (wanted !== null && SIM_KINDS.some(([k]) => k === wanted)) simKind.value = wanted;
 const simBtn = h('button', { id: 'use-sim', class: 'secondary', text: 'Use simulated device', onclick: () => void open('simulated') });
+// "Connect to usbms serve": a local service owns the device, so any browser can drive it.
+const remembered = rememberedServe();
+const serveUrl = h('input', { id: 'serve-url', type: 'url', value: remembered.url, 'aria-label': 'usbms serve URL', size: 24 });
+const serveToken = h('input', {
+  id: 'serve-token',
+  type: 'password',
+  value: remembered.token,
+  'aria-label': 'usbms serve token',
+  placeholder: 'token',
+  size: 24,
+});
+const serveConnect = h('button', { id: 'serve-connect', type: 'submit', text: 'Connect' });
+const serveForm = h(
+  'form',
+  {
+    id: 'serve-form',
+    class: 'serve-form',
+    hidden: true,
+    onsubmit: (e: Event) => {
+      e.preventDefault();
+      void open('remote');
+    },
+  },
+  h('span', { class: 'muted', text: 'usbms serve' }),
+  serveUrl,
+  serveToken,
+  serveConnect,
+);
+const serveBtn = h('button', {
+  id: 'connect-serve',
+  class: 'secondary',
+  text: 'Connect to usbms serve',
+  title: 'Drive a device owned by `usbms serve` on this computer (works in any browser)',
+  onclick: () => {
+    serveForm.hidden = !serveForm.hidden;
+    if (!serveForm.hidden) (serveToken.value ? serveConnect : serveToken).focus();
+  },
+});
 const closeBtn = h('button', {
   id: 'close-device',
   class: 'secondary',
@@ -188,8 +235,9 @@ clear(
       h('h1', {}, 'usbms ', h('span', { class: 'muted', text: 'device tool' })),
     ),
     h('div', { class: 'conn', role: 'status', 'aria-label': 'Connection' }, connPill, connLabel),
-    h('div', { class: 'header-actions' }, connectBtn, simKind, simBtn, closeBtn),
+    h('div', { class: 'header-actions' }, connectBtn, serveBtn, simKind, simBtn, closeBtn),
   ),
+  serveForm,
   banner,
   h(
     'main',

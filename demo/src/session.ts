@@ -1,4 +1,4 @@
-import { MscDevice } from '@usbms/core';
+import { connectRemote, MscDevice } from '@usbms/core';
 import type { SimAtaBridgeKind, SimNvmeBridgeKind, SimulatedDeviceOptions, SimVendorHook } from '@usbms/core/sim';
 import { SimAtaDrive, SimulatedDevice, simAtaBridge, simNvmeBridge } from '@usbms/core/sim';
 import type { UsbDeviceLike, UsbLike } from '@usbms/web';
@@ -106,6 +106,43 @@ export async function openUsbSession(usb: UsbLike): Promise<Session> {
     return { kind: 'usb', label: describeDevice(usbDevice), device, usbDevice, capture };
   } catch (error) {
     await transport.close();
+    throw error;
+  }
+}
+
+/** Where the tool keeps the last `usbms serve` URL and token: localStorage, so per origin. */
+const SERVE_KEY = 'usbms.serve';
+
+export function rememberedServe(): { url: string; token: string } {
+  try {
+    const saved = JSON.parse(localStorage.getItem(SERVE_KEY) ?? 'null') as { url?: unknown; token?: unknown } | null;
+    return {
+      url: typeof saved?.url === 'string' ? saved.url : 'ws://127.0.0.1:5181',
+      token: typeof saved?.token === 'string' ? saved.token : '',
+    };
+  } catch {
+    return { url: 'ws://127.0.0.1:5181', token: '' };
+  }
+}
+
+/**
+ * Connects to `usbms serve` (any browser: the service owns the USB device) and
+ * opens its first device. The URL and token are remembered for this origin.
+ */
+export async function openRemoteSession(url: string, token: string): Promise<Session> {
+  const client = await connectRemote(url, { token, clientName: 'usbms device tool' });
+  try {
+    localStorage.setItem(SERVE_KEY, JSON.stringify({ url, token }));
+  } catch {
+    // Storage may be disabled; connecting worked anyway.
+  }
+  try {
+    const device = client.device();
+    const inquiry = device.lun(0).inquiry;
+    const name = inquiry ? `${inquiry.vendor} ${inquiry.product}`.trim() : 'device';
+    return { kind: 'remote', label: `usbms serve: ${name} (${url})`, device, client };
+  } catch (error) {
+    client.close();
     throw error;
   }
 }

@@ -6,7 +6,7 @@ import { defineConfig } from 'vitest/config';
  */
 export default defineConfig({
   root: import.meta.dirname,
-  // The tests read exported files with @usbms/core's TypeScript sources (no build needed).
+  // Tests and node-side helpers (serve.e2e.ts) import workspace packages from their TypeScript sources (no build).
   resolve: { conditions: ['source'] },
   ssr: { resolve: { conditions: ['source'] } },
   test: {

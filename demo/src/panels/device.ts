@@ -32,6 +32,10 @@ function usbRows(session: Session): [string, string][] {
     rows.push(['USB version', `${d.usbVersionMajor}.${d.usbVersionMinor}${d.usbVersionSubminor}`]);
     rows.push(['Device release', `${d.deviceVersionMajor}.${d.deviceVersionMinor}${d.deviceVersionSubminor}`]);
     rows.push(['Configuration', d.configuration ? String(d.configuration.configurationValue) : 'none']);
+  } else if (session.kind === 'remote') {
+    rows.push(['Source', 'usbms serve (the service owns the USB device)']);
+    if (info.vendorId !== undefined) rows.push(['VID:PID', `${hex4(info.vendorId)}:${hex4(info.productId ?? 0)}`]);
+    if (info.product !== undefined) rows.push(['Product', info.product]);
   } else {
     rows.push(['Source', 'Simulated device (RAM disk in this page)']);
   }
