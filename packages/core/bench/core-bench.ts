@@ -127,13 +127,14 @@ async function main(): Promise<void> {
   }
 
   // Copies: bytes copied anywhere (Uint8Array#set/#slice) per byte read, minus the
-  // transport's own fill of the caller's buffer (that is the device's DMA).
+  // transport's own fill of the data buffer, the caller's or its own (that is the device's DMA).
   const readBytes = 16 << 20;
   const copiedZero = await countCopies(async () => {
     transport.bytesIntoCaller = 0;
+    transport.bytesOwnBuffer = 0;
     for (let i = 0; i < 16; i++) await lu.read(0, 2048);
   });
-  const stackCopiesZero = (copiedZero - transport.bytesIntoCaller) / readBytes;
+  const stackCopiesZero = (copiedZero - transport.bytesIntoCaller - transport.bytesOwnBuffer) / readBytes;
 
   const byteRow = (name: string): Row => {
     const row = rows.find((r) => r.name === name);
