@@ -17,7 +17,8 @@ interface ServeResult {
   reports: { exit: number | null; settled?: number; problems?: string[] }[];
   perClient: number[];
   overlaps: number;
-  recoveries: number;
+  /** Every recovery step the device's trace reported (`step: detail`). */
+  recoveries: string[];
   victimOnWire: boolean;
   victimSignal: string | null;
   victimOutcome: string | null;
@@ -55,7 +56,9 @@ describe.each(['xhci-storage', 'gadget-hs'] as const)('usbms serve on %s', (prof
     expect(r.victimOnWire).toBe(true);
     expect(r.victimSignal).toBe('SIGKILL');
     expect(r.victimOutcome).toBe('good');
-    expect(r.recoveries).toBe(0);
+    // No recovery because of the kill. The one allowed: QEMU's usb-storage stalls the status read sent with
+    // the first CBW, and the engine learns to read status after the data stage (a clear-halt, once).
+    expect(r.recoveries.filter((x) => !/^clear-halt-in: the status read sent with the CBW/.test(x))).toEqual([]);
     expect(r.heldReads).toBe(5);
     expect(r.insideExclusive).toBe(0);
     expect(r.worstRepeat).toBeLessThanOrEqual(2);

@@ -45,7 +45,7 @@ const device = await openDevice(info, { transferTimeoutMs: 60_000 });
 const wire: WireCommand[] = [];
 const open = new Map<number, WireCommand>();
 let overlaps = 0;
-let recoveries = 0;
+const recoveries: string[] = [];
 device.onTrace((e: TraceEvent) => {
   if (e.type === 'command-start') {
     if (open.size > 0) overlaps++;
@@ -60,7 +60,7 @@ device.onTrace((e: TraceEvent) => {
       c.outcome = e.outcome;
     }
   } else if (e.type === 'recovery') {
-    recoveries++;
+    recoveries.push(`${e.step}: ${e.detail ?? ''}`);
   }
 });
 
