@@ -36,10 +36,22 @@ export function parseListen(text: string): { host: string; port: number } {
   return { host: (m[1] ?? '127.0.0.1').replace(/^\[|\]$/g, ''), port };
 }
 
-/** Host header values that name this listener (DNS-rebinding defence: a page on evil.example that resolves to 127.0.0.1 sends Host: evil.example). */
-function allowedHosts(host: string, port: number): Set<string> {
-  const names = isLoopback(host) ? ['127.0.0.1', 'localhost', '[::1]'] : [host.includes(':') ? `[${host}]` : host];
-  return new Set(names.map((n) => `${n}:${port}`.toLowerCase()));
+/**
+ * Whether a request's Host header names this listener (DNS-rebinding defence: a page on evil.example that
+ * resolves to this machine sends Host: evil.example). The port must be the listener's. A loopback
+ * listener answers to 127.0.0.1, localhost and [::1]; a wildcard listener (0.0.0.0, ::) to any IP literal
+ * and localhost (the machine's addresses are not known in advance; DNS names are what rebinding uses);
+ * any other listener to its own address only.
+ */
+export function hostAllowed(header: string, listenHost: string, port: number): boolean {
+  const m = /^(\[[^\]]+\]|[^:[\]]+)(?::(\d{1,5}))?$/.exec(header.trim().toLowerCase());
+  if (!m || Number(m[2] ?? 80) !== port) return false;
+  const name = m[1] ?? '';
+  const bare = name.replace(/^\[|\]$/g, '');
+  if (isLoopback(listenHost)) return name === '127.0.0.1' || name === 'localhost' || name === '[::1]';
+  const listen = listenHost.replace(/^\[|\]$/g, '').toLowerCase();
+  if (listen === '0.0.0.0' || listen === '::' || listen === '') return name === 'localhost' || (isIP(bare) !== 0 && (isIP(bare) === 4 || name.startsWith('[')));
+  return bare === listen;
 }
 
 /** Where to listen and which browser origins to accept. */
@@ -67,15 +79,15 @@ export interface Listener {
 export async function listenWebSocket(server: RemoteServer, options: WebSocketListenOptions): Promise<Listener> {
   const origins = new Set(options.allowedOrigins);
   const preauth = new WeakMap<IncomingMessage, ServeToken>();
-  let hosts = allowedHosts(options.host, options.port);
+  let port = options.port;
   const wss = new WebSocketServer({
     host: options.host,
     port: options.port,
     maxPayload: server.options.maxFrameBytes,
     perMessageDeflate: false,
     verifyClient: (info, done) => {
-      const host = (info.req.headers.host ?? '').toLowerCase();
-      if (!hosts.has(host)) {
+      const host = info.req.headers.host ?? '';
+      if (!hostAllowed(host, options.host, port)) {
         server.options.log?.(`usbms serve: refused a connection for Host "${host.slice(0, 80)}"`);
         return done(false, 421, 'Misdirected Request');
       }
@@ -100,8 +112,7 @@ export async function listenWebSocket(server: RemoteServer, options: WebSocketLi
     wss.once('error', reject);
   });
   const address = wss.address();
-  const port = typeof address === 'object' && address !== null ? address.port : options.port;
-  hosts = allowedHosts(options.host, port);
+  if (typeof address === 'object' && address !== null) port = address.port;
   wss.on('connection', (ws, req) => {
     const authenticated = preauth.get(req);
     const peer = `ws ${req.socket.remotePort ?? ''}`;
