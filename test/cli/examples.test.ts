@@ -11,63 +11,29 @@
  * reporting VID:PID 0781:5567 as the README's examples name it), unless the
  * example itself chooses `--sim`.
  */
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { chmodSync, existsSync, readFileSync, statSync } from 'node:fs';
 import { mkdir, mkdtemp, readFile, rm, truncate, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { EXAMPLE_DOCS, type ExampleRun, examplesOfHelp, examplesOfMarkdown, type Outcome, runExample } from './examples-lib.js';
 import { BIN } from './run-cli.js';
 
 const ROOT = new URL('../../', import.meta.url);
-const DOCS = ['README.md', 'packages/node/README.md'] as const;
 
-/** `usbms ...` lines of the fenced code blocks made only of such lines; trailing `# comments` dropped. */
-export function examplesOfMarkdown(markdown: string): string[] {
-  const out: string[] = [];
-  for (const block of markdown.matchAll(/^```[a-z]*\n([\s\S]*?)^```/gm)) {
-    const lines = (block[1] ?? '').split('\n').filter((l) => l.trim() !== '');
-    if (lines.length > 0 && lines.every((l) => l.startsWith('usbms '))) out.push(...lines.map(stripComment));
-  }
-  return out;
-}
-
-/** The lines under "Examples:" of `usbms --help`. */
-export function examplesOfHelp(help: string): string[] {
-  const section = help.split(/^Examples:\n/m)[1] ?? '';
-  return section
-    .split(/\n\s*\n/)[0]
-    ?.split('\n')
-    .map((l) => stripComment(l.trim()))
-    .filter((l) => l.startsWith('usbms ')) as string[];
-}
-
-function stripComment(line: string): string {
-  return line.replace(/\s+#\s.*$/, '').trimEnd();
-}
-
-interface Expectation {
+export interface Expectation extends ExampleRun {
   code: number;
   stdout?: RegExp;
   stderr?: RegExp;
-  /** Answer to a confirmation prompt, typed through a pseudo-terminal. */
-  pty?: string;
   /** Extra global options for the simulator (slower transfers, bad blocks, ...). */
   sim?: string[];
-  /** Send SIGINT once this holds (polled). */
-  interruptWhen?: (dir: string, output: string) => boolean;
   /** Checks on the files the example left. */
   after?: (dir: string) => void;
 }
 
-const partialStarted = (dir: string): boolean => {
-  try {
-    return (JSON.parse(readFileSync(join(dir, 'stick.img.partial.json'), 'utf8')) as { doneBlocks: number }).doneBlocks > 0;
-  } catch {
-    return false;
-  }
-};
+const CTRL_C_TO_STOP: ExampleRun['interrupt'] = { output: 'Ctrl-C to stop' };
 
 /**
  * Expectations by example text; repeated examples take the next entry each time.
@@ -102,14 +68,12 @@ const EXPECTED: Record<string, Record<string, Expectation[]>> = {
     ],
     'usbms decode bug.pcap': [{ code: 0, stdout: /INQUIRY[\s\S]*VENDOR SPECIFIC/ }],
     // A server: it runs until Ctrl-C (exit 130, as sg3_utils for an interrupt).
-    'usbms serve': [{ code: 130, stdout: /token: \S+/, interruptWhen: (_dir, output) => output.includes('Ctrl-C to stop') }],
-    'usbms --sim serve --socket /tmp/usbms.sock --read-only': [
-      { code: 130, stdout: /unix:\/tmp\/usbms.sock \(read-only\)/, interruptWhen: (_dir, output) => output.includes('Ctrl-C to stop') },
-    ],
+    'usbms serve': [{ code: 130, stdout: /token: \S+/, interrupt: CTRL_C_TO_STOP }],
+    'usbms --sim serve --socket /tmp/usbms.sock --read-only': [{ code: 130, stdout: /unix:\/tmp\/usbms.sock \(read-only\)/, interrupt: CTRL_C_TO_STOP }],
   },
   'packages/node/README.md': {
     'usbms list': [{ code: 0, stdout: /\[sim\] 0781:5567:SIM0001\s+simulated device/ }],
-    'usbms watch': [{ code: 130, stdout: /\+ 0781:5567/, interruptWhen: (_dir, output) => output.includes('+ 0781:5567') }],
+    'usbms watch': [{ code: 130, stdout: /\+ 0781:5567/, interrupt: { output: '+ 0781:5567' } }],
     'usbms --device 0781:5567 inquiry': [{ code: 0, stdout: /Vendor:\s+USBMS[\s\S]*Unit serial number/ }],
     'usbms inquiry -p sn': [{ code: 0, stdout: /^VPD page 0x80 Unit serial number \[sn\] \(\d+ bytes\):\n {2}SIM/ }],
     'usbms -d 0 capacity': [{ code: 0, stdout: /Block size:\s+512/ }],
@@ -133,7 +97,7 @@ const EXPECTED: Record<string, Record<string, Expectation[]>> = {
       {
         code: 130,
         sim: ['--sim-latency', '2', '--max-transfer', '8K'],
-        interruptWhen: partialStarted,
+        interrupt: { partial: 'stick.img.partial.json' },
         stderr: /dump stopped at block \d+ of 32768; stick.img.partial kept/,
       },
       { code: 0, stdout: /dumped 32768 blocks .* \(resumed\)/ },
@@ -161,12 +125,10 @@ const EXPECTED: Record<string, Record<string, Expectation[]>> = {
     ],
     'usbms --record run.txt inquiry': [{ code: 0, stdout: /Vendor:\s+USBMS/ }],
     'usbms decode run.pcap': [{ code: 0, stdout: /READ\(10\)/ }],
-    'usbms -d 0781:5567 serve --socket ~/usbms.sock': [{ code: 130, stdout: /unix:/, interruptWhen: (_dir, output) => output.includes('Ctrl-C to stop') }],
-    'usbms serve': [{ code: 130, stdout: /token: \S+/, interruptWhen: (_dir, output) => output.includes('Ctrl-C to stop') }],
-    'usbms --sim serve --read-only --allow-vendor c0': [{ code: 130, stdout: /read-only/, interruptWhen: (_dir, output) => output.includes('Ctrl-C to stop') }],
-    'usbms serve --listen 0.0.0.0:5181 --allow-origin https://tool.example': [
-      { code: 130, stdout: /token: \S+/, interruptWhen: (_dir, output) => output.includes('Ctrl-C to stop') },
-    ],
+    'usbms -d 0781:5567 serve --socket ~/usbms.sock': [{ code: 130, stdout: /unix:/, interrupt: CTRL_C_TO_STOP }],
+    'usbms serve': [{ code: 130, stdout: /token: \S+/, interrupt: CTRL_C_TO_STOP }],
+    'usbms --sim serve --read-only --allow-vendor c0': [{ code: 130, stdout: /read-only/, interrupt: CTRL_C_TO_STOP }],
+    'usbms serve --listen 0.0.0.0:5181 --allow-origin https://tool.example': [{ code: 130, stdout: /token: \S+/, interrupt: CTRL_C_TO_STOP }],
   },
   help: {
     'usbms list': [{ code: 0, stdout: /0781:5567/ }],
@@ -216,56 +178,12 @@ afterAll(async () => {
   await rm(work, { recursive: true, force: true });
 });
 
-interface Outcome {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-function runExample(command: string, dir: string, e: Expectation): Promise<Outcome> {
+function runSimExample(command: string, dir: string, e: Expectation): Promise<Outcome> {
   const simArgs = command.includes('--sim')
     ? ''
     : [`--sim=${join(dir, 'device.img')}`, '--sim-size', '16M', '--sim-id', '0781:5567', ...(e.sim ?? [])].join(' ');
   const env = { ...process.env, HOME: dir, PATH: `${shimDir}:${process.env.PATH ?? ''}`, USBMS_EXAMPLE_SIM: simArgs, USBMS_FROM_SOURCE: '1', NO_COLOR: '1' };
-  // Through a pseudo-terminal when the example prompts: script(1) runs it on a pty, fed from our stdin.
-  const argv = e.pty === undefined ? ['bash', ['-c', command]] : ['script', ['-qfec', command, '/dev/null']];
-  const child = spawn(argv[0] as string, argv[1] as string[], { cwd: dir, env, stdio: ['pipe', 'pipe', 'pipe'] });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-  if (e.pty !== undefined) {
-    // Answer once the prompt is on the terminal.
-    const answer = setInterval(() => {
-      if (stdout.includes('Type "yes"')) {
-        child.stdin.write(`${e.pty}\r`);
-        clearInterval(answer);
-      }
-    }, 50);
-    child.on('close', () => clearInterval(answer));
-  } else child.stdin.end();
-  let interrupted = false;
-  const poll =
-    e.interruptWhen === undefined
-      ? undefined
-      : setInterval(() => {
-          if (!interrupted && e.interruptWhen?.(dir, stdout + stderr) === true) {
-            interrupted = true;
-            // bash -c execs a lone command, and the shim execs node: the child is usbms itself.
-            child.kill('SIGINT');
-          }
-        }, 50);
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => {
-      child.kill('SIGKILL');
-      reject(new Error(`example timed out: ${command}\nstdout: ${stdout}\nstderr: ${stderr}`));
-    }, 120_000);
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      if (poll !== undefined) clearInterval(poll);
-      resolve({ code, stdout: stdout.replace(/\r\n/g, '\n'), stderr });
-    });
-  });
+  return runExample(command, dir, e, env);
 }
 
 async function helpText(): Promise<string> {
@@ -274,7 +192,7 @@ async function helpText(): Promise<string> {
 }
 
 describe('documented examples run as written, on the simulator', { timeout: 900_000 }, () => {
-  for (const doc of [...DOCS, 'help'] as const) {
+  for (const doc of [...EXAMPLE_DOCS, 'help'] as const) {
     it(`${doc}: every example, in order`, async () => {
       const examples = doc === 'help' ? examplesOfHelp(await helpText()) : examplesOfMarkdown(await readFile(new URL(doc, ROOT), 'utf8'));
       const expected = EXPECTED[doc] ?? {};
@@ -290,7 +208,7 @@ describe('documented examples run as written, on the simulator', { timeout: 900_
         const e = expected[command]?.[n];
         expect(e, `no expectation for occurrence ${n + 1} of "${command}"`).toBeDefined();
         if (e === undefined) continue;
-        const r = await runExample(command, dir, e);
+        const r = await runSimExample(command, dir, e);
         const context = `${doc}: ${command}\nstdout: ${r.stdout}\nstderr: ${r.stderr}`;
         expect(r.code, context).toBe(e.code);
         if (e.stdout !== undefined) expect(r.stdout, context).toMatch(e.stdout);

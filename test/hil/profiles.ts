@@ -39,8 +39,8 @@ export interface ExpectedDevice {
 }
 
 export interface Profile {
-  /** 'none' only for NO_DEVICES (the preflight boot); 'sat-gadget' (sat.test.ts), 'bridge-gadget' (bridges.test.ts). */
-  name: ProfileName | 'none' | 'sat-gadget' | 'bridge-gadget';
+  /** 'none' only for NO_DEVICES (the preflight boot); 'sat-gadget' (sat.test.ts), 'bridge-gadget' (bridges.test.ts), 'readme-gadget' (cli-examples.test.ts). */
+  name: ProfileName | 'none' | 'sat-gadget' | 'bridge-gadget' | 'readme-gadget';
   description: string;
   /** 'bot' devices get the full scenario suite; 'uas' must be listed and refused. */
   transport: 'bot' | 'uas';
@@ -434,6 +434,78 @@ export const BRIDGE_GADGET: Profile = {
   waitFor: { massStorageInterfaces: 0, disks: 0 },
   // Not in the scenario loop (the bridges differ per kind): what every one of the gadgets presents.
   expect: { ...SAT_GADGET.expect, vendorId: 0, productId: 0, serial: '', lunBytes: 0, vendor: '' },
+};
+
+/** The ids the README's examples name (a SanDisk Cruzer Blade), given to the gadget of README_GADGET. */
+export const README_IDS = { vendorId: 0x0781, productId: 0x5567, serial: 'HILREADME0001' } as const;
+export const README_LUN_MIB = 4;
+
+/**
+ * f_mass_storage with the README's VID:PID and three LUNs: 0 a writable 4 MiB disk (the README's
+ * examples), 1 the same but read-only (write-protect), 2 removable with no medium (not ready).
+ */
+function readmeGadgetSetup(): string {
+  const { vendorId, productId, serial } = README_IDS;
+  return `
+set -e
+modprobe dummy_hcd is_high_speed=1
+modprobe libcomposite
+modprobe usb_f_mass_storage
+mountpoint -q /sys/kernel/config || mount -t configfs none /sys/kernel/config
+G=/sys/kernel/config/usb_gadget/readme
+mkdir -p "$G"
+echo 0x${vendorId.toString(16).padStart(4, '0')} > "$G/idVendor"
+echo 0x${productId.toString(16).padStart(4, '0')} > "$G/idProduct"
+echo 0x0100 > "$G/bcdDevice"
+mkdir -p "$G/strings/0x409"
+echo "${serial}" > "$G/strings/0x409/serialnumber"
+echo "usbms HIL" > "$G/strings/0x409/manufacturer"
+echo "README gadget" > "$G/strings/0x409/product"
+mkdir -p "$G/configs/c.1/strings/0x409"
+echo "mass storage" > "$G/configs/c.1/strings/0x409/configuration"
+F="$G/functions/mass_storage.0"
+mkdir -p "$F" "$F/lun.1" "$F/lun.2"
+for l in 0 1; do
+  IMG="$NEWROOT/tmp/hil-readme-$l.img"
+  dd if=/dev/zero of="$IMG" bs=1M count=0 seek=${README_LUN_MIB} 2>/dev/null
+  echo 0 > "$F/lun.$l/removable"
+  echo 0 > "$F/lun.$l/cdrom"
+  echo $l > "$F/lun.$l/ro"
+  echo "$IMG" > "$F/lun.$l/file"
+done
+echo 1 > "$F/lun.2/removable"
+echo 0 > "$F/lun.2/cdrom"
+ln -s "$F" "$G/configs/c.1/"
+echo dummy_udc.0 > "$G/UDC"
+mount -t configfs none "$NEWROOT/sys/kernel/config"
+`;
+}
+
+/** The Linux gadget configured as the README's examples expect it (test/hil/cli-examples.test.ts). */
+export const README_GADGET: Profile = {
+  name: 'readme-gadget',
+  description: "Linux f_mass_storage gadget with the README's VID:PID: a disk, a read-only disk and an empty removable LUN",
+  transport: 'bot',
+  implementation: 'linux-gadget',
+  drives: [],
+  qemuArgs: () => [],
+  cli: true,
+  guestSetup: readmeGadgetSetup(),
+  // The empty removable LUN has no size: two disks with media.
+  waitFor: { massStorageInterfaces: 1, disks: 2 },
+  expect: {
+    vendorId: README_IDS.vendorId,
+    productId: README_IDS.productId,
+    serial: README_IDS.serial,
+    speed: 'high',
+    interfaceClass: 0x08,
+    interfaceSubclass: 0x06,
+    interfaceProtocol: 0x50,
+    bulkPacketSize: 512,
+    luns: 3,
+    lunBytes: README_LUN_MIB * MiB,
+    vendor: 'Linux',
+  },
 };
 
 /** A guest with no USB devices: run.sh's preflight check that QEMU and the guest work at all. */
