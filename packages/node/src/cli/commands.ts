@@ -15,7 +15,7 @@ import { chooseBackend } from '../backend.js';
 import { listDevices, MSC_CLASS, type MscDeviceInfo, watchDevices } from '../discovery.js';
 import { type CliContext, intOption } from './context.js';
 import { CliError, CliErrorCode, ExitCode, exitCodeFor, usageError } from './exit.js';
-import { formatBytes, formatSiBytes, hex2, hex4, hexDump, keyValues, toHex, toJson } from './format.js';
+import { deviceId, formatBytes, formatSiBytes, hex2, hexDump, keyValues, toHex, toJson } from './format.js';
 import { checkOutputPath, isStdio, readInput, writeOutput } from './output.js';
 import { Progress } from './progress.js';
 import { parseCount, sizeOption } from './units.js';
@@ -48,7 +48,7 @@ export async function cmdList(ctx: CliContext): Promise<void> {
     const device = await ctx.open();
     const info = device.info;
     const entry = {
-      id: `${hex4(info.vendorId ?? 0)}:${hex4(info.productId ?? 0)}${info.serialNumber ? `:${info.serialNumber}` : ''}`,
+      id: deviceId(info),
       simulated: true,
       image: ctx.options.simImage,
       ...info,
@@ -396,7 +396,7 @@ export function canConfirm(what: string, yes: boolean | undefined): void {
 export function deviceLabel(ctx: CliContext, device: MscDevice): string {
   const i = device.info;
   if (ctx.isSim) return ctx.options.simImage === undefined ? 'the simulated device' : `the simulated device (${ctx.options.simImage})`;
-  return `${hex4(i.vendorId ?? 0)}:${hex4(i.productId ?? 0)}${i.serialNumber ? `:${i.serialNumber}` : ''} (${i.product ?? 'USB disk'})`;
+  return `${deviceId(i)} (${i.product ?? 'USB disk'})`;
 }
 
 export async function cmdWrite(ctx: CliContext, lbaText: string, opts: { input: string; yes?: boolean; verify?: boolean; pad?: boolean }): Promise<void> {
@@ -556,7 +556,7 @@ export async function cmdWatch(ctx: CliContext): Promise<void> {
     // The simulator is plugged in for as long as the command runs: one attach event, then wait for Ctrl-C.
     const device = await ctx.open();
     const info = device.info;
-    const id = `${hex4(info.vendorId ?? 0)}:${hex4(info.productId ?? 0)}${info.serialNumber ? `:${info.serialNumber}` : ''}`;
+    const id = deviceId(info);
     if (ctx.json) ctx.out(JSON.stringify({ event: 'attach', time: new Date().toISOString(), device: { id, simulated: true } }));
     else ctx.out(`${new Date().toISOString()} + ${id}  simulated device`);
     await new Promise<void>((resolve) => {

@@ -53,6 +53,11 @@ export function hex4(n: number): string {
   return n.toString(16).padStart(4, '0');
 }
 
+/** "VID:PID[:SERIAL]", as `--device` takes it. */
+export function deviceId(info: { vendorId?: number; productId?: number; serialNumber?: string }): string {
+  return `${hex4(info.vendorId ?? 0)}:${hex4(info.productId ?? 0)}${info.serialNumber ? `:${info.serialNumber}` : ''}`;
+}
+
 export function hex2(n: number): string {
   return n.toString(16).padStart(2, '0');
 }

@@ -6,7 +6,7 @@ import { DEFAULT_ALLOWED_ORIGINS, isLoopback, type Listener, listenUnixSocket, l
 import { RemoteServer } from '../serve/server.js';
 import { defaultTokenFile, generateToken, writeTokenFile } from '../serve/token.js';
 import type { CliContext } from './context.js';
-import { toJson } from './format.js';
+import { hex4, toJson } from './format.js';
 
 /** Options of `usbms serve` (see main.ts). */
 export interface ServeOptions {
@@ -104,8 +104,4 @@ export async function cmdServe(ctx: CliContext, opts: ServeOptions): Promise<num
     for (const l of listeners) await l.close();
     await server.close();
   }
-}
-
-function hex4(n: number): string {
-  return n.toString(16).padStart(4, '0');
 }
