@@ -28,6 +28,16 @@ const types: Record<string, string> = {
 
 /** Builds the demo with Vite, then serves dist/ on a free localhost port (a secure context, as WebUSB needs). */
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
+  const demo = await serveDemo();
+  project.provide('baseUrl', demo.url);
+  return demo.close;
+}
+
+/**
+ * Builds the demo with Vite (unless USBMS_SKIP_DEMO_BUILD=1 and a build exists) and serves dist/ on a free
+ * localhost port; also used by the HIL suite's browser test.
+ */
+export async function serveDemo(): Promise<{ url: string; close: () => Promise<void> }> {
   if (process.env.USBMS_SKIP_DEMO_BUILD !== '1' || !existsSync(join(distDir, 'index.html'))) {
     const require = createRequire(join(demoDir, 'package.json'));
     const viteBin = join(dirname(require.resolve('vite/package.json')), 'bin', 'vite.js');
@@ -51,6 +61,5 @@ export default async function setup(project: TestProject): Promise<() => Promise
   });
   await new Promise<void>((ok) => server.listen(0, 'localhost', ok));
   const { port } = server.address() as AddressInfo;
-  project.provide('baseUrl', `http://localhost:${port}/`);
-  return () => new Promise<void>((ok) => server.close(() => ok()));
+  return { url: `http://localhost:${port}/`, close: () => new Promise<void>((ok) => server.close(() => ok())) };
 }

@@ -85,6 +85,11 @@ export interface GuestOptions {
   cpus?: number;
   /** Copy the guest command's stdout/stderr to this process's stderr as it runs (default: HIL_VERBOSE=1). */
   echo?: boolean;
+  /**
+   * TCP ports forwarded from the host's 127.0.0.1:PORT to the same port in the guest (QEMU user networking,
+   * restricted: the guest reaches nothing else). The guest gets a virtio NIC with 10.0.2.15/24.
+   */
+  forwardTcp?: readonly number[];
 }
 
 export interface GuestResult {
@@ -249,7 +254,7 @@ export async function startGuest(opts: GuestOptions): Promise<GuestRun> {
     '-initrd',
     env.initrd,
     '-append',
-    `console=ttyS0 panic=-1 loglevel=4 no_timer_check hil.job=${jobDir} hil.repo=${REPO_ROOT}`,
+    `console=ttyS0 panic=-1 loglevel=4 no_timer_check hil.job=${jobDir} hil.repo=${REPO_ROOT}${opts.forwardTcp?.length ? ' hil.net=1' : ''}`,
     '-serial',
     `file:${path.join(jobDir, 'serial.log')}`,
     '-fsdev',
@@ -267,6 +272,14 @@ export async function startGuest(opts: GuestOptions): Promise<GuestRun> {
     '-qmp',
     `unix:${qmpPath},server=on,wait=off`,
     ...profile.qemuArgs(image),
+    ...(opts.forwardTcp?.length
+      ? [
+          '-netdev',
+          `user,id=net0,restrict=on,${opts.forwardTcp.map((p) => `hostfwd=tcp:127.0.0.1:${p}-:${p}`).join(',')}`,
+          '-device',
+          'virtio-net-pci,netdev=net0',
+        ]
+      : []),
   ];
   fs.writeFileSync(path.join(jobDir, 'qemu-args.json'), JSON.stringify([env.qemu, ...args], null, 1));
 

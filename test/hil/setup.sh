@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Prepares everything the QEMU integration suite needs, idempotently:
-#  1. host tools from Debian (qemu-system-x86, busybox-static, kmod, cpio, tshark), installed only if missing;
+#  1. host tools from Debian (qemu-system-x86, busybox-static, kmod, cpio, tshark, sg3-utils, chromium), installed only if missing;
 #  2. the guest kernel: the package the `linux-image-amd64` metapackage currently depends on, fetched with
 #     `apt-get download` and unpacked with `dpkg-deb -x` into test/hil/.cache (never installed on the host);
 #  3. a small initramfs: static busybox, the kernel modules the guest needs (with their dependencies from
@@ -45,6 +45,10 @@ command -v python3 >/dev/null 2>&1 || need_pkgs+=(python3)
 command -v smartctl >/dev/null 2>&1 || need_pkgs+=(smartmontools)
 # tshark: the kernel's usbmon capture in the guest (the host root is the guest's) and dissection on the host.
 command -v tshark >/dev/null 2>&1 || need_pkgs+=(tshark)
+# sg_raw: the kernel path's exit codes for the CLI's fault comparison (cli-examples.test.ts).
+command -v sg_raw >/dev/null 2>&1 || need_pkgs+=(sg3-utils)
+# chromium: the device tool driving usbms serve in the guest (serve-browser.test.ts).
+[ -x "${USBMS_CHROMIUM:-/usr/bin/chromium}" ] || need_pkgs+=(chromium)
 if [ "${#need_pkgs[@]}" -gt 0 ]; then
   [ "$(id -u)" = 0 ] || die "missing ${need_pkgs[*]} and not root; run as root, then try again: apt-get update && apt-get install -y --no-install-recommends ${need_pkgs[*]}"
   apt_update_once
@@ -91,7 +95,8 @@ MODDIR="$KROOT/lib/modules/$KVER"
 # gadget stack (dummy_hcd + configfs + f_mass_storage, FunctionFS for the recording gadget) for the Linux
 # gadget profiles, AHCI/libata for the SAT profile's ATA disk, ums-cypress for the bridge profile (usb-storage
 # leaves the Cypress ATACB bridge 04b4:6830 to it); usbmon for the kernel's own capture of a run
-# (test/hil/capture.test.ts compares it with usbms's --pcap).
+# (test/hil/capture.test.ts compares it with usbms's --pcap); virtio_net for a service in the guest that
+# the host reaches through a forwarded port (serve-browser.test.ts).
 MODULES=(
   virtio_pci 9pnet_virtio 9p overlay
   scsi_mod sd_mod sg usb-storage uas
@@ -99,6 +104,7 @@ MODULES=(
   configfs libcomposite usb_f_mass_storage dummy_hcd usb_f_fs
   ahci ums-cypress
   usbmon
+  virtio_net
   crct10dif_generic crc64_rocksoft_generic
 )
 INIT_SRC="$HIL_DIR/guest/init"
