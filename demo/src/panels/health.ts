@@ -2,6 +2,7 @@ import {
   type BridgeKind,
   type BridgeRoute,
   identifyDevice,
+  MscDevice,
   nvmeIdentifyController,
   nvmeIdentifyNamespace,
   nvmeSmartHealthLog,
@@ -67,6 +68,9 @@ export function createHealthPanel(app: App): Panel {
     busy = true;
     readBtn.disabled = true;
     try {
+      // Bridge routes pick by USB ID and probe the device directly; through usbms serve, use the CLI on that machine.
+      if (!(session.device instanceof MscDevice))
+        throw new Error('Drive health is not available through usbms serve yet: run `usbms smart` where the service runs.');
       route = await selectBridge(session.device, bridge.value as BridgeKind | 'auto', { lun: app.lun });
       routeLine.textContent = `Route: ${route.kind} (smartctl -d ${SMARTCTL_DEVICE_TYPE[route.kind]}), chosen ${route.how === 'usb-id' ? `by USB ID (${route.chip})` : route.how === 'sat-probe' ? 'by a SAT probe' : 'explicitly'}`;
       if (route.family === 'nvme') await readNvme(route);

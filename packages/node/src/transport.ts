@@ -33,6 +33,7 @@ export { checkLinuxHandoff, type InterfaceClaimOptions, type LinuxHandoff, pickI
 const REATTACH_RETRIES = 5;
 const REATTACH_RETRY_MS = 100;
 
+/** Options of {@link NodeUsbTransport} (and of `openDevice`): which interface to claim, how to hand it over from the kernel driver, timeouts. */
 export interface NodeUsbTransportOptions extends InterfaceClaimOptions {
   /**
    * How long an ambiguous platform error ("endpoint not found", "invalid
