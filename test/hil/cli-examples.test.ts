@@ -30,8 +30,13 @@ const CTRL_C: ExampleRun['interrupt'] = { output: 'Ctrl-C to stop' };
 const BLOCKS = (README_LUN_MIB * 1024 * 1024) / 512;
 const dumped = new RegExp(`dumped ${BLOCKS} blocks`);
 const restored = new RegExp(`restored ${BLOCKS} blocks`);
-// f_mass_storage implements no ATA PASS-THROUGH: SAT commands end in ILLEGAL REQUEST, invalid opcode (exit 9).
-const noSat: Expectation = { code: 9, stderr: /failed: ILLEGAL REQUEST: Invalid command operation code \(05\/20\/00\)/ };
+// f_mass_storage implements no ATA PASS-THROUGH and its VID:PID is no known bridge: `auto` tries SAT only
+// (never a vendor opcode), the probe ends in ILLEGAL REQUEST, and usbms says what it tried (exit 99).
+const noSat: Expectation = {
+  code: 99,
+  stderr:
+    /no ATA\/NVMe pass-through \(tried: USB ID 0781:5567 is not in the bridge table; SAT ATA PASS-THROUGH\(16\) IDENTIFY DEVICE: ILLEGAL REQUEST: Invalid command operation code \(05\/20\/00\)\); name one with --bridge/,
+};
 const size = (file: string) => (dir: string) => expect(fs.statSync(path.join(dir, file)).size).toBeGreaterThan(24);
 
 /** Expectations on the gadget, by document and example (repeated examples take the next entry). */
@@ -98,6 +103,10 @@ const EXPECTED: Record<string, Record<string, Expectation[]>> = {
     'usbms smart -a': [noSat],
     'usbms smart -l error -l selftest -l directory': [noSat],
     'usbms smart -t short ; usbms smart -X': [noSat],
+    // A bridge named explicitly: its vendor opcode is sent, and the gadget refuses it (05/20/00, exit 9).
+    'usbms smart --bridge nvme-realtek': [
+      { code: 9, stderr: /GET LOG PAGE SMART\/HEALTH \(Realtek E4h\) on LUN 0 failed: ILLEGAL REQUEST: Invalid command operation code \(05\/20\/00\)/ },
+    ],
     'usbms --pcap run.pcap dump -o card.img': [{ code: 0, stdout: dumped, after: size('run.pcap') }],
     'usbms --record run.txt inquiry': [{ code: 0, stdout: /Vendor:\s+Linux/ }],
     'usbms decode run.pcap': [{ code: 0, stdout: /READ\(10\)/ }],
