@@ -3,29 +3,11 @@
  * emulated vendor bridge (`--sim-bridge`): auto picks the bridge by USB ID, explicit names work, NVMe
  * bridges print smartctl-style NVMe sections, and the same drive reads the same through every SATA route.
  */
-import { spawn } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
+import { runUsbms } from './run-cli.js';
 
-const BIN = fileURLToPath(new URL('../../packages/node/bin/usbms.mjs', import.meta.url));
-
-function usbms(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  const child = spawn(process.execPath, [BIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, NO_COLOR: '1', USBMS_FROM_SOURCE: '1' } });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => {
-      child.kill('SIGKILL');
-      reject(new Error(`usbms ${args.join(' ')} did not finish\n${stdout}\n${stderr}`));
-    }, 45_000);
-    child.on('exit', (code) => {
-      clearTimeout(timer);
-      setImmediate(() => resolve({ code, stdout, stderr }));
-    });
-  });
-}
+// The real binary on the simulator, as a user runs it (shared runner: test/cli/run-cli.ts).
+const usbms = (args: string[]) => runUsbms(args, { cwd: process.cwd(), timeoutMs: 45_000 });
 
 describe('usbms --bridge', { timeout: 240_000 }, () => {
   it('the same identity and attributes through SAT and each SATA vendor bridge (auto by USB ID, and explicit)', async () => {

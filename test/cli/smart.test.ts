@@ -2,32 +2,14 @@
  * `usbms identify` and `usbms smart` (the real binary, as a subprocess) against the simulator's ATA drive
  * behind SAT (`--sim`): smartctl-style sections, --json, -t/-X/-l, exit codes.
  */
-import { spawn } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
 import { decodeSmartData, decodeSmartThresholds } from '@usbms/core';
 import { SimAtaDrive } from '@usbms/core/sim';
 import { describe, expect, it } from 'vitest';
 import { formatAttributes, normalizeSmartArgs } from '../../packages/node/src/cli/ata.js';
+import { runUsbms } from './run-cli.js';
 
-const BIN = fileURLToPath(new URL('../../packages/node/bin/usbms.mjs', import.meta.url));
-
-function usbms(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  const child = spawn(process.execPath, [BIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, NO_COLOR: '1', USBMS_FROM_SOURCE: '1' } });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => {
-      child.kill('SIGKILL');
-      reject(new Error(`usbms ${args.join(' ')} did not finish\n${stdout}\n${stderr}`));
-    }, 45_000);
-    child.on('exit', (code) => {
-      clearTimeout(timer);
-      setImmediate(() => resolve({ code, stdout, stderr }));
-    });
-  });
-}
+// The real binary on the simulator, as a user runs it (shared runner: test/cli/run-cli.ts).
+const usbms = (args: string[]) => runUsbms(args, { cwd: process.cwd(), timeoutMs: 45_000 });
 
 describe('usbms identify / smart on the simulated ATA drive', { timeout: 180_000 }, () => {
   it('identify prints smartctl -i style lines; --json parses', async () => {
