@@ -15,7 +15,7 @@ import { simAtaBridge } from '../sim/ata-bridges.js';
 import { SimulatedDevice } from '../sim/device.js';
 import { simNvmeBridge } from '../sim/nvme-bridges.js';
 import { SimAtaDrive } from '../sim/sat-target.js';
-import type { SimVendorHook } from '../sim/scsi-target.js';
+import type { SimVendorHook } from '../sim/scsi-plan.js';
 import {
   cypressAtaCdb,
   cypressReadRegistersCdb,

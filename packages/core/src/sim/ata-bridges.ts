@@ -18,7 +18,7 @@
  */
 import type { SimulatedDeviceOptions } from './device.js';
 import { SimAtaDrive, type SimAtaDriveOptions } from './sat-target.js';
-import type { SimVendorContext, SimVendorHook, SimVendorResult } from './scsi-target.js';
+import type { SimVendorContext, SimVendorHook, SimVendorResult } from './scsi-plan.js';
 import { Sense } from './sense.js';
 
 export type SimAtaBridgeKind = 'jmicron' | 'cypress' | 'sunplus';

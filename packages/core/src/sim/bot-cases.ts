@@ -6,7 +6,8 @@
 import { CswStatus } from '../bot/wire.js';
 import type { Cbw } from '../bot/wrappers.js';
 import type { SimFault, SimFaultKind, SimStage } from './faults.js';
-import { ScsiStatus, type SimLogicalUnit, type TargetPlan } from './scsi-target.js';
+import { ScsiStatus, type TargetPlan } from './scsi-plan.js';
+import type { SimLogicalUnit } from './scsi-target.js';
 import type { SimCommandRecord } from './types.js';
 
 const EMPTY = new Uint8Array(0);

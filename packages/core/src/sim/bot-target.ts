@@ -14,7 +14,8 @@ import type { BulkInResult, BulkOutResult, ClassRequest, ControlResult } from '.
 import { type Active, applyStageFaults, concat, matchThirteenCases, newActive } from './bot-cases.js';
 import { ArmedFaults, type SimFault, type SimFaultHandle } from './faults.js';
 import { type SimDeviceModel, WAIT, type Wait } from './pipes.js';
-import { ScsiStatus, SimLogicalUnit, type TargetContext, type TargetPlan } from './scsi-target.js';
+import { ScsiStatus, type TargetContext, type TargetPlan } from './scsi-plan.js';
+import { SimLogicalUnit } from './scsi-target.js';
 import { Sense } from './sense.js';
 import type { SimBotState, SimCommandRecord, SimStats, SimulatedDeviceOptions, SimViolation, SimViolationKind } from './types.js';
 

@@ -21,14 +21,7 @@ export { type SimNvmeCompletion, SimNvmeDrive, type SimNvmeDriveOptions, SimNvme
 export { SimProfiles } from './profiles.js';
 export { type RawCommand, type RawResult, rawResetRecovery, runRawCommand } from './raw-host.js';
 export { type SimAtaAttribute, SimAtaDrive, type SimAtaDriveOptions, type SimAtaFaults } from './sat-target.js';
-export {
-  ScsiStatus,
-  SimLogicalUnit,
-  type SimLunOptions,
-  type SimVendorContext,
-  type SimVendorHook,
-  type SimVendorResult,
-  type TargetPlan,
-} from './scsi-target.js';
+export { ScsiStatus, type SimVendorContext, type SimVendorHook, type SimVendorResult, type TargetPlan } from './scsi-plan.js';
+export { SimLogicalUnit, type SimLunOptions } from './scsi-target.js';
 export { encodeDescriptorSense, encodeFixedSense, FIXED_SENSE_LENGTH, Sense, type SimSense } from './sense.js';
 export { RamStore, type SimBackingStore } from './store.js';

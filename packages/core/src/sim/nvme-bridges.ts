@@ -14,7 +14,7 @@
  */
 import type { SimulatedDeviceOptions } from './device.js';
 import { SimNvmeDrive, type SimNvmeDriveOptions } from './nvme-drive.js';
-import type { SimVendorHook, SimVendorResult } from './scsi-target.js';
+import type { SimVendorHook, SimVendorResult } from './scsi-plan.js';
 import { Sense } from './sense.js';
 
 /** The emulated USB-to-NVMe bridges. */

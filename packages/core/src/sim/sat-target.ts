@@ -14,7 +14,7 @@
  * const drive = new SimAtaDrive({ model: 'SIM SSD', serial: 'S1' });
  * const sim = new SimulatedDevice({ luns: [{}], vendorCommand: drive.hook });
  */
-import type { SimVendorHook, SimVendorResult } from './scsi-target.js';
+import type { SimVendorHook, SimVendorResult } from './scsi-plan.js';
 import type { SimSense } from './sense.js';
 
 /** One SMART attribute of the emulated drive. */

@@ -2,7 +2,8 @@
 
 import type { TransportInfo } from '../transport.js';
 import type { SimFaultKind } from './faults.js';
-import type { SimLunOptions, SimVendorHook } from './scsi-target.js';
+import type { SimVendorHook } from './scsi-plan.js';
+import type { SimLunOptions } from './scsi-target.js';
 
 /** How a {@link SimulatedDevice} is built: its logical units, USB identity, vendor hook, timing and limits. */
 export interface SimulatedDeviceOptions {
