@@ -1,154 +1,57 @@
+/**
+ * `MscDevice`: one claimed mass-storage interface. This file owns opening (Get Max LUN, INQUIRY of
+ * each LUN, quirk matching on the descriptor and then on INQUIRY), the command path (one queue job per
+ * command: CBW, data, CSW and the automatic REQUEST SENSE; typed commands with the retry policy's
+ * decisions carried out) and closing. What callers pass in is in device-options.ts, the checks before
+ * anything is sent in command-checks.ts, the commands of one LUN in logical-unit.ts.
+ */
 import { abortReason } from './bot/abort.js';
 import { BotEngine } from './bot/engine.js';
+import { checkExecuteRequest, checkLun, refuseIfReadOnly, type Transaction } from './command-checks.js';
+import {
+  type BlockReadOptions,
+  type BlockWriteOptions,
+  type CloseOptions,
+  checkOpenOptions,
+  DEFAULT_TIMEOUT_MS,
+  defaultMaxTransferBytes,
+  type ExecuteRequest,
+  type ExecuteResult,
+  type MscDeviceOptions,
+  type RunOptions,
+} from './device-options.js';
 import { DeviceLifecycle, type DeviceState } from './device-state.js';
-import { BabbleError, InvalidArgumentError, ParseError, ReadOnlyError, ScsiCheckConditionError, WriteProtectedError } from './errors.js';
+import { BabbleError, InvalidArgumentError, ParseError, ScsiCheckConditionError, WriteProtectedError } from './errors.js';
 import { LogicalUnit, SENSE_LENGTH } from './logical-unit.js';
 import { CommandQueue } from './queue.js';
 import { describeQuirkRule, matchQuirks, type QuirkMatchInput, type QuirkRule, type Quirks } from './quirks.js';
 import { decideRetry } from './retry-policy.js';
 import { isAtaPassThrough } from './sat/pass-through.js';
-import { ataReadOnlyRefusal } from './sat/read-only.js';
 import { padCdb } from './scsi/bytes.js';
 import type { Capacity } from './scsi/capacity.js';
-import type { CommandOptions, DataDirection, ScsiCommand } from './scsi/command.js';
+import type { CommandOptions, ScsiCommand } from './scsi/command.js';
 import * as scsi from './scsi/index.js';
 import { checkConditionMessage, decodeSense, formatSense } from './sense/index.js';
 import type { SenseData } from './sense/types.js';
-import { checkTimeout, MAX_TIMER_MS } from './timer.js';
+import { checkTimeout } from './timer.js';
 import { now, type TraceListener, Tracer } from './trace.js';
 import type { MscTransport, TransportInfo } from './transport.js';
 
+export type {
+  BlockReadOptions,
+  BlockWriteOptions,
+  CloseOptions,
+  ExecuteRequest,
+  ExecuteResult,
+  MscDeviceOptions,
+  RunOptions,
+} from './device-options.js';
 export type { DeviceState } from './device-state.js';
 export { LogicalUnit, type LogicalUnitHost } from './logical-unit.js';
 
 /** Queue priorities: recovery and user resets run ahead of queued I/O. */
 export const Priority = { Normal: 0, High: 10 } as const;
 
-/**
- * Options of {@link MscDevice.open}. All are optional; the defaults suit
- * ordinary USB flash drives and card readers.
- */
-export interface MscDeviceOptions {
-  /** Refuse every write-class command before it is sent (SYNCHRONIZE CACHE stays allowed). */
-  readOnly?: boolean;
-  /** Quirk flags that override the built-in table. */
-  quirks?: Partial<Quirks>;
-  /** Extra quirk rules, applied after the built-in table (so they win); `quirks` wins over both. */
-  quirkRules?: readonly QuirkRule[];
-  /**
-   * Subscribed before anything is sent, so the trace also shows what `open` does: which quirk rules
-   * matched (`quirks` events), Get Max LUN and each INQUIRY. Same events as `device.onTrace`.
-   */
-  onTrace?: TraceListener;
-  /** Treat a CSW residue larger than the request as not meaningful (reset recovery) instead of clamping it. */
-  strictResidue?: boolean;
-  /**
-   * Submit the status read with the CBW for commands without a data-in stage,
-   * where the transport allows (see `BotEngineOptions.earlyStatus`). Default true.
-   */
-  earlyStatus?: boolean;
-  /**
-   * Timeout of a command that names none, in ms; `Infinity` for none. Default
-   * 20 000. Any positive value works (beyond 2^31-1 ms: chained timers; a
-   * single transfer still ends after 2^31-1 ms, see `BotCommandRequest.timeoutMs`).
-   */
-  defaultTimeoutMs?: number;
-  /** Largest data stage of one READ/WRITE command, in bytes. Default: quirk, else by bus speed. */
-  maxTransferBytes?: number;
-  /** Retries of a command after UNIT ATTENTION "power on, reset" (29/xx). Default 1. */
-  unitAttentionRetries?: number;
-  /** How long to keep retrying while a LUN reports NOT READY "becoming ready" (04/01). Default 30 000 ms. */
-  becomingReadyTimeoutMs?: number;
-  /** Poll interval while becoming ready. Default 500 ms. */
-  becomingReadyPollMs?: number;
-  /**
-   * Read the Block Limits VPD page (0xB0) of each LUN at open, so READ/WRITE
-   * never exceed its MAXIMUM TRANSFER LENGTH. Off by default: cheap USB devices
-   * hang on VPD pages (Linux does not ask USB devices for them either).
-   * `lu.blockLimits()` called later has the same effect for that LUN.
-   */
-  readBlockLimits?: boolean;
-}
-
-/** A raw command for {@link MscDevice.execute}. */
-export interface ExecuteRequest extends CommandOptions {
-  /** The CDB, 1-16 bytes (BOT 1.0 §5.1 bCBWCBLength). */
-  cdb: Uint8Array;
-  direction: DataDirection;
-  /** Bytes to read, for direction 'in'. */
-  length?: number;
-  /** Bytes to write, for direction 'out'. */
-  data?: Uint8Array;
-  /** Logical unit, default 0. */
-  lun?: number;
-  /** Throw ScsiCheckConditionError instead of returning status 'check-condition'. */
-  throwOnCheckCondition?: boolean;
-  /** Name shown in traces. */
-  name?: string;
-  /**
-   * Send SYNCHRONIZE CACHE to this LUN when the device is closed, as after a
-   * known write-class opcode (WRITE, WRITE SAME, UNMAP, ... get it anyway).
-   * For vendor data-out commands that write: a SYNCHRONIZE CACHE in the middle
-   * of a vendor sequence can break it, so it is only sent when asked. Default false.
-   */
-  flush?: boolean;
-}
-
-/** What {@link MscDevice.execute} returns. */
-export interface ExecuteResult {
-  /** The SCSI status the CSW reported: passed = GOOD, failed = CHECK CONDITION. */
-  status: 'good' | 'check-condition';
-  /** SCSI status byte: 0x00 GOOD, 0x02 CHECK CONDITION (SAM-5 §5.3). */
-  statusCode: number;
-  /** Exactly the bytes received in the data-in stage (empty otherwise). */
-  data: Uint8Array;
-  /** dCSWDataResidue: bytes of the transfer length not processed. */
-  residue: number;
-  /** Decoded sense data, fetched by an automatic REQUEST SENSE after CHECK CONDITION. */
-  sense?: SenseData;
-  /**
-   * True when the device sent more data than `length` in the data-in stage
-   * (babble); `data` holds the first `length` bytes and should not be trusted.
-   * Linux fails such a command (transport.c, USB_STOR_XFER_LONG); typed
-   * commands here throw BabbleError, `execute()` reports it here.
-   */
-  babble?: boolean;
-}
-
-export interface RunOptions extends CommandOptions {
-  lun?: number;
-}
-
-export interface BlockWriteOptions extends CommandOptions {
-  /** Read the range back after writing and compare (VerifyMismatchError on a difference). */
-  verify?: boolean;
-}
-
-export interface BlockReadOptions extends CommandOptions {
-  /** Read into this buffer (exactly blocks * blockSize bytes) instead of a new one. */
-  into?: Uint8Array;
-}
-
-/** Options of {@link MscDevice.close}. */
-export interface CloseOptions {
-  /** SYNCHRONIZE CACHE on every LUN written since the last flush. Default true. */
-  flush?: boolean;
-  /** Reject queued commands with ClosedError instead of letting them finish. Default false. */
-  rejectPending?: boolean;
-}
-
-type Transaction = {
-  name: string;
-  cdb: Uint8Array;
-  direction: DataDirection;
-  length: number;
-  data?: Uint8Array | undefined;
-  timeoutMs?: number | undefined;
-  /** Mark the LUN for SYNCHRONIZE CACHE at close (execute's `flush`). */
-  flush?: boolean | undefined;
-};
-
-const DEFAULT_TIMEOUT_MS = 20_000;
 /**
  * After ATA PASS-THROUGH: room for descriptor-format sense with the 14-byte ATA Status Return descriptor
  * (SAT-4 §12.2.2.6; 8 + 14 = 22 bytes), which 18 bytes would cut before the STATUS register.
@@ -168,27 +71,6 @@ const sleep = (ms: number, signal: AbortSignal | undefined): Promise<void> =>
     };
     signal?.addEventListener('abort', onAbort, { once: true });
   });
-
-function defaultMaxTransferBytes(info: TransportInfo): number {
-  // Linux usb-storage uses 120 KiB commands below SuperSpeed and 1 MiB at
-  // SuperSpeed; those sizes are what cheap devices are known to accept.
-  switch (info.speed) {
-    case 'super':
-    case 'super-plus':
-      return 1 << 20;
-    case 'low':
-    case 'full':
-      return 64 * 1024;
-    default:
-      return 120 * 1024;
-  }
-}
-
-function checkLun(lun: number, maxLun: number): void {
-  if (!Number.isInteger(lun) || lun < 0 || lun > maxLun) {
-    throw new InvalidArgumentError(`LUN ${lun} does not exist: the device has LUNs 0-${maxLun}`);
-  }
-}
 
 /** The error for a command that ended in CHECK CONDITION, naming the LUN. */
 function lunCheckConditionError(command: string, sense: SenseData | undefined, lun: number): ScsiCheckConditionError {
@@ -272,16 +154,7 @@ export class MscDevice {
    * with no medium still opens. On failure the transport is closed.
    */
   static async open(transport: MscTransport, options: MscDeviceOptions = {}): Promise<MscDevice> {
-    // Checked before anything is sent (a bad value would otherwise fire at once or never).
-    if (options.defaultTimeoutMs !== undefined) checkTimeout('defaultTimeoutMs', options.defaultTimeoutMs);
-    const wait = options.becomingReadyTimeoutMs;
-    if (wait !== undefined && (typeof wait !== 'number' || Number.isNaN(wait) || wait < 0)) {
-      throw new InvalidArgumentError(`becomingReadyTimeoutMs must be 0 (no waiting) or more, got ${String(wait)}`);
-    }
-    const poll = options.becomingReadyPollMs;
-    if (poll !== undefined && !(typeof poll === 'number' && poll > 0 && poll <= MAX_TIMER_MS)) {
-      throw new InvalidArgumentError(`becomingReadyPollMs must be from 1 to ${MAX_TIMER_MS} ms, got ${String(poll)}`);
-    }
+    checkOpenOptions(options);
     const device = new MscDevice(transport, options);
     try {
       await device.#discover();
@@ -409,7 +282,8 @@ export class MscDevice {
    */
   async execute(request: ExecuteRequest): Promise<ExecuteResult> {
     const lun = request.lun ?? 0;
-    const transaction = this.#validateRaw(request, lun);
+    const transaction = checkExecuteRequest(request, lun, this.#maxLun);
+    refuseIfReadOnly(this.readOnly, transaction);
     const result = await this.#transact(lun, transaction, request, undefined);
     if (result.status === 'check-condition' && request.throwOnCheckCondition) {
       throw lunCheckConditionError(transaction.name, result.sense, lun);
@@ -431,7 +305,7 @@ export class MscDevice {
   async runRaw(command: ScsiCommand<unknown>, options: RunOptions, into: Uint8Array | undefined): Promise<ExecuteResult> {
     const lun = options.lun ?? 0;
     checkLun(lun, this.#maxLun);
-    this.#refuseIfReadOnly(command);
+    refuseIfReadOnly(this.readOnly, command);
     let unitAttentionRetriesLeft = this.#options.unitAttentionRetries ?? 1;
     const becomingReadyDeadline = now() + (this.#options.becomingReadyTimeoutMs ?? 30_000);
     for (;;) {
@@ -574,57 +448,6 @@ export class MscDevice {
   #timeout(requested: number | undefined, commandDefault?: number): number {
     if (requested !== undefined) checkTimeout('timeoutMs', requested);
     return requested ?? commandDefault ?? this.#options.defaultTimeoutMs ?? DEFAULT_TIMEOUT_MS;
-  }
-
-  #validateRaw(request: ExecuteRequest, lun: number): Transaction {
-    checkLun(lun, this.#maxLun);
-    const { cdb, direction } = request;
-    if (!(cdb instanceof Uint8Array) || cdb.length < 1 || cdb.length > 16) {
-      throw new InvalidArgumentError(`CDB must be 1-16 bytes (BOT 1.0 §5.1), got ${cdb?.length ?? 'none'}`);
-    }
-    let length = 0;
-    if (direction === 'in') {
-      if (request.data !== undefined) throw new InvalidArgumentError('direction "in" takes a length, not data');
-      length = request.length ?? 0;
-      if (!Number.isInteger(length) || length < 1 || length > 0xffffffff) {
-        throw new InvalidArgumentError(`direction "in" needs a length of 1 to 4294967295 bytes, got ${request.length}`);
-      }
-    } else if (direction === 'out') {
-      if (!(request.data instanceof Uint8Array) || request.data.length === 0) {
-        throw new InvalidArgumentError('direction "out" needs non-empty data');
-      }
-      if (request.length !== undefined && request.length !== request.data.length) {
-        throw new InvalidArgumentError(`length ${request.length} does not match data size ${request.data.length}`);
-      }
-      length = request.data.length;
-    } else if (direction === 'none') {
-      if (request.data !== undefined || (request.length ?? 0) !== 0) {
-        throw new InvalidArgumentError('direction "none" takes neither data nor a length');
-      }
-    } else {
-      throw new InvalidArgumentError(`direction must be "none", "in" or "out", got ${String(direction)}`);
-    }
-    const name = request.name ?? scsi.opcodeName(cdb[0] ?? 0);
-    const transaction = { name, cdb, direction, length, data: request.data, flush: request.flush === true };
-    this.#refuseIfReadOnly(transaction);
-    return transaction;
-  }
-
-  /** The read-only option: refuses write-class opcodes and any data-out before anything is sent. */
-  #refuseIfReadOnly(command: { name: string; cdb: Uint8Array; direction: DataDirection; writesMedium?: boolean | undefined }): void {
-    // A command that declares `writesMedium: false` vouches that it changes nothing (defineCommand's
-    // contract: a data-out that only sends a key, or a USB bridge's NVMe command block whose NVMe command
-    // passed the bridge layer's read-only allowlist). Write-class opcodes are refused all the same.
-    if (this.readOnly && command.writesMedium === false) {
-      if (scsi.isWriteClassOpcode(command.cdb)) throw new ReadOnlyError(`${command.name} refused: the device was opened read-only`);
-      return;
-    }
-    if (this.readOnly && (command.writesMedium || command.direction === 'out' || scsi.isWriteClassOpcode(command.cdb))) {
-      throw new ReadOnlyError(`${command.name} refused: the device was opened read-only`);
-    }
-    // SAT-4 ATA PASS-THROUGH: read-only is an allowlist of ATA reads, whatever the direction.
-    const ata = this.readOnly ? ataReadOnlyRefusal(command.cdb) : undefined;
-    if (ata !== undefined) throw new ReadOnlyError(`${command.name} refused: ${ata} is not an ATA read, and the device was opened read-only`);
   }
 
   /** One queue job: CBW, data, CSW, and the automatic REQUEST SENSE after CHECK CONDITION. */

@@ -4,7 +4,8 @@
  * (INQUIRY data, cached capacity, write protection, Block Limits, unflushed writes).
  */
 
-import type { BlockReadOptions, BlockWriteOptions, ExecuteRequest, ExecuteResult, MscDevice, RunOptions } from './device.js';
+import type { MscDevice } from './device.js';
+import type { BlockReadOptions, BlockWriteOptions, ExecuteRequest, ExecuteResult, RunOptions } from './device-options.js';
 import {
   InvalidArgumentError,
   ParseError,
