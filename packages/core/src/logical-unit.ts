@@ -36,7 +36,7 @@ function checkCount(name: string, value: number, min = 0): void {
 
 /**
  * What a {@link LogicalUnit} needs from its device: {@link MscDevice} locally,
- * `RemoteDevice` for a device served by `usbms serve` (see `remote/client.ts`).
+ * `RemoteDevice` for a device served by `usbms serve` (see `remote/device.ts`).
  */
 export interface LogicalUnitHost {
   readonly quirks: Quirks;
