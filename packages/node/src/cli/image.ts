@@ -1,6 +1,6 @@
 import { appendFile, open, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { formatSense, InvalidArgumentError, PartialWriteError, ScsiCheckConditionError, SenseKey } from '@usbms/core';
-import { canConfirm, confirm, deviceLabel } from './commands.js';
+import { canConfirm, confirm, deviceLabel } from './confirm.js';
 import { type CliContext, intOption } from './context.js';
 import { CliError, CliErrorCode, convertErrno, ExitCode, fileError } from './exit.js';
 import { formatBytes, toJson } from './format.js';

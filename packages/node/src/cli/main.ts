@@ -7,12 +7,14 @@ import { AbortError, formatSense, serializeError, UsbmsError } from '@usbms/core
 import { Command, CommanderError, Option } from 'commander';
 import { messageOf } from '../map-error.js';
 import { cmdIdentify, cmdSmart, collect, normalizeSmartArgs, type SmartCliOptions } from './ata.js';
+import { cmdBench, cmdRead, cmdWrite } from './block-io.js';
 import { cmdDecode } from './capture.js';
-import { cmdBench, cmdCapacity, cmdEject, cmdInquiry, cmdList, cmdRead, cmdSense, cmdTur, cmdWatch, cmdWrite } from './commands.js';
+import { cmdCapacity, cmdEject, cmdInquiry, cmdSense, cmdTur } from './commands.js';
 import { CliContext, type GlobalOptions } from './context.js';
 import { CliError, CliErrorCode, ExitCode, exitCodeFor, exitCodeHelp, osErrorOf, senseOf } from './exit.js';
 import { toJson } from './format.js';
 import { cmdDump, cmdRestore, type RestoreOptions } from './image.js';
+import { cmdList, cmdWatch } from './list.js';
 import { cmdRaw, type RawOptions } from './raw.js';
 import { cmdServe, DEFAULT_LISTEN, type ServeOptions } from './serve.js';
 import { SIZE_UNITS_HELP } from './units.js';
