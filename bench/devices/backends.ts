@@ -139,7 +139,7 @@ async function usbmsPass(backend: Backend, round: number): Promise<void> {
   await kernelDevices(30_000);
   const [info] = await listDevices({ serialNumber: expected.serial });
   if (!info) throw new Error(`listDevices() did not find ${expected.serial}`);
-  const device = await openDevice(info, { backend, transferTimeoutMs: 120_000 });
+  const device = await openDevice(info, { backend, defaultTimeoutMs: 120_000 });
   try {
     const lu: LogicalUnit = device.lun(0);
     await lu.readCapacity();

@@ -20,7 +20,7 @@ const stats = (xs: number[]): string => {
 
 const [info] = await listDevices({ serialNumber: profile.expect.serial });
 if (!info) throw new Error('device not found');
-const device = await openDevice(info, { transferTimeoutMs: 60_000, watchDisconnect: process.env.DIAG_WATCH !== '0', device: { maxTransferBytes: 4 << 20 } });
+const device = await openDevice(info, { defaultTimeoutMs: 60_000, watchDisconnect: process.env.DIAG_WATCH !== '0', maxTransferBytes: 4 << 20 });
 log(`watchDisconnect: ${process.env.DIAG_WATCH !== '0'}`);
 const lu = device.lun(0);
 await lu.readCapacity();

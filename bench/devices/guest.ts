@@ -8,7 +8,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 // Relative imports: bench/ is not a workspace package (no node_modules/@usbms here); same modules as the packages'.
-import { encodeCbw, type LogicalUnit, type MscDevice } from '../../packages/core/src/index.js';
+import type { LogicalUnit, MscDevice } from '../../packages/core/src/index.js';
+import { encodeCbw } from '../../packages/core/src/internal.js';
 import { listDevices, NodeUsbTransport, openDevice } from '../../packages/node/src/index.js';
 import { hilProfile, writeResult } from '../../test/hil/guest/host.js';
 import { getProfile } from '../../test/hil/profiles.js';
@@ -219,9 +220,10 @@ async function openUsbms(maxTransferBytes: number, config: Config): Promise<MscD
   const [info] = await listDevices({ serialNumber: expected.serial });
   if (!info) throw new Error(`listDevices() did not find ${expected.serial}`);
   return openDevice(info, {
-    transferTimeoutMs: 120_000,
+    defaultTimeoutMs: 120_000,
     readStatusWithData: config === 'status-with-data',
-    device: { maxTransferBytes, earlyStatus: config !== 'serial' },
+    maxTransferBytes,
+    earlyStatus: config !== 'serial',
   });
 }
 

@@ -13,7 +13,7 @@ const N = Number(process.env.N ?? '20000');
 const sim = new SimulatedDevice({ luns: [{ blocks: 65536 }] });
 const fake = new SimUsbDevice(sim, { vendorId: 0x1209, productId: 0x5553, serialNumber: 'OVH1' });
 const usb = new FakeUsb([fake]);
-const msc = await openDevice('1209:5553', { usb, platform: 'darwin', transferTimeoutMs: 60_000, device: { maxTransferBytes: 4 << 20 } });
+const msc = await openDevice('1209:5553', { usb, platform: 'darwin', defaultTimeoutMs: 60_000, maxTransferBytes: 4 << 20 });
 const lu = msc.lun(0);
 await lu.readCapacity();
 

@@ -7,12 +7,12 @@
  *   separate `usbms serve` with `connectRemote('ws://127.0.0.1:5181', { token })`.
  */
 import { type MscDevice, messagePortPort, RemoteClient } from '@usbms/core';
-import { openWebUsbDevice, requestMscDevice } from '@usbms/web';
+import { openDevice, requestDevice } from '@usbms/web';
 
 /** WebUSB in the renderer (call from a click handler). */
 export async function openWithWebUsb(): Promise<MscDevice> {
-  const usbDevice = await requestMscDevice(navigator.usb);
-  return openWebUsbDevice(usbDevice, { usb: navigator.usb });
+  const info = await requestDevice({}, { usb: navigator.usb });
+  return openDevice(info, { usb: navigator.usb });
 }
 
 /** Waits for the main process's port (posted by the preload) and connects to its usbms service. */

@@ -1,7 +1,7 @@
 import './style.css';
 import { DisconnectedError } from '@usbms/core';
 import type { UsbLike } from '@usbms/web';
-import { describeDevice, watchMscDevices } from '@usbms/web';
+import { watchDevices } from '@usbms/web';
 import type { App, Panel, Session } from './app.js';
 import { clear, h } from './dom.js';
 import { renderError } from './errors.js';
@@ -11,7 +11,7 @@ import { createDevicePanel } from './panels/device.js';
 import { createHealthPanel } from './panels/health.js';
 import { createSectorPanel } from './panels/sectors.js';
 import { createTracePanel } from './panels/trace.js';
-import { openRemoteSession, openSimulatedSession, openUsbSession, rememberedServe, SIM_KINDS, type SimKind } from './session.js';
+import { deviceLabel, openRemoteSession, openSimulatedSession, openUsbSession, rememberedServe, SIM_KINDS, type SimKind } from './session.js';
 import { installFakeUsbFromQuery } from './test-hooks.js';
 
 const fakeUsb = installFakeUsbFromQuery();
@@ -53,9 +53,7 @@ const app: App = {
 };
 
 if (webUsb) {
-  watchMscDevices(webUsb, {
-    onConnect: (d) => app.status(`${describeDevice(d)} was plugged in: click "Connect USB device" to open it.`),
-  });
+  watchDevices({ onAttach: (info) => app.status(`${deviceLabel(info)} was plugged in: click "Connect USB device" to open it.`) }, { usb: webUsb });
 }
 
 const devicePanel = createDevicePanel(app);

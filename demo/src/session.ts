@@ -1,8 +1,8 @@
 import { connectRemote, MscDevice } from '@usbms/core';
 import type { SimAtaBridgeKind, SimNvmeBridgeKind, SimulatedDeviceOptions, SimVendorHook } from '@usbms/core/sim';
 import { SimAtaDrive, SimulatedDevice, simAtaBridge, simNvmeBridge } from '@usbms/core/sim';
-import type { UsbDeviceLike, UsbLike } from '@usbms/web';
-import { describeDevice, findBotInterface, requestMscDevice, WebUsbTransport } from '@usbms/web';
+import type { MscDeviceInfo, UsbDeviceLike, UsbLike } from '@usbms/web';
+import { findBotInterface, requestDevice, WebUsbTransport } from '@usbms/web';
 import type { Session } from './app.js';
 import { SessionCapture } from './capture.js';
 
@@ -95,15 +95,23 @@ export async function openSimulatedSession(kind: SimKind = 'sat'): Promise<Sessi
   return { kind: 'simulated', label: kind === 'sat' ? 'Simulated device' : `Simulated device (${name})`, device, capture };
 }
 
+/** "USB device VID:PID (manufacturer product)". */
+export function deviceLabel(info: MscDeviceInfo): string {
+  const name = [info.manufacturer, info.product].filter((s) => s).join(' ');
+  const id = info.id.split(':').slice(0, 2).join(':');
+  return name ? `USB device ${id} (${name})` : `USB device ${id}`;
+}
+
 /** Shows the chooser (from a click) and opens the chosen device. */
 export async function openUsbSession(usb: UsbLike): Promise<Session> {
-  const usbDevice: UsbDeviceLike = await requestMscDevice(usb);
+  const info = await requestDevice({}, { usb });
+  const usbDevice: UsbDeviceLike = info.device;
   findBotInterface(usbDevice);
   const transport = await WebUsbTransport.open(usbDevice, { usb });
   const capture = new SessionCapture(transport);
   try {
     const device = await MscDevice.open(capture.transport);
-    return { kind: 'usb', label: describeDevice(usbDevice), device, usbDevice, capture };
+    return { kind: 'usb', label: deviceLabel(info), device, usbDevice, capture };
   } catch (error) {
     await transport.close();
     throw error;

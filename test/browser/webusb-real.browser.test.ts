@@ -1,7 +1,7 @@
 import { ProtectedClassError } from '@usbms/core';
 import { SimulatedDevice } from '@usbms/core/sim';
 import type { UsbLike } from '@usbms/web';
-import { getMscDevices, WebUsbTransport } from '@usbms/web';
+import { listDevices, WebUsbTransport } from '@usbms/web';
 import { ChromiumMessages, FakeUsb, FakeUsbDevice, makeInResult, makeOutResult } from '@usbms/web/fake';
 import { describe, expect, it } from 'vitest';
 
@@ -11,7 +11,7 @@ const g = globalThis as unknown as { USBInTransferResult: Ctor; USBOutTransferRe
 describe('WebUSB in real Chromium', () => {
   it('has navigator.usb on a localhost page, with no permitted devices', async () => {
     expect(g.navigator.usb).toBeDefined();
-    expect(await getMscDevices(g.navigator.usb)).toEqual([]);
+    expect(await listDevices()).toEqual([]);
   });
 
   it("builds Chromium's own transfer result objects in the fake", () => {

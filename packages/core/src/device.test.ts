@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { acmeReadFirmwareVersion, acmeWriteConfigPage } from '../../../docs/examples/vendor-commands.js';
 import { MscDevice } from './device.js';
 import {
   AbortError,
@@ -12,7 +13,6 @@ import {
   VerifyMismatchError,
   WriteProtectedError,
 } from './errors.js';
-import { acmeReadFirmwareVersion, acmeWriteConfigPage } from './scsi/vendor-examples.js';
 import { RamStore, SimulatedDevice, type SimulatedDeviceOptions } from './sim/index.js';
 import type { TraceEvent } from './trace.js';
 import type { MscTransport } from './transport.js';

@@ -1,7 +1,8 @@
 // Claiming a mass-storage interface from Node, for both backends (node-usb and usbfs): which
 // interface, the Linux kernel-driver handoff with its mount check, and the errors that say who holds
 // the interface and what to do on this platform. The transfers live in transport.ts and usbfs/.
-import { AccessDeniedError, DisconnectedError, hex4, NotFoundError, TimeoutError, UnsupportedError, type UsbmsError } from '@usbms/core';
+import { AccessDeniedError, DisconnectedError, NotFoundError, TimeoutError, UnsupportedError, type UsbmsError } from '@usbms/core';
+import { hex4 } from '@usbms/core/internal';
 import { type BotAlternate, describeInterfaces, type MscInterfaceInfo } from './discovery.js';
 import { classifyUsbError, reasonOf, type UsbOperation } from './map-error.js';
 import type { PlatformOptions } from './platform.js';

@@ -1,11 +1,12 @@
-import { bcdFromVersion, hex4, MSC_CLASS, MscProtocol, MscSubclass, type TransportInfo, type UsbSpeed, VENDOR_CLASS } from '@usbms/core';
+import { MSC_CLASS, MscProtocol, MscSubclass, type TransportInfo, type UsbSpeed, VENDOR_CLASS } from '@usbms/core';
+import { bcdFromVersion, hex4 } from '@usbms/core/internal';
 import { classifyUsbError, messageOf } from './map-error.js';
 import { getUsb, type PlatformOptions, platformOf } from './platform.js';
 import { readLinuxInterfaceState, sysfsDeviceName, sysfsInterfaceName } from './sysfs.js';
 import type { UsbAlternateLike, UsbConfigurationLike, UsbDeviceLike, UsbEndpointLike } from './usb-types.js';
 
-// The class, subclass and protocol codes live in @usbms/core (bot/wire.ts); re-exported for existing callers.
-export { MSC_CLASS, MscProtocol, MscSubclass, VENDOR_CLASS } from '@usbms/core';
+// The class code lives in @usbms/core (bot/wire.ts); re-exported here for the CLI's imports (not public).
+export { MSC_CLASS } from '@usbms/core';
 
 const SUBCLASS_NAMES: Record<number, string> = {
   [MscSubclass.Rbc]: 'RBC',

@@ -45,7 +45,7 @@ describe('openDevice over node-usb (simulated)', () => {
 
   it('an unplug mid-command rejects the in-flight and queued commands with DisconnectedError promptly', async () => {
     const { usb, device } = setup(new SimulatedDevice({ luns: [{ blocks: 2048 }], transferDelayMs: 50 }));
-    const msc = await openDevice('1209:5553', { usb, platform: 'darwin', transferTimeoutMs: 60_000 });
+    const msc = await openDevice('1209:5553', { usb, platform: 'darwin', defaultTimeoutMs: 60_000 });
     const inFlight = msc.lun(0).read(0, 64);
     const queued = [msc.lun(0).testUnitReady(), msc.lun(0).readCapacity(), msc.lun(0).read(64, 1)];
     const all = [inFlight, ...queued].map((p) =>

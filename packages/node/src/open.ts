@@ -1,4 +1,4 @@
-import { InvalidArgumentError, NotFoundError } from '@usbms/core';
+import { InvalidArgumentError, MscDevice, type MscDeviceOptions, NotFoundError } from '@usbms/core';
 import { type Backend, chooseBackend } from './backend.js';
 import { type DeviceFilter, listDevices, type MscDeviceInfo } from './discovery.js';
 import { getUsb } from './platform.js';
@@ -75,4 +75,38 @@ export async function openTransport(selector: DeviceSelector | UsbDeviceLike, op
 
 function isUsbDevice(selector: DeviceSelector | UsbDeviceLike): selector is UsbDeviceLike {
   return typeof selector === 'object' && 'nativeTransferIn' in selector;
+}
+
+/**
+ * Options of {@link openDevice}, flat as in `@usbms/web`'s `openDevice`: the
+ * transport's (interface, kernel-driver handoff, backend) and `MscDevice.open`'s
+ * (`readOnly`, `quirks`, `defaultTimeoutMs`, `maxTransferBytes`, ...).
+ */
+export interface OpenDeviceOptions extends OpenTransportOptions, MscDeviceOptions {
+  /** @deprecated Use `defaultTimeoutMs` (the same setting, named as in `MscDeviceOptions`); removed in 0.3. */
+  transferTimeoutMs?: number;
+  /** @deprecated Pass these `MscDevice` options at the top level, as `@usbms/web` takes them; removed in 0.3. */
+  device?: Omit<MscDeviceOptions, 'readOnly' | 'quirks' | 'defaultTimeoutMs'>;
+}
+
+/**
+ * Finds, claims and opens a mass-storage device: Linux kernel-driver handoff
+ * (refused while a partition is mounted unless `force`), interface claim,
+ * Get Max LUN and INQUIRY of each LUN. Close it with `device.close()`, which
+ * flushes, releases the interface and re-attaches the kernel driver.
+ *
+ * `selector`: an entry of `listDevices()`, "VID:PID[:SERIAL]", an index into
+ * `listDevices()`, a `{ vendorId, productId, serialNumber }` filter, or a
+ * node-usb device object.
+ *
+ * @example
+ * const device = await openDevice('0781:5581', { readOnly: true });
+ */
+export async function openDevice(selector: DeviceSelector | UsbDeviceLike, options: OpenDeviceOptions = {}): Promise<MscDevice> {
+  const transport = await openTransport(selector, options);
+  const { device: nested, transferTimeoutMs, ...flat } = options;
+  const deviceOptions: MscDeviceOptions = { ...nested, ...flat };
+  if (flat.defaultTimeoutMs === undefined && transferTimeoutMs !== undefined) deviceOptions.defaultTimeoutMs = transferTimeoutMs;
+  // MscDevice.open closes the transport itself when discovery fails.
+  return MscDevice.open(transport, deviceOptions);
 }

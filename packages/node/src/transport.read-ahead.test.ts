@@ -3,7 +3,8 @@
  * room for the CSW packet that follows it; those bytes are what the next
  * bulkIn returns, with no USB transfer. Off by default.
  */
-import { CSW_SIGNATURE, CswStatus, encodeCsw, type MscDevice } from '@usbms/core';
+import type { MscDevice } from '@usbms/core';
+import { CSW_SIGNATURE, CswStatus, encodeCsw } from '@usbms/core/internal';
 import { SimulatedDevice } from '@usbms/core/sim';
 import { describe, expect, it } from 'vitest';
 import { openDevice } from './index.js';

@@ -1,18 +1,13 @@
 import {
   AbortError,
-  BotRequest,
   type BulkInOptions,
   type BulkInResult,
   type BulkOutResult,
   type ClassRequest,
   ClosedError,
   type ControlResult,
-  CSW_LENGTH,
-  CswOffset,
   DisconnectedError,
-  hex4,
   InvalidArgumentError,
-  Listeners,
   type MscTransport,
   type TransferOptions,
   TransportError,
@@ -20,6 +15,7 @@ import {
   UnsupportedError,
   type UsbmsError,
 } from '@usbms/core';
+import { BotRequest, CSW_LENGTH, CswOffset, hex4, Listeners } from '@usbms/core/internal';
 import { claimWithNodeUsb, type InterfaceClaimOptions, isNoDriverError } from './claim.js';
 import { type BotAlternate, type MscInterfaceInfo, sameDevice, transportInfoOf } from './discovery.js';
 import { classifyUsbError, reasonOf, type UsbErrorClass, type UsbOperation } from './map-error.js';

@@ -1,11 +1,18 @@
-import { hex4, MSC_CLASS, MscProtocol, NotFoundError, UnsupportedError } from '@usbms/core';
+import { MSC_CLASS, MscProtocol, NotFoundError, UnsupportedError } from '@usbms/core';
+import { hex4 } from '@usbms/core/internal';
 import type { UsbAlternateInterfaceLike, UsbConfigurationLike, UsbDeviceLike, UsbEndpointLike } from './webusb-types.js';
 
-// The class and protocol codes live in @usbms/core (bot/wire.ts); re-exported for existing callers.
-export { MSC_CLASS, MscProtocol, MscSubclass, VENDOR_CLASS } from '@usbms/core';
-/** @deprecated Use `MscProtocol.BulkOnly` (from `@usbms/core`); removed in the next minor release. */
+// The class code lives in @usbms/core (bot/wire.ts); re-exported for this package's modules (not public).
+export { MSC_CLASS } from '@usbms/core';
+/**
+ * @deprecated Use `MscProtocol.BulkOnly` (from `@usbms/core`); removed in 0.3.
+ * @category Deprecated
+ */
 export const BOT_PROTOCOL = MscProtocol.BulkOnly;
-/** @deprecated Use `MscProtocol.Uas` (from `@usbms/core`); removed in the next minor release. */
+/**
+ * @deprecated Use `MscProtocol.Uas` (from `@usbms/core`); removed in 0.3.
+ * @category Deprecated
+ */
 export const UAS_PROTOCOL = MscProtocol.Uas;
 
 /** Which interface to use, when it is not the device's class 0x08 / protocol 0x50 (Bulk-Only) interface. */
@@ -70,7 +77,7 @@ export function findBotInterface(device: UsbDeviceLike, selection: BotInterfaceS
       }
     }
   }
-  const name = describeDevice(device);
+  const name = deviceLabel(device);
   if (selection.interfaceNumber !== undefined) {
     throw new NotFoundError(
       `${name}: interface ${selection.interfaceNumber}` +
@@ -88,7 +95,7 @@ export function findBotInterface(device: UsbDeviceLike, selection: BotInterfaceS
 }
 
 /** "USB device VID:PID (manufacturer product)", for messages. */
-export function describeDevice(device: UsbDeviceLike): string {
+export function deviceLabel(device: UsbDeviceLike): string {
   const id = `${hex4(device.vendorId)}:${hex4(device.productId)}`;
   const name = [device.manufacturerName, device.productName].filter((s) => s).join(' ');
   return name ? `USB device ${id} (${name})` : `USB device ${id}`;

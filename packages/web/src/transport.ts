@@ -9,21 +9,10 @@ import type {
   TransportInfo,
   UsbSpeed,
 } from '@usbms/core';
-import {
-  AbortError,
-  BotRequest,
-  bcdFromVersion,
-  ClosedError,
-  DisconnectedError,
-  InvalidArgumentError,
-  Listeners,
-  TimeoutError,
-  TransportError,
-  type UsbmsError,
-  UsbmsErrorCode,
-} from '@usbms/core';
+import { AbortError, ClosedError, DisconnectedError, InvalidArgumentError, TimeoutError, TransportError, type UsbmsError, UsbmsErrorCode } from '@usbms/core';
+import { BotRequest, bcdFromVersion, Listeners } from '@usbms/core/internal';
 import type { BotInterface, BotInterfaceSelection } from './descriptors.js';
-import { describeDevice, findBotInterface } from './descriptors.js';
+import { deviceLabel, findBotInterface } from './descriptors.js';
 import type { WebUsbOperation } from './errors.js';
 import { mapWebUsbError } from './errors.js';
 import type {
@@ -349,7 +338,7 @@ export class WebUsbTransport implements MscTransport {
     }
     if (!(await settlesWithin(allSettled(), this.#graceMs))) {
       this.#failed = new TransportError(
-        `${describeDevice(this.device)}: a cancelled ${operation} transfer never completed, even after reset and close. ` +
+        `${deviceLabel(this.device)}: a cancelled ${operation} transfer never completed, even after reset and close. ` +
           'Unplug and reconnect the device, then open it again.',
       );
       return;
@@ -359,7 +348,7 @@ export class WebUsbTransport implements MscTransport {
     } catch (error) {
       if (this.#disconnected) return;
       this.#failed = new TransportError(
-        `${describeDevice(this.device)} could not be reopened after cancelling a ${operation} transfer. Unplug and reconnect it.`,
+        `${deviceLabel(this.device)} could not be reopened after cancelling a ${operation} transfer. Unplug and reconnect it.`,
         { cause: error },
       );
     }

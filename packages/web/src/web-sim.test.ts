@@ -2,22 +2,23 @@ import type { MscDevice, TraceEvent } from '@usbms/core';
 import { AbortError, DisconnectedError, ProtectedClassError, TimeoutError } from '@usbms/core';
 import { SimulatedDevice } from '@usbms/core/sim';
 import { describe, expect, it } from 'vitest';
+import { requestDevice } from './discovery.js';
 import type { FakeUsbDeviceOptions } from './fake/index.js';
 import { FakeUsb, FakeUsbDevice } from './fake/index.js';
-import { openWebUsbDevice, requestMscDevice } from './open.js';
+import { openDevice } from './open.js';
 
 /** The whole browser path without a browser: MscDevice → WebUsbTransport → fake USBDevice → simulator. */
 async function open(options: Partial<FakeUsbDeviceOptions> = {}, sim = new SimulatedDevice({ luns: [{ product: 'Web Sim', blocks: 2048 }] })) {
   const usb = new FakeUsb();
   const fake = usb.plug(new FakeUsbDevice({ transport: sim.transport, ...options }));
-  const chosen = await requestMscDevice(usb);
-  const device: MscDevice = await openWebUsbDevice(chosen, { usb, cancelGraceMs: 1000 });
+  const chosen = await requestDevice({}, { usb });
+  const device: MscDevice = await openDevice(chosen, { usb, cancelGraceMs: 1000 });
   return { usb, fake, sim, device };
 }
 
 const inquiryCdb = Uint8Array.of(0x12, 0, 0, 0, 36, 0);
 
-describe('openWebUsbDevice over the simulator', () => {
+describe('openDevice over the simulator', () => {
   it('discovers the LUN and does block I/O, raw commands and tracing', async () => {
     const { device, fake } = await open();
     expect(device.lun(0).inquiry?.product).toBe('Web Sim');
@@ -123,7 +124,7 @@ describe('openWebUsbDevice over the simulator', () => {
   it('refuses a protected interface with ProtectedClassError and leaves the device closed', async () => {
     const usb = new FakeUsb();
     const fake = usb.plug(new FakeUsbDevice({ transport: new SimulatedDevice().transport, protectedClass: true }));
-    await expect(openWebUsbDevice(fake, { usb })).rejects.toBeInstanceOf(ProtectedClassError);
+    await expect(openDevice(fake, { usb })).rejects.toBeInstanceOf(ProtectedClassError);
     expect(fake.opened).toBe(false);
   });
 
@@ -131,8 +132,8 @@ describe('openWebUsbDevice over the simulator', () => {
     const usb = new FakeUsb();
     const options = { interfaceClass: 0xff, interfaceSubclass: 0, interfaceProtocol: 0, protectedClass: true, vendorId: 0x1234, productId: 0x5678 };
     usb.plug(new FakeUsbDevice({ transport: new SimulatedDevice().transport, ...options }));
-    const chosen = await requestMscDevice(usb, { filters: [{ vendorId: 0x1234, productId: 0x5678 }] });
-    const d = await openWebUsbDevice(chosen, { usb, interfaceNumber: 0 });
+    const chosen = await requestDevice({ filters: [{ vendorId: 0x1234, productId: 0x5678 }] }, { usb });
+    const d = await openDevice(chosen, { usb, interfaceNumber: 0 });
     expect(d.lun(0).inquiry?.vendor).toBe('USBMS');
     await d.close();
   });

@@ -205,7 +205,7 @@ async function openIt(): Promise<MscDevice> {
   if (!info) throw new Error('discovery failed');
   const list = await listDevices({ serialNumber: expected.serial });
   const fresh = list[0] ?? info;
-  return openDevice(fresh, { transferTimeoutMs: TRANSFER_TIMEOUT_MS });
+  return openDevice(fresh, { defaultTimeoutMs: TRANSFER_TIMEOUT_MS });
 }
 
 async function driveFlushCounts(): Promise<number | null> {
@@ -246,7 +246,7 @@ if (profile.transport === 'uas') {
   await step('uas-refused', async () => {
     let error: ErrorInfo | null = null;
     try {
-      const opened = await openDevice(info ?? { serialNumber: expected.serial }, { transferTimeoutMs: TRANSFER_TIMEOUT_MS });
+      const opened = await openDevice(info ?? { serialNumber: expected.serial }, { defaultTimeoutMs: TRANSFER_TIMEOUT_MS });
       await opened.close();
     } catch (e) {
       error = errorInfo(e);

@@ -41,7 +41,7 @@ function run(args: string[]): { kill: () => void; done: Promise<{ code: number |
 
 const [info] = await listDevices();
 if (!info) throw new Error('no mass-storage device in the guest');
-const device = await openDevice(info, { transferTimeoutMs: 60_000 });
+const device = await openDevice(info, { defaultTimeoutMs: 60_000 });
 const wire: WireCommand[] = [];
 const open = new Map<number, WireCommand>();
 let overlaps = 0;

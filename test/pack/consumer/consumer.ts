@@ -13,7 +13,7 @@ import {
 } from '@usbms/core';
 import { SimulatedDevice, type SimulatedDeviceOptions } from '@usbms/core/sim';
 import { listDevices, type MscDeviceInfo, type OpenDeviceOptions, openDevice } from '@usbms/node';
-import { openWebUsbDevice, requestMscDevice, WebUsbTransport } from '@usbms/web';
+import { openDevice as openWebDevice, requestDevice, WebUsbTransport } from '@usbms/web';
 import { FakeUsb, FakeUsbDevice } from '@usbms/web/fake';
 
 export const readFirmwareVersion = defineCommand({
@@ -57,7 +57,7 @@ export async function onNode(options: OpenDeviceOptions): Promise<MscDeviceInfo[
 export async function inBrowser(): Promise<void> {
   const usb = new FakeUsb();
   usb.plug(new FakeUsbDevice({ transport: new SimulatedDevice().transport }));
-  const device = await openWebUsbDevice(await requestMscDevice(usb), { usb });
+  const device = await openWebDevice(await requestDevice({}, { usb }), { usb });
   await device.close();
   void WebUsbTransport.open;
 }

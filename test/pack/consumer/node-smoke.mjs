@@ -40,7 +40,7 @@ try {
 sim.assertClean();
 
 // @usbms/node's public API loads (node-usb is loaded lazily, on first use).
-for (const name of ['openDevice', 'listDevices', 'watchDevices', 'openTransport', 'NodeUsbTransport', 'classifyUsbError']) {
+for (const name of ['openDevice', 'listDevices', 'watchDevices', 'openTransport', 'NodeUsbTransport', 'describeDevice', 'UsbfsTransport']) {
   // biome-ignore lint/performance/noDynamicNamespaceImportAccess: checking a list of exports by name is the point.
   assert.equal(typeof usbmsNode[name], 'function', `@usbms/node exports ${name}`);
 }

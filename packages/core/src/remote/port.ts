@@ -5,7 +5,7 @@ import { RemoteProtocolError } from '../errors.js';
  * frame, receive frames in order, learn when it closed. Adapters below cover
  * WebSocket (browsers and `ws`), MessagePort (DOM, Node worker threads) and
  * Electron's MessagePortMain; `@usbms/node` adds Unix and TCP sockets over
- * {@link LengthPrefixedDecoder}. Frames are whole messages: a port never
+ * a 4-byte little-endian length prefix. Frames are whole messages: a port never
  * splits or joins them.
  */
 export interface RemotePort {

@@ -5,6 +5,7 @@
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { acmeReadFirmwareVersion } from '../../../../docs/examples/vendor-commands.js';
 import { ParseError } from '../errors.js';
 import { decodeSense } from '../sense/decode.js';
 import { formatSense } from '../sense/format.js';
@@ -21,7 +22,6 @@ import {
 } from './inquiry.js';
 import { decodeModeSense6, decodeModeSense10 } from './mode-sense.js';
 import { decodeReportLuns, reportedLunNumbers } from './report-luns.js';
-import { acmeReadFirmwareVersion } from './vendor-examples.js';
 
 /** Counts every byte in the Uint8Arrays reachable from a decoded value. */
 function bytesReachable(value: unknown, seen = new Set<unknown>()): number {

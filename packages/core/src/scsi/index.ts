@@ -1,4 +1,4 @@
-// Big-endian field helpers, for writing vendor command decoders (see vendor-examples.ts).
+// Big-endian field helpers, for the command builders and decoders of this package.
 export { asciiField, checkInteger, getU16, getU24, getU32, getU64, putU16, putU24, putU32, putU64 } from './bytes.js';
 export * from './capacity.js';
 export * from './command.js';
@@ -8,4 +8,3 @@ export * from './mode-sense.js';
 export * from './opcodes.js';
 export * from './report-luns.js';
 export * from './vendor.js';
-export * from './vendor-examples.js';

@@ -1,10 +1,10 @@
 import { afterEach, describe, expect, it } from 'vitest';
+import { ACME_VENDOR_OPCODE_IN, ACME_VENDOR_OPCODE_OUT, acmeReadFirmwareVersion, acmeWriteConfigPage } from '../../../../docs/examples/vendor-commands.js';
 import { MscDevice } from '../device.js';
 import { InvalidArgumentError, ParseError, ReadOnlyError, ScsiCheckConditionError } from '../errors.js';
 import type { SimVendorHook } from '../sim/index.js';
 import { SimulatedDevice } from '../sim/index.js';
 import { defineCommand, expectLength } from './vendor.js';
-import { ACME_VENDOR_OPCODE_IN, ACME_VENDOR_OPCODE_OUT, acmeReadFirmwareVersion, acmeWriteConfigPage } from './vendor-examples.js';
 
 const hex = (b: Uint8Array): string => Array.from(b, (x) => x.toString(16).padStart(2, '0')).join(' ');
 

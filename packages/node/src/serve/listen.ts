@@ -1,16 +1,8 @@
 import { chmodSync, lstatSync, unlinkSync } from 'node:fs';
 import type { IncomingMessage } from 'node:http';
 import { createServer, isIP, type Server, type Socket } from 'node:net';
-import {
-  encodeValueFrame,
-  FrameType,
-  LENGTH_PREFIX_BYTES,
-  LengthPrefixedDecoder,
-  REMOTE_SUBPROTOCOL,
-  type RemotePort,
-  type WebSocketLike,
-  webSocketPort,
-} from '@usbms/core';
+import { type RemotePort, type WebSocketLike, webSocketPort } from '@usbms/core';
+import { encodeValueFrame, FrameType, LENGTH_PREFIX_BYTES, LengthPrefixedDecoder, REMOTE_SUBPROTOCOL } from '@usbms/core/internal';
 import { WebSocketServer } from 'ws';
 import { clientError } from './policy.js';
 import type { RemoteServer, ServeToken } from './server.js';

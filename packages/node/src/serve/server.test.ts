@@ -1,14 +1,5 @@
-import {
-  createPortPair,
-  defineCommand,
-  InterruptedSessionError,
-  MscDevice,
-  ReadOnlyError,
-  RemoteClient,
-  read10,
-  ScsiCheckConditionError,
-  type TraceEvent,
-} from '@usbms/core';
+import { defineCommand, InterruptedSessionError, MscDevice, ReadOnlyError, RemoteClient, read10, ScsiCheckConditionError, type TraceEvent } from '@usbms/core';
+import { createPortPair } from '@usbms/core/internal';
 import { SimulatedDevice } from '@usbms/core/sim';
 import { afterEach, describe, expect, it } from 'vitest';
 import { RemoteServer } from './server.js';

@@ -1,4 +1,5 @@
-import { AbortError, BotRequest, DisconnectedError, type MscTransport } from '@usbms/core';
+import { AbortError, DisconnectedError, type MscTransport } from '@usbms/core';
+import { BotRequest } from '@usbms/core/internal';
 import { Errno, errnoName, SETUP_BYTES, UrbOffset, UrbType, UsbfsIoctl, UsbfsSize } from '../usbfs/abi.js';
 import { type ReaperEvent, URB_CONTEXT_HOLD, type UsbfsReaper, type UsbfsSys } from '../usbfs/sys.js';
 

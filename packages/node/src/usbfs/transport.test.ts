@@ -1,6 +1,7 @@
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { AbortError, AccessDeniedError, ClosedError, DisconnectedError, encodeCbw, inquiry, MscDevice, TimeoutError, TransportError } from '@usbms/core';
+import { AbortError, AccessDeniedError, ClosedError, DisconnectedError, inquiry, MscDevice, TimeoutError, TransportError } from '@usbms/core';
+import { encodeCbw } from '@usbms/core/internal';
 import { SimulatedDevice, type SimulatedDeviceOptions } from '@usbms/core/sim';
 import { afterEach, describe, expect, it } from 'vitest';
 import { type FakeLinuxTree, makeLinuxTree } from '../testing/fake-sysfs.js';

@@ -1,18 +1,13 @@
 import {
   AbortError,
   AccessDeniedError,
-  BotRequest,
   type BulkInOptions,
   type BulkInResult,
   type BulkOutResult,
-  CBW_LENGTH,
-  CBW_SIGNATURE,
   type ClassRequest,
   ClosedError,
   type ControlResult,
-  CSW_LENGTH,
   DisconnectedError,
-  hex4,
   InvalidArgumentError,
   type MscTransport,
   NotFoundError,
@@ -23,6 +18,7 @@ import {
   UnsupportedError,
   type UsbmsError,
 } from '@usbms/core';
+import { BotRequest, CBW_LENGTH, CBW_SIGNATURE, CSW_LENGTH, hex4 } from '@usbms/core/internal';
 import { botInterfaceOf, checkLinuxHandoff, withAccessHint } from '../claim.js';
 import { transportInfoOf } from '../discovery.js';
 import { platformOf } from '../platform.js';

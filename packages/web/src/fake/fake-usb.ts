@@ -1,5 +1,6 @@
 import type { MscTransport } from '@usbms/core';
-import { BotRequest, MSC_CLASS, MscProtocol, MscSubclass, UsbmsError, UsbmsErrorCode } from '@usbms/core';
+import { MSC_CLASS, MscProtocol, MscSubclass, UsbmsError, UsbmsErrorCode } from '@usbms/core';
+import { BotRequest } from '@usbms/core/internal';
 import type {
   UsbAlternateInterfaceLike,
   UsbConfigurationLike,

@@ -2,7 +2,7 @@
 // @usbms/web over the WebUSB fake, backed by the @usbms/core simulator.
 import { defineCommand } from '@usbms/core';
 import { SimulatedDevice } from '@usbms/core/sim';
-import { openWebUsbDevice, requestMscDevice } from '@usbms/web';
+import { openDevice, requestDevice } from '@usbms/web';
 import { FakeUsb, FakeUsbDevice } from '@usbms/web/fake';
 
 const readFirmware = defineCommand({
@@ -21,7 +21,7 @@ try {
   });
   const usb = new FakeUsb();
   usb.plug(new FakeUsbDevice({ transport: sim.transport }));
-  const device = await openWebUsbDevice(await requestMscDevice(usb), { usb });
+  const device = await openDevice(await requestDevice({}, { usb }), { usb });
   const lu = device.lun(0);
   const { blocks, blockSize } = await lu.readCapacity();
   const sector = new Uint8Array(blockSize);

@@ -1,18 +1,29 @@
 /**
- * Two vendor commands defined with `defineCommand`, as a user would write them
+ * Example (compiled and typechecked by `pnpm typecheck` and `pnpm docs`, exercised
+ * by the core unit tests): two vendor commands defined with `defineCommand`, as a user would write them
  * for a device's documented (or reverse-engineered) vendor protocol. The "ACME"
  * bridge is fictional but the shapes are typical: vendor-specific opcodes live in
  * 0xC0-0xFF (SPC-4 §4.2, vendor-specific operation codes), a sub-command byte follows, lengths are big-endian.
  *
  * @example
- * import { acmeReadFirmwareVersion, acmeWriteConfigPage } from '@usbms/core';
+ * import { acmeReadFirmwareVersion, acmeWriteConfigPage } from './vendor-commands.js';
  * const fw = await lu.run(acmeReadFirmwareVersion());
  * console.log(`${fw.major}.${fw.minor} build ${fw.build} (${fw.date})`);
  * await lu.run(acmeWriteConfigPage({ page: 2, data: new Uint8Array([0x01, 0x00, 0x10, 0x00]) }));
  */
-import { InvalidArgumentError, ParseError } from '../errors.js';
-import { asciiField, checkInteger, getU16 } from './bytes.js';
-import { defineCommand, expectLength } from './vendor.js';
+import { defineCommand, expectLength, InvalidArgumentError, ParseError } from '@usbms/core';
+
+/** A big-endian 16-bit field (SCSI byte order, SPC-4 §3.5). */
+function u16(data: Uint8Array, offset: number): number {
+  return ((data[offset] ?? 0) << 8) | (data[offset + 1] ?? 0);
+}
+
+/** An ASCII field: leading and trailing spaces and NULs removed, other non-printable bytes shown as "?". */
+function ascii(data: Uint8Array): string {
+  return Array.from(data, (b) => (b === 0 ? ' ' : b >= 0x20 && b < 0x7f ? String.fromCharCode(b) : '?'))
+    .join('')
+    .trim();
+}
 
 /** Opcode of the example vendor read command (vendor-specific range C0h-FFh, SPC-4 §4.3). */
 export const ACME_VENDOR_OPCODE_IN = 0xc0;
@@ -46,7 +57,7 @@ export const acmeReadFirmwareVersion = defineCommand({
     if (5 + dateLength > data.length) {
       throw new ParseError(what, `date of ${dateLength} bytes declared but only ${data.length - 5} received`);
     }
-    return { major: data[0] ?? 0, minor: data[1] ?? 0, build: getU16(data, 2), date: asciiField(data, 5, 5 + dateLength) };
+    return { major: data[0] ?? 0, minor: data[1] ?? 0, build: u16(data, 2), date: ascii(data.subarray(5, 5 + dateLength)) };
   },
 });
 
@@ -68,7 +79,7 @@ export const acmeWriteConfigPage = defineCommand({
   direction: 'out',
   timeoutMs: 5_000,
   validate: (o: AcmeConfigPageOptions) => {
-    checkInteger('config page', o.page, 15);
+    if (!Number.isInteger(o.page) || o.page < 0 || o.page > 15) throw new InvalidArgumentError(`config page must be 0-15, got ${o.page}`);
     if (!(o.data instanceof Uint8Array) || o.data.length === 0 || o.data.length > 512 || o.data.length % 4 !== 0) {
       throw new InvalidArgumentError('config page data must be 1-512 bytes, a multiple of 4');
     }
