@@ -21,7 +21,14 @@ let bundle: Promise<string> | undefined;
 
 export async function runCapture(profile: ProfileName): Promise<CaptureRun> {
   bundle ??= bundleForGuest('test/hil/guest/capture.ts', 'capture');
-  const result = await runInGuest({ profile, command: ['node', '--enable-source-maps', await bundle], timeoutMs: 480_000 });
+  // HIL_CAPTURE_STRESS (guest/capture.ts): busy loops in the guest during the run.
+  const stress = process.env.HIL_CAPTURE_STRESS;
+  const result = await runInGuest({
+    profile,
+    command: ['node', '--enable-source-maps', await bundle],
+    timeoutMs: 480_000,
+    ...(stress ? { env: { HIL_CAPTURE_STRESS: stress } } : {}),
+  });
   const capture = readJobJson<CaptureRun['capture']>(result, 'capture.json');
   if (capture?.ok !== true) throw new Error(`${profile}: the guest capture failed: ${capture?.error ?? result.stderr}`);
   const read = (name: string): Uint8Array => new Uint8Array(fs.readFileSync(path.join(result.jobDir, name)));

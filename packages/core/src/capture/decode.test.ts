@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { MscDevice } from '../device.js';
 import { SimulatedDevice } from '../sim/device.js';
 import { decodeStages, describeCdb, stagesOfPcap, stagesOfTranscript } from './decode.js';
-import { ChunkCollector, PcapWriter, parsePcap } from './pcap.js';
+import { ChunkCollector, isCbw, type PcapUsbRecord, PcapWriter, parsePcap } from './pcap.js';
 import { RecordingTransport } from './recording-transport.js';
 import { runTranscriptScenario } from './testing/transcript-scenario.js';
 import { parseTranscript, TranscriptRecorder } from './transcript.js';
@@ -40,6 +40,31 @@ describe('decode', () => {
       '#10 LUN 0 VENDOR SPECIFIC (0xC8) cdb=c8 00 00 00 00 00 00 00 02 00 out 0/512 [out(512) stall, clear-halt 0x02] -> CHECK-CONDITION residue 512',
     );
     expect(fromPcap.lines[0]).toBe('get-max-lun = 0');
+  });
+
+  it("takes an early status read the kernel saw before its CBW as that command's status stage", async () => {
+    // node-usb runs every transfer on its own thread, so the kernel (usbmon) may get the status read the
+    // engine submits together with a CBW before the CBW itself. Rebuild that order from usbms's capture:
+    // each status read submitted right after its CBW goes first.
+    const { pcap } = await capture((t) => runTranscriptScenario(t));
+    const records = parsePcap(pcap);
+    const raced: PcapUsbRecord[] = [...records];
+    let swapped = 0;
+    for (let i = 0; i + 1 < raced.length; i++) {
+      const [cbw, status] = [raced[i] as PcapUsbRecord, raced[i + 1] as PcapUsbRecord];
+      const submitted = (r: PcapUsbRecord, inward: boolean): boolean =>
+        r.header.type === 'S' && r.header.transferType === 3 && (r.header.endpoint & 0x80) === (inward ? 0x80 : 0);
+      if (submitted(cbw, false) && isCbw(cbw.data) && submitted(status, true)) {
+        raced.splice(i, 2, status, cbw);
+        swapped += 1;
+      }
+    }
+    // Every command without a data-in stage: TEST UNIT READY, WRITE(10), vendor C8h (data-out), SYNCHRONIZE CACHE.
+    expect(swapped).toBe(4);
+    const expected = decodeStages(stagesOfPcap(records));
+    const decoded = decodeStages(stagesOfPcap(raced));
+    expect(decoded.lines).toEqual(expected.lines);
+    expect(decoded.lines.join('\n')).not.toMatch(/no CSW|outside a command/i);
   });
 
   it('shows a phase error and the reset recovery after it', async () => {

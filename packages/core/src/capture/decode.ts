@@ -116,23 +116,57 @@ function errnoStatus(status: number): string {
 
 /**
  * Stages of a usbmon pcap: each submission paired with its completion by URB
- * id, in submission order. Control transfers are classified by their SETUP
- * packet (BOT 1.0 §3.1, §3.2; USB 2.0 §9.4).
+ * id, in the order the host program issued them. Control transfers are
+ * classified by their SETUP packet (BOT 1.0 §3.1, §3.2; USB 2.0 §9.4).
+ *
+ * The order is the submissions', with one exception: a bulk-IN URB still
+ * pending when a CBW is submitted to the same device is that CBW's early
+ * status read, and is put after the CBW. A host sends a CBW only once the
+ * previous command's status stage is over (BOT 1.0 §5.1, §6.2), so the only IN
+ * transfer that can be pending then is one submitted together with the CBW;
+ * a host that submits each transfer from its own thread (node-usb does) can
+ * hand the kernel that status read before the CBW, and usbmon records it so.
  */
 export function stagesOfPcap(records: readonly PcapUsbRecord[]): CaptureStage[] {
-  const submits = new Map<string, PcapUsbRecord>();
-  const order: { key: string; submit: PcapUsbRecord; complete?: PcapUsbRecord }[] = [];
+  interface Urb {
+    submit: PcapUsbRecord;
+    complete?: PcapUsbRecord;
+  }
+  const order: Urb[] = [];
+  // By bus.device.endpoint.id: the kernel reuses a freed URB's address, never a pending one's.
+  const pending = new Map<string, Urb>();
+  // Per device: bulk-IN URBs submitted since its last CBW and not completed yet.
+  const pendingIn = new Map<string, Urb[]>();
   for (const record of records) {
     const h = record.header;
     if (h.transferType !== UsbmonTransferType.bulk && h.transferType !== UsbmonTransferType.control) continue;
-    const key = `${h.busNumber}.${h.deviceAddress}.${h.endpoint}.${h.id}`;
-    if (h.type === 'S') {
-      submits.set(key, record);
-      order.push({ key, submit: record });
+    const device = `${h.busNumber}.${h.deviceAddress}`;
+    const key = `${device}.${h.endpoint}.${h.id}`;
+    const bulkIn = h.transferType === UsbmonTransferType.bulk && (h.endpoint & 0x80) !== 0;
+    if (h.type !== 'S') {
+      const urb = pending.get(key);
+      if (urb === undefined) continue; // submitted before the capture started
+      urb.complete = record;
+      pending.delete(key);
+      const open = bulkIn ? pendingIn.get(device) : undefined;
+      const at = open?.indexOf(urb) ?? -1;
+      if (at >= 0) open?.splice(at, 1);
+      continue;
+    }
+    const urb: Urb = { submit: record };
+    pending.set(key, urb);
+    if (bulkIn) {
+      const open = pendingIn.get(device);
+      if (open === undefined) pendingIn.set(device, [urb]);
+      else open.push(urb);
+      order.push(urb);
+    } else if (h.transferType === UsbmonTransferType.bulk && isCbw(record.data)) {
+      const early = pendingIn.get(device) ?? [];
+      for (const o of early) order.splice(order.lastIndexOf(o), 1);
+      order.push(urb, ...early);
+      pendingIn.set(device, []);
     } else {
-      const entry = [...order].reverse().find((o) => o.key === key && o.complete === undefined);
-      if (entry !== undefined) entry.complete = record;
-      submits.delete(key);
+      order.push(urb);
     }
   }
   const stages: CaptureStage[] = [];
