@@ -90,7 +90,7 @@ export {
 } from './capture/transcript.js';
 
 // Devices: open a transport as a device, its logical units, options and results.
-export { MscDevice, Priority } from './device.js';
+export { MscDevice } from './device.js';
 export type {
   BlockReadOptions,
   BlockWriteOptions,

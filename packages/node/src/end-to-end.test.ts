@@ -31,6 +31,16 @@ describe('openDevice over node-usb (simulated)', () => {
     expect(usb.listenerCount).toBe(0);
   });
 
+  it('takes the MscDevice options flat, as @usbms/web does; the 0.1 nested form still works (deprecated)', async () => {
+    const { usb } = setup();
+    const flat = await openDevice('1209:5553', { usb, platform: 'darwin', readOnly: true, maxTransferBytes: 8192, earlyStatus: false });
+    expect([flat.readOnly, flat.maxTransferBytes, flat.earlyStatus]).toEqual([true, 8192, false]);
+    await flat.close();
+    const nested = await openDevice('1209:5553', { usb, platform: 'darwin', transferTimeoutMs: 60_000, device: { maxTransferBytes: 4096 } });
+    expect(nested.maxTransferBytes).toBe(4096);
+    await nested.close();
+  });
+
   it('a command the device fails comes back as decoded sense, through node-usb stalls', async () => {
     const { usb } = setup();
     const msc = await openDevice('1209:5553', { usb, platform: 'darwin' });

@@ -113,7 +113,9 @@ function matches(device: UsbDeviceLike, filter: UsbDeviceFilterLike): boolean {
 }
 
 /**
- * The discovery record of a WebUSB device (no I/O).
+ * The discovery record of a WebUSB device. Synchronous: unlike `@usbms/node`'s
+ * (which reads sysfs and returns a promise), there is nothing to read; `await`
+ * works on either.
  *
  * @category Devices
  */
