@@ -1,12 +1,13 @@
 // Runs guest/capture.ts (the transcript scenario with usbms's pcap, a transcript and the kernel's usbmon
-// capture) on one HIL profile; shared by capture.test.ts and fixtures-transcripts.ts.
+// capture) on one HIL profile; shared by capture.test.ts and fixtures-transcripts.ts (which records the
+// transcripts of every Bulk-Only profile, BOT_PROFILE_NAMES).
 import fs from 'node:fs';
 import path from 'node:path';
 import { bundleForGuest } from './bundle.js';
 import type { ProfileName } from './profiles.js';
 import { type GuestResult, readJobJson, runInGuest } from './runner.js';
 
-/** The profiles whose transcripts are checked in: QEMU's usb-storage and Linux's f_mass_storage gadget. */
+/** The profiles capture.test.ts compares with the kernel's usbmon capture: one per device implementation (QEMU's usb-storage, Linux's f_mass_storage gadget). */
 export const CAPTURE_PROFILES: readonly ProfileName[] = ['xhci-storage', 'gadget-hs'];
 
 export interface CaptureRun {

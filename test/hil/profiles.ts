@@ -536,6 +536,9 @@ export const NO_DEVICES: Profile = {
 
 export const PROFILE_NAMES = Object.keys(PROFILES) as ProfileName[];
 
+/** The Bulk-Only profiles (all but UAS): the scenario suite runs on each, and each has a checked-in transcript. */
+export const BOT_PROFILE_NAMES: readonly ProfileName[] = PROFILE_NAMES.filter((name) => PROFILES[name].transport === 'bot');
+
 export function getProfile(name: string): Profile {
   const profile = (PROFILES as Record<string, Profile | undefined>)[name];
   if (!profile) throw new Error(`unknown HIL profile "${name}"; known: ${PROFILE_NAMES.join(', ')}`);

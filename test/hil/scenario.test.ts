@@ -6,7 +6,7 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { bundleForGuest } from './bundle.js';
 import { recordMetric } from './metrics.js';
-import { PROFILE_NAMES, PROFILES, type Profile } from './profiles.js';
+import { BOT_PROFILE_NAMES, PROFILES, type Profile } from './profiles.js';
 import { type GuestResult, readJobJson, runInGuest } from './runner.js';
 import type { ErrorInfo, ScenarioResult, ScenarioSteps } from './scenario-types.js';
 
@@ -52,9 +52,7 @@ async function runScenario(profile: Profile, task: { meta: Parameters<typeof rec
   return { result, scenario };
 }
 
-const botProfiles = PROFILE_NAMES.filter((name) => PROFILES[name].transport === 'bot');
-
-describe.each(botProfiles)('%s scenario', (name) => {
+describe.each(BOT_PROFILE_NAMES)('%s scenario', (name) => {
   const profile = PROFILES[name];
   const expected = profile.expect;
   const isQemu = profile.implementation === 'qemu';

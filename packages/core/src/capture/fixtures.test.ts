@@ -1,10 +1,13 @@
-// Transcripts recorded on real device implementations in the HIL guest (QEMU usb-storage on xHCI, Linux's
-// f_mass_storage gadget), checked in by `pnpm fixtures:transcripts`: the host code of today must send the
-// same bytes, and a host that sends one byte differently fails with a diff naming the command and offset.
+// Transcripts recorded on real device implementations in the HIL guest, one per Bulk-Only device profile
+// (test/hil/profiles.ts: QEMU usb-storage on xHCI and EHCI, usb-bot with two LUNs, Linux's f_mass_storage
+// gadget at high speed and SuperSpeed), checked in by `pnpm fixtures:transcripts`: the host code of today
+// must send the same bytes, and a host that sends one byte differently fails with a diff naming the
+// command and offset.
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
+import { BOT_PROFILE_NAMES } from '../../../../test/hil/profiles.js';
 import { ReplayMismatchError } from '../errors.js';
 import { ReplayTransport } from './replay.js';
 import { runTranscriptScenario } from './testing/transcript-scenario.js';
@@ -14,8 +17,9 @@ const dir = fileURLToPath(new URL('./fixtures/', import.meta.url));
 const files = readdirSync(dir).filter((f) => f.endsWith('.transcript'));
 
 describe('transcripts from the HIL devices', () => {
-  it('are there for both device implementations', () => {
-    expect(files.sort()).toEqual(['gadget-hs.transcript', 'xhci-storage.transcript']);
+  it('are there for every Bulk-Only HIL device, and for nothing else', () => {
+    expect(BOT_PROFILE_NAMES.length).toBeGreaterThanOrEqual(5);
+    expect(files.sort()).toEqual(BOT_PROFILE_NAMES.map((name) => `${name}.transcript`).sort());
   });
 
   describe.each(files)('%s', (file) => {
