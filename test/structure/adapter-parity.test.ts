@@ -3,13 +3,13 @@
 // options with the `usb` object; watch options with `filter` and `includeExisting`; flat open options
 // with every MscDevice option) and describe a device with the same fields. The type assertions are
 // checked by `pnpm typecheck` (this file is in the root tsconfig); the run-time ones by vitest.
-import type { MscDeviceOptions } from '@usbms/core';
+import type { MscDeviceOptions, MscInterfaceInfo } from '@usbms/core';
 import * as node from '@usbms/node';
 import * as web from '@usbms/web';
 import { describe, expect, expectTypeOf, it } from 'vitest';
 
 /** The identity fields both discovery records carry (the platform object, `device`, differs by nature). */
-type SharedRecord = 'id' | 'vendorId' | 'productId' | 'serialNumber' | 'manufacturer' | 'product';
+type SharedRecord = 'id' | 'vendorId' | 'productId' | 'serialNumber' | 'manufacturer' | 'product' | 'configurationValue';
 
 describe('the node and web adapters use one naming scheme', () => {
   it('export the same verbs, as functions', () => {
@@ -21,6 +21,12 @@ describe('the node and web adapters use one naming scheme', () => {
 
   it('describe a device with the same record fields', () => {
     expectTypeOf<Pick<web.MscDeviceInfo, SharedRecord>>().toEqualTypeOf<Pick<node.MscDeviceInfo, SharedRecord>>();
+    // The interface records are @usbms/core's; @usbms/node adds what Linux says (kernel driver, block devices).
+    expectTypeOf<web.MscDeviceInfo['interfaces'][number]>().toEqualTypeOf<MscInterfaceInfo>();
+    expectTypeOf<web.MscInterfaceInfo>().toEqualTypeOf<MscInterfaceInfo>();
+    expectTypeOf<node.MscInterfaceInfo>().toMatchTypeOf<MscInterfaceInfo>();
+    expectTypeOf<Omit<node.MscInterfaceInfo, 'kernelDriver' | 'blockDevices'>>().toEqualTypeOf<Omit<MscInterfaceInfo, never>>();
+    expectTypeOf<web.MscAlternateInfo>().toEqualTypeOf<node.MscAlternateInfo>();
     expectTypeOf<Awaited<ReturnType<typeof web.describeDevice>>>().toEqualTypeOf<web.MscDeviceInfo>();
     expectTypeOf<Awaited<ReturnType<typeof node.describeDevice>>>().toEqualTypeOf<node.MscDeviceInfo>();
     expectTypeOf<Awaited<ReturnType<typeof web.listDevices>>>().toEqualTypeOf<web.MscDeviceInfo[]>();

@@ -91,6 +91,7 @@ export {
 
 // Devices: open a transport as a device, its logical units, options and results.
 export { MscDevice } from './device.js';
+export type { AlternateKind, BulkEndpointInfo, MscAlternateInfo, MscInterfaceInfo } from './device-interfaces.js';
 export type {
   BlockReadOptions,
   BlockWriteOptions,

@@ -1,66 +1,28 @@
-import { MSC_CLASS, MscProtocol, MscSubclass, type TransportInfo, type UsbSpeed, VENDOR_CLASS } from '@usbms/core';
-import { bcdFromVersion, hex4 } from '@usbms/core/internal';
+import {
+  type BulkEndpointInfo,
+  type MscInterfaceInfo as CoreMscInterfaceInfo,
+  MSC_CLASS,
+  type MscAlternateInfo,
+  type TransportInfo,
+  type UsbSpeed,
+} from '@usbms/core';
+import { bcdFromVersion, describeInterfaces, hex4 } from '@usbms/core/internal';
 import { classifyUsbError, messageOf } from './map-error.js';
 import { getUsb, type PlatformOptions, platformOf } from './platform.js';
 import { readLinuxInterfaceState, sysfsDeviceName, sysfsInterfaceName } from './sysfs.js';
-import type { UsbAlternateLike, UsbConfigurationLike, UsbDeviceLike, UsbEndpointLike } from './usb-types.js';
+import type { UsbConfigurationLike, UsbDeviceLike } from './usb-types.js';
 
+// The interface records are @usbms/core's (the same in @usbms/web); re-exported as this package's.
+export type { AlternateKind, BulkEndpointInfo, MscAlternateInfo } from '@usbms/core';
 // The class code lives in @usbms/core (bot/wire.ts); re-exported here for the CLI's imports (not public).
 export { MSC_CLASS } from '@usbms/core';
-
-const SUBCLASS_NAMES: Record<number, string> = {
-  [MscSubclass.Rbc]: 'RBC',
-  [MscSubclass.Mmc5]: 'MMC-5 (ATAPI)',
-  [MscSubclass.Qic157]: 'QIC-157 (obsolete)',
-  [MscSubclass.Ufi]: 'UFI',
-  [MscSubclass.Sff8070i]: 'SFF-8070i',
-  [MscSubclass.ScsiTransparent]: 'SCSI transparent',
-  [MscSubclass.LsdFs]: 'LSD FS',
-  [MscSubclass.Ieee1667]: 'IEEE 1667',
-  [MscSubclass.Vendor]: 'vendor-specific',
-};
-
-/** A bulk endpoint of an alternate setting. */
-export interface BulkEndpointInfo {
-  /** Endpoint number (1-15), as node-usb/WebUSB transfer calls take it. */
-  endpointNumber: number;
-  /** bEndpointAddress, with the direction bit (0x81, 0x02, ...). */
-  address: number;
-  packetSize: number;
-}
+export { describeInterfaces } from '@usbms/core/internal';
 
 /**
- * The transport of an alternate setting, from its class and protocol codes:
- * `bot` class 0x08 protocol 0x50, `uas` protocol 0x62, `cbi` protocol 0x00 or
- * 0x01, `vendor` a vendor-class interface named by the caller, `other` anything else.
+ * One mass-storage interface of a device, and whether usbms can drive it
+ * (`@usbms/core`'s record, which `@usbms/web` reports too), with what Linux says about it.
  */
-export type AlternateKind = 'bot' | 'uas' | 'cbi' | 'vendor' | 'other';
-
-/** One alternate setting of a mass-storage interface: its class codes and bulk endpoints. */
-export interface MscAlternateInfo {
-  alternateSetting: number;
-  interfaceClass: number;
-  interfaceSubclass: number;
-  interfaceProtocol: number;
-  /** 'bot' for class 0x08 protocol 0x50, or a vendor-class interface the caller named. */
-  kind: AlternateKind;
-  subclassName: string;
-  bulkIn?: BulkEndpointInfo;
-  bulkOut?: BulkEndpointInfo;
-}
-
-/** One mass-storage interface of a device, and whether usbms can drive it. */
-export interface MscInterfaceInfo {
-  interfaceNumber: number;
-  alternates: MscAlternateInfo[];
-  /** The alternate setting that speaks Bulk-Only with both bulk endpoints, if any. */
-  botAlternate?: number;
-  /** The alternate setting that speaks UAS, if any (listed, not supported). */
-  uasAlternate?: number;
-  /** True when usbms can drive it (a BOT alternate with bulk IN and OUT). */
-  supported: boolean;
-  /** Why it is not supported, or a caution (non-SCSI-transparent subclass). */
-  note?: string;
+export interface MscInterfaceInfo extends CoreMscInterfaceInfo {
   /** Linux: the kernel driver bound to the interface ("usb-storage", "uas", "usbfs"). */
   kernelDriver?: string;
   /** Linux: block devices of this interface's SCSI host (e.g. ["sdb"]). */
@@ -138,86 +100,6 @@ export function mapSpeed(speed: string | null | undefined): UsbSpeed {
   }
 }
 
-function bulkEndpoint(endpoints: readonly UsbEndpointLike[], direction: 'in' | 'out'): BulkEndpointInfo | undefined {
-  const ep = endpoints.find((e) => e.type === 'bulk' && e.direction === direction);
-  if (ep === undefined) return undefined;
-  return {
-    endpointNumber: ep.endpointNumber,
-    address: ep.endpointNumber | (direction === 'in' ? 0x80 : 0),
-    packetSize: ep.packetSize,
-  };
-}
-
-function describeAlternate(alt: UsbAlternateLike, vendorNamed: boolean): MscAlternateInfo {
-  let kind: AlternateKind = 'other';
-  if (alt.interfaceClass === MSC_CLASS) {
-    if (alt.interfaceProtocol === MscProtocol.BulkOnly) kind = 'bot';
-    else if (alt.interfaceProtocol === MscProtocol.Uas) kind = 'uas';
-    else if (alt.interfaceProtocol === MscProtocol.CbiWithInterrupt || alt.interfaceProtocol === MscProtocol.CbiNoInterrupt) kind = 'cbi';
-  } else if (alt.interfaceClass === VENDOR_CLASS && vendorNamed) {
-    kind = 'vendor';
-  }
-  const info: MscAlternateInfo = {
-    alternateSetting: alt.alternateSetting,
-    interfaceClass: alt.interfaceClass,
-    interfaceSubclass: alt.interfaceSubclass,
-    interfaceProtocol: alt.interfaceProtocol,
-    kind,
-    subclassName:
-      alt.interfaceClass === MSC_CLASS
-        ? (SUBCLASS_NAMES[alt.interfaceSubclass] ?? `unknown subclass 0x${alt.interfaceSubclass.toString(16)}`)
-        : alt.interfaceClass === VENDOR_CLASS
-          ? 'vendor class'
-          : `class 0x${alt.interfaceClass.toString(16)}`,
-  };
-  const bulkIn = bulkEndpoint(alt.endpoints, 'in');
-  const bulkOut = bulkEndpoint(alt.endpoints, 'out');
-  if (bulkIn !== undefined) info.bulkIn = bulkIn;
-  if (bulkOut !== undefined) info.bulkOut = bulkOut;
-  return info;
-}
-
-/**
- * The mass-storage interfaces of a configuration: every interface with a
- * class-0x08 alternate, plus the vendor-class interface the caller named.
- * Pure (no I/O); exported for tests and for the opener.
- */
-export function describeInterfaces(config: UsbConfigurationLike, vendorClassInterface?: number): MscInterfaceInfo[] {
-  const out: MscInterfaceInfo[] = [];
-  for (const iface of config.interfaces) {
-    const alts = iface.alternates.length > 0 ? iface.alternates : [iface.alternate];
-    const vendorNamed = vendorClassInterface === iface.interfaceNumber;
-    const isMsc = alts.some((a) => a.interfaceClass === MSC_CLASS);
-    const isNamedVendor = vendorNamed && alts.some((a) => a.interfaceClass === VENDOR_CLASS);
-    if (!isMsc && !isNamedVendor) continue;
-    const alternates = alts.map((a) => describeAlternate(a, vendorNamed));
-    const info: MscInterfaceInfo = { interfaceNumber: iface.interfaceNumber, alternates, supported: false };
-    // Prefer a class-0x08 BOT alternate; a named vendor interface is BOT by the caller's word.
-    const bot =
-      alternates.find((a) => a.kind === 'bot' && a.bulkIn !== undefined && a.bulkOut !== undefined) ??
-      alternates.find((a) => a.kind === 'vendor' && a.bulkIn !== undefined && a.bulkOut !== undefined);
-    const uas = alternates.find((a) => a.kind === 'uas');
-    if (uas !== undefined) info.uasAlternate = uas.alternateSetting;
-    if (bot !== undefined) {
-      info.botAlternate = bot.alternateSetting;
-      info.supported = true;
-      if (bot.kind === 'bot' && bot.interfaceSubclass !== MscSubclass.ScsiTransparent) {
-        info.note = `subclass ${bot.subclassName}: not SCSI transparent; SCSI-like commands usually work, some may not`;
-      }
-    } else if (uas !== undefined) {
-      info.note = 'UAS-only device, not supported yet';
-    } else if (alternates.some((a) => a.kind === 'cbi')) {
-      info.note = 'Control/Bulk/Interrupt (CBI) transport, not supported';
-    } else if (alternates.some((a) => a.kind === 'bot' || a.kind === 'vendor')) {
-      info.note = 'no bulk IN/OUT endpoint pair';
-    } else {
-      info.note = 'unknown mass-storage transport protocol';
-    }
-    out.push(info);
-  }
-  return out;
-}
-
 function readConfiguration(device: UsbDeviceLike): { config?: UsbConfigurationLike; error?: string } {
   try {
     const active = device.configuration;
@@ -292,7 +174,7 @@ export async function describeDevice(device: UsbDeviceLike, filter: DeviceFilter
   const portPath = sysfsDeviceName(device.bus, device.ports);
   const busNumber = device.bus === undefined ? undefined : Number.parseInt(device.bus, 10);
   const { config, error } = readConfiguration(device);
-  const interfaces = config === undefined ? [] : describeInterfaces(config, filter.vendorClassInterface);
+  const interfaces: MscInterfaceInfo[] = config === undefined ? [] : describeInterfaces(config, filter.vendorClassInterface);
   if (platformOf(options) === 'linux' && portPath !== undefined && config !== undefined) {
     for (const iface of interfaces) {
       const state = await readLinuxInterfaceState(sysfsInterfaceName(portPath, config.configurationValue, iface.interfaceNumber), options.linuxRoots);

@@ -12,7 +12,24 @@ describe('describeDevice', () => {
     const info = describeDevice(d);
     expect(info).toMatchObject({ id: '0781:5581:S1', vendorId: 0x0781, productId: 0x5581, serialNumber: 'S1' });
     expect(info.device).toBe(d);
+    expect(info.interfaces).toEqual([
+      {
+        interfaceNumber: 0,
+        alternates: [
+          expect.objectContaining({ kind: 'bot', interfaceClass: 0x08, interfaceProtocol: 0x50, bulkIn: expect.objectContaining({ address: 0x81 }) }),
+        ],
+        botAlternate: 0,
+        supported: true,
+      },
+    ]);
     expect(Object.keys(JSON.parse(JSON.stringify(info)))).not.toContain('device');
+  });
+});
+
+describe('describeDevice: interfaces', () => {
+  it('reports a UAS-only interface as not supported, with why', () => {
+    const [iface] = describeDevice(device({ interfaceProtocol: 0x62 })).interfaces;
+    expect(iface).toMatchObject({ supported: false, uasAlternate: 0, note: 'UAS-only device, not supported yet' });
   });
 });
 

@@ -1,5 +1,5 @@
-import { NotFoundError, UnsupportedError } from '@usbms/core';
-import { hex4 } from '@usbms/core/internal';
+import { type MscInterfaceInfo, NotFoundError, UnsupportedError } from '@usbms/core';
+import { describeInterfaces, hex4 } from '@usbms/core/internal';
 import { MSC_CLASS } from './descriptors.js';
 import { mapWebUsbError } from './errors.js';
 import type { UsbConnectionEventLike, UsbDeviceFilterLike, UsbDeviceLike, UsbLike } from './webusb-types.js';
@@ -50,9 +50,10 @@ export interface PlatformOptions {
 
 /**
  * One USB device as {@link listDevices}, {@link requestDevice} and
- * {@link watchDevices} describe it: the identity fields of `@usbms/node`'s
- * `MscDeviceInfo`, with the same names (the browser does not reveal bus, ports
- * or kernel drivers). `JSON.stringify` gives a plain record (`device` is not enumerable).
+ * {@link watchDevices} describe it: the fields of `@usbms/node`'s
+ * `MscDeviceInfo` with the same names and the same interface records, less
+ * what the browser does not reveal (bus, ports, speed, kernel drivers).
+ * `JSON.stringify` gives a plain record (`device` is not enumerable).
  *
  * @category Devices
  */
@@ -64,6 +65,10 @@ export interface MscDeviceInfo {
   serialNumber?: string;
   manufacturer?: string;
   product?: string;
+  /** The configuration described: the active one, else the first. */
+  configurationValue?: number;
+  /** Its mass-storage interfaces (and whether usbms can drive each), as `@usbms/node` reports them. */
+  interfaces: MscInterfaceInfo[];
   /** The WebUSB device object (not serialised by `JSON.stringify`); pass the record or this to `openDevice`. */
   readonly device: UsbDeviceLike;
 }
@@ -121,16 +126,19 @@ function matches(device: UsbDeviceLike, filter: UsbDeviceFilterLike): boolean {
  */
 export function describeDevice(device: UsbDeviceLike): MscDeviceInfo {
   const serialNumber = device.serialNumber ?? undefined;
+  const config = device.configuration ?? device.configurations[0];
   const info: MscDeviceInfo = {
     id: `${hex4(device.vendorId)}:${hex4(device.productId)}${serialNumber ? `:${serialNumber}` : ''}`,
     vendorId: device.vendorId,
     productId: device.productId,
+    interfaces: config === undefined ? [] : describeInterfaces(config),
     device,
   };
   Object.defineProperty(info, 'device', { enumerable: false });
   if (serialNumber) info.serialNumber = serialNumber;
   if (device.manufacturerName) info.manufacturer = device.manufacturerName;
   if (device.productName) info.product = device.productName;
+  if (config !== undefined) info.configurationValue = config.configurationValue;
   return info;
 }
 

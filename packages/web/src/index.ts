@@ -8,6 +8,8 @@
 import { MSC_CLASS as CORE_MSC_CLASS, VENDOR_CLASS as CORE_VENDOR_CLASS, MscProtocol as CoreMscProtocol, MscSubclass as CoreMscSubclass } from '@usbms/core';
 
 // Devices: discovery, the chooser, hotplug and opening.
+// The interface records are @usbms/core's, the same as @usbms/node's.
+export type { AlternateKind, BulkEndpointInfo, MscAlternateInfo, MscInterfaceInfo } from '@usbms/core';
 export { BOT_PROTOCOL, type BotInterface, type BotInterfaceSelection, findBotInterface, UAS_PROTOCOL } from './descriptors.js';
 export {
   type DeviceFilter,
