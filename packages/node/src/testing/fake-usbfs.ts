@@ -64,8 +64,13 @@ export class FakeUsbfsKernel implements UsbfsSys {
   readonly #urbs = new Map<bigint, FakeUrb>();
   readonly #running = new Set<number>();
   readonly #halted = new Set<number>();
-  #reaped: FakeUrb[] = [];
+  /** Completed, not reaped yet (devio.c's async_completed list). */
+  #completed: FakeUrb[] = [];
   #held: bigint[] = [];
+  /** Whether the reaper "thread" reaps (UsbfsReaper.watch); otherwise the main thread does. */
+  #watching = false;
+  /** URBs the main thread reaped with REAPURBNDELAY. */
+  mainThreadReaps = 0;
   #onEvent: ((event: ReaperEvent) => void) | undefined;
   #fdOpen = false;
 
@@ -85,7 +90,11 @@ export class FakeUsbfsKernel implements UsbfsSys {
     for (const urb of this.#urbs.values()) {
       if (urb.state !== 'done') this.#finish(urb, -Errno.ESHUTDOWN, 0);
     }
-    queueMicrotask(() => this.#post(true, []));
+    // The reaper thread sees POLLHUP whether or not it watches completions: it reaps what is left.
+    queueMicrotask(() => {
+      this.#reap();
+      this.#post(true, []);
+    });
   }
 
   open(path: string): number {
@@ -139,6 +148,15 @@ export class FakeUsbfsKernel implements UsbfsSys {
         return 0;
       case UsbfsIoctl.SUBMITURB:
         return this.#submit(arg as Uint8Array);
+      case UsbfsIoctl.REAPURBNDELAY: {
+        // devio.c proc_reapurbnonblock: a completed URB, else ENODEV once disconnected, else EAGAIN.
+        const urb = this.#completed.shift();
+        if (urb === undefined) return this.gone ? -Errno.ENODEV : -Errno.EAGAIN;
+        this.#urbs.delete(urb.address);
+        this.mainThreadReaps++;
+        new DataView((arg as Uint8Array).buffer, (arg as Uint8Array).byteOffset, 8).setBigUint64(0, urb.address, true);
+        return 0;
+      }
       default:
         this.log.push(`${name(request)} (not a non-blocking call)`);
         return -Errno.EINVAL;
@@ -260,22 +278,22 @@ export class FakeUsbfsKernel implements UsbfsSys {
     const view = new DataView(this.#at(urb.address, UsbfsSize.urb).buffer, this.#at(urb.address, UsbfsSize.urb).byteOffset, UsbfsSize.urb);
     view.setInt32(UrbOffset.status, status, true);
     view.setInt32(UrbOffset.actualLength, actual, true);
-    this.#reaped.push(urb);
-    queueMicrotask(() => this.#reap());
+    this.#completed.push(urb);
+    if (this.#watching) queueMicrotask(() => this.#reap());
   }
 
   /** The reaper thread's rule: hold full successes marked HOLD until a URB without it completes. */
   #reap(): void {
     let notify = false;
-    for (const urb of this.#reaped) {
+    for (const urb of this.#completed) {
       this.#urbs.delete(urb.address);
       this.#held.push(urb.address);
       const view = new DataView(this.#at(urb.address, UsbfsSize.urb).buffer, this.#at(urb.address, UsbfsSize.urb).byteOffset, UsbfsSize.urb);
       const status = view.getInt32(UrbOffset.status, true);
       const actual = view.getInt32(UrbOffset.actualLength, true);
-      if (!urb.hold || status !== 0 || actual < urb.buffer.length) notify = true;
+      if (!this.#watching || !urb.hold || status !== 0 || actual < urb.buffer.length) notify = true;
     }
-    this.#reaped = [];
+    this.#completed = [];
     if (notify) this.#post(false, []);
   }
 
@@ -305,6 +323,10 @@ export class FakeUsbfsKernel implements UsbfsSys {
         }),
       flush: () => queueMicrotask(() => this.#post(false, [])),
       ref: () => undefined,
+      watch: (on) => {
+        this.#watching = on;
+        if (on) queueMicrotask(() => this.#reap());
+      },
       stop: async () => {
         this.#onEvent = undefined;
       },

@@ -69,6 +69,13 @@ export interface UsbfsReaper {
   flush(): void;
   /** Keeps the process alive while true (URBs in flight); calls keep it alive on their own. */
   ref(active: boolean): void;
+  /**
+   * Whether the thread waits for and reaps completions (POLLOUT). While false the main thread
+   * reaps them itself (REAPURBNDELAY between event-loop turns) and the thread only watches for
+   * the device going away (POLLHUP/POLLERR, which poll(2) reports whatever was asked).
+   * Turning it on wakes the thread; completions already waiting are seen at once (poll is level-triggered).
+   */
+  watch(on: boolean): void;
   /** Stops the thread; resolves once it has exited. Never blocks on a device. */
   stop(): Promise<void>;
 }
@@ -229,11 +236,12 @@ let exitHooked = false;
 /** Int32 slots shared with the reaper thread. */
 const STOP = 0;
 const FLUSH = 1;
+const WATCH = 2;
 
 class WorkerReaper implements UsbfsReaper {
   readonly #worker: Worker;
   readonly #port: MessageChannel['port1'];
-  readonly #control = new Int32Array(new SharedArrayBuffer(8));
+  readonly #control = new Int32Array(new SharedArrayBuffer(16));
   readonly #wake: () => void;
   readonly #closeEventfd: () => void;
   readonly #calls = new Map<number, (reply: { rc: number; arg: Uint8Array | null }) => void>();
@@ -346,6 +354,12 @@ class WorkerReaper implements UsbfsReaper {
     this.#wake();
   }
 
+  watch(on: boolean): void {
+    if (Atomics.exchange(this.#control, WATCH, on ? 1 : 0) === (on ? 1 : 0)) return;
+    // Off needs no wake-up: the thread reads the flag before it reaps and before it polls again.
+    if (on) this.#wake();
+  }
+
   #signalStop(): void {
     Atomics.store(this.#control, STOP, 1);
     this.#wake();
@@ -395,8 +409,9 @@ let watching = true;
 let held = [];
 let polls = 0;
 for (;;) {
+  // Completions only while asked to (control[2]); the device going away (POLLHUP/POLLERR) always.
   view.setInt32(0, watching ? fd : -1, true);
-  view.setInt16(4, P.POLLOUT, true);
+  view.setInt16(4, Atomics.load(control, 2) !== 0 ? P.POLLOUT : 0, true);
   view.setInt16(6, 0, true);
   view.setInt32(8, efd, true);
   view.setInt16(12, P.POLLIN, true);
@@ -413,7 +428,9 @@ for (;;) {
   }
   let notify = false;
   let gone = false;
-  if (watching && (view.getInt16(6, true) & (P.POLLOUT | P.POLLERR | P.POLLHUP))) {
+  const revents = view.getInt16(6, true);
+  const mine = Atomics.load(control, 2) !== 0;
+  if (watching && ((mine && (revents & P.POLLOUT)) || (revents & (P.POLLERR | P.POLLHUP)))) {
     for (;;) {
       if (ioctl(fd, workerData.reap, out) < 0) {
         const e = koffi.errno();
@@ -430,7 +447,7 @@ for (;;) {
       const status = urbs.getInt32(at + L.status, true);
       const length = urbs.getInt32(at + L.bufferLength, true);
       const actual = urbs.getInt32(at + L.actualLength, true);
-      if ((urbs.getUint32(at + L.usercontext, true) & hold) === 0 || status !== 0 || actual < length) notify = true;
+      if (!mine || (urbs.getUint32(at + L.usercontext, true) & hold) === 0 || status !== 0 || actual < length) notify = true;
     }
   }
   if (Atomics.exchange(control, 1, 0) !== 0 || gone) notify = true;

@@ -16,7 +16,9 @@ afterEach(async () => {
   for (const tree of trees.splice(0)) await tree.cleanup();
 });
 
-async function setup(options: { sim?: SimulatedDeviceOptions; tree?: Parameters<typeof makeLinuxTree>[0]; statusAhead?: boolean } = {}) {
+async function setup(
+  options: { sim?: SimulatedDeviceOptions; tree?: Parameters<typeof makeLinuxTree>[0]; statusAhead?: boolean; mainThreadReapMs?: number } = {},
+) {
   const sim = new SimulatedDevice({ luns: [{ blocks: 2048 }], ...options.sim });
   const kernel = new FakeUsbfsKernel(sim.transport, { driver: 'usb-storage' });
   const device = new FakeUsbDevice({ vendorId: 0x1209, productId: 0x5553 });
@@ -33,6 +35,7 @@ async function setup(options: { sim?: SimulatedDeviceOptions; tree?: Parameters<
       platform: 'linux',
       linuxRoots,
       ...(options.statusAhead === undefined ? {} : { statusAhead: options.statusAhead }),
+      ...(options.mainThreadReapMs === undefined ? {} : { mainThreadReapMs: options.mainThreadReapMs }),
     });
   return { sim, kernel, device, tree, open };
 }
@@ -137,8 +140,50 @@ describe('UsbfsTransport: claim and handoff', () => {
 });
 
 describe('UsbfsTransport under MscDevice (BOT device model behind a fake usbfs kernel)', () => {
-  it('reads and writes, with the status read queued behind the data and one wake-up per TEST UNIT READY', async () => {
+  it('as shipped the main thread reaps every completion itself: no wake-up by the reaper thread per command', async () => {
     const { kernel, open } = await setup();
+    const transport = await open();
+    const device = await MscDevice.open(transport);
+    await device.read(0, 1);
+    const events = kernel.events;
+    const reaps = kernel.mainThreadReaps;
+    await device.testUnitReady();
+    await device.read(0, 8);
+    await device.write(0, new Uint8Array(512));
+    expect(kernel.events - events).toBe(0);
+    // CBW + status for TUR; CBW + data + status for READ and WRITE.
+    expect(kernel.mainThreadReaps - reaps).toBe(8);
+    expect(transport.stats.handOffs).toBe(0);
+    expect(kernel.violations).toEqual([]);
+    await device.close();
+    expect(kernel.inflight).toBe(0);
+  });
+
+  it('a command that outlasts mainThreadReapMs is left to the reaper thread (one wake-up); the next one is reaped on the main thread again', async () => {
+    const { kernel, open } = await setup({ mainThreadReapMs: 5, sim: { commandDelayMs: (cdb) => (cdb[0] === 0x35 ? 60 : 0) } });
+    const transport = await open();
+    const device = await MscDevice.open(transport);
+    await device.testUnitReady();
+    const events = kernel.events;
+    await device.lun(0).flush(); // SYNCHRONIZE CACHE (10) takes 60 ms here
+    expect(transport.stats.handOffs).toBe(1);
+    expect(kernel.events - events).toBeGreaterThanOrEqual(1);
+    const after = kernel.events;
+    const reaps = kernel.mainThreadReaps;
+    await device.testUnitReady();
+    expect(kernel.events - after).toBe(0);
+    expect(kernel.mainThreadReaps - reaps).toBe(2);
+    await device.close();
+  });
+
+  it('rejects a mainThreadReapMs that is not a non-negative number before opening anything', async () => {
+    const { kernel, device } = await setup();
+    await expect(UsbfsTransport.open(device, { sys: kernel, platform: 'linux', mainThreadReapMs: -1 })).rejects.toThrow(/mainThreadReapMs/);
+    expect(kernel.log).toEqual([]);
+  });
+
+  it('mainThreadReapMs: 0 leaves every completion to the reaper thread: the status read queued behind the data, one wake-up per TEST UNIT READY', async () => {
+    const { kernel, open } = await setup({ mainThreadReapMs: 0 });
     const device = await MscDevice.open(await open());
     const data = new Uint8Array(4096).map((_, i) => (i * 7) & 0xff);
     await device.write(10, data);
