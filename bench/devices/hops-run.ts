@@ -12,9 +12,9 @@ const profile = (process.argv[2] ?? 'ehci-storage') as ProfileName;
 const run = await runInGuest({
   profile,
   command: ['node', '--enable-source-maps', bundle],
-  timeoutMs: 400_000,
+  timeoutMs: Number(process.env.HOPS_TIMEOUT_MS ?? 400_000),
   echo: true,
-  env: { HOPS_N: process.env.HOPS_N ?? '200' },
+  env: Object.fromEntries(Object.entries(process.env).filter((e): e is [string, string] => e[0].startsWith('HOPS_') && e[1] !== undefined)),
 });
 console.error(`[hops] exit ${run.exitCode}${run.exitCode === 0 ? '' : `\n${run.stderr}`}`);
 process.exit(run.exitCode);

@@ -29,7 +29,9 @@ import { getProfile } from '../../test/hil/profiles.js';
 
 const profile = getProfile(hilProfile());
 const N = Number(process.env.HOPS_N ?? 200);
-const READ_BLOCKS = 240;
+const READ_BLOCKS = Number(process.env.HOPS_BLOCKS ?? 240);
+const MODES = (process.env.HOPS_MODES ?? 'sync,poll,reaper,layers,usbms').split(',');
+const rd10 = (): Uint8Array => new Uint8Array([0x28, 0, 0, 0, 0, 0, 0, (READ_BLOCKS >> 8) & 0xff, READ_BLOCKS & 0xff, 0]);
 const log = (s: string): void => console.log(`[hops ${profile.name}] ${s}`);
 
 function findDevice(): { bus: number; dev: number; iface: number; epIn: number; epOut: number } {
@@ -105,7 +107,7 @@ function submit(slot: number, endpoint: number, buffer: Uint8Array, hold: boolea
  */
 const early = profile.implementation === 'linux-gadget';
 function stages(kind: 'tur' | 'read', hold: boolean): (() => number)[] {
-  const cdb = kind === 'tur' ? new Uint8Array(6) : new Uint8Array([0x28, 0, 0, 0, 0, 0, 0, 0, READ_BLOCKS, 0]);
+  const cdb = kind === 'tur' ? new Uint8Array(6) : rd10();
   const cbw = (): number => {
     encodeCbw({ tag: tag++, dataTransferLength: kind === 'tur' ? 0 : dataBuf.length, direction: 'in', lun: 0, cdb }, cbwBuf);
     submit(0, d.epOut, cbwBuf, hold && early);
@@ -139,38 +141,45 @@ async function timeIt(label: string, fn: () => Promise<void> | void): Promise<{ 
 
 const results: unknown[] = [];
 for (const kind of ['tur', 'read'] as const) {
-  results.push(
-    await timeIt(`${kind} sync`, () => {
-      for (const stage of stages(kind, false)) {
-        const n = stage();
-        for (let i = 0; i < n; i++) {
-          for (;;) {
-            const r = sys.ioctl(fd, UsbfsIoctl.REAPURB, out);
-            if (r >= 0) break;
-            if (-r !== Errno.EINTR) throw new Error(`REAPURB errno ${-r}`);
+  if (MODES.includes('sync'))
+    results.push(
+      await timeIt(`${kind} sync`, () => {
+        for (const stage of stages(kind, false)) {
+          const n = stage();
+          for (let i = 0; i < n; i++) {
+            for (;;) {
+              const r = sys.ioctl(fd, UsbfsIoctl.REAPURB, out);
+              if (r >= 0) break;
+              if (-r !== Errno.EINTR) throw new Error(`REAPURB errno ${-r}`);
+            }
           }
         }
-      }
-      checkCsw();
-    }),
-  );
-  results.push(
-    await timeIt(`${kind} poll`, async () => {
-      for (const stage of stages(kind, false)) {
-        let n = stage();
-        while (n > 0) {
-          const r = sys.ioctl(fd, UsbfsIoctl.REAPURBNDELAY, out);
-          if (r >= 0) {
-            n--;
-            continue;
+        checkCsw();
+      }),
+    );
+  if (MODES.includes('poll'))
+    results.push(
+      await timeIt(`${kind} poll`, async () => {
+        const t0 = performance.now();
+        for (const stage of stages(kind, false)) {
+          let n = stage();
+          while (n > 0) {
+            const r = sys.ioctl(fd, UsbfsIoctl.REAPURBNDELAY, out);
+            if (r >= 0) {
+              n--;
+              continue;
+            }
+            if (-r !== Errno.EAGAIN) throw new Error(`REAPURBNDELAY errno ${-r}`);
+            if (performance.now() - t0 > 5000) {
+              const urbs = [0, 1, 2].map((i) => decodeUrbCompletion(urbAt(i)));
+              throw new Error(`${kind} poll: ${n} URB(s) not completed after 5 s: ${JSON.stringify(urbs)}`);
+            }
+            await turn();
           }
-          if (-r !== Errno.EAGAIN) throw new Error(`REAPURBNDELAY errno ${-r}`);
-          await turn();
         }
-      }
-      checkCsw();
-    }),
-  );
+        checkCsw();
+      }),
+    );
 }
 
 // The reaper thread: the same URBs, completions posted to this thread (held: once per stage).
@@ -182,7 +191,7 @@ const reaper = sys.startReaper(fd, slab, (event) => {
 });
 reaper.ref(true);
 reaper.watch(true);
-for (const kind of ['tur', 'read'] as const) {
+for (const kind of MODES.includes('reaper') ? (['tur', 'read'] as const) : []) {
   results.push(
     await timeIt(`${kind} reaper`, async () => {
       for (const stage of stages(kind, true)) {
@@ -208,7 +217,7 @@ sys.close(fd);
 await new Promise((r) => setTimeout(r, 1500));
 
 // The usbfs transport alone, then the engine over it.
-{
+if (MODES.includes('layers')) {
   const transport = await openTransport({ serialNumber: profile.expect.serial }, { backend: 'usbfs' });
   const opts = { timeoutMs: 5000 };
   const cdb = new Uint8Array(6);
@@ -223,7 +232,7 @@ await new Promise((r) => setTimeout(r, 1500));
   );
   const engine = new BotEngine(transport);
   results.push(await timeIt('tur engine', () => engine.command({ lun: 0, cdb, direction: 'none', length: 0, timeoutMs: 5000 }).then(() => undefined)));
-  const rd = new Uint8Array([0x28, 0, 0, 0, 0, 0, 0, 0, READ_BLOCKS, 0]);
+  const rd = rd10();
   results.push(
     await timeIt('read engine', () =>
       engine.command({ lun: 0, cdb: rd, direction: 'in', length: dataBuf.length, into: dataBuf, timeoutMs: 5000 }).then(() => undefined),
@@ -234,10 +243,12 @@ await new Promise((r) => setTimeout(r, 1500));
   await new Promise((r) => setTimeout(r, 1500));
 }
 // usbms on the usbfs backend: as shipped, then with every completion left to the reaper thread.
-for (const [label, options] of [
-  ['usbms', {}],
-  ['usbms reaper-only', { mainThreadReapMs: 0 }],
-] as const) {
+for (const [label, options] of MODES.includes('usbms')
+  ? ([
+      ['usbms', {}],
+      ['usbms reaper-only', { mainThreadReapMs: 0 }],
+    ] as const)
+  : []) {
   const device = await openDevice({ serialNumber: profile.expect.serial }, { backend: 'usbfs', ...options });
   const lu = device.lun(0);
   const into = new Uint8Array(READ_BLOCKS * 512);

@@ -183,7 +183,7 @@ describe('UsbfsTransport under MscDevice (BOT device model behind a fake usbfs k
   });
 
   it('mainThreadReapMs: 0 leaves every completion to the reaper thread: the status read queued behind the data, one wake-up per TEST UNIT READY', async () => {
-    const { kernel, open } = await setup({ mainThreadReapMs: 0 });
+    const { kernel, open } = await setup({ mainThreadReapMs: 0, statusAhead: true });
     const device = await MscDevice.open(await open());
     const data = new Uint8Array(4096).map((_, i) => (i * 7) & 0xff);
     await device.write(10, data);
@@ -216,7 +216,7 @@ describe('UsbfsTransport under MscDevice (BOT device model behind a fake usbfs k
   });
 
   it('short data then a stalled status read (f_mass_storage, BOT 1.0 §6.7.2 case 5): the status is read again after CLEAR_HALT', async () => {
-    const { kernel, open } = await setup({ sim: { stallOnShortDataIn: true } });
+    const { kernel, open } = await setup({ statusAhead: true, sim: { stallOnShortDataIn: true } });
     const device = await MscDevice.open(await open());
     kernel.log.length = 0;
     const r = await device.run(inquiry({ allocationLength: 255 }));
@@ -233,7 +233,7 @@ describe('UsbfsTransport under MscDevice (BOT device model behind a fake usbfs k
   });
 
   it('a stalled data-in with the status read queued behind it: DISCARDURB of the queued read, then CLEAR_HALT, then the status', async () => {
-    const { kernel, open } = await setup();
+    const { kernel, open } = await setup({ statusAhead: true });
     const device = await MscDevice.open(await open());
     await device.read(0, 1); // READ CAPACITY happens once, before the first read
     kernel.log.length = 0;
@@ -269,8 +269,8 @@ describe('UsbfsTransport under MscDevice (BOT device model behind a fake usbfs k
 });
 
 describe('UsbfsTransport: every errno usbfs reports', () => {
-  async function raw() {
-    const ctx = await setup();
+  async function raw(options: Parameters<typeof setup>[0] = {}) {
+    const ctx = await setup(options);
     const transport = await ctx.open();
     return { ...ctx, transport };
   }
@@ -356,7 +356,7 @@ describe('UsbfsTransport: every errno usbfs reports', () => {
   });
 
   it('abort mid-read: settles within 50 ms with AbortError, nothing left in flight, the pipe works again', async () => {
-    const { kernel, transport } = await raw();
+    const { kernel, transport } = await raw({ statusAhead: true });
     kernel.urbOutcomes.set(0x81, [{ status: 0, hang: true }]);
     const controller = new AbortController();
     const pending = transport.bulkIn(4096, { timeoutMs: 60_000, signal: controller.signal, into: new Uint8Array(4096) });

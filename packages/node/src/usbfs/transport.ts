@@ -64,8 +64,13 @@ export interface UsbfsTransportOptions extends NodeUsbTransportOptions {
   /**
    * Queue a 13-byte status read behind each data-in stage, so the CSW is read
    * without a host round trip after the data (BOT 1.0 §5.2: the CSW follows the
-   * data on the same pipe). Default true. The engine's status read then takes
-   * it; any other next step on the pipe discards it first.
+   * data on the same pipe). The engine's status read then takes it; any other
+   * next step on the pipe discards it first. Default false, as Linux's
+   * usb-storage does (it submits the status read once the data stage ended):
+   * QEMU's xHCI leaves a transfer queued behind one that completed
+   * asynchronously on the ring until the next doorbell, so on QEMU usb-storage
+   * the status read of a 1 MiB READ never completes. With the main thread
+   * reaping (`mainThreadReapMs`) the round trip saved is small.
    */
   statusAhead?: boolean;
   /**
@@ -144,8 +149,8 @@ interface UrbRequest {
  *   settles only after the URB is reaped (usbfs copies IN data at reap time, so
  *   the caller's buffer is never written after its promise settled).
  * - The status read: the engine submits it with the CBW for commands without
- *   data-in (`concurrentPipes`); this transport also queues one behind every
- *   data-in stage (`statusAhead`).
+ *   data-in (`concurrentPipes`); this transport can also queue one behind every
+ *   data-in stage (`statusAhead`, off by default).
  */
 export class UsbfsTransport implements MscTransport {
   readonly info: TransportInfo;
@@ -370,7 +375,7 @@ export class UsbfsTransport implements MscTransport {
       await this.#dropAhead();
     }
     const buffer = options.into === undefined ? new Uint8Array(length) : options.into.subarray(0, length);
-    const readAhead = this.#options.statusAhead !== false && length !== CSW_BYTES && !this.#hasInflight(this.#endpointIn);
+    const readAhead = this.#options.statusAhead === true && length !== CSW_BYTES && !this.#hasInflight(this.#endpointIn);
     const urb = await this.#queue(UrbType.BULK, this.#endpointIn, buffer, 0, readAhead, options, readAhead);
     let r: { kind: 'ok' | 'stall' | 'babble'; actual: number };
     try {
