@@ -77,6 +77,8 @@ export interface ScenarioSteps {
   };
   open: {
     detachedDriver: string | null;
+    /** The transport the default (or USBMS_BACKEND) chose. */
+    backend: string;
     before: KernelState;
     after: KernelState;
     maxLun: number;

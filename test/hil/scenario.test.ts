@@ -4,6 +4,7 @@
 // guest observed. The first `it` of each block boots the guest; the others fail with the guest's own
 // error if their step did not run or threw.
 import { beforeAll, describe, expect, it } from 'vitest';
+import type { Backend } from '../../packages/node/src/backend.js';
 import { bundleForGuest } from './bundle.js';
 import { recordMetric } from './metrics.js';
 import { BOT_PROFILE_NAMES, PROFILES, type Profile } from './profiles.js';
@@ -39,11 +40,16 @@ const expectSense = (info: { sense?: ErrorInfo['sense'] } | undefined, key: numb
   expect(info?.sense).toMatchObject({ senseKey: key, asc, ascq });
 };
 
-async function runScenario(profile: Profile, task: { meta: Parameters<typeof recordMetric>[0] }): Promise<{ result: GuestResult; scenario: ScenarioResult }> {
+async function runScenario(
+  profile: Profile,
+  backend: Backend,
+  task: { meta: Parameters<typeof recordMetric>[0] },
+): Promise<{ result: GuestResult; scenario: ScenarioResult }> {
   const result = await runInGuest({
     profile,
     command: ['node', '--enable-source-maps', scenarioBundle],
-    env: profile.cli ? { HIL_CLI_BUNDLE: cliBundle } : {},
+    // The backend reaches openDevice and the CLI through USBMS_BACKEND, as a user would set it.
+    env: { USBMS_BACKEND: backend, ...(profile.cli ? { HIL_CLI_BUNDLE: cliBundle } : {}) },
     timeoutMs: 480_000,
   });
   recordMetric(task.meta, 'boot_s', result.bootSeconds ?? -1);
@@ -52,14 +58,18 @@ async function runScenario(profile: Profile, task: { meta: Parameters<typeof rec
   return { result, scenario };
 }
 
-describe.each(BOT_PROFILE_NAMES)('%s scenario', (name) => {
+/** Every BOT device on both backends: usbfs (the default on Linux) and node-usb. `HIL_BACKENDS=usbfs` narrows it. */
+const backends = (process.env.HIL_BACKENDS?.split(',') ?? ['usbfs', 'usb']) as Backend[];
+const runs = BOT_PROFILE_NAMES.flatMap((name) => backends.map((backend) => [name, backend] as const));
+
+describe.each(runs)('%s scenario (backend %s)', (name, backend) => {
   const profile = PROFILES[name];
   const expected = profile.expect;
   const isQemu = profile.implementation === 'qemu';
   let scenario: ScenarioResult | undefined;
 
   it('runs the device scenario in the guest', async ({ task }) => {
-    const run = await runScenario(profile, task);
+    const run = await runScenario(profile, backend, task);
     scenario = run.scenario;
     expect(run.result.exitCode, `guest stderr:\n${run.result.stderr}\nguest stdout:\n${run.result.stdout}`).toBe(0);
   });
@@ -89,6 +99,7 @@ describe.each(BOT_PROFILE_NAMES)('%s scenario', (name) => {
     expect(open.before.driver).toBe('usb-storage');
     expect(open.before.disks).toHaveLength(expected.luns);
     expect(open.detachedDriver).toBe('usb-storage');
+    expect(open.backend).toBe(backend);
     // A claimed interface shows up in sysfs as bound to "usbfs".
     expect(open.after).toEqual({ driver: 'usbfs', disks: [] });
     expect(open.transport).toEqual({ maxPacketSizeIn: expected.bulkPacketSize, maxPacketSizeOut: expected.bulkPacketSize, speed: expected.speed });
@@ -271,7 +282,7 @@ describe.each(['uas' as const])('%s scenario', (name) => {
   let scenario: ScenarioResult | undefined;
 
   it('runs the UAS scenario in the guest', async ({ task }) => {
-    const run = await runScenario(profile, task);
+    const run = await runScenario(profile, 'usbfs', task);
     scenario = run.scenario;
     expect(run.result.exitCode, `guest stderr:\n${run.result.stderr}`).toBe(0);
   });

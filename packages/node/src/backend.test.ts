@@ -7,11 +7,29 @@ import { FakeUsb, FakeUsbDevice } from './testing/fake-usb.js';
 const linuxWithUsbfs = { platform: 'linux' as const, usbfsNodes: () => true, usbfsSys: () => ({ ok: true as const }) };
 
 describe('chooseBackend', () => {
-  it('the option wins over USBMS_BACKEND, which wins over the default (usb)', () => {
+  it('the option wins over USBMS_BACKEND, which wins over the default (usbfs on Linux where it runs)', () => {
     expect(chooseBackend('usbfs', { ...linuxWithUsbfs, env: { USBMS_BACKEND: 'usb' } })).toMatchObject({ backend: 'usbfs', source: 'option' });
     expect(chooseBackend(undefined, { ...linuxWithUsbfs, env: { USBMS_BACKEND: 'USBFS' } })).toMatchObject({ backend: 'usbfs', source: 'environment' });
-    expect(chooseBackend(undefined, { ...linuxWithUsbfs, env: {} })).toMatchObject({ backend: 'usb', source: 'default' });
-    expect(chooseBackend(undefined, { ...linuxWithUsbfs, env: { USBMS_BACKEND: '' } }).backend).toBe('usb');
+    expect(chooseBackend(undefined, { ...linuxWithUsbfs, env: { USBMS_BACKEND: 'usb' } })).toMatchObject({ backend: 'usb', source: 'environment' });
+    expect(chooseBackend(undefined, { ...linuxWithUsbfs, env: {} })).toMatchObject({ backend: 'usbfs', source: 'default' });
+    expect(chooseBackend(undefined, { ...linuxWithUsbfs, env: { USBMS_BACKEND: '' } }).backend).toBe('usbfs');
+  });
+
+  it('the default is usb, with the reason, where usbfs cannot run, and when a node-usb module is passed in', () => {
+    expect(chooseBackend(undefined, { platform: 'darwin', env: {} })).toMatchObject({
+      backend: 'usb',
+      source: 'default',
+      reason: expect.stringMatching(/Linux only/),
+    });
+    expect(chooseBackend(undefined, { ...linuxWithUsbfs, usbfsSys: () => ({ ok: false, reason: 'koffi missing' }), env: {} })).toMatchObject({
+      backend: 'usb',
+      reason: expect.stringMatching(/koffi missing/),
+    });
+    expect(chooseBackend(undefined, { ...linuxWithUsbfs, usbfsNodes: () => false, env: {} }).backend).toBe('usb');
+    expect(chooseBackend(undefined, { ...linuxWithUsbfs, customUsb: true, env: {} })).toMatchObject({
+      backend: 'usb',
+      reason: expect.stringMatching(/passed in/),
+    });
   });
 
   it('an unknown name is an InvalidArgumentError naming where it came from', () => {

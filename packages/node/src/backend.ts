@@ -50,12 +50,14 @@ export function usbfsUnavailable(environment: BackendEnvironment = {}): string |
 
 /**
  * Picks the backend: the caller's `backend` option, else the `USBMS_BACKEND`
- * environment variable, else `usb`. (`usbfs` becomes the default on Linux once
- * it has passed the hardware-in-the-loop suite on every device profile; until
- * then it is opt-in.) Asking for `usbfs` where it cannot run is an
+ * environment variable, else `usbfs` on Linux where it can run (the FFI loads
+ * and /dev/bus/usb exists), else `usb` (the reason is in `reason`, for
+ * `--verbose`). A caller that injects its own node-usb module (`customUsb`:
+ * a test double or a WebUSB-style object) gets `usb` by default, since usbfs
+ * would bypass it. Asking for `usbfs` where it cannot run is an
  * UnsupportedError that says why.
  */
-export function chooseBackend(requested: Backend | string | undefined, environment: BackendEnvironment = {}): BackendChoice {
+export function chooseBackend(requested: Backend | string | undefined, environment: BackendEnvironment & { customUsb?: boolean } = {}): BackendChoice {
   const env = environment.env ?? process.env;
   let choice: BackendChoice;
   if (requested !== undefined) {
@@ -64,8 +66,15 @@ export function chooseBackend(requested: Backend | string | undefined, environme
   } else if (env.USBMS_BACKEND !== undefined && env.USBMS_BACKEND !== '') {
     const backend = parseBackend(env.USBMS_BACKEND, 'USBMS_BACKEND');
     choice = { backend, source: 'environment', reason: `backend ${backend} (USBMS_BACKEND)` };
+  } else if (environment.customUsb === true) {
+    choice = { backend: 'usb', source: 'default', reason: 'backend usb (a node-usb module was passed in)' };
   } else {
-    choice = { backend: 'usb', source: 'default', reason: 'backend usb (default; --backend usbfs or USBMS_BACKEND=usbfs for the direct usbfs path on Linux)' };
+    const why = usbfsUnavailable(environment);
+    choice =
+      why === undefined
+        ? { backend: 'usbfs', source: 'default', reason: 'backend usbfs (default on Linux; --backend usb or USBMS_BACKEND=usb for node-usb)' }
+        : { backend: 'usb', source: 'default', reason: `backend usb (default here: ${why})` };
+    return choice;
   }
   if (choice.backend === 'usbfs') {
     const why = usbfsUnavailable(environment);

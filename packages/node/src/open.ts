@@ -56,7 +56,10 @@ export async function resolveDevice(selector: DeviceSelector, options: NodeUsbTr
 
 /** Options of {@link openTransport}: the transport's, plus which backend to use. */
 export interface OpenTransportOptions extends UsbfsTransportOptions {
-  /** `usb` (node-usb) or `usbfs` (Linux: usbfs ioctls straight from usbms). Default: `USBMS_BACKEND`, else `usb`. */
+  /**
+   * `usb` (node-usb) or `usbfs` (Linux: usbfs ioctls straight from usbms). Default: `USBMS_BACKEND`, else
+   * `usbfs` on Linux where it can run, else `usb` (see `chooseBackend`).
+   */
   backend?: Backend;
 }
 
@@ -66,7 +69,10 @@ export interface OpenTransportOptions extends UsbfsTransportOptions {
  * node-usb; the transfers go through the chosen backend.
  */
 export async function openTransport(selector: DeviceSelector | UsbDeviceLike, options: OpenTransportOptions = {}): Promise<NodeUsbTransport | UsbfsTransport> {
-  const { backend } = chooseBackend(options.backend, options.platform === undefined ? {} : { platform: options.platform });
+  const { backend } = chooseBackend(options.backend, {
+    ...(options.platform === undefined ? {} : { platform: options.platform }),
+    customUsb: options.usb !== undefined,
+  });
   const usb = await getUsb(options);
   const device = isUsbDevice(selector) ? selector : (await resolveDevice(selector, { ...options, usb })).device;
   if (backend === 'usbfs') return UsbfsTransport.open(device, options);

@@ -10,7 +10,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { type LogicalUnit, type MscDevice, read10, ScsiCheckConditionError, type SenseData, type TraceEvent, UsbmsError } from '@usbms/core';
-import { listDevices, type MscDeviceInfo, NodeUsbTransport, openDevice } from '@usbms/node';
+import { listDevices, type MscDeviceInfo, NodeUsbTransport, openDevice, UsbfsTransport } from '@usbms/node';
 import { getProfile, type Profile } from '../profiles.js';
 import type {
   CommandOutcome,
@@ -265,7 +265,8 @@ await step('open', async () => {
   const transport = device.transport;
   const after = await waitForKernel((s) => s.disks.length === 0, 10_000);
   return {
-    detachedDriver: transport instanceof NodeUsbTransport ? (transport.detachedDriver ?? null) : null,
+    detachedDriver: transport instanceof NodeUsbTransport || transport instanceof UsbfsTransport ? (transport.detachedDriver ?? null) : null,
+    backend: transport instanceof UsbfsTransport ? 'usbfs' : transport instanceof NodeUsbTransport ? 'usb' : 'other',
     before,
     after: after.state,
     maxLun: device.maxLun,
