@@ -12,7 +12,6 @@ const LIMIT = 600;
 const TABLES = new Set(['packages/core/src/quirk-table.ts', 'packages/core/src/sense/asc-table.ts']);
 /** Still to be split (issue 13, item 4): lines now; the limit for each until it is split. */
 const DEBT: Record<string, number> = {
-  'packages/node/src/usbfs/transport.ts': 720,
   'packages/core/src/bot/engine.ts': 747,
 };
 

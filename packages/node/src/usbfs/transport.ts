@@ -11,7 +11,6 @@ import {
   InvalidArgumentError,
   type MscTransport,
   NotFoundError,
-  TimeoutError,
   type TransferOptions,
   TransportError,
   type TransportInfo,
@@ -28,23 +27,22 @@ import type { UsbDeviceLike } from '../usb-types.js';
 import {
   DisconnectClaimFlag,
   decodeU32,
-  decodeUrbCompletion,
   Errno,
   encodeDisconnectClaim,
   encodeIoctl,
   encodeSetInterface,
   encodeSetup,
   encodeU32,
-  encodeUrb,
-  errnoName,
   SETUP_BYTES,
-  type UrbCompletion,
   UrbType,
   UsbfsIoctl,
   UsbfsSize,
 } from './abi.js';
 import { openError } from './open-error.js';
-import { loadUsbfsSys, type ReaperEvent, URB_CONTEXT_HOLD, type UsbfsReaper, type UsbfsSys } from './sys.js';
+import { loadUsbfsSys, type UsbfsSys } from './sys.js';
+import { type Urb, UrbQueue, type UrbRequest, type UsbfsStats } from './urbs.js';
+
+export type { UsbfsStats } from './urbs.js';
 
 /** BOT 1.0 §5.1, §5.2 and §3.1/§3.2: the wire numbers, from the core's one module. */
 const CBW_BYTES = CBW_LENGTH;
@@ -52,8 +50,6 @@ const CSW_BYTES = CSW_LENGTH;
 /** USB 2.0 §9.3.1 bmRequestType: class request to an interface, host-to-device / device-to-host. */
 const CLASS_INTERFACE_OUT = 0x21;
 const CLASS_INTERFACE_IN = 0xa1;
-/** URB slots per transport: a BOT command needs at most four in flight (CBW, data, status read ahead, control). */
-const URB_SLOTS = 32;
 const REATTACH_RETRIES = 5;
 const REATTACH_RETRY_MS = 100;
 /** Default of `UsbfsTransportOptions.mainThreadReapMs`. */
@@ -90,47 +86,6 @@ export interface UsbfsTransportOptions extends NodeUsbTransportOptions {
   devicePath?: string;
 }
 
-/** Counters of the transport's work, for benchmarks. */
-export interface UsbfsStats {
-  /** URBs submitted. */
-  urbs: number;
-  /** Messages from the reaper thread: main-thread wake-ups for completions and blocking calls. */
-  wakeups: number;
-  /** URBs the main thread reaped itself (no wake-up). */
-  mainThreadReaps: number;
-  /** Times the main thread left the waiting to the reaper thread (a command outlasted `mainThreadReapMs`). */
-  handOffs: number;
-  /** Times the reaper thread left poll(2); and the summed time from its posts to the main thread's handling, ms. */
-  reaperWakeups: number;
-  handoffMs: number;
-}
-
-/** A submitted URB, from SUBMITURB until it is reaped. */
-interface Urb {
-  slot: number;
-  address: bigint;
-  endpoint: number;
-  /** Where the data goes (IN) or comes from (OUT); the kernel holds its address. */
-  buffer: Uint8Array;
-  done: Promise<UrbCompletion>;
-  settle: (completion: UrbCompletion) => void;
-  /** Why it was discarded, if it was. */
-  cancelled?: 'abort' | 'timeout' | 'internal';
-  cleanup?: () => void;
-}
-
-/** One URB to submit in the next batch. */
-interface UrbRequest {
-  type: number;
-  endpoint: number;
-  buffer: Uint8Array;
-  flags: number;
-  hold: boolean;
-  options: TransferOptions | undefined;
-  resolve: (urb: Urb) => void;
-  reject: (error: unknown) => void;
-}
-
 /**
  * `MscTransport` straight over Linux usbfs (/dev/bus/usb/BBB/DDD), without
  * node-usb in the data path: each bulk stage is one URB (SUBMITURB), several
@@ -161,13 +116,11 @@ export class UsbfsTransport implements MscTransport {
   readonly detachedDriver: string | undefined;
   /** USBDEVFS_GET_CAPABILITIES of this device's host controller. */
   readonly capabilities: number;
-  readonly stats: UsbfsStats = { urbs: 0, wakeups: 0, mainThreadReaps: 0, handOffs: 0, reaperWakeups: 0, handoffMs: 0 };
   /** The node-usb device this transport was opened for (descriptors, bus and address). */
   readonly device: UsbDeviceLike;
 
   readonly #sys: UsbfsSys;
   readonly #fd: number;
-  readonly #reaper: UsbfsReaper;
   readonly #options: UsbfsTransportOptions;
   readonly #endpointIn: number;
   readonly #endpointOut: number;
@@ -175,16 +128,8 @@ export class UsbfsTransport implements MscTransport {
   readonly #subject: string;
   readonly #id: string;
   readonly #configurationValue: number;
-  /**
-   * One fixed allocation for every URB struct of this transport: the kernel writes results
-   * back into it, and the reaper thread reads them there (hence shared memory).
-   */
-  readonly #slab = new Uint8Array(new SharedArrayBuffer(UsbfsSize.urb * URB_SLOTS));
-  readonly #slabAddress: bigint;
-  readonly #freeSlots: number[] = [];
-  readonly #inflight = new Map<bigint, Urb>();
+  readonly #urbs: UrbQueue;
   readonly #listeners = new Set<() => void>();
-  #batch: UrbRequest[] = [];
   /** The status read queued behind a data-in stage, and its 13-byte buffer. */
   #ahead: { urb: Urb; buffer: Uint8Array } | undefined;
   #detached: boolean;
@@ -192,15 +137,6 @@ export class UsbfsTransport implements MscTransport {
   #closed = false;
   #closing: Promise<void> | undefined;
   #reattachError: number | undefined;
-  /** REAPURBNDELAY's out argument: the reaped URB's user address. */
-  readonly #reaped = new Uint8Array(UsbfsSize.pointer);
-  readonly #reapedView = new DataView(this.#reaped.buffer);
-  readonly #mainThreadReapMs: number;
-  /** The main thread reaps until then (performance.now()); then the reaper thread waits. */
-  #reapUntil = 0;
-  #pumping = false;
-  /** The reaper thread waits for completions (until nothing is in flight). */
-  #handedOff = false;
 
   private constructor(init: {
     sys: UsbfsSys;
@@ -229,14 +165,19 @@ export class UsbfsTransport implements MscTransport {
     this.#configurationValue = init.configurationValue;
     this.#id = init.id;
     this.#subject = `interface ${init.interfaceNumber} of ${init.id}`;
-    this.#slabAddress = init.sys.addressOf(this.#slab);
-    for (let i = URB_SLOTS - 1; i >= 0; i--) this.#freeSlots.push(i);
-    this.#reaper = init.sys.startReaper(init.fd, this.#slab, (event) => this.#onReaperEvent(event));
-    this.#mainThreadReapMs = init.options.mainThreadReapMs ?? MAIN_THREAD_REAP_MS;
-    if (this.#mainThreadReapMs <= 0) {
-      this.#handedOff = true;
-      this.#reaper.watch(true);
-    }
+    this.#urbs = new UrbQueue({
+      sys: init.sys,
+      fd: init.fd,
+      subject: this.#subject,
+      mainThreadReapMs: init.options.mainThreadReapMs ?? MAIN_THREAD_REAP_MS,
+      holdRule: (request, later) => this.#holdRule(request, later),
+      onGone: () => this.#markDisconnected(),
+      onCancel: (urb) => {
+        if (this.#ahead?.urb === urb) this.#ahead = undefined;
+      },
+      closed: () => this.#closed,
+      disconnected: () => this.#disconnected,
+    });
     const caps = new Uint8Array(UsbfsSize.u32);
     this.capabilities = init.sys.ioctl(init.fd, UsbfsIoctl.GET_CAPABILITIES, caps) < 0 ? 0 : decodeU32(caps);
     this.detachedDriver = undefined;
@@ -300,6 +241,11 @@ export class UsbfsTransport implements MscTransport {
     return transport;
   }
 
+  /** Counters of the URB traffic, for benchmarks. */
+  get stats(): UsbfsStats {
+    return this.#urbs.stats;
+  }
+
   /** True once the device is known to be gone. */
   get disconnected(): boolean {
     return this.#disconnected;
@@ -315,19 +261,19 @@ export class UsbfsTransport implements MscTransport {
       // Detach whatever driver is bound and claim, in one call; EXCEPT_DRIVER "usbfs"
       // refuses (EBUSY) when another program holds the interface through usbfs.
       const arg = encodeDisconnectClaim(this.interfaceNumber, DisconnectClaimFlag.EXCEPT_DRIVER, 'usbfs');
-      const { rc } = await this.#reaper.call(UsbfsIoctl.DISCONNECT_CLAIM, arg);
+      const { rc } = await this.#urbs.reaper.call(UsbfsIoctl.DISCONNECT_CLAIM, arg);
       if (rc < 0) throw this.#claimError(-rc, driver, sysfsReadable);
       this.#detached = driver !== undefined;
       (this as { detachedDriver: string | undefined }).detachedDriver = driver;
     } else {
-      const { rc } = await this.#reaper.call(UsbfsIoctl.CLAIMINTERFACE, encodeU32(this.interfaceNumber));
+      const { rc } = await this.#urbs.reaper.call(UsbfsIoctl.CLAIMINTERFACE, encodeU32(this.interfaceNumber));
       if (rc < 0) throw this.#claimError(-rc, driver, sysfsReadable);
     }
     // UAS devices commonly expose BOT at alt 0 and UAS at alt 1 (USB UAS 1.0 §4.3);
     // devices with a single alternate are left alone: some stall SET_INTERFACE.
     if (this.#alternates > 1) {
-      const { rc } = await this.#reaper.call(UsbfsIoctl.SETINTERFACE, encodeSetInterface(this.interfaceNumber, this.alternateSetting));
-      if (rc < 0) throw this.#errnoError(-rc, 'SET_INTERFACE');
+      const { rc } = await this.#urbs.reaper.call(UsbfsIoctl.SETINTERFACE, encodeSetInterface(this.interfaceNumber, this.alternateSetting));
+      if (rc < 0) throw this.#urbs.errnoError(-rc, 'SET_INTERFACE');
     }
   }
 
@@ -342,7 +288,7 @@ export class UsbfsTransport implements MscTransport {
         ...(!sysfsReadable && this.#options.force !== true ? { unverified: true } : {}),
       });
     }
-    return this.#errnoError(errno, 'claim');
+    return this.#urbs.errnoError(errno, 'claim');
   }
 
   async bulkOut(data: Uint8Array, options: TransferOptions): Promise<BulkOutResult> {
@@ -350,8 +296,8 @@ export class UsbfsTransport implements MscTransport {
     // A new CBW or data-out means the data-in stage is over: a status read still queued
     // would take the next command's bytes.
     if (this.#ahead !== undefined) await this.#dropAhead();
-    const urb = await this.#queue(UrbType.BULK, this.#endpointOut, data, 0, false, options);
-    const r = await this.#outcome(urb, options);
+    const urb = await this.#queue(UrbType.BULK, this.#endpointOut, data, false, options);
+    const r = await this.#urbs.outcome(urb, options);
     if (r.kind === 'stall') return { status: 'stall', bytesWritten: r.actual };
     return { status: 'ok', bytesWritten: r.actual };
   }
@@ -368,21 +314,21 @@ export class UsbfsTransport implements MscTransport {
       if (length === CSW_BYTES) {
         // The status read queued behind the data stage: this is it.
         this.#ahead = undefined;
-        this.#arm(ahead.urb, options);
-        const r = await this.#outcome(ahead.urb, options);
+        this.#urbs.arm(ahead.urb, options);
+        const r = await this.#urbs.outcome(ahead.urb, options);
         return this.#deliver(ahead.buffer.subarray(0, r.actual), r.kind, options.into);
       }
       await this.#dropAhead();
     }
     const buffer = options.into === undefined ? new Uint8Array(length) : options.into.subarray(0, length);
-    const readAhead = this.#options.statusAhead === true && length !== CSW_BYTES && !this.#hasInflight(this.#endpointIn);
-    const urb = await this.#queue(UrbType.BULK, this.#endpointIn, buffer, 0, readAhead, options, readAhead);
+    const readAhead = this.#options.statusAhead === true && length !== CSW_BYTES && !this.#urbs.hasInflight(this.#endpointIn);
+    const urb = await this.#queue(UrbType.BULK, this.#endpointIn, buffer, readAhead, options, readAhead);
     let r: { kind: 'ok' | 'stall' | 'babble'; actual: number };
     try {
-      r = await this.#outcome(urb, options);
+      r = await this.#urbs.outcome(urb, options);
     } catch (error) {
       // The status read behind it has nothing to read now: stop it (recovery resets the device).
-      if (this.#ahead !== undefined) this.#cancel(this.#ahead.urb, 'internal');
+      if (this.#ahead !== undefined) this.#urbs.cancel(this.#ahead.urb, 'internal');
       throw error;
     }
     if (r.kind === 'ok' && r.actual === CSW_BYTES && length > CSW_BYTES && this.#ahead !== undefined) {
@@ -408,18 +354,18 @@ export class UsbfsTransport implements MscTransport {
     const endpoint = pipe === 'in' ? this.#endpointIn : this.#endpointOut;
     // xHCI cannot reset an endpoint that still has transfers queued (the kernel's
     // usb_clear_halt would leave the host's data toggle as it was): discard them first.
-    await this.#discardEndpoint(endpoint);
-    const { rc } = await this.#reaper.call(UsbfsIoctl.CLEAR_HALT, encodeU32(endpoint));
+    await this.#urbs.discard(endpoint);
+    const { rc } = await this.#urbs.reaper.call(UsbfsIoctl.CLEAR_HALT, encodeU32(endpoint));
     if (rc < 0) {
       if (-rc === Errno.EPIPE) throw new TransportError(`CLEAR_FEATURE(ENDPOINT_HALT) on the bulk-${pipe} endpoint of ${this.#subject} was stalled`);
-      throw this.#errnoError(-rc, `CLEAR_HALT (bulk-${pipe})`);
+      throw this.#urbs.errnoError(-rc, `CLEAR_HALT (bulk-${pipe})`);
     }
   }
 
   async classRequest(request: ClassRequest, options: TransferOptions): Promise<ControlResult> {
     this.#checkUsable(options);
     // Reset recovery starts here (BOT 1.0 §5.3.4): nothing queued on the bulk pipes survives it.
-    await this.#discardEndpoint(this.#endpointIn);
+    await this.#urbs.discard(this.#endpointIn);
     const getMaxLun = request.request === 'get-max-lun';
     const length = getMaxLun ? 1 : 0;
     const buffer = new Uint8Array(SETUP_BYTES + length);
@@ -431,8 +377,8 @@ export class UsbfsTransport implements MscTransport {
       index: this.interfaceNumber,
       length,
     });
-    const urb = await this.#queue(UrbType.CONTROL, 0, buffer, 0, false, options);
-    const r = await this.#outcome(urb, options);
+    const urb = await this.#queue(UrbType.CONTROL, 0, buffer, false, options);
+    const r = await this.#urbs.outcome(urb, options);
     if (r.kind !== 'ok') return { status: 'stall', data: new Uint8Array(0) };
     // usbfs reports the data stage's length; the data follows the setup packet.
     return { status: 'ok', data: buffer.slice(SETUP_BYTES, SETUP_BYTES + Math.min(r.actual, length)) };
@@ -445,10 +391,10 @@ export class UsbfsTransport implements MscTransport {
    */
   async portReset(options: TransferOptions): Promise<void> {
     this.#checkUsable(options);
-    await this.#discardEndpoint(this.#endpointIn);
-    await this.#discardEndpoint(this.#endpointOut);
-    const { rc } = await this.#reaper.call(UsbfsIoctl.RESET, null);
-    if (rc < 0) throw this.#errnoError(-rc, 'USBDEVFS_RESET');
+    await this.#urbs.discard(this.#endpointIn);
+    await this.#urbs.discard(this.#endpointOut);
+    const { rc } = await this.#urbs.reaper.call(UsbfsIoctl.RESET, null);
+    if (rc < 0) throw this.#urbs.errnoError(-rc, 'USBDEVFS_RESET');
     const handoff = await checkLinuxHandoff(this.device, this.#configurationValue, this.interfaceNumber, this.#options, this.#id);
     await this.#claim(handoff.driver, handoff.sysfsReadable);
   }
@@ -473,14 +419,13 @@ export class UsbfsTransport implements MscTransport {
   async #doClose(): Promise<void> {
     this.#closed = true;
     // Nothing may be pending when the interface is released: discard and reap everything.
-    for (const urb of this.#inflight.values()) this.#cancel(urb, 'internal');
-    await Promise.all([...this.#inflight.values()].map((u) => u.done));
+    await this.#urbs.discardAll();
     if (!this.#disconnected) {
-      await this.#reaper.call(UsbfsIoctl.RELEASEINTERFACE, encodeU32(this.interfaceNumber));
+      await this.#urbs.reaper.call(UsbfsIoctl.RELEASEINTERFACE, encodeU32(this.interfaceNumber));
       if (this.#detached && this.#options.reattachOnClose !== false) {
         // USBDEVFS_CONNECT answers EBUSY while the release trails; retry briefly.
         for (let attempt = 0; ; attempt++) {
-          const { rc } = await this.#reaper.call(UsbfsIoctl.IOCTL, encodeIoctl(this.interfaceNumber, UsbfsIoctl.CONNECT));
+          const { rc } = await this.#urbs.reaper.call(UsbfsIoctl.IOCTL, encodeIoctl(this.interfaceNumber, UsbfsIoctl.CONNECT));
           this.#reattachError = rc < 0 ? -rc : undefined;
           if (rc >= 0 || -rc !== Errno.EBUSY || attempt >= REATTACH_RETRIES) break;
           await new Promise((resolve) => setTimeout(resolve, REATTACH_RETRY_MS));
@@ -493,18 +438,15 @@ export class UsbfsTransport implements MscTransport {
   /** Stops the reaper thread and closes the fd (the kernel releases whatever is still claimed). */
   async #shutdown(): Promise<void> {
     this.#closed = true;
-    await this.#reaper.stop();
+    await this.#urbs.reaper.stop();
     this.#sys.close(this.#fd);
   }
 
   // --- URBs ---
 
   /** Queues a URB for the next batch; resolves once it is submitted. `ahead`: queue a status read behind it. */
-  #queue(type: number, endpoint: number, buffer: Uint8Array, flags: number, hold: boolean, options: TransferOptions, ahead = false): Promise<Urb> {
-    const submitted = new Promise<Urb>((resolve, reject) => {
-      if (this.#batch.length === 0) queueMicrotask(() => this.#flush());
-      this.#batch.push({ type, endpoint, buffer, flags, hold, options, resolve, reject });
-    });
+  #queue(type: number, endpoint: number, buffer: Uint8Array, hold: boolean, options: TransferOptions, ahead = false): Promise<Urb> {
+    const submitted = this.#urbs.submit(type, endpoint, buffer, hold, options);
     if (ahead) {
       const status = new Uint8Array(CSW_BYTES);
       const resolve = (urb: Urb): void => {
@@ -512,229 +454,30 @@ export class UsbfsTransport implements MscTransport {
       };
       // Not submitted (the stage before it failed to submit): nothing to read ahead.
       const reject = (): void => undefined;
-      this.#batch.push({ type: UrbType.BULK, endpoint, buffer: status, flags: 0, hold: false, options: undefined, resolve, reject });
+      this.#urbs.enqueue({ type: UrbType.BULK, endpoint, buffer: status, flags: 0, hold: false, options: undefined, resolve, reject });
     }
     return submitted;
   }
 
   /**
-   * Submits the batch. The stages queued together by one engine step are known here, so
-   * completions the engine will not act on alone are held by the reaper (see UsbfsReaper):
-   * a CBW of a command without data stage when its status read follows in the batch, and a
-   * data stage with a status read queued behind it. A held URB that fails, or ends short,
-   * is reported at once.
+   * Which full successes the reaper thread may hold back (see UsbfsReaper), decided from the
+   * stages one engine step queued together: a CBW of a command without data stage when its
+   * status read follows in the batch, and a data-out stage with a status read pending. A held
+   * URB that fails, or ends short, is reported at once.
    */
-  #flush(): void {
-    const batch = this.#batch;
-    this.#batch = [];
-    for (let i = 0; i < batch.length; i++) {
-      const r = batch[i] as UrbRequest;
-      let hold = r.hold;
-      if (!hold && r.endpoint === this.#endpointOut) {
-        const cbw = isCbw(r.buffer);
-        const inFollows = batch.slice(i + 1).some((n) => n.endpoint === this.#endpointIn) || (!cbw.is && this.#hasInflight(this.#endpointIn));
-        hold = inFollows && (cbw.is ? cbw.dataLength === 0 : true);
-      }
-      try {
-        r.resolve(this.#submit(r.type, r.endpoint, r.buffer, r.flags, hold, r.options));
-      } catch (error) {
-        r.reject(error);
-        // Later stages of this step must not run without this one.
-        for (const later of batch.slice(i + 1)) later.reject(error);
-        return;
-      }
-    }
-  }
-
-  #submit(type: number, endpoint: number, buffer: Uint8Array, flags: number, hold: boolean, options: TransferOptions | undefined): Urb {
-    if (this.#disconnected) throw new DisconnectedError(`The USB device was disconnected (${this.#subject})`);
-    if (this.#closed) throw new ClosedError(`The transport for ${this.#subject} is closed`);
-    if (options?.signal?.aborted === true) throw new AbortError('The transfer was aborted before it was submitted', { cause: options.signal.reason });
-    const slot = this.#freeSlots.pop();
-    if (slot === undefined) throw new TransportError(`More than ${URB_SLOTS} transfers in flight on ${this.#subject}`);
-    const bytes = this.#slab.subarray(slot * UsbfsSize.urb, (slot + 1) * UsbfsSize.urb);
-    encodeUrb(bytes, {
-      type,
-      endpoint,
-      flags,
-      buffer: buffer.length === 0 ? 0n : this.#sys.addressOf(buffer),
-      bufferLength: buffer.length,
-      usercontext: hold ? URB_CONTEXT_HOLD : 0n,
-    });
-    const address = this.#slabAddress + BigInt(slot * UsbfsSize.urb);
-    const rc = this.#sys.ioctl(this.#fd, UsbfsIoctl.SUBMITURB, bytes);
-    if (rc < 0) {
-      this.#freeSlots.push(slot);
-      if (-rc === Errno.ENODEV) this.#markDisconnected();
-      throw this.#errnoError(-rc, 'SUBMITURB');
-    }
-    this.stats.urbs++;
-    let settle!: (c: UrbCompletion) => void;
-    const done = new Promise<UrbCompletion>((resolve) => {
-      settle = resolve;
-    });
-    const urb: Urb = { slot, address, endpoint, buffer, done, settle };
-    if (this.#inflight.size === 0) this.#reaper.ref(true);
-    this.#inflight.set(address, urb);
-    if (options !== undefined) this.#arm(urb, options);
-    if (!this.#handedOff) {
-      this.#reapUntil = performance.now() + this.#mainThreadReapMs;
-      if (!this.#pumping) {
-        this.#pumping = true;
-        setImmediate(this.#pump);
-      }
-    }
-    return urb;
-  }
-
-  /**
-   * The main thread's reaping: every completed URB, once per event-loop turn, until nothing
-   * is in flight or the time is up; then the reaper thread waits (one wake-up when it ends).
-   */
-  readonly #pump = (): void => {
-    this.#pumping = false;
-    if (this.#handedOff) return;
-    this.#reapCompleted();
-    if (this.#inflight.size === 0 || this.#handedOff) return;
-    if (performance.now() >= this.#reapUntil) {
-      this.#handedOff = true;
-      this.stats.handOffs++;
-      this.#reaper.watch(true);
-      return;
-    }
-    this.#pumping = true;
-    setImmediate(this.#pump);
-  };
-
-  /** REAPURBNDELAY until nothing more has completed (EAGAIN) or the device is gone (ENODEV). */
-  #reapCompleted(): void {
-    for (;;) {
-      const rc = this.#sys.ioctl(this.#fd, UsbfsIoctl.REAPURBNDELAY, this.#reaped);
-      if (rc < 0) {
-        if (-rc === Errno.EINTR) continue;
-        if (-rc === Errno.EAGAIN) return;
-        // ENODEV (devio.c proc_reapurbnonblock): disconnected and nothing left to reap; EBADF and
-        // the like would repeat forever. Either way nothing more completes.
-        this.#markDisconnected();
-        for (const urb of [...this.#inflight.values()]) this.#complete(urb, { status: -Errno.ENODEV, actualLength: 0 });
-        return;
-      }
-      const urb = this.#inflight.get(this.#reapedView.getBigUint64(0, true));
-      if (urb === undefined) continue;
-      this.stats.mainThreadReaps++;
-      this.#complete(urb, decodeUrbCompletion(this.#slab.subarray(urb.slot * UsbfsSize.urb, (urb.slot + 1) * UsbfsSize.urb)));
-    }
-  }
-
-  /** Starts the timeout and abort watch of a URB. */
-  #arm(urb: Urb, options: TransferOptions): void {
-    urb.cleanup?.();
-    // A status read taken after it was reaped (it came with the data) needs no watch.
-    if (this.#inflight.get(urb.address) !== urb) return;
-    const timer = setTimeout(() => this.#cancel(urb, 'timeout'), options.timeoutMs);
-    const signal = options.signal;
-    const onAbort = (): void => this.#cancel(urb, 'abort');
-    signal?.addEventListener('abort', onAbort, { once: true });
-    urb.cleanup = () => {
-      clearTimeout(timer);
-      signal?.removeEventListener('abort', onAbort);
-    };
-    if (signal?.aborted === true) onAbort();
-  }
-
-  /** DISCARDURB: the kernel unlinks it and it completes with -ECONNRESET/-ENOENT (or it had completed already). */
-  #cancel(urb: Urb, why: 'abort' | 'timeout' | 'internal'): void {
-    // The slot may belong to a later URB by now: only this URB, while in flight.
-    if (this.#inflight.get(urb.address) !== urb || urb.cancelled !== undefined) return;
-    // A status read queued behind this URB would become active and take its data: it goes first.
-    const ahead = this.#ahead?.urb;
-    if (ahead !== undefined && ahead !== urb && ahead.endpoint === urb.endpoint) this.#cancel(ahead, 'internal');
-    urb.cancelled = why;
-    if (this.#ahead?.urb === urb) this.#ahead = undefined;
-    this.#sys.ioctlAddress(this.#fd, UsbfsIoctl.DISCARDURB, urb.address);
-    // EINVAL means it completed already; the reaper may be holding it: ask for it.
-    this.#reaper.flush();
+  #holdRule(request: UrbRequest, later: readonly UrbRequest[]): boolean {
+    if (request.endpoint !== this.#endpointOut) return false;
+    const cbw = isCbw(request.buffer);
+    const inFollows = later.some((n) => n.endpoint === this.#endpointIn) || (!cbw.is && this.#urbs.hasInflight(this.#endpointIn));
+    return inFollows && (cbw.is ? cbw.dataLength === 0 : true);
   }
 
   async #dropAhead(): Promise<void> {
     const ahead = this.#ahead;
     this.#ahead = undefined;
     if (ahead === undefined) return;
-    this.#cancel(ahead.urb, 'internal');
+    this.#urbs.cancel(ahead.urb, 'internal');
     await ahead.urb.done;
-  }
-
-  async #discardEndpoint(endpoint: number): Promise<void> {
-    if (this.#ahead?.urb.endpoint === endpoint) this.#ahead = undefined;
-    const urbs = [...this.#inflight.values()].filter((u) => u.endpoint === endpoint);
-    for (const urb of urbs.reverse()) this.#cancel(urb, 'internal');
-    await Promise.all(urbs.map((u) => u.done));
-  }
-
-  #hasInflight(endpoint: number): boolean {
-    for (const urb of this.#inflight.values()) if (urb.endpoint === endpoint) return true;
-    return this.#batch.some((r) => r.endpoint === endpoint);
-  }
-
-  #onReaperEvent(event: ReaperEvent): void {
-    this.stats.wakeups++;
-    this.stats.reaperWakeups += event.polls ?? 0;
-    if (event.postedAt !== undefined) this.stats.handoffMs += performance.timeOrigin + performance.now() - event.postedAt;
-    for (const address of event.reaped) {
-      const urb = this.#inflight.get(address);
-      if (urb === undefined) continue;
-      this.#complete(urb, decodeUrbCompletion(this.#slab.subarray(urb.slot * UsbfsSize.urb, (urb.slot + 1) * UsbfsSize.urb)));
-    }
-    if (event.gone) {
-      this.#markDisconnected();
-      // Nothing more will be reaped: whatever the kernel did not hand back is over.
-      for (const urb of [...this.#inflight.values()]) this.#complete(urb, { status: -Errno.ENODEV, actualLength: 0 });
-    }
-  }
-
-  #complete(urb: Urb, completion: UrbCompletion): void {
-    this.#inflight.delete(urb.address);
-    this.#freeSlots.push(urb.slot);
-    urb.cleanup?.();
-    if (this.#inflight.size === 0) {
-      this.#reaper.ref(false);
-      if (this.#handedOff && this.#mainThreadReapMs > 0) {
-        // Nothing in flight, so the thread holds nothing back: the main thread reaps the next command's URBs.
-        this.#handedOff = false;
-        this.#reaper.watch(false);
-      }
-    }
-    urb.settle(completion);
-  }
-
-  /** The result of a reaped URB under the transport contract: stall and babble are results, the rest errors. */
-  async #outcome(urb: Urb, options: TransferOptions): Promise<{ kind: 'ok' | 'stall' | 'babble'; actual: number }> {
-    const { status, actualLength } = await urb.done;
-    const actual = Math.max(0, Math.min(actualLength, urb.buffer.length));
-    if (urb.cancelled === 'abort') throw new AbortError('The transfer was aborted', { cause: options.signal?.reason });
-    switch (-status) {
-      case 0:
-        return { kind: 'ok', actual };
-      case Errno.EPIPE:
-        // A stall ends the transfer; bytes before it are valid data (BOT 1.0 §6.7.2).
-        return { kind: 'stall', actual };
-      case Errno.EOVERFLOW:
-        // Babble: the device sent more than the buffer holds.
-        return { kind: 'babble', actual };
-      case Errno.ECONNRESET:
-      case Errno.ENOENT:
-        if (urb.cancelled === 'timeout') throw new TimeoutError(`The transfer did not finish within ${options.timeoutMs} ms (${this.#subject})`);
-        if (this.#closed) throw new ClosedError(`The transport for ${this.#subject} was closed`);
-        throw new TransportError(`The transfer was cancelled (${errnoName(status)}, ${this.#subject})`, { details: { errno: -status } });
-      case Errno.ETIMEDOUT:
-        throw new TimeoutError(`The transfer timed out (ETIMEDOUT, ${this.#subject})`);
-      case Errno.ESHUTDOWN:
-      case Errno.ENODEV:
-        this.#markDisconnected();
-        throw new DisconnectedError(`The USB device was disconnected (${this.#subject})`);
-      default:
-        throw new TransportError(`The transfer failed with ${errnoName(status)} (${this.#subject})`, { details: { errno: -status } });
-    }
   }
 
   #checkUsable(options: TransferOptions): void {
@@ -744,31 +487,6 @@ export class UsbfsTransport implements MscTransport {
       throw new InvalidArgumentError(`timeoutMs must be a positive number, got ${options.timeoutMs}`);
     }
     if (options.signal?.aborted === true) throw new AbortError('The transfer was aborted before it was submitted', { cause: options.signal.reason });
-  }
-
-  /** An errno from a usbfs call as a typed error. */
-  #errnoError(errno: number, what: string): UsbmsError {
-    const message = `${what} on ${this.#subject} failed: ${errnoName(errno)}`;
-    const details = { errno, operation: what };
-    switch (errno) {
-      case Errno.ENODEV:
-      case Errno.ESHUTDOWN:
-        this.#markDisconnected();
-        return new DisconnectedError(`The USB device was disconnected (${this.#subject})`, { details });
-      case Errno.EBUSY:
-        return new AccessDeniedError(message, { details: { ...details, reason: 'busy' } });
-      case Errno.EACCES:
-      case Errno.EPERM:
-        return new AccessDeniedError(message, { details: { ...details, reason: 'permission' } });
-      case Errno.ETIMEDOUT:
-        return new TimeoutError(message, { details });
-      case Errno.EINVAL:
-        return new TransportError(`${message} (the kernel refused the request)`, { details });
-      case Errno.ENOMEM:
-        return new TransportError(`${message} (usbfs memory limit: see usbcore.usbfs_memory_mb)`, { details });
-      default:
-        return new TransportError(message, { details });
-    }
   }
 
   #markDisconnected(): void {

@@ -1,0 +1,383 @@
+/**
+ * The URBs of one usbfs file descriptor (linux/usbdevice_fs.h): their memory,
+ * submission in batches, cancellation, reaping (on the main thread first, then
+ * by the reaper thread) and what each completion means under the transport
+ * contract. `UsbfsTransport` (transport.ts) decides which transfers a BOT
+ * stage needs; this file owns how they reach the kernel and come back.
+ */
+import {
+  AbortError,
+  AccessDeniedError,
+  ClosedError,
+  DisconnectedError,
+  TimeoutError,
+  type TransferOptions,
+  TransportError,
+  type UsbmsError,
+} from '@usbms/core';
+import { decodeUrbCompletion, Errno, encodeUrb, errnoName, type UrbCompletion, UsbfsIoctl, UsbfsSize } from './abi.js';
+import { type ReaperEvent, URB_CONTEXT_HOLD, type UsbfsReaper, type UsbfsSys } from './sys.js';
+
+/** URB slots per device: a BOT command needs at most four in flight (CBW, data, status read ahead, control). */
+const URB_SLOTS = 32;
+
+/** Counters of the transport's work, for benchmarks. */
+export interface UsbfsStats {
+  /** URBs submitted. */
+  urbs: number;
+  /** Messages from the reaper thread: main-thread wake-ups for completions and blocking calls. */
+  wakeups: number;
+  /** URBs the main thread reaped itself (no wake-up). */
+  mainThreadReaps: number;
+  /** Times the main thread left the waiting to the reaper thread (a command outlasted `mainThreadReapMs`). */
+  handOffs: number;
+  /** Times the reaper thread left poll(2); and the summed time from its posts to the main thread's handling, ms. */
+  reaperWakeups: number;
+  handoffMs: number;
+}
+
+/** A submitted URB, from SUBMITURB until it is reaped. */
+export interface Urb {
+  readonly slot: number;
+  readonly address: bigint;
+  readonly endpoint: number;
+  /** Submission order: later URBs on one endpoint run after earlier ones. */
+  readonly sequence: number;
+  /** Where the data goes (IN) or comes from (OUT); the kernel holds its address. */
+  readonly buffer: Uint8Array;
+  readonly done: Promise<UrbCompletion>;
+  settle: (completion: UrbCompletion) => void;
+  /** Why it was discarded, if it was. */
+  cancelled?: 'abort' | 'timeout' | 'internal';
+  cleanup?: () => void;
+}
+
+/** One URB to submit in the next batch. */
+export interface UrbRequest {
+  type: number;
+  endpoint: number;
+  buffer: Uint8Array;
+  flags: number;
+  hold: boolean;
+  options: TransferOptions | undefined;
+  resolve: (urb: Urb) => void;
+  reject: (error: unknown) => void;
+}
+
+/** How a reaped URB ended, under the transport contract: stall and babble are results, the rest errors. */
+export type UrbResult = { kind: 'ok' | 'stall' | 'babble'; actual: number };
+
+export interface UrbQueueInit {
+  sys: UsbfsSys;
+  fd: number;
+  /** "interface N of VID:PID", for messages. */
+  subject: string;
+  /** See UsbfsTransportOptions.mainThreadReapMs; 0: the reaper thread reaps everything. */
+  mainThreadReapMs: number;
+  /** Decides, when a batch is submitted, whether a URB's full success may be held by the reaper thread. */
+  holdRule: (request: UrbRequest, later: readonly UrbRequest[]) => boolean;
+  /** The device is gone (ENODEV/ESHUTDOWN anywhere). */
+  onGone: () => void;
+  /** A URB is about to be discarded (the transport forgets a status read queued ahead). */
+  onCancel: (urb: Urb) => void;
+  /** Whether the transport is closing (a cancelled URB then rejects ClosedError). */
+  closed: () => boolean;
+  /** Whether the device is known to be gone (nothing is submitted then). */
+  disconnected: () => boolean;
+}
+
+/**
+ * Every URB of one usbfs fd. Submissions of one engine step are batched (a
+ * microtask) so the hold rule sees them together. Completions are reaped by
+ * the main thread itself (REAPURBNDELAY between event-loop turns, never
+ * blocking) for `mainThreadReapMs` after each submission; a command that takes
+ * longer is left to the reaper thread, which posts its completions (one
+ * main-thread wake-up), and the main thread takes over again once nothing is
+ * in flight.
+ */
+export class UrbQueue {
+  readonly stats: UsbfsStats = { urbs: 0, wakeups: 0, mainThreadReaps: 0, handOffs: 0, reaperWakeups: 0, handoffMs: 0 };
+  readonly reaper: UsbfsReaper;
+  readonly #init: UrbQueueInit;
+  /**
+   * One fixed allocation for every URB struct of this fd: the kernel writes results back
+   * into it, and the reaper thread reads them there (hence shared memory).
+   */
+  readonly #slab = new Uint8Array(new SharedArrayBuffer(UsbfsSize.urb * URB_SLOTS));
+  readonly #slabAddress: bigint;
+  readonly #freeSlots: number[] = [];
+  readonly #inflight = new Map<bigint, Urb>();
+  #batch: UrbRequest[] = [];
+  #sequence = 0;
+  /** REAPURBNDELAY's out argument: the reaped URB's user address. */
+  readonly #reaped = new Uint8Array(UsbfsSize.pointer);
+  readonly #reapedView = new DataView(this.#reaped.buffer);
+  /** The main thread reaps until then (performance.now()); then the reaper thread waits. */
+  #reapUntil = 0;
+  #pumping = false;
+  /** The reaper thread waits for completions (until nothing is in flight). */
+  #handedOff = false;
+
+  constructor(init: UrbQueueInit) {
+    this.#init = init;
+    this.#slabAddress = init.sys.addressOf(this.#slab);
+    for (let i = URB_SLOTS - 1; i >= 0; i--) this.#freeSlots.push(i);
+    this.reaper = init.sys.startReaper(init.fd, this.#slab, (event) => this.#onReaperEvent(event));
+    if (init.mainThreadReapMs <= 0) {
+      this.#handedOff = true;
+      this.reaper.watch(true);
+    }
+  }
+
+  /** URBs submitted and not reaped yet. */
+  get inflight(): Urb[] {
+    return [...this.#inflight.values()];
+  }
+
+  /** Whether a URB is in flight, or waits in the batch, on `endpoint`. */
+  hasInflight(endpoint: number): boolean {
+    for (const urb of this.#inflight.values()) if (urb.endpoint === endpoint) return true;
+    return this.#batch.some((r) => r.endpoint === endpoint);
+  }
+
+  /** Adds a URB to the next batch (submitted at the end of this microtask). */
+  enqueue(request: UrbRequest): void {
+    if (this.#batch.length === 0) queueMicrotask(() => this.#flush());
+    this.#batch.push(request);
+  }
+
+  /** Queues one URB; resolves once it is submitted. */
+  submit(type: number, endpoint: number, buffer: Uint8Array, hold: boolean, options: TransferOptions): Promise<Urb> {
+    return new Promise<Urb>((resolve, reject) => this.enqueue({ type, endpoint, buffer, flags: 0, hold, options, resolve, reject }));
+  }
+
+  /** Submits the batch; a URB that fails to submit fails the later ones of its step too. */
+  #flush(): void {
+    const batch = this.#batch;
+    this.#batch = [];
+    for (let i = 0; i < batch.length; i++) {
+      const r = batch[i] as UrbRequest;
+      const hold = r.hold || this.#init.holdRule(r, batch.slice(i + 1));
+      try {
+        r.resolve(this.#submitNow(r.type, r.endpoint, r.buffer, r.flags, hold, r.options));
+      } catch (error) {
+        r.reject(error);
+        for (const later of batch.slice(i + 1)) later.reject(error);
+        return;
+      }
+    }
+  }
+
+  #submitNow(type: number, endpoint: number, buffer: Uint8Array, flags: number, hold: boolean, options: TransferOptions | undefined): Urb {
+    const { sys, fd, subject } = this.#init;
+    if (this.#init.disconnected()) throw new DisconnectedError(`The USB device was disconnected (${subject})`);
+    if (this.#init.closed()) throw new ClosedError(`The transport for ${subject} is closed`);
+    if (options?.signal?.aborted === true) throw new AbortError('The transfer was aborted before it was submitted', { cause: options.signal.reason });
+    const slot = this.#freeSlots.pop();
+    if (slot === undefined) throw new TransportError(`More than ${URB_SLOTS} transfers in flight on ${subject}`);
+    const bytes = this.#slab.subarray(slot * UsbfsSize.urb, (slot + 1) * UsbfsSize.urb);
+    encodeUrb(bytes, {
+      type,
+      endpoint,
+      flags,
+      buffer: buffer.length === 0 ? 0n : sys.addressOf(buffer),
+      bufferLength: buffer.length,
+      usercontext: hold ? URB_CONTEXT_HOLD : 0n,
+    });
+    const address = this.#slabAddress + BigInt(slot * UsbfsSize.urb);
+    const rc = sys.ioctl(fd, UsbfsIoctl.SUBMITURB, bytes);
+    if (rc < 0) {
+      this.#freeSlots.push(slot);
+      throw this.errnoError(-rc, 'SUBMITURB');
+    }
+    this.stats.urbs++;
+    let settle!: (c: UrbCompletion) => void;
+    const done = new Promise<UrbCompletion>((resolve) => {
+      settle = resolve;
+    });
+    const urb: Urb = { slot, address, endpoint, sequence: ++this.#sequence, buffer, done, settle };
+    if (this.#inflight.size === 0) this.reaper.ref(true);
+    this.#inflight.set(address, urb);
+    if (options !== undefined) this.arm(urb, options);
+    if (!this.#handedOff) {
+      this.#reapUntil = performance.now() + this.#init.mainThreadReapMs;
+      if (!this.#pumping) {
+        this.#pumping = true;
+        setImmediate(this.#pump);
+      }
+    }
+    return urb;
+  }
+
+  /**
+   * The main thread's reaping: every completed URB, once per event-loop turn, until nothing
+   * is in flight or the time is up; then the reaper thread waits (one wake-up when it ends).
+   */
+  readonly #pump = (): void => {
+    this.#pumping = false;
+    if (this.#handedOff) return;
+    this.#reapCompleted();
+    if (this.#inflight.size === 0 || this.#handedOff) return;
+    if (performance.now() >= this.#reapUntil) {
+      this.#handedOff = true;
+      this.stats.handOffs++;
+      this.reaper.watch(true);
+      return;
+    }
+    this.#pumping = true;
+    setImmediate(this.#pump);
+  };
+
+  /** REAPURBNDELAY until nothing more has completed (EAGAIN) or the device is gone (ENODEV). */
+  #reapCompleted(): void {
+    for (;;) {
+      const rc = this.#init.sys.ioctl(this.#init.fd, UsbfsIoctl.REAPURBNDELAY, this.#reaped);
+      if (rc < 0) {
+        if (-rc === Errno.EINTR) continue;
+        if (-rc === Errno.EAGAIN) return;
+        // ENODEV (devio.c proc_reapurbnonblock): disconnected and nothing left to reap; EBADF and
+        // the like would repeat forever. Either way nothing more completes.
+        this.#gone();
+        return;
+      }
+      const urb = this.#inflight.get(this.#reapedView.getBigUint64(0, true));
+      if (urb === undefined) continue;
+      this.stats.mainThreadReaps++;
+      this.#complete(urb, decodeUrbCompletion(this.#slab.subarray(urb.slot * UsbfsSize.urb, (urb.slot + 1) * UsbfsSize.urb)));
+    }
+  }
+
+  /** Starts the timeout and abort watch of a URB. */
+  arm(urb: Urb, options: TransferOptions): void {
+    urb.cleanup?.();
+    // A status read taken after it was reaped (it came with the data) needs no watch.
+    if (this.#inflight.get(urb.address) !== urb) return;
+    const timer = setTimeout(() => this.cancel(urb, 'timeout'), options.timeoutMs);
+    const signal = options.signal;
+    const onAbort = (): void => this.cancel(urb, 'abort');
+    signal?.addEventListener('abort', onAbort, { once: true });
+    urb.cleanup = () => {
+      clearTimeout(timer);
+      signal?.removeEventListener('abort', onAbort);
+    };
+    if (signal?.aborted === true) onAbort();
+  }
+
+  /** DISCARDURB: the kernel unlinks it and it completes with -ECONNRESET/-ENOENT (or it had completed already). */
+  cancel(urb: Urb, why: 'abort' | 'timeout' | 'internal'): void {
+    // The slot may belong to a later URB by now: only this URB, while in flight.
+    if (this.#inflight.get(urb.address) !== urb || urb.cancelled !== undefined) return;
+    // A URB queued behind this one on its endpoint would become active and take its data: those go first.
+    const behind = [...this.#inflight.values()].filter((u) => u.endpoint === urb.endpoint && u.sequence > urb.sequence);
+    for (const later of behind.reverse()) this.cancel(later, 'internal');
+    urb.cancelled = why;
+    this.#init.onCancel(urb);
+    this.#init.sys.ioctlAddress(this.#init.fd, UsbfsIoctl.DISCARDURB, urb.address);
+    // EINVAL means it completed already; the reaper may be holding it: ask for it.
+    this.reaper.flush();
+  }
+
+  /** Discards every URB on `endpoint` and waits until they are reaped (before CLEAR_HALT or a reset). */
+  async discard(endpoint: number): Promise<void> {
+    const urbs = [...this.#inflight.values()].filter((u) => u.endpoint === endpoint);
+    for (const urb of urbs.reverse()) this.cancel(urb, 'internal');
+    await Promise.all(urbs.map((u) => u.done));
+  }
+
+  /** Discards everything in flight and waits for it (close). */
+  async discardAll(): Promise<void> {
+    const urbs = [...this.#inflight.values()];
+    for (const urb of urbs.reverse()) this.cancel(urb, 'internal');
+    await Promise.all(urbs.map((u) => u.done));
+  }
+
+  #onReaperEvent(event: ReaperEvent): void {
+    this.stats.wakeups++;
+    this.stats.reaperWakeups += event.polls ?? 0;
+    if (event.postedAt !== undefined) this.stats.handoffMs += performance.timeOrigin + performance.now() - event.postedAt;
+    for (const address of event.reaped) {
+      const urb = this.#inflight.get(address);
+      if (urb === undefined) continue;
+      this.#complete(urb, decodeUrbCompletion(this.#slab.subarray(urb.slot * UsbfsSize.urb, (urb.slot + 1) * UsbfsSize.urb)));
+    }
+    if (event.gone) this.#gone();
+  }
+
+  /** Nothing more will be reaped: whatever the kernel did not hand back is over. */
+  #gone(): void {
+    this.#init.onGone();
+    for (const urb of [...this.#inflight.values()]) this.#complete(urb, { status: -Errno.ENODEV, actualLength: 0 });
+  }
+
+  #complete(urb: Urb, completion: UrbCompletion): void {
+    this.#inflight.delete(urb.address);
+    this.#freeSlots.push(urb.slot);
+    urb.cleanup?.();
+    if (this.#inflight.size === 0) {
+      this.reaper.ref(false);
+      if (this.#handedOff && this.#init.mainThreadReapMs > 0) {
+        // Nothing in flight, so the thread holds nothing back: the main thread reaps the next command's URBs.
+        this.#handedOff = false;
+        this.reaper.watch(false);
+      }
+    }
+    urb.settle(completion);
+  }
+
+  /** The result of a reaped URB under the transport contract: stall and babble are results, the rest errors. */
+  async outcome(urb: Urb, options: TransferOptions): Promise<UrbResult> {
+    const { status, actualLength } = await urb.done;
+    const actual = Math.max(0, Math.min(actualLength, urb.buffer.length));
+    const subject = this.#init.subject;
+    if (urb.cancelled === 'abort') throw new AbortError('The transfer was aborted', { cause: options.signal?.reason });
+    switch (-status) {
+      case 0:
+        return { kind: 'ok', actual };
+      case Errno.EPIPE:
+        // A stall ends the transfer; bytes before it are valid data (BOT 1.0 §6.7.2).
+        return { kind: 'stall', actual };
+      case Errno.EOVERFLOW:
+        // Babble: the device sent more than the buffer holds.
+        return { kind: 'babble', actual };
+      case Errno.ECONNRESET:
+      case Errno.ENOENT:
+        if (urb.cancelled === 'timeout') throw new TimeoutError(`The transfer did not finish within ${options.timeoutMs} ms (${subject})`);
+        if (this.#init.closed()) throw new ClosedError(`The transport for ${subject} was closed`);
+        throw new TransportError(`The transfer was cancelled (${errnoName(status)}, ${subject})`, { details: { errno: -status } });
+      case Errno.ETIMEDOUT:
+        throw new TimeoutError(`The transfer timed out (ETIMEDOUT, ${subject})`);
+      case Errno.ESHUTDOWN:
+      case Errno.ENODEV:
+        this.#init.onGone();
+        throw new DisconnectedError(`The USB device was disconnected (${subject})`);
+      default:
+        throw new TransportError(`The transfer failed with ${errnoName(status)} (${subject})`, { details: { errno: -status } });
+    }
+  }
+
+  /** An errno from a usbfs call as a typed error (ENODEV/ESHUTDOWN also tell `onGone`). */
+  errnoError(errno: number, what: string): UsbmsError {
+    const subject = this.#init.subject;
+    const message = `${what} on ${subject} failed: ${errnoName(errno)}`;
+    const details = { errno, operation: what };
+    switch (errno) {
+      case Errno.ENODEV:
+      case Errno.ESHUTDOWN:
+        this.#init.onGone();
+        return new DisconnectedError(`The USB device was disconnected (${subject})`, { details });
+      case Errno.EBUSY:
+        return new AccessDeniedError(message, { details: { ...details, reason: 'busy' } });
+      case Errno.EACCES:
+      case Errno.EPERM:
+        return new AccessDeniedError(message, { details: { ...details, reason: 'permission' } });
+      case Errno.ETIMEDOUT:
+        return new TimeoutError(message, { details });
+      case Errno.EINVAL:
+        return new TransportError(`${message} (the kernel refused the request)`, { details });
+      case Errno.ENOMEM:
+        return new TransportError(`${message} (usbfs memory limit: see usbcore.usbfs_memory_mb)`, { details });
+      default:
+        return new TransportError(message, { details });
+    }
+  }
+}
