@@ -11,9 +11,7 @@ const LIMIT = 600;
 /** Tables of facts, not code: the generated quirk rules and the T10 ASC/ASCQ list. */
 const TABLES = new Set(['packages/core/src/quirk-table.ts', 'packages/core/src/sense/asc-table.ts']);
 /** Still to be split (issue 13, item 4): lines now; the limit for each until it is split. */
-const DEBT: Record<string, number> = {
-  'packages/core/src/bot/engine.ts': 747,
-};
+const DEBT: Record<string, number> = {};
 
 function sources(dir: string): string[] {
   return fs.readdirSync(dir, { withFileTypes: true }).flatMap((e) => {

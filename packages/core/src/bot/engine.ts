@@ -1,20 +1,24 @@
+// The Bulk-Only engine (BOT 1.0 §5, §6): one command as CBW -> data -> CSW, the stage retries, and every recovery decision (§5.3, §6.7).
 import {
   AbortError,
   DeviceFailedError,
   DisconnectedError,
   InvalidArgumentError,
   InvalidCswError,
-  PhaseError,
   TimeoutError,
   TransportError,
   UsbmsError,
 } from '../errors.js';
-import { checkTimeout, MAX_TIMER_MS } from '../timer.js';
+import { checkTimeout } from '../timer.js';
 import type { RecoveryStep, Tracer } from '../trace.js';
 import { now } from '../trace.js';
 import type { BulkInResult, MscTransport, TransferOptions } from '../transport.js';
 import { abortReason } from './abort.js';
-import { CBW_FLAG_DATA_IN, CBW_LENGTH, CBW_SIGNATURE, CbwOffset, CSW_LENGTH, CSW_SIGNATURE, CswOffset, CswStatus } from './wire.js';
+import { BotFault } from './fault.js';
+import { resetRecovery } from './reset-recovery.js';
+import { CswInterpreter, u32le } from './status.js';
+import { settled, transferOptions, transferTimeout } from './transfers.js';
+import { CBW_FLAG_DATA_IN, CBW_LENGTH, CBW_SIGNATURE, CbwOffset, CSW_LENGTH, CswOffset } from './wire.js';
 
 /** One BOT command: CBW -> optional data stage -> CSW. */
 export interface BotCommandRequest {
@@ -106,25 +110,6 @@ export interface BotControlOptions {
 const EMPTY = new Uint8Array(0);
 const DEFAULT_RECOVERY_TIMEOUT_MS = 5000;
 const DEFAULT_CONTROL_TIMEOUT_MS = 5000;
-const OPCODE_INQUIRY = 0x12;
-const OPCODE_READ_CAPACITY_10 = 0x25;
-
-/** Little-endian 32-bit read without a DataView (hot path, any byteOffset). */
-function u32le(b: Uint8Array, o: number): number {
-  return ((b[o] ?? 0) | ((b[o + 1] ?? 0) << 8) | ((b[o + 2] ?? 0) << 16) | ((b[o + 3] ?? 0) << 24)) >>> 0;
-}
-
-function hex32(n: number): string {
-  return `0x${n.toString(16).padStart(8, '0')}`;
-}
-
-/**
- * A protocol fault found by the engine itself (not thrown by the transport):
- * it always leads to reset recovery, then `error` is thrown to the caller.
- */
-class BotFault {
-  constructor(readonly error: UsbmsError) {}
-}
 
 /**
  * Bulk-Only Transport (USB MSC BOT 1.0) host engine: runs one command at a
@@ -140,11 +125,11 @@ class BotFault {
 export class BotEngine {
   readonly #transport: MscTransport;
   #quirks: BotQuirks;
-  readonly #strictResidue: boolean;
   readonly #tracer: Tracer | undefined;
   readonly #recoveryTimeoutMs: number;
-  readonly #learnSignature: boolean;
   #earlyStatus: boolean;
+  /** Checks each CSW; holds the learned signature and the learned ignore-residue (status.ts). */
+  readonly #status: CswInterpreter;
 
   // Reused for every command: commands are serialized, so one of each suffices.
   readonly #cbw = new Uint8Array(CBW_LENGTH);
@@ -153,10 +138,6 @@ export class BotEngine {
 
   #tag = 0;
   #busy = false;
-  /** Signature of the first valid CSW (Linux "learnt BCS signature"). */
-  #cswSignature: number | undefined;
-  /** Set when the INQUIRY/READ CAPACITY heuristic found bogus residues (as Linux does). */
-  #learnedIgnoreResidue = false;
   /**
    * Tag of the last command abandoned by reset recovery. Some devices (Linux's
    * f_mass_storage gadget, seen under dummy_hcd) still deliver that command's
@@ -171,11 +152,10 @@ export class BotEngine {
     this.#transport = transport;
     this.#quirks = { ...options.quirks };
     this.#onFailure = options.onFailure;
-    this.#strictResidue = options.strictResidue ?? false;
+    this.#status = new CswInterpreter(options.strictResidue ?? false, options.learnCswSignature ?? true);
     this.#tracer = options.tracer;
     if (options.recoveryTimeoutMs !== undefined) checkTimeout('recoveryTimeoutMs', options.recoveryTimeoutMs);
     this.#recoveryTimeoutMs = transferTimeout(options.recoveryTimeoutMs ?? DEFAULT_RECOVERY_TIMEOUT_MS);
-    this.#learnSignature = options.learnCswSignature ?? true;
     this.#earlyStatus = (options.earlyStatus ?? true) && transport.concurrentPipes === true;
   }
 
@@ -190,12 +170,12 @@ export class BotEngine {
 
   /** The CSW signature in use (learned from the first CSW), if one has been seen. */
   get cswSignature(): number | undefined {
-    return this.#cswSignature;
+    return this.#status.signature;
   }
 
   /** True when residues are ignored (quirk, or learned from bogus residues). */
   get ignoresResidue(): boolean {
-    return this.#quirks.ignoreResidue === true || this.#learnedIgnoreResidue;
+    return this.#status.ignoresResidue(this.#quirks);
   }
 
   /** The BOT quirks in use: a copy of what was passed, replaced only by {@link BotEngine.useQuirks}. */
@@ -363,7 +343,7 @@ export class BotEngine {
           await this.#clearHalt('in', id, this.#stageOptions(req, deadline));
         } else {
           if (r.status === 'babble') babble = true;
-          if (r.status === 'ok' && transferred === CSW_LENGTH && requested > CSW_LENGTH && this.#looksLikeOurCsw(data, tag)) {
+          if (r.status === 'ok' && transferred === CSW_LENGTH && requested > CSW_LENGTH && this.#status.looksLikeOurCsw(data, tag)) {
             // The device skipped the data stage and sent its CSW instead (Linux: "Device skipped data phase").
             csw = data;
             skipped = true;
@@ -391,7 +371,13 @@ export class BotEngine {
       } else if (tracer) {
         this.#traceCsw(tracer, id, csw, now());
       }
-      const result = this.#interpretCsw(csw, tag, req, requested, transferred, data, babble, skipped, id);
+      const verdict = this.#status.interpret(csw, { tag, cdb: req.cdb, direction: req.direction, requested, transferred }, this.#quirks);
+      const { residue, deviceResidue } = verdict;
+      if (req.direction === 'in' && data.length > requested - residue) data = data.subarray(0, requested - residue);
+      const result: BotCommandResult = { status: verdict.status, residue, data };
+      if (deviceResidue !== residue && !skipped) result.deviceResidue = deviceResidue;
+      if (babble) result.babble = true;
+      if (skipped) result.dataPhaseSkipped = true;
       this.#abandonedTag = undefined;
       return result;
     } catch (thrown) {
@@ -518,109 +504,7 @@ export class BotEngine {
   /** A 13-byte data-in that is really the CSW of the command the last reset abandoned. */
   #isAbandonedCsw(status: string, bytes: Uint8Array, requested: number): boolean {
     const stale = this.#abandonedTag;
-    return stale !== undefined && status === 'ok' && bytes.length === CSW_LENGTH && requested !== CSW_LENGTH && this.#looksLikeOurCsw(bytes, stale);
-  }
-
-  #looksLikeOurCsw(bytes: Uint8Array, tag: number): boolean {
-    const signature = u32le(bytes, CswOffset.signature);
-    const expected = this.#cswSignature ?? CSW_SIGNATURE;
-    return (
-      (signature === expected || signature === CSW_SIGNATURE) &&
-      u32le(bytes, CswOffset.tag) === tag &&
-      (bytes[CswOffset.status] ?? 0xff) <= CswStatus.PhaseError
-    );
-  }
-
-  #interpretCsw(
-    csw: Uint8Array,
-    tag: number,
-    req: BotCommandRequest,
-    requested: number,
-    transferred: number,
-    data: Uint8Array,
-    babble: boolean,
-    skipped: boolean,
-    _id: number,
-  ): BotCommandResult {
-    const signature = u32le(csw, CswOffset.signature);
-    const cswTag = u32le(csw, CswOffset.tag);
-    const deviceResidue = u32le(csw, CswOffset.residue);
-    const status = csw[CswOffset.status] ?? 0xff;
-
-    // Validity (§6.3.1): size (checked when read), tag, signature.
-    if (cswTag !== tag && !this.#quirks.ignoreTag) {
-      throw new BotFault(
-        new InvalidCswError(
-          `The CSW tag ${hex32(cswTag)} does not match the CBW tag ${hex32(tag)} (BOT 1.0 §6.3.1); the device was reset. If this device always does this, set the ignoreTag quirk`,
-          {
-            details: { expectedTag: tag, tag: cswTag },
-          },
-        ),
-      );
-    }
-    if (status > CswStatus.PhaseError) {
-      throw new BotFault(
-        new InvalidCswError(`The CSW status ${status} is reserved, so the CSW is not meaningful (BOT 1.0 §6.3.2); the device was reset`, {
-          details: { status },
-        }),
-      );
-    }
-    if (this.#cswSignature === undefined) {
-      // Linux accepts whatever signature the first good CSW carries and then insists on it.
-      if (signature !== CSW_SIGNATURE && !this.#learnSignature) {
-        throw new BotFault(
-          new InvalidCswError(`The CSW signature ${hex32(signature)} is not "USBS" (BOT 1.0 §6.3.1); the device was reset`, { details: { signature } }),
-        );
-      }
-      this.#cswSignature = signature;
-    } else if (signature !== this.#cswSignature) {
-      throw new BotFault(
-        new InvalidCswError(`The CSW signature ${hex32(signature)} is not the expected ${hex32(this.#cswSignature)} (BOT 1.0 §6.3.1); the device was reset`, {
-          details: { signature },
-        }),
-      );
-    }
-
-    // Meaningfulness (§6.3.2) and phase error (§5.3.3.1, §6.7: the host shall do reset recovery).
-    if (status === CswStatus.PhaseError) {
-      throw new BotFault(new PhaseError(undefined, { details: { tag, requested, transferred } }));
-    }
-    if (deviceResidue > requested && this.#strictResidue && !this.ignoresResidue) {
-      throw new BotFault(
-        new InvalidCswError(
-          `The CSW residue ${deviceResidue} exceeds the ${requested} bytes requested, so it is not meaningful (BOT 1.0 §6.3.2, strictResidue); the device was reset`,
-          {
-            details: { residue: deviceResidue, requested },
-          },
-        ),
-      );
-    }
-
-    const observed = requested - transferred;
-    let residue = observed;
-    if (!this.ignoresResidue && deviceResidue !== 0) {
-      const opcode = req.cdb[0];
-      if (
-        status === CswStatus.Passed &&
-        observed === 0 &&
-        req.direction === 'in' &&
-        ((opcode === OPCODE_INQUIRY && requested === 36) || (opcode === OPCODE_READ_CAPACITY_10 && requested === 8))
-      ) {
-        // Linux's heuristic: a device that reports a residue for a fully transferred standard
-        // INQUIRY or READ CAPACITY(10) makes residues up; ignore them from now on.
-        this.#learnedIgnoreResidue = true;
-      } else {
-        // Clamp to the request (a larger residue is nonsense), then take the larger of both views.
-        residue = Math.max(observed, Math.min(deviceResidue, requested));
-      }
-    }
-    if (req.direction === 'in' && data.length > requested - residue) data = data.subarray(0, requested - residue);
-
-    const result: BotCommandResult = { status: status === CswStatus.Passed ? 'passed' : 'failed', residue, data };
-    if (deviceResidue !== residue && !skipped) result.deviceResidue = deviceResidue;
-    if (babble) result.babble = true;
-    if (skipped) result.dataPhaseSkipped = true;
-    return result;
+    return stale !== undefined && status === 'ok' && bytes.length === CSW_LENGTH && requested !== CSW_LENGTH && this.#status.looksLikeOurCsw(bytes, stale);
   }
 
   #traceCsw(tracer: Tracer, id: number, csw: Uint8Array, start: number): void {
@@ -664,7 +548,7 @@ export class BotEngine {
       await this.#recover(id, error.message);
     } catch (recoveryError) {
       if (recoveryError instanceof DisconnectedError) return recoveryError;
-      if (recoveryError instanceof DeviceFailedError) return recoveryError; // told to onFailure by #markFailed
+      if (recoveryError instanceof DeviceFailedError) return recoveryError; // told to onFailure by resetRecovery
       const failed = new DeviceFailedError(String(recoveryError), { cause: recoveryError });
       this.#onFailure?.(failed);
       return failed;
@@ -672,76 +556,13 @@ export class BotEngine {
     return error;
   }
 
-  /** Reset recovery, bounded: one class reset + two clear halts, else one port reset. */
-  async #recover(id: number, reason: string, timeoutMs = this.#recoveryTimeoutMs): Promise<void> {
-    const options: TransferOptions = { timeoutMs }; // no signal: recovery must finish
-    let step: RecoveryStep = 'bulk-only-reset';
-    try {
-      const reset = await this.#transport.classRequest({ request: 'bulk-only-reset' }, options);
-      if (reset.status !== 'ok') throw new TransportError('The device stalled the Bulk-Only Mass Storage Reset request');
-      this.#traceRecovery(id, step, true, reason);
-      step = 'clear-halt-in';
-      await this.#transport.clearHalt('in', options);
-      this.#traceRecovery(id, step, true, 'after reset');
-      step = 'clear-halt-out';
-      await this.#transport.clearHalt('out', options);
-      this.#traceRecovery(id, step, true, 'after reset');
-      return;
-    } catch (classError) {
-      const detail = classError instanceof Error ? classError.message : String(classError);
-      this.#traceRecovery(id, step, false, detail);
-      if (classError instanceof DisconnectedError) {
-        this.#onFailure?.(classError);
-        throw classError;
-      }
-      if (this.#transport.portReset === undefined) {
-        throw this.#markFailed(id, `Reset recovery failed at ${step} (${detail}) after: ${reason}. Close and reopen the device, or unplug it`, classError);
-      }
-    }
-    try {
-      await this.#transport.portReset(options);
-      this.#traceRecovery(id, 'port-reset', true, 'class reset failed');
-    } catch (portError) {
-      const detail = portError instanceof Error ? portError.message : String(portError);
-      this.#traceRecovery(id, 'port-reset', false, detail);
-      if (portError instanceof DisconnectedError) {
-        this.#onFailure?.(portError);
-        throw portError;
-      }
-      throw this.#markFailed(
-        id,
-        `Reset recovery failed: the class reset and then the port reset failed (${detail}) after: ${reason}. Unplug and replug the device`,
-        portError,
-      );
-    }
+  /** Reset recovery (BOT 1.0 §5.3.4, reset-recovery.ts): one class reset + two clear halts, else one port reset. */
+  #recover(id: number, reason: string, timeoutMs = this.#recoveryTimeoutMs): Promise<void> {
+    return resetRecovery(this.#transport, {
+      timeoutMs,
+      reason,
+      trace: (step, ok, detail) => this.#traceRecovery(id, step, ok, detail),
+      onFailure: this.#onFailure,
+    });
   }
-
-  #markFailed(id: number, message: string, cause: unknown): DeviceFailedError {
-    const error = new DeviceFailedError(message, { cause });
-    this.#traceRecovery(id, 'device-failed', false, message);
-    this.#onFailure?.(error);
-    return error;
-  }
-}
-
-/** Resolves when `promise` has settled, whichever way. */
-function settled(promise: Promise<unknown>): Promise<void> {
-  return promise.then(
-    () => undefined,
-    () => undefined,
-  );
-}
-
-/**
- * A transfer's own time limit: what is left of the command's, at most
- * MAX_TIMER_MS (2^31-1 ms, about 24.8 days): platforms take no longer timer
- * (Node fires a longer one at once), so a single transfer pending longer than
- * that ends with TimeoutError even under a longer or infinite command limit.
- */
-function transferTimeout(ms: number): number {
-  return Math.min(ms, MAX_TIMER_MS);
-}
-
-function transferOptions(timeoutMs: number, signal: AbortSignal | undefined): TransferOptions {
-  return signal === undefined ? { timeoutMs } : { timeoutMs, signal };
 }
