@@ -1,14 +1,18 @@
 import { describe, expect, it } from 'vitest';
 import { MscDevice } from '../device.js';
 import { SimulatedDevice } from '../sim/device.js';
+import type { SimulatedDeviceOptions } from '../sim/types.js';
 import { decodeStages, describeCdb, stagesOfPcap, stagesOfTranscript } from './decode.js';
 import { ChunkCollector, isCbw, type PcapUsbRecord, PcapWriter, parsePcap } from './pcap.js';
 import { RecordingTransport } from './recording-transport.js';
 import { runTranscriptScenario } from './testing/transcript-scenario.js';
 import { parseTranscript, TranscriptRecorder } from './transcript.js';
 
-async function capture(body: (t: RecordingTransport, sim: SimulatedDevice) => Promise<unknown>): Promise<{ pcap: Uint8Array; transcript: string }> {
-  const sim = new SimulatedDevice({ luns: [{ blocks: 2048, blockSize: 512 }] });
+async function capture(
+  body: (t: RecordingTransport, sim: SimulatedDevice) => Promise<unknown>,
+  options: Partial<SimulatedDeviceOptions> = {},
+): Promise<{ pcap: Uint8Array; transcript: string }> {
+  const sim = new SimulatedDevice({ luns: [{ blocks: 2048, blockSize: 512 }], ...options });
   const recording = new RecordingTransport(sim.transport);
   const sink = new ChunkCollector();
   const pcap = new PcapWriter(sink, { info: recording.info, snapLength: 0 });
@@ -42,29 +46,58 @@ describe('decode', () => {
     expect(fromPcap.lines[0]).toBe('get-max-lun = 0');
   });
 
+  /**
+   * usbms's capture in the order the kernel (usbmon) may see it: node-usb runs every transfer on its own
+   * thread, so the status read the engine submits together with a CBW can reach the kernel first. Each
+   * status read submitted right after its CBW goes before it; one that stalled (QEMU stalls an IN token
+   * that arrives before the CBW) also completes before the CBW is submitted.
+   */
+  function raceStatusReads(records: readonly PcapUsbRecord[]): { raced: PcapUsbRecord[]; moved: number } {
+    const raced = [...records];
+    const submitted = (r: PcapUsbRecord | undefined, inward: boolean): r is PcapUsbRecord =>
+      r?.header.type === 'S' && r.header.transferType === 3 && (r.header.endpoint & 0x80) === (inward ? 0x80 : 0);
+    let moved = 0;
+    for (let i = 0; i + 1 < raced.length; i++) {
+      const [cbw, status] = [raced[i], raced[i + 1]];
+      if (!submitted(cbw, false) || !isCbw(cbw.data) || !submitted(status, true)) continue;
+      const at = raced.findIndex((r) => r.header.type !== 'S' && r.header.id === status.header.id && r.header.endpoint === status.header.endpoint);
+      const completion = raced[at];
+      if (completion !== undefined && completion.header.status === -32) {
+        raced.splice(at, 1);
+        raced.splice(i, 2, status, completion, cbw);
+        i += 1;
+      } else {
+        raced.splice(i, 2, status, cbw);
+      }
+      moved += 1;
+    }
+    return { raced, moved };
+  }
+
   it("takes an early status read the kernel saw before its CBW as that command's status stage", async () => {
-    // node-usb runs every transfer on its own thread, so the kernel (usbmon) may get the status read the
-    // engine submits together with a CBW before the CBW itself. Rebuild that order from usbms's capture:
-    // each status read submitted right after its CBW goes first.
     const { pcap } = await capture((t) => runTranscriptScenario(t));
     const records = parsePcap(pcap);
-    const raced: PcapUsbRecord[] = [...records];
-    let swapped = 0;
-    for (let i = 0; i + 1 < raced.length; i++) {
-      const [cbw, status] = [raced[i] as PcapUsbRecord, raced[i + 1] as PcapUsbRecord];
-      const submitted = (r: PcapUsbRecord, inward: boolean): boolean =>
-        r.header.type === 'S' && r.header.transferType === 3 && (r.header.endpoint & 0x80) === (inward ? 0x80 : 0);
-      if (submitted(cbw, false) && isCbw(cbw.data) && submitted(status, true)) {
-        raced.splice(i, 2, status, cbw);
-        swapped += 1;
-      }
-    }
+    const { raced, moved } = raceStatusReads(records);
     // Every command without a data-in stage: TEST UNIT READY, WRITE(10), vendor C8h (data-out), SYNCHRONIZE CACHE.
-    expect(swapped).toBe(4);
+    expect(moved).toBe(4);
     const expected = decodeStages(stagesOfPcap(records));
     const decoded = decodeStages(stagesOfPcap(raced));
     expect(decoded.lines).toEqual(expected.lines);
     expect(decoded.lines.join('\n')).not.toMatch(/no CSW|outside a command/i);
+  });
+
+  it("takes an early status read that QEMU stalled before the CBW was submitted as that command's", async () => {
+    const { pcap } = await capture((t) => runTranscriptScenario(t), { stallEarlyIn: true });
+    const records = parsePcap(pcap);
+    const { raced, moved } = raceStatusReads(records);
+    // TEST UNIT READY's read (answered: the command had run) and WRITE(10)'s (stalled: the device still
+    // wanted data-out; the engine stops reading early after it, BOT 1.0 §6.7.2 recovery).
+    expect(moved).toBe(2);
+    const stalled = raced.findIndex((r) => r.header.type === 'C' && r.header.status === -32);
+    expect(isCbw(raced[stalled + 1]?.data ?? new Uint8Array(0))).toBe(true);
+    const expected = decodeStages(stagesOfPcap(records));
+    expect(expected.lines.join('\n')).toContain('WRITE(10) lba=64 blocks=8 out 4096/4096 [in(13) stall, clear-halt 0x81] -> GOOD');
+    expect(decodeStages(stagesOfPcap(raced)).lines).toEqual(expected.lines);
   });
 
   it('shows a phase error and the reset recovery after it', async () => {

@@ -119,52 +119,69 @@ function errnoStatus(status: number): string {
  * id, in the order the host program issued them. Control transfers are
  * classified by their SETUP packet (BOT 1.0 §3.1, §3.2; USB 2.0 §9.4).
  *
- * The order is the submissions', with one exception: a bulk-IN URB still
- * pending when a CBW is submitted to the same device is that CBW's early
- * status read, and is put after the CBW. A host sends a CBW only once the
- * previous command's status stage is over (BOT 1.0 §5.1, §6.2), so the only IN
- * transfer that can be pending then is one submitted together with the CBW;
- * a host that submits each transfer from its own thread (node-usb does) can
- * hand the kernel that status read before the CBW, and usbmon records it so.
+ * The order is the submissions', with one exception: the bulk-IN URBs a
+ * device got between the end of one command and the next CBW are that CBW's
+ * early status read, and are put after the CBW. A host sends a CBW only once
+ * the previous command's status stage is over (BOT 1.0 §5.1, §6.2), and has
+ * nothing to read from a device between commands, so an IN transfer then is
+ * one submitted together with the next CBW; a host that submits each transfer
+ * from its own thread (node-usb does) can hand the kernel that status read
+ * before the CBW, and usbmon records it so. "Between commands" is: after a
+ * CSW or a Bulk-Only Mass Storage Reset (§5.3.4) and before the next CBW
+ * (QEMU's usb-storage stalls an IN token that arrives then, so the read may
+ * be over before the CBW is submitted), or still pending when the CBW is
+ * submitted (it receives that command's data or status, whoever sent it).
  */
 export function stagesOfPcap(records: readonly PcapUsbRecord[]): CaptureStage[] {
   interface Urb {
     submit: PcapUsbRecord;
     complete?: PcapUsbRecord;
   }
+  interface DeviceState {
+    /** Bulk-IN URBs not completed yet. */
+    pendingIn: Set<Urb>;
+    /** Bulk-IN URBs submitted since the last command ended; undefined from a CBW until its command ends. */
+    betweenCommands: Urb[] | undefined;
+  }
   const order: Urb[] = [];
   // By bus.device.endpoint.id: the kernel reuses a freed URB's address, never a pending one's.
   const pending = new Map<string, Urb>();
-  // Per device: bulk-IN URBs submitted since its last CBW and not completed yet.
-  const pendingIn = new Map<string, Urb[]>();
+  const devices = new Map<string, DeviceState>();
   for (const record of records) {
     const h = record.header;
     if (h.transferType !== UsbmonTransferType.bulk && h.transferType !== UsbmonTransferType.control) continue;
     const device = `${h.busNumber}.${h.deviceAddress}`;
     const key = `${device}.${h.endpoint}.${h.id}`;
-    const bulkIn = h.transferType === UsbmonTransferType.bulk && (h.endpoint & 0x80) !== 0;
+    let state = devices.get(device);
+    if (state === undefined) {
+      // Before the first CBW of the capture no command is open.
+      state = { pendingIn: new Set(), betweenCommands: [] };
+      devices.set(device, state);
+    }
+    const bulk = h.transferType === UsbmonTransferType.bulk;
+    const bulkIn = bulk && (h.endpoint & 0x80) !== 0;
     if (h.type !== 'S') {
       const urb = pending.get(key);
       if (urb === undefined) continue; // submitted before the capture started
       urb.complete = record;
       pending.delete(key);
-      const open = bulkIn ? pendingIn.get(device) : undefined;
-      const at = open?.indexOf(urb) ?? -1;
-      if (at >= 0) open?.splice(at, 1);
+      state.pendingIn.delete(urb);
+      const setup = urb.submit.header.setup;
+      const reset = !bulk && setup?.[0] === 0x21 && setup[1] === BotRequest.Reset;
+      if ((bulkIn && isCsw(record.data)) || reset) state.betweenCommands = [];
       continue;
     }
     const urb: Urb = { submit: record };
     pending.set(key, urb);
     if (bulkIn) {
-      const open = pendingIn.get(device);
-      if (open === undefined) pendingIn.set(device, [urb]);
-      else open.push(urb);
+      state.pendingIn.add(urb);
+      state.betweenCommands?.push(urb);
       order.push(urb);
-    } else if (h.transferType === UsbmonTransferType.bulk && isCbw(record.data)) {
-      const early = pendingIn.get(device) ?? [];
+    } else if (bulk && isCbw(record.data)) {
+      const early = new Set([...(state.betweenCommands ?? []), ...state.pendingIn]);
       for (const o of early) order.splice(order.lastIndexOf(o), 1);
-      order.push(urb, ...early);
-      pendingIn.set(device, []);
+      order.push(urb, ...[...early].sort((a, b) => a.submit.frame - b.submit.frame));
+      state.betweenCommands = undefined;
     } else {
       order.push(urb);
     }
