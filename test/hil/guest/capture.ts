@@ -11,7 +11,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ChunkCollector, type PcapUsbRecord, PcapWriter, parsePcap, RecordingTransport, TranscriptRecorder } from '@usbms/core';
-import { listDevices, type MscDeviceInfo, openTransport } from '@usbms/node';
+import { listDevices, type MscDeviceInfo, openTransport, UsbfsTransport } from '@usbms/node';
 import { runTranscriptScenario } from '../../../packages/core/src/capture/testing/transcript-scenario.js';
 import { getProfile } from '../profiles.js';
 import { hilOut, hilProfile, writeResult } from './host.js';
@@ -99,6 +99,9 @@ try {
   // Let tshark's first buffers reach the file before the run starts.
   await new Promise((r) => setTimeout(r, 1000));
   const transport = await openTransport(info);
+  // Which @usbms/node backend recorded it (usbfs, the default on Linux, or node-usb with USBMS_BACKEND=usb).
+  const backend = transport instanceof UsbfsTransport ? 'usbfs' : 'usb';
+  result.backend = backend;
   const recording = new RecordingTransport(transport);
   const pcapSink = new ChunkCollector();
   const pcap = new PcapWriter(pcapSink, { info: recording.info });
@@ -111,6 +114,7 @@ try {
       portReset: recording.portReset !== undefined,
       comments: [
         `${profile.description}: the transcript scenario (packages/core/src/capture/testing/transcript-scenario.ts)`,
+        `recorded through the @usbms/node backend ${backend}`,
         'regenerate: pnpm fixtures:transcripts',
       ],
     },
