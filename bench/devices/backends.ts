@@ -112,10 +112,11 @@ function kernelPass(pass: number, disk: string, sg: string): void {
 }
 
 /** Wake-up counters of a usbfs transport (zeros on the usb backend, which has none to read). */
-function counters(device: MscDevice): { wakeups: number; reaper: number; handoffMs: number; urbs: number } {
+function counters(device: MscDevice): { wakeups: number; reaper: number; handoffMs: number; urbs: number; mainReaps: number; handOffs: number } {
   const t = device.transport;
-  if (!(t instanceof UsbfsTransport)) return { wakeups: 0, reaper: 0, handoffMs: 0, urbs: 0 };
-  return { wakeups: t.stats.wakeups, reaper: t.stats.reaperWakeups, handoffMs: t.stats.handoffMs, urbs: t.stats.urbs };
+  if (!(t instanceof UsbfsTransport)) return { wakeups: 0, reaper: 0, handoffMs: 0, urbs: 0, mainReaps: 0, handOffs: 0 };
+  const s = t.stats;
+  return { wakeups: s.wakeups, reaper: s.reaperWakeups, handoffMs: s.handoffMs, urbs: s.urbs, mainReaps: s.mainThreadReaps, handOffs: s.handOffs };
 }
 
 async function measure<T>(device: MscDevice, commands: number, body: () => Promise<T>): Promise<{ ms: number; perCommand: BackendPass['tur']['perCommand'] }> {
@@ -131,6 +132,8 @@ async function measure<T>(device: MscDevice, commands: number, body: () => Promi
       reaperWakeups: (after.reaper - before.reaper) / commands,
       handoffUs: after.wakeups > before.wakeups ? ((after.handoffMs - before.handoffMs) * 1000) / (after.wakeups - before.wakeups) : 0,
       urbs: (after.urbs - before.urbs) / commands,
+      mainReaps: (after.mainReaps - before.mainReaps) / commands,
+      handOffs: (after.handOffs - before.handOffs) / commands,
     },
   };
 }

@@ -85,7 +85,9 @@ export async function runBackends(argv: string[]): Promise<number> {
       const io = (op: 'read' | 'write', size: number) => p.io.find((x) => x.op === op && x.callBytes === size);
       const rd = io('read', 2 ** 20);
       const wake = (c: BackendPass['tur']['perCommand']): string =>
-        p.backend === 'usbfs' ? `${c.mainWakeups.toFixed(2)} / ${c.reaperWakeups.toFixed(2)}, ${f0(c.handoffUs)}` : '-';
+        p.backend === 'usbfs'
+          ? `${c.mainWakeups.toFixed(2)} / ${c.reaperWakeups.toFixed(2)}, ${f0(c.handoffUs)}; main reaps ${(c.mainReaps ?? 0).toFixed(2)}, hand-offs ${(c.handOffs ?? 0).toFixed(2)}`
+          : '-';
       lines.push(
         `| ${p.backend} #${p.round} | ${p.maxTransferBytes / 1024} KiB | ${f0(p.tur.p50Us)} (${f0(p.tur.p10Us)}-${f0(p.tur.p90Us)}) | ${wake(p.tur.perCommand)} | ` +
           `${f1(io('read', 120 * 1024)?.mbps)} / ${f1(rd?.mbps)} | ${f1(io('write', 120 * 1024)?.mbps)} / ${f1(io('write', 2 ** 20)?.mbps)} | ${rd ? wake(rd.perCommand) : '-'} |`,

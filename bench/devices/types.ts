@@ -85,6 +85,10 @@ export interface PerCommand {
   /** Mean time from the reaper thread's post to the main thread's handling, per wake-up, in µs. */
   handoffUs: number;
   urbs: number;
+  /** URBs the main thread reaped itself (no wake-up). */
+  mainReaps: number;
+  /** Commands left to the reaper thread because they outlasted mainThreadReapMs. */
+  handOffs: number;
 }
 
 /** One usbms pass of backends.ts: the device opened as shipped on one backend. */
