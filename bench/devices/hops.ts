@@ -103,7 +103,7 @@ function submit(slot: number, endpoint: number, buffer: Uint8Array, hold: boolea
 /**
  * A command's URBs in stages: with `early` (devices that NAK an IN token before they have data,
  * like f_mass_storage) CBW, data-in and CSW go together; otherwise (QEMU's usb-storage stalls an
- * early IN token) the CBW first, then the data-in with the CSW queued behind it.
+ * early IN token, and its xHCI leaves a transfer queued behind an asynchronous one) one stage at a time.
  */
 const early = profile.implementation === 'linux-gadget';
 function stages(kind: 'tur' | 'read', hold: boolean): (() => number)[] {
@@ -113,12 +113,17 @@ function stages(kind: 'tur' | 'read', hold: boolean): (() => number)[] {
     submit(0, d.epOut, cbwBuf, hold && early);
     return 1;
   };
-  const rest = (): number => {
-    if (kind === 'read') submit(1, d.epIn, dataBuf, hold);
-    submit(2, d.epIn, cswBuf, false);
-    return kind === 'read' ? 2 : 1;
+  const data = (): number => {
+    if (kind !== 'read') return 0;
+    submit(1, d.epIn, dataBuf, hold && early);
+    return 1;
   };
-  return early ? [() => cbw() + rest()] : [cbw, rest];
+  const status = (): number => {
+    submit(2, d.epIn, cswBuf, false);
+    return 1;
+  };
+  // Without early IN tokens, each stage after the previous one (as Linux's usb-storage does).
+  return early ? [() => cbw() + data() + status()] : [cbw, data, status];
 }
 
 function checkCsw(): void {
@@ -230,8 +235,24 @@ if (MODES.includes('layers')) {
       if (csw.status !== 'ok' || csw.data.length !== 13) throw new Error('bad CSW');
     }),
   );
+  // Where the transport-level time goes: CBW submit -> CBW done -> status done.
+  const cbwMs: number[] = [];
+  const cswMs: number[] = [];
+  for (let i = 0; i < N; i++) {
+    encodeCbw({ tag: tag++, dataTransferLength: 0, direction: 'in', lun: 0, cdb }, cbwBuf);
+    const t0 = performance.now();
+    await transport.bulkOut(cbwBuf, opts);
+    const t1 = performance.now();
+    await transport.bulkIn(13, { ...opts, into: cswBuf });
+    const t2 = performance.now();
+    cbwMs.push(t1 - t0);
+    cswMs.push(t2 - t1);
+  }
+  log(`tur transport stages: CBW p50 ${median(cbwMs).toFixed(3)} ms, status p50 ${median(cswMs).toFixed(3)} ms`);
   const engine = new BotEngine(transport);
+  log(`engine earlyStatus before: ${engine.earlyStatus}`);
   results.push(await timeIt('tur engine', () => engine.command({ lun: 0, cdb, direction: 'none', length: 0, timeoutMs: 5000 }).then(() => undefined)));
+  log(`engine earlyStatus after: ${engine.earlyStatus}`);
   const rd = rd10();
   results.push(
     await timeIt('read engine', () =>
