@@ -80,7 +80,7 @@ class HostileTransport implements MscTransport {
     }
   }
 
-  async bulkOut(data: Uint8Array, options: TransferOptions): Promise<BulkOutResult> {
+  async bulkOut(data: Uint8Array, _options: TransferOptions): Promise<BulkOutResult> {
     this.responses++;
     if (data.length === CBW_LENGTH && new DataView(data.buffer, data.byteOffset, 4).getUint32(0, true) === CBW_SIGNATURE) {
       this.#tag = new DataView(data.buffer, data.byteOffset + 4, 4).getUint32(0, true);
