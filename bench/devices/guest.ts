@@ -14,6 +14,7 @@ import { listDevices, NodeUsbTransport, openDevice } from '../../packages/node/s
 import { hilProfile, writeResult } from '../../test/hil/guest/host.js';
 import { getProfile } from '../../test/hil/profiles.js';
 import { bulkEndpoints } from './endpoints.js';
+import { interfaceSysfs } from './sysfs.js';
 import type { BenchResult, HeapSample, KernelRun, Throughput, TurResult } from './types.js';
 
 const profile = getProfile(hilProfile());
@@ -45,27 +46,11 @@ const log = (s: string): void => console.log(`[bench ${profile.name}] ${s}`);
 
 // --- kernel side -----------------------------------------------------------------------------------
 
-function interfaceSysfs(): string {
-  const root = '/sys/bus/usb/devices';
-  for (const name of fs.readdirSync(root)) {
-    if (!name.includes(':')) continue;
-    const dir = path.join(root, name);
-    try {
-      if (fs.readFileSync(path.join(dir, 'bInterfaceClass'), 'utf8').trim() !== '08') continue;
-      const serial = fs.readFileSync(path.join(path.dirname(fs.realpathSync(dir)), 'serial'), 'utf8').trim();
-      if (serial === expected.serial) return fs.realpathSync(dir);
-    } catch {
-      // not ours
-    }
-  }
-  throw new Error(`no mass-storage interface with serial ${expected.serial}`);
-}
-
 /** LUN 0's block device and SCSI generic device under the interface, once the kernel has them. */
 async function kernelDevices(timeoutMs: number): Promise<{ disk: string; sg: string }> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
-    const iface = interfaceSysfs();
+    const iface = interfaceSysfs(expected.serial);
     for (const name of fs.readdirSync('/sys/block')) {
       if (!name.startsWith('sd')) continue;
       const target = fs.realpathSync(path.join('/sys/block', name));

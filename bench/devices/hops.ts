@@ -26,6 +26,7 @@ import {
 import { loadUsbfsSys, URB_CONTEXT_HOLD } from '../../packages/node/src/usbfs/sys.js';
 import { hilProfile, writeResult } from '../../test/hil/guest/host.js';
 import { getProfile } from '../../test/hil/profiles.js';
+import { interfaceSysfs } from './sysfs.js';
 
 const profile = getProfile(hilProfile());
 const N = Number(process.env.HOPS_N ?? 200);
@@ -34,29 +35,21 @@ const MODES = (process.env.HOPS_MODES ?? 'sync,poll,reaper,layers,usbms').split(
 const rd10 = (): Uint8Array => new Uint8Array([0x28, 0, 0, 0, 0, 0, 0, (READ_BLOCKS >> 8) & 0xff, READ_BLOCKS & 0xff, 0]);
 const log = (s: string): void => console.log(`[hops ${profile.name}] ${s}`);
 
+/** The device's usbfs node numbers, interface and bulk endpoints, from sysfs. */
 function findDevice(): { bus: number; dev: number; iface: number; epIn: number; epOut: number } {
-  const root = '/sys/bus/usb/devices';
-  for (const name of fs.readdirSync(root)) {
-    if (!name.includes(':')) continue;
-    const dir = fs.realpathSync(path.join(root, name));
-    try {
-      if (fs.readFileSync(path.join(dir, 'bInterfaceClass'), 'utf8').trim() !== '08') continue;
-      const parent = path.dirname(dir);
-      if (fs.readFileSync(path.join(parent, 'serial'), 'utf8').trim() !== profile.expect.serial) continue;
-      const eps = fs.readdirSync(dir).filter((e) => /^ep_[0-9a-f]{2}$/.test(e));
-      const addrs = eps.map((e) => Number.parseInt(e.slice(3), 16));
-      return {
-        bus: Number(fs.readFileSync(path.join(parent, 'busnum'), 'utf8')),
-        dev: Number(fs.readFileSync(path.join(parent, 'devnum'), 'utf8')),
-        iface: Number.parseInt(fs.readFileSync(path.join(dir, 'bInterfaceNumber'), 'utf8'), 16),
-        epIn: addrs.find((a) => a & 0x80) ?? 0x81,
-        epOut: addrs.find((a) => !(a & 0x80)) ?? 0x02,
-      };
-    } catch {
-      // not ours
-    }
-  }
-  throw new Error(`no mass-storage interface with serial ${profile.expect.serial}`);
+  const dir = interfaceSysfs(profile.expect.serial);
+  const parent = path.dirname(dir);
+  const addrs = fs
+    .readdirSync(dir)
+    .filter((e) => /^ep_[0-9a-f]{2}$/.test(e))
+    .map((e) => Number.parseInt(e.slice(3), 16));
+  return {
+    bus: Number(fs.readFileSync(path.join(parent, 'busnum'), 'utf8')),
+    dev: Number(fs.readFileSync(path.join(parent, 'devnum'), 'utf8')),
+    iface: Number.parseInt(fs.readFileSync(path.join(dir, 'bInterfaceNumber'), 'utf8'), 16),
+    epIn: addrs.find((a) => a & 0x80) ?? 0x81,
+    epOut: addrs.find((a) => !(a & 0x80)) ?? 0x02,
+  };
 }
 
 const median = (xs: number[]): number => {
