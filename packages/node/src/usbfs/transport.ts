@@ -296,7 +296,7 @@ export class UsbfsTransport implements MscTransport {
     // A new CBW or data-out means the data-in stage is over: a status read still queued
     // would take the next command's bytes.
     if (this.#ahead !== undefined) await this.#dropAhead();
-    const urb = await this.#queue(UrbType.BULK, this.#endpointOut, data, false, options);
+    const urb = await this.#queue(UrbType.BULK, this.#endpointOut, data, options);
     const r = await this.#urbs.outcome(urb, options);
     if (r.kind === 'stall') return { status: 'stall', bytesWritten: r.actual };
     return { status: 'ok', bytesWritten: r.actual };
@@ -322,7 +322,7 @@ export class UsbfsTransport implements MscTransport {
     }
     const buffer = options.into === undefined ? new Uint8Array(length) : options.into.subarray(0, length);
     const readAhead = this.#options.statusAhead === true && length !== CSW_BYTES && !this.#urbs.hasInflight(this.#endpointIn);
-    const urb = await this.#queue(UrbType.BULK, this.#endpointIn, buffer, readAhead, options, readAhead);
+    const urb = await this.#queue(UrbType.BULK, this.#endpointIn, buffer, options, readAhead);
     let r: { kind: 'ok' | 'stall' | 'babble'; actual: number };
     try {
       r = await this.#urbs.outcome(urb, options);
@@ -377,7 +377,7 @@ export class UsbfsTransport implements MscTransport {
       index: this.interfaceNumber,
       length,
     });
-    const urb = await this.#queue(UrbType.CONTROL, 0, buffer, false, options);
+    const urb = await this.#queue(UrbType.CONTROL, 0, buffer, options);
     const r = await this.#urbs.outcome(urb, options);
     if (r.kind !== 'ok') return { status: 'stall', data: new Uint8Array(0) };
     // usbfs reports the data stage's length; the data follows the setup packet.
@@ -419,7 +419,7 @@ export class UsbfsTransport implements MscTransport {
   async #doClose(): Promise<void> {
     this.#closed = true;
     // Nothing may be pending when the interface is released: discard and reap everything.
-    await this.#urbs.discardAll();
+    await this.#urbs.discard();
     if (!this.#disconnected) {
       await this.#urbs.reaper.call(UsbfsIoctl.RELEASEINTERFACE, encodeU32(this.interfaceNumber));
       if (this.#detached && this.#options.reattachOnClose !== false) {
@@ -444,9 +444,12 @@ export class UsbfsTransport implements MscTransport {
 
   // --- URBs ---
 
-  /** Queues a URB for the next batch; resolves once it is submitted. `ahead`: queue a status read behind it. */
-  #queue(type: number, endpoint: number, buffer: Uint8Array, hold: boolean, options: TransferOptions, ahead = false): Promise<Urb> {
-    const submitted = this.#urbs.submit(type, endpoint, buffer, hold, options);
+  /**
+   * Queues a URB for the next batch; resolves once it is submitted. `ahead`: queue a status read
+   * behind it, and let the reaper thread hold this URB's full success until that read completes.
+   */
+  #queue(type: number, endpoint: number, buffer: Uint8Array, options: TransferOptions, ahead = false): Promise<Urb> {
+    const submitted = this.#urbs.submit(type, endpoint, buffer, ahead, options);
     if (ahead) {
       const status = new Uint8Array(CSW_BYTES);
       const resolve = (urb: Urb): void => {
@@ -454,7 +457,7 @@ export class UsbfsTransport implements MscTransport {
       };
       // Not submitted (the stage before it failed to submit): nothing to read ahead.
       const reject = (): void => undefined;
-      this.#urbs.enqueue({ type: UrbType.BULK, endpoint, buffer: status, flags: 0, hold: false, options: undefined, resolve, reject });
+      this.#urbs.enqueue({ type: UrbType.BULK, endpoint, buffer: status, hold: false, options: undefined, resolve, reject });
     }
     return submitted;
   }

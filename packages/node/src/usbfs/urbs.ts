@@ -57,7 +57,6 @@ export interface UrbRequest {
   type: number;
   endpoint: number;
   buffer: Uint8Array;
-  flags: number;
   hold: boolean;
   options: TransferOptions | undefined;
   resolve: (urb: Urb) => void;
@@ -148,7 +147,7 @@ export class UrbQueue {
 
   /** Queues one URB; resolves once it is submitted. */
   submit(type: number, endpoint: number, buffer: Uint8Array, hold: boolean, options: TransferOptions): Promise<Urb> {
-    return new Promise<Urb>((resolve, reject) => this.enqueue({ type, endpoint, buffer, flags: 0, hold, options, resolve, reject }));
+    return new Promise<Urb>((resolve, reject) => this.enqueue({ type, endpoint, buffer, hold, options, resolve, reject }));
   }
 
   /** Submits the batch; a URB that fails to submit fails the later ones of its step too. */
@@ -159,7 +158,7 @@ export class UrbQueue {
       const r = batch[i] as UrbRequest;
       const hold = r.hold || this.#init.holdRule(r, batch.slice(i + 1));
       try {
-        r.resolve(this.#submitNow(r.type, r.endpoint, r.buffer, r.flags, hold, r.options));
+        r.resolve(this.#submitNow(r.type, r.endpoint, r.buffer, hold, r.options));
       } catch (error) {
         r.reject(error);
         for (const later of batch.slice(i + 1)) later.reject(error);
@@ -168,7 +167,7 @@ export class UrbQueue {
     }
   }
 
-  #submitNow(type: number, endpoint: number, buffer: Uint8Array, flags: number, hold: boolean, options: TransferOptions | undefined): Urb {
+  #submitNow(type: number, endpoint: number, buffer: Uint8Array, hold: boolean, options: TransferOptions | undefined): Urb {
     const { sys, fd, subject } = this.#init;
     if (this.#init.disconnected()) throw new DisconnectedError(`The USB device was disconnected (${subject})`);
     if (this.#init.closed()) throw new ClosedError(`The transport for ${subject} is closed`);
@@ -179,7 +178,7 @@ export class UrbQueue {
     encodeUrb(bytes, {
       type,
       endpoint,
-      flags,
+      flags: 0,
       buffer: buffer.length === 0 ? 0n : sys.addressOf(buffer),
       bufferLength: buffer.length,
       usercontext: hold ? URB_CONTEXT_HOLD : 0n,
@@ -277,16 +276,12 @@ export class UrbQueue {
     this.reaper.flush();
   }
 
-  /** Discards every URB on `endpoint` and waits until they are reaped (before CLEAR_HALT or a reset). */
-  async discard(endpoint: number): Promise<void> {
-    const urbs = [...this.#inflight.values()].filter((u) => u.endpoint === endpoint);
-    for (const urb of urbs.reverse()) this.cancel(urb, 'internal');
-    await Promise.all(urbs.map((u) => u.done));
-  }
-
-  /** Discards everything in flight and waits for it (close). */
-  async discardAll(): Promise<void> {
-    const urbs = [...this.#inflight.values()];
+  /**
+   * Discards every URB on `endpoint` (before CLEAR_HALT or a reset), or every URB in flight
+   * (close), later ones first, and waits until they are reaped.
+   */
+  async discard(endpoint?: number): Promise<void> {
+    const urbs = [...this.#inflight.values()].filter((u) => endpoint === undefined || u.endpoint === endpoint);
     for (const urb of urbs.reverse()) this.cancel(urb, 'internal');
     await Promise.all(urbs.map((u) => u.done));
   }
