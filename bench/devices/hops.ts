@@ -6,6 +6,7 @@
 //   usbms    the usbfs backend as shipped (`lu.testUnitReady()`, `lu.read()`).
 // Writes $HIL_OUT/hops.json and prints a table.
 import fs from 'node:fs';
+import inspector from 'node:inspector';
 import path from 'node:path';
 import { setImmediate as turn } from 'node:timers/promises';
 import { BotEngine } from '../../packages/core/src/bot/engine.js';
@@ -24,6 +25,7 @@ import {
   UsbfsSize,
 } from '../../packages/node/src/usbfs/abi.js';
 import { loadUsbfsSys, URB_CONTEXT_HOLD } from '../../packages/node/src/usbfs/sys.js';
+import type { UrbEvent } from '../../packages/node/src/usbfs/urbs.js';
 import { hilProfile, writeResult } from '../../test/hil/guest/host.js';
 import { getProfile } from '../../test/hil/profiles.js';
 import { interfaceSysfs } from './sysfs.js';
@@ -266,9 +268,54 @@ for (const [label, options] of MODES.includes('usbms')
   const device = await openDevice({ serialNumber: profile.expect.serial }, { backend: 'usbfs', ...options });
   const lu = device.lun(0);
   const into = new Uint8Array(READ_BLOCKS * 512);
+  if (process.env.HOPS_PROFILE === '1' && label === 'usbms') {
+    // A CPU profile of the shipped path (HOPS_PROFILE=1): TUR and READ loops, written to $HIL_OUT/hops-<kind>.cpuprofile.
+    const session = new inspector.Session();
+    session.connect();
+    const post = (method: string, params?: object): Promise<unknown> =>
+      new Promise((resolve, reject) => session.post(method, params ?? {}, (error, result) => (error ? reject(error) : resolve(result))));
+    await post('Profiler.enable');
+    await post('Profiler.setSamplingInterval', { interval: 100 });
+    for (const [kind, run] of [
+      ['tur', () => lu.testUnitReady()],
+      ['read', () => lu.read(0, READ_BLOCKS, { into })],
+    ] as const) {
+      for (let i = 0; i < 20; i++) await run();
+      await post('Profiler.start');
+      for (let i = 0; i < N; i++) await run();
+      const { profile: cpu } = (await post('Profiler.stop')) as { profile: unknown };
+      writeResult(`hops-${kind}.cpuprofile`, cpu);
+    }
+    session.disconnect();
+  }
   results.push(await timeIt(`tur ${label}`, () => lu.testUnitReady().then(() => undefined)));
   results.push(await timeIt(`read ${label}`, () => lu.read(0, READ_BLOCKS, { into }).then(() => undefined)));
   results.push(await timeIt(`write ${label}`, () => lu.write(0, into).then(() => undefined)));
+  // Where each command's time goes: the gap between consecutive URB events, by kind of step.
+  const transport = device.transport as UsbfsTransport;
+  for (const [kind, run] of [
+    ['tur', () => lu.testUnitReady()],
+    ['read', () => lu.read(0, READ_BLOCKS, { into })],
+    ['write', () => lu.write(0, into)],
+  ] as const) {
+    const events: UrbEvent[] = [];
+    transport.timeline = events;
+    for (let i = 0; i < Math.min(N, 100); i++) await run();
+    transport.timeline = undefined;
+    const gaps = new Map<string, number[]>();
+    const name = (e: UrbEvent): string => `${e.event} ${e.endpoint & 0x80 ? 'in' : 'out'}${e.event === 'submit' ? ` ${e.length}` : ''}`;
+    for (let i = 1; i < events.length; i++) {
+      const a = events[i - 1] as UrbEvent;
+      const b = events[i] as UrbEvent;
+      const key = `${name(a)} -> ${name(b)}`;
+      gaps.set(key, [...(gaps.get(key) ?? []), b.t - a.t]);
+    }
+    const submits = events.filter((e) => e.event === 'submit' && e.start !== undefined).map((e) => e.t - (e.start as number));
+    log(`${label} ${kind} SUBMITURB (encode + ioctl) p50 ${median(submits).toFixed(3)} ms p90 ${p(submits, 0.9).toFixed(3)}`);
+    for (const [key, xs] of [...gaps].sort((x, y) => y[1].length - x[1].length)) {
+      log(`${label} ${kind} step ${key.padEnd(34)} n ${String(xs.length).padStart(4)} p50 ${median(xs).toFixed(3)} ms p90 ${p(xs, 0.9).toFixed(3)}`);
+    }
+  }
   await device.close();
   await new Promise((r) => setTimeout(r, 1500));
 }

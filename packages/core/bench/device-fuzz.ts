@@ -54,6 +54,8 @@ export class Rng {
 class HostileTransport implements MscTransport {
   readonly info: TransportInfo = { maxPacketSizeIn: 512, maxPacketSizeOut: 512, speed: 'high' };
   readonly concurrentPipes: boolean;
+  /** Half the time with concurrent pipes: the engine hands over a command's stages together. */
+  readonly queuesTransfers: boolean;
   responses = 0;
   #tag = 0;
   #gone = false;
@@ -62,8 +64,10 @@ class HostileTransport implements MscTransport {
   constructor(
     readonly rng: Rng,
     concurrentPipes: boolean,
+    queuesTransfers: boolean,
   ) {
     this.concurrentPipes = concurrentPipes;
+    this.queuesTransfers = concurrentPipes && queuesTransfers;
   }
 
   #maybeThrow(): void {
@@ -231,7 +235,7 @@ export async function runDeviceFuzz(options: DeviceFuzzOptions): Promise<DeviceF
 
   while (report.responses < options.count) {
     report.batches++;
-    const transport = new HostileTransport(rng, rng.chance(0.5));
+    const transport = new HostileTransport(rng, rng.chance(0.5), rng.chance(0.5));
     const opened = await withHangDetector(
       MscDevice.open(transport, {
         becomingReadyTimeoutMs: 0,

@@ -26,6 +26,19 @@ export interface MscTransport {
    */
   readonly concurrentPipes?: boolean;
 
+  /**
+   * True when several transfers may be pending on one pipe and the platform
+   * runs them in submission order (Linux usbfs URBs). The engine then hands
+   * over a command's stages together instead of one round trip each: the
+   * data-out right behind the CBW and, on a device that NAKs early IN tokens
+   * (learned from the early status read), the data-in and status reads right
+   * after the CBW (BOT 1.0 §5: each stage follows the previous one on its
+   * pipe). Results are still checked stage by stage, and a stage that does not
+   * end as expected has the stages queued behind it cancelled before any
+   * recovery. Implies `concurrentPipes`. Default false.
+   */
+  readonly queuesTransfers?: boolean;
+
   /** Bulk OUT transfer of all of `data`. */
   bulkOut(data: Uint8Array, options: TransferOptions): Promise<BulkOutResult>;
 

@@ -22,6 +22,8 @@ class HostileTransport implements MscTransport {
     readonly outStall: boolean[],
     /** With true, the engine reads the status of no-data and data-out commands early (earlyStatus). */
     readonly concurrentPipes = false,
+    /** With true, a command's stages are handed over together (MscTransport.queuesTransfers). */
+    readonly queuesTransfers = false,
   ) {}
   async bulkOut(data: Uint8Array, _o: TransferOptions): Promise<BulkOutResult> {
     if (data.length === 31) this.lastTag = new DataView(data.buffer, data.byteOffset + 4, 4).getUint32(0, true);
@@ -94,10 +96,17 @@ describe('BotEngine under arbitrary device bytes (property-based)', () => {
         fc.boolean(),
         fc.boolean(),
         fc.boolean(),
-        async (req, answers, outStall, strictResidue, ignoreResidue, concurrentPipes) => {
-          const transport = new HostileTransport(answers, outStall, concurrentPipes);
+        fc.boolean(),
+        async (req, answers, outStall, strictResidue, ignoreResidue, concurrentPipes, queues) => {
+          const transport = new HostileTransport(answers, outStall, concurrentPipes || queues, queues);
           const failures: unknown[] = [];
           const bot = new BotEngine(transport, { strictResidue, quirks: { ignoreResidue }, onFailure: (e) => failures.push(e) });
+          if (queues) {
+            // A TEST UNIT READY whose early status read brings its CSW: the engine then queues data-in reads too.
+            answers.unshift({ ourCsw: { residue: 0, status: 0, signature: 0x53425355, tagDelta: 0 } });
+            outStall.unshift(false);
+            await bot.command({ lun: 0, cdb: Uint8Array.of(0), direction: 'none', length: 0, timeoutMs: 1000 });
+          }
           try {
             const r = await bot.command(req);
             expect(r.residue).toBeGreaterThanOrEqual(0);

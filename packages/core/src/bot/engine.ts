@@ -12,7 +12,7 @@ import {
 import { checkTimeout } from '../timer.js';
 import type { RecoveryStep, Tracer } from '../trace.js';
 import { now } from '../trace.js';
-import type { BulkInResult, MscTransport, TransferOptions } from '../transport.js';
+import type { BulkInResult, BulkOutResult, MscTransport, TransferOptions } from '../transport.js';
 import { abortReason } from './abort.js';
 import { BotFault } from './fault.js';
 import { resetRecovery } from './reset-recovery.js';
@@ -128,6 +128,13 @@ export class BotEngine {
   readonly #tracer: Tracer | undefined;
   readonly #recoveryTimeoutMs: number;
   #earlyStatus: boolean;
+  /** The transport queues transfers on one pipe (`MscTransport.queuesTransfers`): a command's stages go together. */
+  readonly #queues: boolean;
+  /**
+   * An early status read has brought a CSW on this device: it NAKs IN tokens until it has
+   * something to send, so a data-in read may be queued before it has seen the CBW too.
+   */
+  #earlyProven = false;
   /** Checks each CSW; holds the learned signature and the learned ignore-residue (status.ts). */
   readonly #status: CswInterpreter;
 
@@ -157,6 +164,7 @@ export class BotEngine {
     if (options.recoveryTimeoutMs !== undefined) checkTimeout('recoveryTimeoutMs', options.recoveryTimeoutMs);
     this.#recoveryTimeoutMs = transferTimeout(options.recoveryTimeoutMs ?? DEFAULT_RECOVERY_TIMEOUT_MS);
     this.#earlyStatus = (options.earlyStatus ?? true) && transport.concurrentPipes === true;
+    this.#queues = transport.queuesTransfers === true;
   }
 
   /**
@@ -279,8 +287,11 @@ export class BotEngine {
     const deadline = now() + req.timeoutMs;
     const tracer = this.#tracer?.active ? this.#tracer : undefined;
     let early: Promise<BulkInResult> | undefined;
-    // The early status read has its own signal, so a failed CBW or data-out can cancel it
-    // (the device may never answer it); the caller's signal is forwarded to it.
+    // Stages submitted with the CBW (MscTransport.queuesTransfers): the data-out, or the data-in read.
+    let queuedOut: Promise<BulkOutResult> | undefined;
+    let queuedIn: Promise<BulkInResult> | undefined;
+    // The transfers submitted ahead of their turn share a signal, so a failed CBW or data stage can
+    // cancel them (the device may never answer them); the caller's signal is forwarded to it.
     let earlyCancel: AbortController | undefined;
     let unlinkEarly: (() => void) | undefined;
     try {
@@ -289,9 +300,15 @@ export class BotEngine {
       if (tracer) tracer.emit({ type: 'cbw', id, tag, bytes: this.#cbw.slice(), time: now() });
       const cbwOptions = this.#stageOptions(req, deadline);
       const sending = this.#transport.bulkOut(this.#cbw, cbwOptions);
-      if (this.#earlyStatus && (req.direction !== 'in' || req.length === 0)) {
+      const dataIn = req.direction === 'in' && req.length > 0;
+      // A data-in read ahead of the CBW only on a device that NAKs early IN tokens, and not right
+      // after a reset: the abandoned command's CSW may come first (see #isAbandonedCsw).
+      const queueIn = dataIn && this.#queues && this.#earlyStatus && this.#earlyProven && this.#abandonedTag === undefined;
+      const queueOut = req.direction === 'out' && req.length > 0 && this.#queues;
+      const statusEarly = this.#earlyStatus && (!dataIn || queueIn);
+      if (queueOut || statusEarly) {
         // The IN pipe is idle until the CSW: ask for it now; the device NAKs until it is ready.
-        // Same options as the CBW, so nothing can throw between submitting the two.
+        // Same options as the CBW, so nothing can throw between submitting them.
         const cancel = this.#spareEarlyCancel ?? new AbortController();
         this.#spareEarlyCancel = undefined;
         earlyCancel = cancel;
@@ -301,8 +318,15 @@ export class BotEngine {
           signal.addEventListener('abort', forward, { once: true });
           unlinkEarly = () => signal.removeEventListener('abort', forward);
         }
-        early = this.#transport.bulkIn(CSW_LENGTH, { timeoutMs: cbwOptions.timeoutMs, signal: cancel.signal, into: this.#csw });
-        early.catch(() => undefined); // read (or waited for) below, on every path
+        const ahead = { timeoutMs: cbwOptions.timeoutMs, signal: cancel.signal };
+        // BOT 1.0 §5: CBW, then the data stage, then the CSW, each after the other on its pipe.
+        if (queueOut) queuedOut = this.#transport.bulkOut(req.data ?? EMPTY, ahead);
+        if (queueIn) queuedIn = this.#transport.bulkIn(req.length, req.into === undefined ? ahead : { ...ahead, into: req.into });
+        if (statusEarly) early = this.#transport.bulkIn(CSW_LENGTH, { ...ahead, into: this.#csw });
+        // Each is read (or waited for) below, on every path.
+        queuedOut?.catch(() => undefined);
+        queuedIn?.catch(() => undefined);
+        early?.catch(() => undefined);
       }
       const sent = await sending;
       if (sent.status === 'stall') {
@@ -323,7 +347,19 @@ export class BotEngine {
       if (requested > 0 && req.direction === 'in') {
         const start = tracer ? now() : 0;
         const into = req.into;
-        let r = await this.#transport.bulkIn(requested, this.#stageOptions(req, deadline, into));
+        let r = queuedIn === undefined ? await this.#transport.bulkIn(requested, this.#stageOptions(req, deadline, into)) : await queuedIn;
+        if (
+          queuedIn !== undefined &&
+          (r.status === 'stall' || (r.status === 'ok' && r.data.length === CSW_LENGTH && requested > CSW_LENGTH && this.#status.looksLikeOurCsw(r.data, tag)))
+        ) {
+          // The status read queued behind the data has nothing to read: after a stall the CSW
+          // comes only after CLEAR_HALT (§6.7.2), and a device that skipped the data stage sent
+          // its CSW already. Nothing can reach it meanwhile, so cancelling it loses nothing.
+          earlyCancel?.abort(new AbortError('The queued status read was cancelled: the data stage did not end with data'));
+          earlyCancel = undefined;
+          if (early !== undefined) await settled(early);
+          early = undefined;
+        }
         if (this.#isAbandonedCsw(r.status, r.data, requested)) {
           // The abandoned command's CSW came first; this command's data follows it.
           this.#traceRecovery(id, 'retry-csw', true, 'discarded the CSW of the command abandoned by the last reset');
@@ -353,7 +389,7 @@ export class BotEngine {
         }
       } else if (requested > 0 && req.direction === 'out') {
         const start = tracer ? now() : 0;
-        const r = await this.#transport.bulkOut(req.data ?? EMPTY, this.#stageOptions(req, deadline));
+        const r = await (queuedOut ?? this.#transport.bulkOut(req.data ?? EMPTY, this.#stageOptions(req, deadline)));
         transferred = Math.min(Math.max(r.bytesWritten, 0), requested);
         if (tracer)
           tracer.emit({ type: 'data', id, direction: 'out', requested, actual: transferred, status: r.status, time: now(), durationMs: now() - start });
@@ -366,7 +402,7 @@ export class BotEngine {
       // --- Status transport (BOT 1.0 §5.2, §6.3) ---
       if (csw === undefined) {
         const start = tracer ? now() : 0;
-        csw = await this.#readCsw(req, deadline, id, tag, early);
+        csw = await this.#readCsw(req, deadline, id, tag, early, queuedIn !== undefined);
         if (tracer) this.#traceCsw(tracer, id, csw, start);
       } else if (tracer) {
         this.#traceCsw(tracer, id, csw, now());
@@ -383,14 +419,15 @@ export class BotEngine {
     } catch (thrown) {
       // Its CSW may still be on its way: remember the tag so the next command can drop it.
       this.#abandonedTag = tag;
-      if (early !== undefined && earlyCancel !== undefined) {
-        // An early status read still pending holds the IN pipe, and after a stalled CBW or a
-        // failed data-out the device may never answer it: cancel it (MscTransport contract:
-        // it settles once no longer pending), so the real error is reported at once and
-        // reset recovery (BOT 1.0 §5.3.4) starts on an idle pipe.
-        earlyCancel.abort(new AbortError('The status read was cancelled: the command failed before its status stage'));
+      if (earlyCancel !== undefined) {
+        // A transfer submitted ahead of its turn (the status read, a queued data stage) still
+        // pending holds its pipe, and after a stalled CBW or a failed data stage the device may
+        // never answer it: cancel it (MscTransport contract: it settles once no longer pending),
+        // so the real error is reported at once and reset recovery (BOT 1.0 §5.3.4) starts on
+        // idle pipes.
+        earlyCancel.abort(new AbortError('The transfers queued ahead were cancelled: the command failed before its status stage'));
         earlyCancel = undefined;
-        await settled(early);
+        for (const ahead of [queuedOut, queuedIn, early]) if (ahead !== undefined) await settled(ahead);
       }
       throw await this.#fail(thrown, req, id);
     } finally {
@@ -439,9 +476,17 @@ export class BotEngine {
 
   /**
    * Reads the 13-byte CSW: one retry after a stall (§6.7.2), one after a zero-length read (Linux).
-   * `early` is a status read submitted with the CBW, used as the first read.
+   * `early` is a status read submitted with the CBW, used as the first read; `afterData`: it was
+   * queued behind the data-in read, so a stall is the status stage's own (§6.7.2), not an early token's.
    */
-  async #readCsw(req: BotCommandRequest, deadline: number, id: number, tag: number, early?: Promise<BulkInResult>): Promise<Uint8Array> {
+  async #readCsw(
+    req: BotCommandRequest,
+    deadline: number,
+    id: number,
+    tag: number,
+    early: Promise<BulkInResult> | undefined,
+    afterData: boolean,
+  ): Promise<Uint8Array> {
     let stallRetried = false;
     let zeroRetried = false;
     let staleDropped = false;
@@ -451,7 +496,8 @@ export class BotEngine {
       if (first !== undefined) {
         r = await first;
         first = undefined;
-        if (r.status === 'stall') {
+        if (r.status === 'ok' && r.data.length === CSW_LENGTH) this.#earlyProven = true;
+        if (r.status === 'stall' && !afterData) {
           // The device stalled an IN token that came before its CSW was ready instead of
           // NAKing it (QEMU's usb-storage does). Recover it as a status-stage stall and read
           // the status only after the data stage from now on.

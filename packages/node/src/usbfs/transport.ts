@@ -40,9 +40,9 @@ import {
 } from './abi.js';
 import { openError } from './open-error.js';
 import { loadUsbfsSys, type UsbfsSys } from './sys.js';
-import { type Urb, UrbQueue, type UrbRequest, type UsbfsStats } from './urbs.js';
+import { type Urb, type UrbEvent, UrbQueue, type UrbRequest, type UsbfsStats } from './urbs.js';
 
-export type { UsbfsStats } from './urbs.js';
+export type { UrbEvent, UsbfsStats } from './urbs.js';
 
 /** BOT 1.0 §5.1, §5.2 and §3.1/§3.2: the wire numbers, from the core's one module. */
 const CBW_BYTES = CBW_LENGTH;
@@ -110,6 +110,11 @@ export interface UsbfsTransportOptions extends NodeUsbTransportOptions {
 export class UsbfsTransport implements MscTransport {
   readonly info: TransportInfo;
   readonly concurrentPipes = true;
+  /**
+   * URBs queued on one endpoint run in order: the engine submits a command's stages together.
+   * Off with `statusAhead`, which queues its own status read behind each data-in stage.
+   */
+  readonly queuesTransfers: boolean;
   readonly interfaceNumber: number;
   readonly alternateSetting: number;
   /** The kernel driver detached at open (re-attached on close), if any. */
@@ -163,6 +168,7 @@ export class UsbfsTransport implements MscTransport {
     this.#endpointIn = init.endpointIn;
     this.#endpointOut = init.endpointOut;
     this.#configurationValue = init.configurationValue;
+    this.queuesTransfers = init.options.statusAhead !== true;
     this.#id = init.id;
     this.#subject = `interface ${init.interfaceNumber} of ${init.id}`;
     this.#urbs = new UrbQueue({
@@ -170,7 +176,7 @@ export class UsbfsTransport implements MscTransport {
       fd: init.fd,
       subject: this.#subject,
       mainThreadReapMs: init.options.mainThreadReapMs ?? MAIN_THREAD_REAP_MS,
-      holdRule: (request, later) => this.#holdRule(request, later),
+      holdRule: (request, batch, laterFrom) => this.#holdRule(request, batch, laterFrom),
       onGone: () => this.#markDisconnected(),
       onCancel: (urb) => {
         if (this.#ahead?.urb === urb) this.#ahead = undefined;
@@ -244,6 +250,15 @@ export class UsbfsTransport implements MscTransport {
   /** Counters of the URB traffic, for benchmarks. */
   get stats(): UsbfsStats {
     return this.#urbs.stats;
+  }
+
+  /** Set to an array to record every URB submission and completion (benchmarks: where a command's time goes). */
+  get timeline(): UrbEvent[] | undefined {
+    return this.#urbs.timeline;
+  }
+
+  set timeline(events: UrbEvent[] | undefined) {
+    this.#urbs.timeline = events;
   }
 
   /** True once the device is known to be gone. */
@@ -468,10 +483,11 @@ export class UsbfsTransport implements MscTransport {
    * status read follows in the batch, and a data-out stage with a status read pending. A held
    * URB that fails, or ends short, is reported at once.
    */
-  #holdRule(request: UrbRequest, later: readonly UrbRequest[]): boolean {
+  #holdRule(request: UrbRequest, batch: readonly UrbRequest[], laterFrom: number): boolean {
     if (request.endpoint !== this.#endpointOut) return false;
     const cbw = isCbw(request.buffer);
-    const inFollows = later.some((n) => n.endpoint === this.#endpointIn) || (!cbw.is && this.#urbs.hasInflight(this.#endpointIn));
+    let inFollows = !cbw.is && this.#urbs.hasInflight(this.#endpointIn);
+    for (let i = laterFrom; i < batch.length && !inFollows; i++) inFollows = batch[i]?.endpoint === this.#endpointIn;
     return inFollows && (cbw.is ? cbw.dataLength === 0 : true);
   }
 

@@ -36,6 +36,16 @@ export interface UsbfsStats {
   handoffMs: number;
 }
 
+/** One entry of {@link UrbQueue.timeline}: when a URB was submitted or reaped (performance.now()). */
+export interface UrbEvent {
+  t: number;
+  /** For a submission: when the SUBMITURB call started (t is when it returned). */
+  start?: number;
+  event: 'submit' | 'reap';
+  endpoint: number;
+  length: number;
+}
+
 /** A submitted URB, from SUBMITURB until it is reaped. */
 export interface Urb {
   readonly slot: number;
@@ -49,7 +59,11 @@ export interface Urb {
   settle: (completion: UrbCompletion) => void;
   /** Why it was discarded, if it was. */
   cancelled?: 'abort' | 'timeout' | 'internal';
-  cleanup?: () => void;
+  /** When it times out (performance.now()), and the signal that aborts it: see UrbQueue.arm. */
+  deadline: number;
+  signal: AbortSignal | undefined;
+  /** Stops the timer and abort listener armed once the reaper thread waits (see UrbQueue.arm). */
+  cleanup?: (() => void) | undefined;
 }
 
 /** One URB to submit in the next batch. */
@@ -74,7 +88,7 @@ export interface UrbQueueInit {
   /** See UsbfsTransportOptions.mainThreadReapMs; 0: the reaper thread reaps everything. */
   mainThreadReapMs: number;
   /** Decides, when a batch is submitted, whether a URB's full success may be held by the reaper thread. */
-  holdRule: (request: UrbRequest, later: readonly UrbRequest[]) => boolean;
+  holdRule: (request: UrbRequest, batch: readonly UrbRequest[], laterFrom: number) => boolean;
   /** The device is gone (ENODEV/ESHUTDOWN anywhere). */
   onGone: () => void;
   /** A URB is about to be discarded (the transport forgets a status read queued ahead). */
@@ -116,6 +130,8 @@ export class UrbQueue {
   #pumping = false;
   /** The reaper thread waits for completions (until nothing is in flight). */
   #handedOff = false;
+  /** When set (benchmarks), every submission and completion is appended: where a command's time goes. */
+  timeline: UrbEvent[] | undefined;
 
   constructor(init: UrbQueueInit) {
     this.#init = init;
@@ -141,7 +157,8 @@ export class UrbQueue {
 
   /** Adds a URB to the next batch (submitted at the end of this microtask). */
   enqueue(request: UrbRequest): void {
-    if (this.#batch.length === 0) queueMicrotask(() => this.#flush());
+    // A resolved promise rather than queueMicrotask, which wraps each callback in an AsyncResource.
+    if (this.#batch.length === 0) void Promise.resolve().then(this.#flush);
     this.#batch.push(request);
   }
 
@@ -151,21 +168,20 @@ export class UrbQueue {
   }
 
   /** Submits the batch; a URB that fails to submit fails the later ones of its step too. */
-  #flush(): void {
+  readonly #flush = (): void => {
     const batch = this.#batch;
     this.#batch = [];
     for (let i = 0; i < batch.length; i++) {
       const r = batch[i] as UrbRequest;
-      const hold = r.hold || this.#init.holdRule(r, batch.slice(i + 1));
+      const hold = r.hold || this.#init.holdRule(r, batch, i + 1);
       try {
         r.resolve(this.#submitNow(r.type, r.endpoint, r.buffer, hold, r.options));
       } catch (error) {
-        r.reject(error);
-        for (const later of batch.slice(i + 1)) later.reject(error);
+        for (let j = i; j < batch.length; j++) (batch[j] as UrbRequest).reject(error);
         return;
       }
     }
-  }
+  };
 
   #submitNow(type: number, endpoint: number, buffer: Uint8Array, hold: boolean, options: TransferOptions | undefined): Urb {
     const { sys, fd, subject } = this.#init;
@@ -174,6 +190,7 @@ export class UrbQueue {
     if (options?.signal?.aborted === true) throw new AbortError('The transfer was aborted before it was submitted', { cause: options.signal.reason });
     const slot = this.#freeSlots.pop();
     if (slot === undefined) throw new TransportError(`More than ${URB_SLOTS} transfers in flight on ${subject}`);
+    const start = this.timeline === undefined ? 0 : performance.now();
     const bytes = this.#slab.subarray(slot * UsbfsSize.urb, (slot + 1) * UsbfsSize.urb);
     encodeUrb(bytes, {
       type,
@@ -190,11 +207,12 @@ export class UrbQueue {
       throw this.errnoError(-rc, 'SUBMITURB');
     }
     this.stats.urbs++;
+    this.timeline?.push({ t: performance.now(), start, event: 'submit', endpoint, length: buffer.length });
     let settle!: (c: UrbCompletion) => void;
     const done = new Promise<UrbCompletion>((resolve) => {
       settle = resolve;
     });
-    const urb: Urb = { slot, address, endpoint, sequence: ++this.#sequence, buffer, done, settle };
+    const urb: Urb = { slot, address, endpoint, sequence: ++this.#sequence, buffer, done, settle, deadline: Number.POSITIVE_INFINITY, signal: undefined };
     if (this.#inflight.size === 0) this.reaper.ref(true);
     this.#inflight.set(address, urb);
     if (options !== undefined) this.arm(urb, options);
@@ -217,9 +235,18 @@ export class UrbQueue {
     if (this.#handedOff) return;
     this.#reapCompleted();
     if (this.#inflight.size === 0 || this.#handedOff) return;
-    if (performance.now() >= this.#reapUntil) {
+    const t = performance.now();
+    // Time limits and aborts of what is still in flight, checked here rather than by a timer and
+    // a listener per URB (which cost more than the reaping itself); armed for real at hand-off.
+    for (const urb of this.#inflight.values()) {
+      if (urb.cancelled !== undefined) continue;
+      if (urb.signal?.aborted === true) this.cancel(urb, 'abort');
+      else if (t >= urb.deadline) this.cancel(urb, 'timeout');
+    }
+    if (t >= this.#reapUntil) {
       this.#handedOff = true;
       this.stats.handOffs++;
+      for (const urb of this.#inflight.values()) this.#watch(urb);
       this.reaper.watch(true);
       return;
     }
@@ -246,20 +273,32 @@ export class UrbQueue {
     }
   }
 
-  /** Starts the timeout and abort watch of a URB. */
+  /**
+   * Gives a URB its time limit and abort signal. While the main thread reaps, each of its turns
+   * checks them; once the reaper thread waits, a timer and an abort listener watch it (#watch).
+   */
   arm(urb: Urb, options: TransferOptions): void {
     urb.cleanup?.();
+    urb.cleanup = undefined;
     // A status read taken after it was reaped (it came with the data) needs no watch.
     if (this.#inflight.get(urb.address) !== urb) return;
-    const timer = setTimeout(() => this.cancel(urb, 'timeout'), options.timeoutMs);
-    const signal = options.signal;
+    urb.deadline = performance.now() + options.timeoutMs;
+    urb.signal = options.signal;
+    if (options.signal?.aborted === true) this.cancel(urb, 'abort');
+    else if (this.#handedOff) this.#watch(urb);
+  }
+
+  /** A timer for the URB's time limit and a listener on its signal (the main thread no longer polls). */
+  #watch(urb: Urb): void {
+    if (urb.cleanup !== undefined || urb.cancelled !== undefined) return;
+    const timer = setTimeout(() => this.cancel(urb, 'timeout'), Math.max(0, urb.deadline - performance.now()));
+    const signal = urb.signal;
     const onAbort = (): void => this.cancel(urb, 'abort');
     signal?.addEventListener('abort', onAbort, { once: true });
     urb.cleanup = () => {
       clearTimeout(timer);
       signal?.removeEventListener('abort', onAbort);
     };
-    if (signal?.aborted === true) onAbort();
   }
 
   /** DISCARDURB: the kernel unlinks it and it completes with -ECONNRESET/-ENOENT (or it had completed already). */
@@ -305,6 +344,7 @@ export class UrbQueue {
   }
 
   #complete(urb: Urb, completion: UrbCompletion): void {
+    this.timeline?.push({ t: performance.now(), event: 'reap', endpoint: urb.endpoint, length: completion.actualLength });
     this.#inflight.delete(urb.address);
     this.#freeSlots.push(urb.slot);
     urb.cleanup?.();
