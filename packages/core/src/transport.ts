@@ -28,14 +28,14 @@ export interface MscTransport {
 
   /**
    * True when several transfers may be pending on one pipe and the platform
-   * runs them in submission order (Linux usbfs URBs). The engine then hands
-   * over a command's stages together instead of one round trip each: the
-   * data-out right behind the CBW and, on a device that NAKs early IN tokens
-   * (learned from the early status read), the data-in and status reads right
-   * after the CBW (BOT 1.0 §5: each stage follows the previous one on its
-   * pipe). Results are still checked stage by stage, and a stage that does not
-   * end as expected has the stages queued behind it cancelled before any
-   * recovery. Implies `concurrentPipes`. Default false.
+   * runs them in submission order (Linux usbfs URBs). The engine then submits
+   * a command's data-out right behind its CBW (and, with `concurrentPipes`,
+   * its status read with them) instead of waiting a round trip for the CBW
+   * (BOT 1.0 §5: the data follows the CBW on the same pipe). Results are still
+   * checked stage by stage, and a failed CBW has the transfers queued behind
+   * it cancelled before reset recovery. No IN read goes ahead of the CBW or
+   * behind a data-in stage, as in Linux's usb-storage (QEMU's emulated device
+   * stalls the first and its xHCI never runs the second). Default false.
    */
   readonly queuesTransfers?: boolean;
 

@@ -128,13 +128,8 @@ export class BotEngine {
   readonly #tracer: Tracer | undefined;
   readonly #recoveryTimeoutMs: number;
   #earlyStatus: boolean;
-  /** The transport queues transfers on one pipe (`MscTransport.queuesTransfers`): a command's stages go together. */
+  /** The transport queues transfers on one pipe (`MscTransport.queuesTransfers`): a data-out follows its CBW at once. */
   readonly #queues: boolean;
-  /**
-   * An early status read has brought a CSW on this device: it NAKs IN tokens until it has
-   * something to send, so a data-in read may be queued before it has seen the CBW too.
-   */
-  #earlyProven = false;
   /** Checks each CSW; holds the learned signature and the learned ignore-residue (status.ts). */
   readonly #status: CswInterpreter;
 
@@ -287,9 +282,8 @@ export class BotEngine {
     const deadline = now() + req.timeoutMs;
     const tracer = this.#tracer?.active ? this.#tracer : undefined;
     let early: Promise<BulkInResult> | undefined;
-    // Stages submitted with the CBW (MscTransport.queuesTransfers): the data-out, or the data-in read.
+    // The data-out submitted with the CBW (MscTransport.queuesTransfers).
     let queuedOut: Promise<BulkOutResult> | undefined;
-    let queuedIn: Promise<BulkInResult> | undefined;
     // The transfers submitted ahead of their turn share a signal, so a failed CBW or data stage can
     // cancel them (the device may never answer them); the caller's signal is forwarded to it.
     let earlyCancel: AbortController | undefined;
@@ -300,12 +294,12 @@ export class BotEngine {
       if (tracer) tracer.emit({ type: 'cbw', id, tag, bytes: this.#cbw.slice(), time: now() });
       const cbwOptions = this.#stageOptions(req, deadline);
       const sending = this.#transport.bulkOut(this.#cbw, cbwOptions);
-      const dataIn = req.direction === 'in' && req.length > 0;
-      // A data-in read ahead of the CBW only on a device that NAKs early IN tokens, and not right
-      // after a reset: the abandoned command's CSW may come first (see #isAbandonedCsw).
-      const queueIn = dataIn && this.#queues && this.#earlyStatus && this.#earlyProven && this.#abandonedTag === undefined;
+      // No data-in read goes ahead of the CBW or of the data stage, as Linux's usb-storage: QEMU's
+      // usb-storage stalls an IN token that comes before the CBW (indistinguishable from a data
+      // stall, §6.7.2), its xHCI never runs a status read queued behind an asynchronous data-in,
+      // and on EHCI it aborted on one (dev-storage.c's residue assertion).
       const queueOut = req.direction === 'out' && req.length > 0 && this.#queues;
-      const statusEarly = this.#earlyStatus && (!dataIn || queueIn);
+      const statusEarly = this.#earlyStatus && (req.direction !== 'in' || req.length === 0);
       if (queueOut || statusEarly) {
         // The IN pipe is idle until the CSW: ask for it now; the device NAKs until it is ready.
         // Same options as the CBW, so nothing can throw between submitting them.
@@ -321,11 +315,9 @@ export class BotEngine {
         const ahead = { timeoutMs: cbwOptions.timeoutMs, signal: cancel.signal };
         // BOT 1.0 §5: CBW, then the data stage, then the CSW, each after the other on its pipe.
         if (queueOut) queuedOut = this.#transport.bulkOut(req.data ?? EMPTY, ahead);
-        if (queueIn) queuedIn = this.#transport.bulkIn(req.length, req.into === undefined ? ahead : { ...ahead, into: req.into });
         if (statusEarly) early = this.#transport.bulkIn(CSW_LENGTH, { ...ahead, into: this.#csw });
         // Each is read (or waited for) below, on every path.
         queuedOut?.catch(() => undefined);
-        queuedIn?.catch(() => undefined);
         early?.catch(() => undefined);
       }
       const sent = await sending;
@@ -347,19 +339,7 @@ export class BotEngine {
       if (requested > 0 && req.direction === 'in') {
         const start = tracer ? now() : 0;
         const into = req.into;
-        let r = queuedIn === undefined ? await this.#transport.bulkIn(requested, this.#stageOptions(req, deadline, into)) : await queuedIn;
-        if (
-          queuedIn !== undefined &&
-          (r.status === 'stall' || (r.status === 'ok' && r.data.length === CSW_LENGTH && requested > CSW_LENGTH && this.#status.looksLikeOurCsw(r.data, tag)))
-        ) {
-          // The status read queued behind the data has nothing to read: after a stall the CSW
-          // comes only after CLEAR_HALT (§6.7.2), and a device that skipped the data stage sent
-          // its CSW already. Nothing can reach it meanwhile, so cancelling it loses nothing.
-          earlyCancel?.abort(new AbortError('The queued status read was cancelled: the data stage did not end with data'));
-          earlyCancel = undefined;
-          if (early !== undefined) await settled(early);
-          early = undefined;
-        }
+        let r = await this.#transport.bulkIn(requested, this.#stageOptions(req, deadline, into));
         if (this.#isAbandonedCsw(r.status, r.data, requested)) {
           // The abandoned command's CSW came first; this command's data follows it.
           this.#traceRecovery(id, 'retry-csw', true, 'discarded the CSW of the command abandoned by the last reset');
@@ -402,7 +382,7 @@ export class BotEngine {
       // --- Status transport (BOT 1.0 §5.2, §6.3) ---
       if (csw === undefined) {
         const start = tracer ? now() : 0;
-        csw = await this.#readCsw(req, deadline, id, tag, early, queuedIn !== undefined);
+        csw = await this.#readCsw(req, deadline, id, tag, early);
         if (tracer) this.#traceCsw(tracer, id, csw, start);
       } else if (tracer) {
         this.#traceCsw(tracer, id, csw, now());
@@ -427,7 +407,7 @@ export class BotEngine {
         // idle pipes.
         earlyCancel.abort(new AbortError('The transfers queued ahead were cancelled: the command failed before its status stage'));
         earlyCancel = undefined;
-        for (const ahead of [queuedOut, queuedIn, early]) if (ahead !== undefined) await settled(ahead);
+        for (const ahead of [queuedOut, early]) if (ahead !== undefined) await settled(ahead);
       }
       throw await this.#fail(thrown, req, id);
     } finally {
@@ -476,17 +456,9 @@ export class BotEngine {
 
   /**
    * Reads the 13-byte CSW: one retry after a stall (§6.7.2), one after a zero-length read (Linux).
-   * `early` is a status read submitted with the CBW, used as the first read; `afterData`: it was
-   * queued behind the data-in read, so a stall is the status stage's own (§6.7.2), not an early token's.
+   * `early` is a status read submitted with the CBW, used as the first read.
    */
-  async #readCsw(
-    req: BotCommandRequest,
-    deadline: number,
-    id: number,
-    tag: number,
-    early: Promise<BulkInResult> | undefined,
-    afterData: boolean,
-  ): Promise<Uint8Array> {
+  async #readCsw(req: BotCommandRequest, deadline: number, id: number, tag: number, early: Promise<BulkInResult> | undefined): Promise<Uint8Array> {
     let stallRetried = false;
     let zeroRetried = false;
     let staleDropped = false;
@@ -496,8 +468,7 @@ export class BotEngine {
       if (first !== undefined) {
         r = await first;
         first = undefined;
-        if (r.status === 'ok' && r.data.length === CSW_LENGTH) this.#earlyProven = true;
-        if (r.status === 'stall' && !afterData) {
+        if (r.status === 'stall') {
           // The device stalled an IN token that came before its CSW was ready instead of
           // NAKing it (QEMU's usb-storage does). Recover it as a status-stage stall and read
           // the status only after the data stage from now on.

@@ -42,6 +42,8 @@ const ADDRESS_STRIDE = 1n << 32n;
 export class FakeUsbfsKernel implements UsbfsSys {
   /** Every ioctl, e.g. "SUBMITURB ep=0x81 len=13 hold", "DISCARDURB ep=0x81", "CLEAR_HALT 0x81". */
   readonly log: string[] = [];
+  /** Bulk and control URBs in the order they were submitted and finished: "submit ep=0x2 len=31", "done ep=0x2". */
+  readonly order: string[] = [];
   /** What a real kernel/HC would punish: CLEAR_HALT with URBs queued (xHCI), buffers written after reap. */
   readonly violations: string[] = [];
   /** errno for the next call of an ioctl (by name) or 'open'. */
@@ -199,6 +201,7 @@ export class FakeUsbfsKernel implements UsbfsSys {
       discarded: false,
     };
     this.log.push(`SUBMITURB ep=0x${endpoint.toString(16)} len=${length}${hold ? ' hold' : ''}`);
+    this.order.push(`submit ep=0x${endpoint.toString(16)} len=${length}`);
     this.#urbs.set(address, urb);
     const queue = this.#queues.get(endpoint) ?? [];
     this.#queues.set(endpoint, queue);
@@ -275,6 +278,7 @@ export class FakeUsbfsKernel implements UsbfsSys {
 
   #finish(urb: FakeUrb, status: number, actual: number): void {
     urb.state = 'done';
+    this.order.push(`done ep=0x${urb.endpoint.toString(16)}`);
     const view = new DataView(this.#at(urb.address, UsbfsSize.urb).buffer, this.#at(urb.address, UsbfsSize.urb).byteOffset, UsbfsSize.urb);
     view.setInt32(UrbOffset.status, status, true);
     view.setInt32(UrbOffset.actualLength, actual, true);

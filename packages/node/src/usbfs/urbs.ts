@@ -233,16 +233,17 @@ export class UrbQueue {
   readonly #pump = (): void => {
     this.#pumping = false;
     if (this.#handedOff) return;
-    this.#reapCompleted();
-    if (this.#inflight.size === 0 || this.#handedOff) return;
     const t = performance.now();
-    // Time limits and aborts of what is still in flight, checked here rather than by a timer and
-    // a listener per URB (which cost more than the reaping itself); armed for real at hand-off.
+    // Time limits and aborts, checked here rather than by a timer and a listener per URB (which
+    // cost more than the reaping itself; armed for real at hand-off), and before reaping, as a
+    // timer would have fired first: a URB that ends as its time runs out counts as timed out.
     for (const urb of this.#inflight.values()) {
       if (urb.cancelled !== undefined) continue;
       if (urb.signal?.aborted === true) this.cancel(urb, 'abort');
       else if (t >= urb.deadline) this.cancel(urb, 'timeout');
     }
+    this.#reapCompleted();
+    if (this.#inflight.size === 0 || this.#handedOff) return;
     if (t >= this.#reapUntil) {
       this.#handedOff = true;
       this.stats.handOffs++;
