@@ -44,3 +44,4 @@ export {
   REMOTE_PROTOCOL_VERSION,
 } from './remote/frames.js';
 export { createPortPair, LENGTH_PREFIX_BYTES, LengthPrefixedDecoder, lengthPrefixed } from './remote/port.js';
+export { endedInFull } from './transport.js';

@@ -35,7 +35,9 @@ export interface MscTransport {
    * checked stage by stage, and a failed CBW has the transfers queued behind
    * it cancelled before reset recovery. No IN read goes ahead of the CBW or
    * behind a data-in stage, as in Linux's usb-storage (QEMU's emulated device
-   * stalls the first and its xHCI never runs the second). Default false.
+   * stalls the first and its xHCI never runs the second): the next stage is
+   * submitted the moment the one before it ended in full (`TransferOptions.chained`),
+   * by the transport, without a round trip through the engine. Default false.
    */
   readonly queuesTransfers?: boolean;
 
@@ -111,6 +113,25 @@ export interface TransferOptions {
   timeoutMs: number;
   /** Aborts the transfer; the promise rejects with AbortError once the transfer is no longer pending. */
   signal?: AbortSignal;
+  /**
+   * Only where `MscTransport.queuesTransfers`: submit this transfer the moment the transfer requested
+   * just before it has ended in full ({@link endedInFull}), without a round trip through the caller;
+   * if that one ends otherwise, this one is never submitted and rejects with AbortError
+   * (`details.notSubmitted`). The engine uses it for the next stage of a command (BOT 1.0 §5).
+   */
+  chained?: boolean;
+}
+
+/**
+ * Whether a bulk transfer ended so that the next stage of its command may follow at once: an OUT
+ * transfer sent every byte; an IN transfer ended without stall, babble or error, and not with
+ * exactly a CSW's 13 bytes where more were asked for (a device that skipped the data stage sends
+ * its CSW there, BOT 1.0 §6.7.2; the engine decides what that was). Shared by the engine and the
+ * transports that chain, so both apply one rule.
+ */
+export function endedInFull(pipe: 'in' | 'out', requested: number, ok: boolean, actual: number): boolean {
+  if (!ok) return false;
+  return pipe === 'out' ? actual === requested : !(actual === 13 && requested > 13);
 }
 
 /** Options of `MscTransport.bulkIn`: `into` is a buffer the data may be read into directly, avoiding a copy. */

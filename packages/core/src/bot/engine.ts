@@ -12,13 +12,14 @@ import {
 import { checkTimeout } from '../timer.js';
 import type { RecoveryStep, Tracer } from '../trace.js';
 import { now } from '../trace.js';
-import type { BulkInResult, BulkOutResult, MscTransport, TransferOptions } from '../transport.js';
+import { type BulkInResult, type BulkOutResult, endedInFull, type MscTransport, type TransferOptions } from '../transport.js';
 import { abortReason } from './abort.js';
 import { BotFault } from './fault.js';
+import { validateCommand, writeCbw } from './request.js';
 import { resetRecovery } from './reset-recovery.js';
 import { CswInterpreter, u32le } from './status.js';
 import { settled, transferOptions, transferTimeout } from './transfers.js';
-import { CBW_FLAG_DATA_IN, CBW_LENGTH, CBW_SIGNATURE, CbwOffset, CSW_LENGTH, CswOffset } from './wire.js';
+import { CBW_LENGTH, CSW_LENGTH, CswOffset } from './wire.js';
 
 /** One BOT command: CBW -> optional data stage -> CSW. */
 export interface BotCommandRequest {
@@ -199,7 +200,7 @@ export class BotEngine {
    * (both also told to `onFailure`; the engine itself does not refuse later commands).
    */
   async command(req: BotCommandRequest): Promise<BotCommandResult> {
-    this.#validate(req);
+    validateCommand(req);
     if (this.#busy) {
       throw new InvalidArgumentError('BotEngine.command() called while another command is in flight; run commands through CommandQueue');
     }
@@ -258,23 +259,6 @@ export class BotEngine {
     }
   }
 
-  #validate(req: BotCommandRequest): void {
-    const { lun, cdb, direction, length } = req;
-    if (!Number.isInteger(lun) || lun < 0 || lun > 15) throw new InvalidArgumentError(`LUN ${lun} is out of range 0-15 (BOT 1.0 §5.1)`);
-    if (cdb.length < 1 || cdb.length > 16) throw new InvalidArgumentError(`CDB length ${cdb.length} is out of range 1-16 (BOT 1.0 §5.1)`);
-    if (!Number.isInteger(length) || length < 0 || length > 0xffffffff) {
-      throw new InvalidArgumentError(`transfer length ${length} does not fit dCBWDataTransferLength (32 bits)`);
-    }
-    if (direction === 'none' && length !== 0) throw new InvalidArgumentError(`direction 'none' needs length 0, got ${length}`);
-    if (direction === 'out' && (req.data === undefined || req.data.length !== length)) {
-      throw new InvalidArgumentError(`data-out needs exactly ${length} bytes of data, got ${req.data?.length ?? 'none'}`);
-    }
-    if (direction === 'in' && req.into !== undefined && req.into.length < length) {
-      throw new InvalidArgumentError(`'into' holds ${req.into.length} bytes, fewer than the ${length} requested`);
-    }
-    checkTimeout('timeoutMs', req.timeoutMs);
-  }
-
   async #exchange(req: BotCommandRequest): Promise<BotCommandResult> {
     this.#tag = this.#tag >= 0xffffffff ? 1 : this.#tag + 1;
     const tag = this.#tag;
@@ -282,25 +266,30 @@ export class BotEngine {
     const deadline = now() + req.timeoutMs;
     const tracer = this.#tracer?.active ? this.#tracer : undefined;
     let early: Promise<BulkInResult> | undefined;
-    // The data-out submitted with the CBW (MscTransport.queuesTransfers).
+    // With MscTransport.queuesTransfers: the data-out queued behind the CBW, and the stages the
+    // transport submits the moment the one before ended in full (TransferOptions.chained).
     let queuedOut: Promise<BulkOutResult> | undefined;
+    let chainedIn: Promise<BulkInResult> | undefined;
+    let chainedStatus: Promise<BulkInResult> | undefined;
     // The transfers submitted ahead of their turn share a signal, so a failed CBW or data stage can
     // cancel them (the device may never answer them); the caller's signal is forwarded to it.
     let earlyCancel: AbortController | undefined;
     let unlinkEarly: (() => void) | undefined;
     try {
       // --- Command transport (BOT 1.0 §5.1, §6.2) ---
-      this.#encodeCbw(tag, req);
+      writeCbw(this.#cbwView, tag, req);
       if (tracer) tracer.emit({ type: 'cbw', id, tag, bytes: this.#cbw.slice(), time: now() });
       const cbwOptions = this.#stageOptions(req, deadline);
       const sending = this.#transport.bulkOut(this.#cbw, cbwOptions);
       // No data-in read goes ahead of the CBW or of the data stage, as Linux's usb-storage: QEMU's
       // usb-storage stalls an IN token that comes before the CBW (indistinguishable from a data
       // stall, §6.7.2), its xHCI never runs a status read queued behind an asynchronous data-in,
-      // and on EHCI it aborted on one (dev-storage.c's residue assertion).
+      // and on EHCI it aborted on one (dev-storage.c's residue assertion). Chained, each IN stage
+      // is submitted only once the stage before it ended, like Linux, but without a round trip here.
+      const dataIn = req.direction === 'in' && req.length > 0;
       const queueOut = req.direction === 'out' && req.length > 0 && this.#queues;
-      const statusEarly = this.#earlyStatus && (req.direction !== 'in' || req.length === 0);
-      if (queueOut || statusEarly) {
+      const statusEarly = this.#earlyStatus && !dataIn;
+      if (queueOut || statusEarly || this.#queues) {
         // The IN pipe is idle until the CSW: ask for it now; the device NAKs until it is ready.
         // Same options as the CBW, so nothing can throw between submitting them.
         const cancel = this.#spareEarlyCancel ?? new AbortController();
@@ -313,12 +302,19 @@ export class BotEngine {
           unlinkEarly = () => signal.removeEventListener('abort', forward);
         }
         const ahead = { timeoutMs: cbwOptions.timeoutMs, signal: cancel.signal };
+        const chained = { ...ahead, chained: true };
         // BOT 1.0 §5: CBW, then the data stage, then the CSW, each after the other on its pipe.
         if (queueOut) queuedOut = this.#transport.bulkOut(req.data ?? EMPTY, ahead);
         if (statusEarly) early = this.#transport.bulkIn(CSW_LENGTH, { ...ahead, into: this.#csw });
+        else if (this.#queues) {
+          if (dataIn) chainedIn = this.#transport.bulkIn(req.length, req.into === undefined ? chained : { ...chained, into: req.into });
+          chainedStatus = this.#transport.bulkIn(CSW_LENGTH, { ...chained, into: this.#csw });
+        }
         // Each is read (or waited for) below, on every path.
         queuedOut?.catch(() => undefined);
         early?.catch(() => undefined);
+        chainedIn?.catch(() => undefined);
+        chainedStatus?.catch(() => undefined);
       }
       const sent = await sending;
       if (sent.status === 'stall') {
@@ -339,7 +335,12 @@ export class BotEngine {
       if (requested > 0 && req.direction === 'in') {
         const start = tracer ? now() : 0;
         const into = req.into;
-        let r = await this.#transport.bulkIn(requested, this.#stageOptions(req, deadline, into));
+        let r = chainedIn === undefined ? await this.#transport.bulkIn(requested, this.#stageOptions(req, deadline, into)) : await chainedIn;
+        if (chainedStatus !== undefined && !endedInFull('in', requested, r.status === 'ok', r.data.length)) {
+          // Not submitted: the status stage goes the usual way below.
+          await settled(chainedStatus);
+          chainedStatus = undefined;
+        }
         if (this.#isAbandonedCsw(r.status, r.data, requested)) {
           // The abandoned command's CSW came first; this command's data follows it.
           this.#traceRecovery(id, 'retry-csw', true, 'discarded the CSW of the command abandoned by the last reset');
@@ -370,6 +371,10 @@ export class BotEngine {
       } else if (requested > 0 && req.direction === 'out') {
         const start = tracer ? now() : 0;
         const r = await (queuedOut ?? this.#transport.bulkOut(req.data ?? EMPTY, this.#stageOptions(req, deadline)));
+        if (chainedStatus !== undefined && !endedInFull('out', requested, r.status === 'ok', r.bytesWritten)) {
+          await settled(chainedStatus);
+          chainedStatus = undefined;
+        }
         transferred = Math.min(Math.max(r.bytesWritten, 0), requested);
         if (tracer)
           tracer.emit({ type: 'data', id, direction: 'out', requested, actual: transferred, status: r.status, time: now(), durationMs: now() - start });
@@ -382,7 +387,7 @@ export class BotEngine {
       // --- Status transport (BOT 1.0 §5.2, §6.3) ---
       if (csw === undefined) {
         const start = tracer ? now() : 0;
-        csw = await this.#readCsw(req, deadline, id, tag, early);
+        csw = await this.#readCsw(req, deadline, id, tag, early ?? chainedStatus, early === undefined);
         if (tracer) this.#traceCsw(tracer, id, csw, start);
       } else if (tracer) {
         this.#traceCsw(tracer, id, csw, now());
@@ -407,7 +412,7 @@ export class BotEngine {
         // idle pipes.
         earlyCancel.abort(new AbortError('The transfers queued ahead were cancelled: the command failed before its status stage'));
         earlyCancel = undefined;
-        for (const ahead of [queuedOut, early]) if (ahead !== undefined) await settled(ahead);
+        for (const ahead of [queuedOut, early, chainedIn, chainedStatus]) if (ahead !== undefined) await settled(ahead);
       }
       throw await this.#fail(thrown, req, id);
     } finally {
@@ -415,20 +420,6 @@ export class BotEngine {
       // A signal that never fired can serve the next command (transports drop their listener once a transfer settles).
       if (earlyCancel !== undefined && !earlyCancel.signal.aborted) this.#spareEarlyCancel = earlyCancel;
     }
-  }
-
-  #encodeCbw(tag: number, req: BotCommandRequest): void {
-    const cbw = this.#cbw;
-    const view = this.#cbwView;
-    const length = req.direction === 'none' ? 0 : req.length;
-    view.setUint32(CbwOffset.signature, CBW_SIGNATURE, true);
-    view.setUint32(CbwOffset.tag, tag, true);
-    view.setUint32(CbwOffset.dataTransferLength, length, true);
-    cbw[CbwOffset.flags] = req.direction === 'in' && length > 0 ? CBW_FLAG_DATA_IN : 0x00;
-    cbw[CbwOffset.lun] = req.lun;
-    cbw[CbwOffset.cdbLength] = req.cdb.length;
-    cbw.fill(0, CbwOffset.cdb);
-    cbw.set(req.cdb, CbwOffset.cdb);
   }
 
   /** Options for the next transfer of a command: the remaining time, or a TimeoutError if none is left. */
@@ -456,9 +447,17 @@ export class BotEngine {
 
   /**
    * Reads the 13-byte CSW: one retry after a stall (§6.7.2), one after a zero-length read (Linux).
-   * `early` is a status read submitted with the CBW, used as the first read.
+   * `early` is a status read already submitted, used as the first read: with the CBW, or (`chained`)
+   * by the transport once the stage before it ended, so a stall is the status stage's own (§6.7.2).
    */
-  async #readCsw(req: BotCommandRequest, deadline: number, id: number, tag: number, early: Promise<BulkInResult> | undefined): Promise<Uint8Array> {
+  async #readCsw(
+    req: BotCommandRequest,
+    deadline: number,
+    id: number,
+    tag: number,
+    early: Promise<BulkInResult> | undefined,
+    chained: boolean,
+  ): Promise<Uint8Array> {
     let stallRetried = false;
     let zeroRetried = false;
     let staleDropped = false;
@@ -468,7 +467,7 @@ export class BotEngine {
       if (first !== undefined) {
         r = await first;
         first = undefined;
-        if (r.status === 'stall') {
+        if (r.status === 'stall' && !chained) {
           // The device stalled an IN token that came before its CSW was ready instead of
           // NAKing it (QEMU's usb-storage does). Recover it as a status-stage stall and read
           // the status only after the data stage from now on.

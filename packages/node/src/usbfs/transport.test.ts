@@ -253,7 +253,8 @@ describe('UsbfsTransport under MscDevice (BOT device model behind a fake usbfs k
   });
 
   // MscTransport.queuesTransfers: the engine hands over a command's stages together (BOT 1.0 §5).
-  const submissions = (log: string[]): string[] => log.filter((l) => l.startsWith('SUBMITURB') || l.startsWith('REAP') || l.startsWith('CLEAR') || l.startsWith('DISCARD'));
+  const submissions = (log: string[]): string[] =>
+    log.filter((l) => l.startsWith('SUBMITURB') || l.startsWith('REAP') || l.startsWith('CLEAR') || l.startsWith('DISCARD'));
 
   it('as shipped a WRITE goes as CBW + data-out + status read together; a READ as CBW, then data, then status, as Linux', async () => {
     const { kernel, open } = await setup();
@@ -282,6 +283,111 @@ describe('UsbfsTransport under MscDevice (BOT device model behind a fake usbfs k
     await device.write(0, new Uint8Array(512));
     expect(kernel.order).toEqual(['submit ep=0x2 len=31', 'submit ep=0x2 len=512', 'done ep=0x2', 'done ep=0x2', 'submit ep=0x81 len=13', 'done ep=0x81']);
     expect(kernel.violations).toEqual([]);
+    await device.close();
+  });
+
+  it('chained stages: the data-in and status reads are submitted from the reaping turn that saw the stage before end, before its promise settles', async () => {
+    const { kernel, transport } = await (async () => {
+      const ctx = await setup();
+      return { ...ctx, transport: await ctx.open() };
+    })();
+    const into = new Uint8Array(512);
+    const sent = transport.bulkOut(cbw(1, 512, 'in', READ10_ONE_BLOCK), opts);
+    const data = transport.bulkIn(512, { ...opts, into, chained: true });
+    const status = transport.bulkIn(13, { ...opts, chained: true });
+    expect((await sent).status).toBe('ok');
+    // Nothing of the engine ran between the CBW's end and the data-in's submission.
+    expect(kernel.order.slice(0, 3)).toEqual(['submit ep=0x2 len=31', 'done ep=0x2', 'submit ep=0x81 len=512']);
+    expect((await data).data).toHaveLength(512);
+    expect((await status).data).toHaveLength(13);
+    expect(kernel.order).toEqual(['submit ep=0x2 len=31', 'done ep=0x2', 'submit ep=0x81 len=512', 'done ep=0x81', 'submit ep=0x81 len=13', 'done ep=0x81']);
+    await transport.close();
+  });
+
+  it('chained stages: a stage that does not end in full (stalled CBW, stalled data-in) leaves the next one unsubmitted, rejected AbortError (notSubmitted)', async () => {
+    const ctx = await setup();
+    const transport = await ctx.open();
+    const { kernel } = ctx;
+    kernel.urbOutcomes.set(0x02, [{ status: -Errno.EPIPE, actual: 0 }]);
+    const sent = transport.bulkOut(cbw(1, 512, 'in', READ10_ONE_BLOCK), opts);
+    const data = transport.bulkIn(512, { ...opts, chained: true }).catch((e: unknown) => e);
+    const status = transport.bulkIn(13, { ...opts, chained: true }).catch((e: unknown) => e);
+    expect((await sent).status).toBe('stall');
+    for (const e of [await data, await status]) {
+      expect(e).toBeInstanceOf(AbortError);
+      expect((e as AbortError).details?.notSubmitted).toBe(true);
+    }
+    expect(kernel.order).toEqual(['submit ep=0x2 len=31', 'done ep=0x2']);
+    await transport.clearHalt('out', opts);
+    kernel.order.length = 0;
+    kernel.urbOutcomes.set(0x81, [{ status: -Errno.EPIPE, actual: 0 }]);
+    const sent2 = transport.bulkOut(cbw(2, 512, 'in', READ10_ONE_BLOCK), opts);
+    const data2 = transport.bulkIn(512, { ...opts, chained: true });
+    const status2 = transport.bulkIn(13, { ...opts, chained: true }).catch((e: unknown) => e);
+    await sent2;
+    expect((await data2).status).toBe('stall');
+    expect(((await status2) as AbortError).details?.notSubmitted).toBe(true);
+    expect(kernel.order).toEqual(['submit ep=0x2 len=31', 'done ep=0x2', 'submit ep=0x81 len=512', 'done ep=0x81']);
+    expect(kernel.violations).toEqual([]);
+    await transport.close();
+  });
+
+  it('as shipped on a device without early status reads, a TEST UNIT READY costs one engine round trip: the status read is chained to the CBW', async () => {
+    const { kernel, open } = await setup();
+    const transport = await open();
+    const device = await MscDevice.open(transport, { earlyStatus: false });
+    kernel.order.length = 0;
+    let settledAt = -1;
+    const bulkOut = transport.bulkOut.bind(transport);
+    transport.bulkOut = (data, options) =>
+      bulkOut(data, options).then((r) => {
+        settledAt = kernel.order.length;
+        return r;
+      });
+    await device.testUnitReady();
+    expect(kernel.order).toEqual(['submit ep=0x2 len=31', 'done ep=0x2', 'submit ep=0x81 len=13', 'done ep=0x81']);
+    // The status read was submitted before the CBW's promise settled.
+    expect(settledAt).toBeGreaterThanOrEqual(3);
+    await device.close();
+  });
+
+  it('chained status read, short data then a stalled status read (f_mass_storage, BOT 1.0 §6.7.2 case 5): CLEAR_HALT, the status again; early status stays on', async () => {
+    const { kernel, open } = await setup({ sim: { stallOnShortDataIn: true } });
+    const device = await MscDevice.open(await open());
+    await device.testUnitReady();
+    kernel.log.length = 0;
+    const r = await device.run(inquiry({ allocationLength: 255 }));
+    expect(r.vendor).toBeDefined();
+    expect(submissions(kernel.log)).toEqual([
+      'SUBMITURB ep=0x2 len=31',
+      'SUBMITURB ep=0x81 len=255',
+      'SUBMITURB ep=0x81 len=13',
+      'CLEAR_HALT 0x81',
+      'SUBMITURB ep=0x81 len=13',
+    ]);
+    // A stalled status read after the data stage is the status stage's own stall, not an early IN token's.
+    expect(device.earlyStatus).toBe(true);
+    expect(kernel.violations).toEqual([]);
+    await device.close();
+  });
+
+  it('chained status read, a stalled data-in (BOT 1.0 §6.7.2): the status read is never submitted; CLEAR_HALT, then it is', async () => {
+    const { kernel, open } = await setup();
+    const device = await MscDevice.open(await open());
+    await device.testUnitReady();
+    await device.read(0, 1);
+    kernel.log.length = 0;
+    kernel.urbOutcomes.set(0x81, [{ status: -Errno.EPIPE, actual: 0 }]);
+    await expect(device.read(0, 1)).rejects.toThrow();
+    expect(submissions(kernel.log).slice(0, 4)).toEqual([
+      'SUBMITURB ep=0x2 len=31',
+      'SUBMITURB ep=0x81 len=512',
+      'CLEAR_HALT 0x81',
+      'SUBMITURB ep=0x81 len=13',
+    ]);
+    expect(kernel.violations).toEqual([]);
+    await device.testUnitReady();
+    expect(await device.read(0, 1)).toHaveLength(512);
     await device.close();
   });
 
@@ -396,36 +502,42 @@ describe('UsbfsTransport: every errno usbfs reports', () => {
 
   // The main thread checks time limits and aborts while it reaps (1000: the whole time), timers and
   // listeners watch once the reaper thread waits (0: from the start; 20, as shipped: after 20 ms).
-  it.each([20, 0, 1000])('timeout: DISCARDURB, then the URB completes with ECONNRESET and the promise rejects TimeoutError only after the reap (mainThreadReapMs %i)', async (mainThreadReapMs) => {
-    const { kernel, transport } = await raw({ mainThreadReapMs });
-    kernel.urbOutcomes.set(0x81, [{ status: 0, hang: true }]);
-    const started = Date.now();
-    const error = await transport.bulkIn(13, { timeoutMs: 30 }).catch((e: unknown) => e);
-    expect(error).toBeInstanceOf(TimeoutError);
-    expect(Date.now() - started).toBeLessThan(50 + 30);
-    expect(kernel.log).toContain('DISCARDURB ep=0x81');
-    expect(kernel.inflight).toBe(0);
-    await transport.close();
-  });
+  it.each([20, 0, 1000])(
+    'timeout: DISCARDURB, then the URB completes with ECONNRESET and the promise rejects TimeoutError only after the reap (mainThreadReapMs %i)',
+    async (mainThreadReapMs) => {
+      const { kernel, transport } = await raw({ mainThreadReapMs });
+      kernel.urbOutcomes.set(0x81, [{ status: 0, hang: true }]);
+      const started = Date.now();
+      const error = await transport.bulkIn(13, { timeoutMs: 30 }).catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(TimeoutError);
+      expect(Date.now() - started).toBeLessThan(50 + 30);
+      expect(kernel.log).toContain('DISCARDURB ep=0x81');
+      expect(kernel.inflight).toBe(0);
+      await transport.close();
+    },
+  );
 
-  it.each([20, 0, 1000])('abort mid-read: settles within 50 ms with AbortError, nothing left in flight, the pipe works again (mainThreadReapMs %i)', async (mainThreadReapMs) => {
-    const { kernel, transport } = await raw({ statusAhead: true, mainThreadReapMs });
-    kernel.urbOutcomes.set(0x81, [{ status: 0, hang: true }]);
-    const controller = new AbortController();
-    const pending = transport.bulkIn(4096, { timeoutMs: 60_000, signal: controller.signal, into: new Uint8Array(4096) });
-    await new Promise((resolve) => setTimeout(resolve, 5));
-    const t0 = performance.now();
-    controller.abort(new Error('user'));
-    const error = await pending.catch((e: unknown) => e);
-    expect(performance.now() - t0).toBeLessThan(50);
-    expect(error).toBeInstanceOf(AbortError);
-    expect(kernel.inflight).toBe(0);
-    // Both the data URB and the status read queued behind it were discarded (the later one first).
-    expect(kernel.log.filter((l) => l === 'DISCARDURB ep=0x81')).toHaveLength(2);
-    kernel.urbOutcomes.set(0x81, [{ status: 0, data: new Uint8Array(13).fill(1) }]);
-    expect((await transport.bulkIn(13, opts)).data).toEqual(new Uint8Array(13).fill(1));
-    await transport.close();
-  });
+  it.each([20, 0, 1000])(
+    'abort mid-read: settles within 50 ms with AbortError, nothing left in flight, the pipe works again (mainThreadReapMs %i)',
+    async (mainThreadReapMs) => {
+      const { kernel, transport } = await raw({ statusAhead: true, mainThreadReapMs });
+      kernel.urbOutcomes.set(0x81, [{ status: 0, hang: true }]);
+      const controller = new AbortController();
+      const pending = transport.bulkIn(4096, { timeoutMs: 60_000, signal: controller.signal, into: new Uint8Array(4096) });
+      await new Promise((resolve) => setTimeout(resolve, 5));
+      const t0 = performance.now();
+      controller.abort(new Error('user'));
+      const error = await pending.catch((e: unknown) => e);
+      expect(performance.now() - t0).toBeLessThan(50);
+      expect(error).toBeInstanceOf(AbortError);
+      expect(kernel.inflight).toBe(0);
+      // Both the data URB and the status read queued behind it were discarded (the later one first).
+      expect(kernel.log.filter((l) => l === 'DISCARDURB ep=0x81')).toHaveLength(2);
+      kernel.urbOutcomes.set(0x81, [{ status: 0, data: new Uint8Array(13).fill(1) }]);
+      expect((await transport.bulkIn(13, opts)).data).toEqual(new Uint8Array(13).fill(1));
+      await transport.close();
+    },
+  );
 
   it('ENOENT/ECONNRESET not asked for by a timeout or abort is a TransportError', async () => {
     for (const errno of [Errno.ENOENT, Errno.ECONNRESET]) {

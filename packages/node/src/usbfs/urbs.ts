@@ -5,6 +5,7 @@
  * contract. `UsbfsTransport` (transport.ts) decides which transfers a BOT
  * stage needs; this file owns how they reach the kernel and come back.
  */
+
 import {
   AbortError,
   AccessDeniedError,
@@ -15,6 +16,7 @@ import {
   TransportError,
   type UsbmsError,
 } from '@usbms/core';
+import { endedInFull } from '@usbms/core/internal';
 import { decodeUrbCompletion, Errno, encodeUrb, errnoName, type UrbCompletion, UsbfsIoctl, UsbfsSize } from './abi.js';
 import { type ReaperEvent, URB_CONTEXT_HOLD, type UsbfsReaper, type UsbfsSys } from './sys.js';
 
@@ -64,9 +66,11 @@ export interface Urb {
   signal: AbortSignal | undefined;
   /** Stops the timer and abort listener armed once the reaper thread waits (see UrbQueue.arm). */
   cleanup?: (() => void) | undefined;
+  /** The request it was submitted for (its chained follower, if any). */
+  readonly request: UrbRequest;
 }
 
-/** One URB to submit in the next batch. */
+/** One URB to submit in the next batch, or once the request before it ended in full (`chained`). */
 export interface UrbRequest {
   type: number;
   endpoint: number;
@@ -75,6 +79,12 @@ export interface UrbRequest {
   options: TransferOptions | undefined;
   resolve: (urb: Urb) => void;
   reject: (error: unknown) => void;
+  /** Submit only once the request enqueued just before this one ended in full (TransferOptions.chained). */
+  chained?: boolean;
+  /** How it ended: in full (a chained follower may go), or not (it never will). */
+  ended?: 'full' | 'short';
+  /** The chained request waiting for this one to end. */
+  follower?: UrbRequest | undefined;
 }
 
 /** How a reaped URB ended, under the transport contract: stall and babble are results, the rest errors. */
@@ -121,6 +131,8 @@ export class UrbQueue {
   readonly #freeSlots: number[] = [];
   readonly #inflight = new Map<bigint, Urb>();
   #batch: UrbRequest[] = [];
+  /** The request enqueued last: a chained request follows it. */
+  #last: UrbRequest | undefined;
   #sequence = 0;
   /** REAPURBNDELAY's out argument: the reaped URB's user address. */
   readonly #reaped = new Uint8Array(UsbfsSize.pointer);
@@ -155,8 +167,24 @@ export class UrbQueue {
     return this.#batch.some((r) => r.endpoint === endpoint);
   }
 
-  /** Adds a URB to the next batch (submitted at the end of this microtask). */
+  /**
+   * Adds a URB to the next batch (submitted at the end of this microtask), or, when `chained`, has it
+   * wait for the request enqueued before it: submitted the moment that one ends in full (from the
+   * reaping turn that saw it end), never if it ends otherwise.
+   */
   enqueue(request: UrbRequest): void {
+    const previous = this.#last;
+    this.#last = request;
+    if (request.chained === true) {
+      if (previous !== undefined && previous.ended === undefined) {
+        previous.follower = request;
+        return;
+      }
+      if (previous?.ended !== 'full') {
+        this.#breakChain(request);
+        return;
+      }
+    }
     // A resolved promise rather than queueMicrotask, which wraps each callback in an AsyncResource.
     if (this.#batch.length === 0) void Promise.resolve().then(this.#flush);
     this.#batch.push(request);
@@ -164,7 +192,8 @@ export class UrbQueue {
 
   /** Queues one URB; resolves once it is submitted. */
   submit(type: number, endpoint: number, buffer: Uint8Array, hold: boolean, options: TransferOptions): Promise<Urb> {
-    return new Promise<Urb>((resolve, reject) => this.enqueue({ type, endpoint, buffer, hold, options, resolve, reject }));
+    const chained = options.chained === true;
+    return new Promise<Urb>((resolve, reject) => this.enqueue({ type, endpoint, buffer, hold, options, resolve, reject, chained }));
   }
 
   /** Submits the batch; a URB that fails to submit fails the later ones of its step too. */
@@ -175,15 +204,27 @@ export class UrbQueue {
       const r = batch[i] as UrbRequest;
       const hold = r.hold || this.#init.holdRule(r, batch, i + 1);
       try {
-        r.resolve(this.#submitNow(r.type, r.endpoint, r.buffer, hold, r.options));
+        r.resolve(this.#submitNow(r, hold));
       } catch (error) {
-        for (let j = i; j < batch.length; j++) (batch[j] as UrbRequest).reject(error);
+        for (let j = i; j < batch.length; j++) this.#fail(batch[j] as UrbRequest, error);
         return;
       }
     }
   };
 
-  #submitNow(type: number, endpoint: number, buffer: Uint8Array, hold: boolean, options: TransferOptions | undefined): Urb {
+  /** A request that will not be submitted: it rejects, and so does whatever was chained to it. */
+  #fail(request: UrbRequest, error: unknown): void {
+    request.ended = 'short';
+    request.reject(error);
+    if (request.follower !== undefined) this.#breakChain(request.follower);
+  }
+
+  #breakChain(request: UrbRequest): void {
+    this.#fail(request, new AbortError('Not submitted: the transfer before it did not end in full', { details: { notSubmitted: true } }));
+  }
+
+  #submitNow(request: UrbRequest, hold: boolean): Urb {
+    const { type, endpoint, buffer, options } = request;
     const { sys, fd, subject } = this.#init;
     if (this.#init.disconnected()) throw new DisconnectedError(`The USB device was disconnected (${subject})`);
     if (this.#init.closed()) throw new ClosedError(`The transport for ${subject} is closed`);
@@ -212,7 +253,18 @@ export class UrbQueue {
     const done = new Promise<UrbCompletion>((resolve) => {
       settle = resolve;
     });
-    const urb: Urb = { slot, address, endpoint, sequence: ++this.#sequence, buffer, done, settle, deadline: Number.POSITIVE_INFINITY, signal: undefined };
+    const urb: Urb = {
+      slot,
+      address,
+      endpoint,
+      sequence: ++this.#sequence,
+      buffer,
+      done,
+      settle,
+      deadline: Number.POSITIVE_INFINITY,
+      signal: undefined,
+      request,
+    };
     if (this.#inflight.size === 0) this.reaper.ref(true);
     this.#inflight.set(address, urb);
     if (options !== undefined) this.arm(urb, options);
@@ -349,6 +401,24 @@ export class UrbQueue {
     this.#inflight.delete(urb.address);
     this.#freeSlots.push(urb.slot);
     urb.cleanup?.();
+    const request = urb.request;
+    const full =
+      urb.cancelled === undefined &&
+      endedInFull(urb.endpoint & 0x80 ? 'in' : 'out', urb.buffer.length, completion.status === 0, Math.max(0, completion.actualLength));
+    request.ended = full ? 'full' : 'short';
+    const follower = request.follower;
+    request.follower = undefined;
+    if (follower !== undefined) {
+      // The next stage goes now, from this reaping turn: no round trip through the engine.
+      if (!full) this.#breakChain(follower);
+      else {
+        try {
+          follower.resolve(this.#submitNow(follower, false));
+        } catch (error) {
+          this.#fail(follower, error);
+        }
+      }
+    }
     if (this.#inflight.size === 0) {
       this.reaper.ref(false);
       if (this.#handedOff && this.#init.mainThreadReapMs > 0) {
