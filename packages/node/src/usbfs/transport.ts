@@ -311,8 +311,7 @@ export class UsbfsTransport implements MscTransport {
     // A new CBW or data-out means the data-in stage is over: a status read still queued
     // would take the next command's bytes.
     if (this.#ahead !== undefined) await this.#dropAhead();
-    const urb = await this.#queue(UrbType.BULK, this.#endpointOut, data, options);
-    const r = await this.#urbs.outcome(urb, options);
+    const r = await this.#urbs.transfer(UrbType.BULK, this.#endpointOut, data, options);
     if (r.kind === 'stall') return { status: 'stall', bytesWritten: r.actual };
     return { status: 'ok', bytesWritten: r.actual };
   }
@@ -337,6 +336,10 @@ export class UsbfsTransport implements MscTransport {
     }
     const buffer = options.into === undefined ? new Uint8Array(length) : options.into.subarray(0, length);
     const readAhead = this.#options.statusAhead === true && length !== CSW_BYTES && !this.#urbs.hasInflight(this.#endpointIn);
+    if (!readAhead) {
+      const r = await this.#urbs.transfer(UrbType.BULK, this.#endpointIn, buffer, options);
+      return this.#deliver(buffer.subarray(0, r.actual), r.kind, undefined);
+    }
     const urb = await this.#queue(UrbType.BULK, this.#endpointIn, buffer, options, readAhead);
     let r: { kind: 'ok' | 'stall' | 'babble'; actual: number };
     try {

@@ -20,6 +20,9 @@ import { endedInFull } from '@usbms/core/internal';
 import { decodeUrbCompletion, Errno, encodeUrb, errnoName, type UrbCompletion, UsbfsIoctl, UsbfsSize } from './abi.js';
 import { type ReaperEvent, URB_CONTEXT_HOLD, type UsbfsReaper, type UsbfsSys } from './sys.js';
 
+/** ESHUTDOWN/ENODEV: the device is gone. */
+const isGone = (completion: UrbCompletion): boolean => -completion.status === Errno.ESHUTDOWN || -completion.status === Errno.ENODEV;
+
 /** URB slots per device: a BOT command needs at most four in flight (CBW, data, status read ahead, control). */
 const URB_SLOTS = 32;
 
@@ -61,8 +64,9 @@ export interface Urb {
   settle: (completion: UrbCompletion) => void;
   /** Why it was discarded, if it was. */
   cancelled?: 'abort' | 'timeout' | 'internal';
-  /** When it times out (performance.now()), and the signal that aborts it: see UrbQueue.arm. */
+  /** When it times out (performance.now()), its time limit, and the signal that aborts it: see UrbQueue.arm. */
   deadline: number;
+  timeoutMs: number;
   signal: AbortSignal | undefined;
   /** Stops the timer and abort listener armed once the reaper thread waits (see UrbQueue.arm). */
   cleanup?: (() => void) | undefined;
@@ -85,6 +89,8 @@ export interface UrbRequest {
   ended?: 'full' | 'short';
   /** The chained request waiting for this one to end. */
   follower?: UrbRequest | undefined;
+  /** For {@link UrbQueue.transfer}: settled with the URB's result the moment it is reaped. */
+  result?: { resolve: (result: UrbResult) => void; reject: (error: unknown) => void };
 }
 
 /** How a reaped URB ended, under the transport contract: stall and babble are results, the rest errors. */
@@ -190,6 +196,26 @@ export class UrbQueue {
     this.#batch.push(request);
   }
 
+  /**
+   * Queues one URB and resolves with its result under the transport contract the moment it is
+   * reaped (one promise for submission and completion: each await costs an event-loop step).
+   */
+  transfer(type: number, endpoint: number, buffer: Uint8Array, options: TransferOptions): Promise<UrbResult> {
+    return new Promise<UrbResult>((resolve, reject) => {
+      this.enqueue({
+        type,
+        endpoint,
+        buffer,
+        hold: false,
+        options,
+        resolve: () => undefined,
+        reject,
+        chained: options.chained === true,
+        result: { resolve, reject },
+      });
+    });
+  }
+
   /** Queues one URB; resolves once it is submitted. */
   submit(type: number, endpoint: number, buffer: Uint8Array, hold: boolean, options: TransferOptions): Promise<Urb> {
     const chained = options.chained === true;
@@ -262,6 +288,7 @@ export class UrbQueue {
       done,
       settle,
       deadline: Number.POSITIVE_INFINITY,
+      timeoutMs: 0,
       signal: undefined,
       request,
     };
@@ -336,6 +363,7 @@ export class UrbQueue {
     // A status read taken after it was reaped (it came with the data) needs no watch.
     if (this.#inflight.get(urb.address) !== urb) return;
     urb.deadline = performance.now() + options.timeoutMs;
+    urb.timeoutMs = options.timeoutMs;
     urb.signal = options.signal;
     if (options.signal?.aborted === true) this.cancel(urb, 'abort');
     else if (this.#handedOff) this.#watch(urb);
@@ -428,14 +456,33 @@ export class UrbQueue {
       }
     }
     urb.settle(completion);
+    const result = request.result;
+    if (result !== undefined) {
+      // From a reaping turn: whoever learns of the device's loss hears of it from the event loop.
+      if (isGone(completion)) queueMicrotask(this.#init.onGone);
+      let value: UrbResult;
+      try {
+        value = this.#resultOf(urb, completion);
+      } catch (error) {
+        result.reject(error);
+        return;
+      }
+      result.resolve(value);
+    }
   }
 
   /** The result of a reaped URB under the transport contract: stall and babble are results, the rest errors. */
   async outcome(urb: Urb, options: TransferOptions): Promise<UrbResult> {
-    const { status, actualLength } = await urb.done;
+    const completion = await urb.done;
+    urb.timeoutMs = options.timeoutMs;
+    if (isGone(completion)) this.#init.onGone();
+    return this.#resultOf(urb, completion);
+  }
+
+  #resultOf(urb: Urb, { status, actualLength }: UrbCompletion): UrbResult {
     const actual = Math.max(0, Math.min(actualLength, urb.buffer.length));
     const subject = this.#init.subject;
-    if (urb.cancelled === 'abort') throw new AbortError('The transfer was aborted', { cause: options.signal?.reason });
+    if (urb.cancelled === 'abort') throw new AbortError('The transfer was aborted', { cause: urb.signal?.reason });
     switch (-status) {
       case 0:
         return { kind: 'ok', actual };
@@ -447,14 +494,14 @@ export class UrbQueue {
         return { kind: 'babble', actual };
       case Errno.ECONNRESET:
       case Errno.ENOENT:
-        if (urb.cancelled === 'timeout') throw new TimeoutError(`The transfer did not finish within ${options.timeoutMs} ms (${subject})`);
+        if (urb.cancelled === 'timeout') throw new TimeoutError(`The transfer did not finish within ${urb.timeoutMs} ms (${subject})`);
         if (this.#init.closed()) throw new ClosedError(`The transport for ${subject} was closed`);
         throw new TransportError(`The transfer was cancelled (${errnoName(status)}, ${subject})`, { details: { errno: -status } });
       case Errno.ETIMEDOUT:
         throw new TimeoutError(`The transfer timed out (ETIMEDOUT, ${subject})`);
       case Errno.ESHUTDOWN:
       case Errno.ENODEV:
-        this.#init.onGone();
+        // The caller tells onGone (isGone) before it passes this on.
         throw new DisconnectedError(`The USB device was disconnected (${subject})`);
       default:
         throw new TransportError(`The transfer failed with ${errnoName(status)} (${subject})`, { details: { errno: -status } });
