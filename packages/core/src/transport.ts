@@ -115,7 +115,7 @@ export interface TransferOptions {
   signal?: AbortSignal;
   /**
    * Only where `MscTransport.queuesTransfers`: submit this transfer the moment the transfer requested
-   * just before it has ended in full ({@link endedInFull}), without a round trip through the caller;
+   * just before it has ended in full (`endedInFull` in `@usbms/core/internal`), without a round trip through the caller;
    * if that one ends otherwise, this one is never submitted and rejects with AbortError
    * (`details.notSubmitted`). The engine uses it for the next stage of a command (BOT 1.0 §5).
    */

@@ -257,6 +257,7 @@ export class UsbfsTransport implements MscTransport {
     return this.#urbs.timeline;
   }
 
+  /** Starts (an array) or stops (undefined) recording URB submissions and completions. */
   set timeline(events: UrbEvent[] | undefined) {
     this.#urbs.timeline = events;
   }
