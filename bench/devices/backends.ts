@@ -11,6 +11,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { LogicalUnit, MscDevice } from '../../packages/core/src/index.js';
+import { COMMANDS_PER_CALL } from '../../packages/node/src/cli/units.js';
 import { type Backend, listDevices, openDevice, UsbfsTransport } from '../../packages/node/src/index.js';
 import { hilProfile, writeResult } from '../../test/hil/guest/host.js';
 import { getProfile } from '../../test/hil/profiles.js';
@@ -153,7 +154,10 @@ async function usbmsPass(backend: Backend, round: number): Promise<void> {
       `${backend} #${round}: TUR p50 ${pass.tur.p50Us.toFixed(0)} us (mean ${pass.tur.meanUs.toFixed(0)}); ` +
         `wake-ups/cmd main ${tur.perCommand.mainWakeups.toFixed(2)} reaper ${tur.perCommand.reaperWakeups.toFixed(2)}, hand-off ${tur.perCommand.handoffUs.toFixed(0)} us`,
     );
-    for (const size of [120 * KiB, MiB]) {
+    // 120 KiB and 1 MiB calls, then the CLI's (`usbms bench`, `read`, `dump`: 16 commands per call, one pipeline).
+    const cliCall = Math.min(VOLUME, COMMANDS_PER_CALL * device.maxTransferBytes);
+    for (const size of [120 * KiB, MiB, cliCall]) {
+      const cli = size === cliCall;
       const blocks = size / BLOCK;
       const calls = Math.floor(VOLUME / size);
       const buffer = new Uint8Array(size);
@@ -168,6 +172,7 @@ async function usbmsPass(backend: Backend, round: number): Promise<void> {
         const bytes = calls * size;
         pass.io.push({
           op,
+          ...(cli ? { cli: true } : {}),
           callBytes: size,
           bytes,
           mbps: bytes / (m.ms / 1000) / 1e6,
@@ -175,7 +180,7 @@ async function usbmsPass(backend: Backend, round: number): Promise<void> {
           perCommand: m.perCommand,
         });
         log(
-          `${backend} #${round}: ${op} ${size / KiB} KiB calls: ${(bytes / (m.ms / 1000) / 1e6).toFixed(1)} MB/s; wake-ups/cmd main ${m.perCommand.mainWakeups.toFixed(2)} ` +
+          `${backend} #${round}: ${op} ${size / KiB} KiB calls${cli ? ' (CLI)' : ''}: ${(bytes / (m.ms / 1000) / 1e6).toFixed(1)} MB/s; wake-ups/cmd main ${m.perCommand.mainWakeups.toFixed(2)} ` +
             `reaper ${m.perCommand.reaperWakeups.toFixed(2)}, hand-off ${m.perCommand.handoffUs.toFixed(0)} us`,
         );
       }

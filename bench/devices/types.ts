@@ -100,7 +100,7 @@ export interface BackendPass {
   maxTransferBytes: number;
   tur: { meanUs: number; p50Us: number; p10Us: number; p90Us: number; perCommand: PerCommand };
   /** Reads and writes of the volume in calls of `callBytes` (split into commands of maxTransferBytes). */
-  io: { op: 'read' | 'write'; callBytes: number; bytes: number; mbps: number; msPerCommand: number; perCommand: PerCommand }[];
+  io: { op: 'read' | 'write'; cli?: boolean; callBytes: number; bytes: number; mbps: number; msPerCommand: number; perCommand: PerCommand }[];
 }
 
 export interface BackendsResult {

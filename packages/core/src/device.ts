@@ -8,6 +8,7 @@
 import { abortReason } from './bot/abort.js';
 import { BotEngine } from './bot/engine.js';
 import { checkExecuteRequest, checkLun, refuseIfReadOnly, type Transaction } from './command-checks.js';
+import { Exchanges, PIPELINE_COMMANDS, type PipelinedCommand, type PipelineStep } from './device-exchanges.js';
 import {
   type BlockReadOptions,
   type BlockWriteOptions,
@@ -21,17 +22,15 @@ import {
   type RunOptions,
 } from './device-options.js';
 import { DeviceLifecycle, type DeviceState } from './device-state.js';
-import { BabbleError, InvalidArgumentError, ParseError, ScsiCheckConditionError, WriteProtectedError } from './errors.js';
-import { LogicalUnit, SENSE_LENGTH } from './logical-unit.js';
+import { BabbleError, InvalidArgumentError, ScsiCheckConditionError, WriteProtectedError } from './errors.js';
+import { LogicalUnit } from './logical-unit.js';
 import { CommandQueue } from './queue.js';
 import { describeQuirkRule, matchQuirks, type QuirkMatchInput, type QuirkRule, type Quirks } from './quirks.js';
 import { decideRetry } from './retry-policy.js';
-import { isAtaPassThrough } from './sat/pass-through.js';
-import { padCdb } from './scsi/bytes.js';
 import type { Capacity } from './scsi/capacity.js';
 import type { CommandOptions, ScsiCommand } from './scsi/command.js';
 import * as scsi from './scsi/index.js';
-import { checkConditionMessage, decodeSense, formatSense } from './sense/index.js';
+import { checkConditionMessage, formatSense } from './sense/index.js';
 import type { SenseData } from './sense/types.js';
 import { checkTimeout } from './timer.js';
 import { now, type TraceListener, Tracer } from './trace.js';
@@ -51,12 +50,6 @@ export { LogicalUnit, type LogicalUnitHost } from './logical-unit.js';
 
 /** Queue priorities: recovery and user resets run ahead of queued I/O. */
 export const Priority = { Normal: 0, High: 10 } as const;
-
-/**
- * After ATA PASS-THROUGH: room for descriptor-format sense with the 14-byte ATA Status Return descriptor
- * (SAT-4 §12.2.2.6; 8 + 14 = 22 bytes), which 18 bytes would cut before the STATUS register.
- */
-const ATA_SENSE_LENGTH = 32;
 
 const sleep = (ms: number, signal: AbortSignal | undefined): Promise<void> =>
   new Promise((resolve, reject) => {
@@ -103,7 +96,8 @@ export class MscDevice {
   #maxLun = 0;
   /** The one owner of open / failed / disconnected / closed: the engine and transport report to it. */
   readonly #lifecycle = new DeviceLifecycle();
-  #traceId = 0;
+  /** What runs inside each queue job: the BOT exchange, trace events, the automatic REQUEST SENSE. */
+  readonly #exchanges: Exchanges;
   #disconnectListeners = new Set<() => void>();
   #unsubscribeDisconnect: () => void;
 
@@ -120,6 +114,7 @@ export class MscDevice {
       ...(options.earlyStatus === undefined ? {} : { earlyStatus: options.earlyStatus }),
     });
     this.#queue = new CommandQueue();
+    this.#exchanges = new Exchanges(this.#engine, this.#tracer, () => this.#quirks.padCdbTo12 === true);
     // What a transition means for everyone else: the queue rejects (running, queued and later jobs),
     // disconnect listeners hear of it.
     this.#lifecycle.onChange((state, cause) => {
@@ -301,15 +296,55 @@ export class MscDevice {
     return command.decode(result.data);
   }
 
-  /** @internal Runs a command with the retry policy; returns the raw result (status GOOD). */
-  async runRaw(command: ScsiCommand<unknown>, options: RunOptions, into: Uint8Array | undefined): Promise<ExecuteResult> {
+  /**
+   * @internal Runs `count` block commands of one LUN in order, as `runRaw` each, handing each GOOD
+   * result to `done` (which may throw to stop). Without tracing they go as pipelines of up to
+   * {@link MAX_PIPELINE} commands per queue job (`BotEngine.pipeline`); the first that does not
+   * pass in full takes the retry policy here, then the rest follow.
+   */
+  async runRawMany(
+    count: number,
+    commandAt: (index: number) => PipelinedCommand,
+    options: RunOptions,
+    done: (index: number, result: ExecuteResult) => void,
+  ): Promise<void> {
+    const lun = options.lun ?? 0;
+    checkLun(lun, this.#maxLun);
+    for (let i = 0; i < count; ) {
+      if (this.#tracer.active || count - i === 1) {
+        const { command, into } = commandAt(i);
+        done(i, await this.runRaw(command, options, into));
+        i++;
+        continue;
+      }
+      const batch: PipelinedCommand[] = [];
+      for (let j = i; j < count && batch.length < PIPELINE_COMMANDS; j++) {
+        const next = commandAt(j);
+        refuseIfReadOnly(this.readOnly, next.command);
+        batch.push(next);
+      }
+      const step = await this.#transactMany(lun, batch, options);
+      for (const result of step.results) done(i++, result);
+      if (step.error !== undefined) throw step.error;
+      if (step.result !== undefined) {
+        const { command, into } = batch[step.results.length] as PipelinedCommand;
+        done(i, await this.runRaw(command, options, into, step.result));
+        i++;
+      }
+    }
+  }
+
+  /** @internal Runs a command with the retry policy; returns the raw result (status GOOD). `first`: the result of an attempt already made. */
+  async runRaw(command: ScsiCommand<unknown>, options: RunOptions, into: Uint8Array | undefined, first?: ExecuteResult): Promise<ExecuteResult> {
     const lun = options.lun ?? 0;
     checkLun(lun, this.#maxLun);
     refuseIfReadOnly(this.readOnly, command);
     let unitAttentionRetriesLeft = this.#options.unitAttentionRetries ?? 1;
     const becomingReadyDeadline = now() + (this.#options.becomingReadyTimeoutMs ?? 30_000);
+    let attempt = first;
     for (;;) {
-      const result = await this.#transact(lun, command, options, into);
+      const result = attempt ?? (await this.#transact(lun, command, options, into));
+      attempt = undefined;
       if (result.status === 'good') {
         if (result.babble) {
           // Linux: a data stage longer than asked, then GOOD, fails the command (USB_STOR_XFER_LONG -> fake ILLEGAL REQUEST sense).
@@ -460,8 +495,7 @@ export class MscDevice {
     } catch (error) {
       return Promise.reject(error);
     }
-    // Quirk padCdbTo12 (UFI/SFF-8070i/ATAPI subclasses): command blocks are always 12 bytes.
-    const cdb = this.quirks.padCdbTo12 ? padCdb(command.cdb, 12) : command.cdb;
+    const cdb = this.#exchanges.cdbOf(command.cdb);
     // Whatever path it takes (typed, execute(), raw), a write-class command marks its LUN for
     // SYNCHRONIZE CACHE at close; so does any command sent with `flush: true`.
     if (
@@ -471,74 +505,37 @@ export class MscDevice {
     ) {
       this.#luns[lun]?.markDirty();
     }
-    return this.#queue.run(
-      async ({ signal }) => {
-        const id = ++this.#traceId;
-        const tracing = this.#tracer.active;
-        const started = tracing ? now() : 0;
-        if (tracing) {
-          this.#tracer.emit({ type: 'command-start', id, lun, name: command.name, cdb, direction: command.direction, length: command.length, time: started });
-        }
-        try {
-          const r = await this.#engine.command({
-            lun,
-            cdb,
-            direction: command.direction,
-            length: command.length,
-            ...(command.data ? { data: command.data } : {}),
-            ...(into ? { into } : {}),
-            timeoutMs,
-            signal,
-            traceId: id,
-          });
-          let result: ExecuteResult;
-          if (r.status === 'passed') {
-            result = { status: 'good', statusCode: 0x00, data: r.data, residue: r.residue };
-            if (r.babble) result.babble = true;
-          } else {
-            // BOT 1.0 §5.2: CSW status 1 (command failed). The device holds sense
-            // data until the next command on this LUN, so fetch it in the same job.
-            const sense = await this.#requestSense(lun, timeoutMs, signal, id, isAtaPassThrough(cdb) ? ATA_SENSE_LENGTH : SENSE_LENGTH);
-            result = { status: 'check-condition', statusCode: 0x02, data: r.data, residue: r.residue, ...(sense ? { sense } : {}) };
-          }
-          if (tracing) {
-            this.#tracer.emit({
-              type: 'command-end',
-              id,
-              outcome: result.status === 'good' ? 'good' : 'check-condition',
-              residue: result.residue,
-              time: now(),
-              durationMs: now() - started,
-            });
-          }
-          return result;
-        } catch (error) {
-          if (tracing) {
-            this.#tracer.emit({ type: 'command-end', id, outcome: 'error', error: String(error), time: now(), durationMs: now() - started });
-          }
-          throw error; // a failure or disconnect was already told to the lifecycle by the engine (onFailure)
-        }
-      },
-      { priority: Priority.Normal, timeoutMs, name: command.name, ...(options.signal ? { signal: options.signal } : {}) },
-    );
+    return this.#queue.run(({ signal }) => this.#exchanges.one(lun, command, cdb, timeoutMs, signal, into), {
+      priority: Priority.Normal,
+      timeoutMs,
+      name: command.name,
+      ...(options.signal ? { signal: options.signal } : {}),
+    });
   }
 
-  async #requestSense(lun: number, timeoutMs: number, signal: AbortSignal, id: number, length: number): Promise<SenseData | undefined> {
-    const command = scsi.requestSense({ allocationLength: length });
-    const cdb = this.quirks.padCdbTo12 ? padCdb(command.cdb, 12) : command.cdb;
-    const r = await this.#engine.command({ lun, cdb, direction: 'in', length: command.length, timeoutMs, signal, traceId: id });
-    if (r.status !== 'passed' || r.data.length === 0) return undefined;
-    let sense: SenseData;
+  /**
+   * Up to {@link MAX_PIPELINE} commands of one LUN as one queue job (`BotEngine.pipeline`): the
+   * results of those that passed in full, then the first that did not (with its sense), or its error.
+   */
+  #transactMany(lun: number, commands: readonly PipelinedCommand[], options: CommandOptions): Promise<PipelineStep> {
+    const first = commands[0];
+    if (first === undefined) return Promise.resolve({ results: [] });
+    const refusal = this.#lifecycle.refusal(first.command.name);
+    if (refusal !== undefined) return Promise.reject(refusal);
+    let timeoutMs: number;
     try {
-      sense = decodeSense(r.data);
+      timeoutMs = this.#timeout(options.timeoutMs, first.command.timeoutMs);
     } catch (error) {
-      if (error instanceof ParseError) return undefined;
-      throw error;
+      return Promise.reject(error);
     }
-    if (this.#tracer.active) {
-      this.#tracer.emit({ type: 'sense', id, senseKey: sense.senseKey, asc: sense.asc, ascq: sense.ascq, text: formatSense(sense), time: now() });
-    }
-    return sense;
+    for (const { command } of commands) if (scsi.isWriteClassOpcode(command.cdb)) this.#luns[lun]?.markDirty();
+    return this.#queue.run(({ signal }) => this.#exchanges.many(lun, commands, timeoutMs, signal), {
+      priority: Priority.Normal,
+      // Each command has its own limit in the engine; the job as a whole gets theirs summed.
+      timeoutMs: timeoutMs * commands.length,
+      name: `${first.command.name} x${commands.length}`,
+      ...(options.signal ? { signal: options.signal } : {}),
+    });
   }
 }
 

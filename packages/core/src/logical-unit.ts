@@ -5,6 +5,7 @@
  */
 
 import type { MscDevice } from './device.js';
+import type { PipelinedCommand } from './device-exchanges.js';
 import type { BlockReadOptions, BlockWriteOptions, ExecuteRequest, ExecuteResult, RunOptions } from './device-options.js';
 import {
   InvalidArgumentError,
@@ -34,6 +35,21 @@ function checkCount(name: string, value: number, min = 0): void {
   }
 }
 
+/** READ(10), or READ(16) where the LBA or count needs it. */
+function readCommand(lba: number, blocks: number, blockSize: number): ScsiCommand<unknown> {
+  return lba + blocks - 1 > 0xffffffff || blocks > 0xffff ? scsi.read16({ lba, blocks, blockSize }) : scsi.read10({ lba, blocks, blockSize });
+}
+
+/** A read fails unless every block came back. */
+function checkRead(lba: number, blocks: number, blockSize: number, result: ExecuteResult): Uint8Array {
+  if (result.data.length !== blocks * blockSize) {
+    throw new TransportError(`READ at LBA ${lba} returned ${result.data.length} of ${blocks * blockSize} bytes`, {
+      details: { lba, residue: result.residue },
+    });
+  }
+  return result.data;
+}
+
 /**
  * What a {@link LogicalUnit} needs from its device: {@link MscDevice} locally,
  * `RemoteDevice` for a device served by `usbms serve` (see `remote/device.ts`).
@@ -48,6 +64,13 @@ export interface LogicalUnitHost {
   run<T>(command: ScsiCommand<T>, options?: RunOptions): Promise<T>;
   /** A built command with the retry policy, raw (status GOOD or an error). */
   runRaw(command: ScsiCommand<unknown>, options: RunOptions, into: Uint8Array | undefined): Promise<ExecuteResult>;
+  /** Block commands back to back, each GOOD result to `done` (see MscDevice.runRawMany); without it, `runRaw` one by one. */
+  runRawMany?(
+    count: number,
+    commandAt: (index: number) => PipelinedCommand,
+    options: RunOptions,
+    done: (index: number, result: ExecuteResult) => void,
+  ): Promise<void>;
 }
 
 /**
@@ -296,6 +319,20 @@ export class LogicalUnit<D extends LogicalUnitHost = MscDevice> {
     }
   }
 
+  /** `count` block commands in order through the device (pipelined where it can), each GOOD result to `done`. */
+  async #runMany(
+    count: number,
+    commandAt: (index: number) => PipelinedCommand,
+    options: RunOptions,
+    done: (index: number, result: ExecuteResult) => void,
+  ): Promise<void> {
+    if (this.device.runRawMany !== undefined) return this.device.runRawMany(count, commandAt, options, done);
+    for (let i = 0; i < count; i++) {
+      const { command, into } = commandAt(i);
+      done(i, await this.device.runRaw(command, options, into));
+    }
+  }
+
   /** Blocks per READ/WRITE: the device's limit (quirk or speed default), and Block Limits if known. */
   #chunkBlocks(blockSize: number): number {
     const byBytes = Math.max(1, Math.floor(this.device.maxTransferBytes / blockSize));
@@ -325,27 +362,31 @@ export class LogicalUnit<D extends LogicalUnitHost = MscDevice> {
     // caller's, see MscTransport.bulkIn) rather than allocating another and copying into it.
     if (options.into === undefined && blocks <= chunk) return this.#readCommand(lba, blocks, blockSize, options, undefined);
     const out = options.into ?? new Uint8Array(total);
-    for (let done = 0; done < blocks; ) {
-      const count = Math.min(chunk, blocks - done);
-      const target = out.subarray(done * blockSize, (done + count) * blockSize);
-      const data = await this.#readCommand(lba + done, count, blockSize, options, target);
-      // The transport may not support filling a caller's buffer: then copy once.
-      if (data.buffer !== target.buffer || data.byteOffset !== target.byteOffset) target.set(data);
-      done += count;
-    }
+    // Back to back, pipelined where the transport can (MscDevice.runRawMany).
+    await this.#runMany(
+      Math.ceil(blocks / chunk),
+      (i) => {
+        const at = i * chunk;
+        const count = Math.min(chunk, blocks - at);
+        return { command: readCommand(lba + at, count, blockSize), into: out.subarray(at * blockSize, (at + count) * blockSize) };
+      },
+      { ...options, lun: this.number },
+      (i, result) => {
+        const at = i * chunk;
+        const count = Math.min(chunk, blocks - at);
+        const target = out.subarray(at * blockSize, (at + count) * blockSize);
+        const data = checkRead(lba + at, count, blockSize, result);
+        // The transport may not support filling a caller's buffer: then copy once.
+        if (data.buffer !== target.buffer || data.byteOffset !== target.byteOffset) target.set(data);
+      },
+    );
     return out;
   }
 
   /** One READ(10), or READ(16) where the LBA or count needs it; fails unless every block came back. */
   async #readCommand(lba: number, blocks: number, blockSize: number, options: RunOptions, into: Uint8Array | undefined): Promise<Uint8Array> {
-    const command = lba + blocks - 1 > 0xffffffff || blocks > 0xffff ? scsi.read16({ lba, blocks, blockSize }) : scsi.read10({ lba, blocks, blockSize });
-    const result = await this.device.runRaw(command, { ...options, lun: this.number }, into);
-    if (result.data.length !== blocks * blockSize) {
-      throw new TransportError(`${command.name} at LBA ${lba} returned ${result.data.length} of ${blocks * blockSize} bytes`, {
-        details: { lba, residue: result.residue },
-      });
-    }
-    return result.data;
+    const result = await this.device.runRaw(readCommand(lba, blocks, blockSize), { ...options, lun: this.number }, into);
+    return checkRead(lba, blocks, blockSize, result);
   }
 
   /**
@@ -372,29 +413,38 @@ export class LogicalUnit<D extends LogicalUnitHost = MscDevice> {
     }
     const chunk = this.#chunkBlocks(blockSize);
     let done = 0;
+    const commandAt = (i: number): { command: ScsiCommand<unknown>; slice: Uint8Array; at: number; count: number } => {
+      const count = Math.min(chunk, blocks - i * chunk);
+      const at = lba + i * chunk;
+      const slice = data.subarray(i * chunk * blockSize, (i * chunk + count) * blockSize);
+      const command =
+        at + count - 1 > 0xffffffff || count > 0xffff ? scsi.write16({ lba: at, data: slice, blockSize }) : scsi.write10({ lba: at, data: slice, blockSize });
+      return { command, slice, at, count };
+    };
     try {
-      while (done < blocks) {
-        const count = Math.min(chunk, blocks - done);
-        const at = lba + done;
-        const slice = data.subarray(done * blockSize, (done + count) * blockSize);
-        const command =
-          at + count - 1 > 0xffffffff || count > 0xffff ? scsi.write16({ lba: at, data: slice, blockSize }) : scsi.write10({ lba: at, data: slice, blockSize });
-        this.#dirty = true;
-        const result = await this.device.runRaw(command, { ...options, lun: this.number }, undefined);
-        if (result.residue > 0) {
-          // GOOD, yet the device did not take everything (data-out stall or short transfer, or
-          // dCSWDataResidue, BOT 1.0 §6.7.3): only whole blocks before the residue count as written,
-          // as Linux counts good bytes as the transfer length minus the residue.
-          const took = Math.floor((slice.length - Math.min(result.residue, slice.length)) / blockSize);
-          const written = done + took;
-          throw new PartialWriteError(
-            `${command.name} at LBA ${at} on LUN ${this.number}: the device took ${took} of ${count} blocks (residue ${result.residue} bytes); ` +
-              `${written} of ${blocks} blocks from LBA ${lba} were written, resume at LBA ${lba + written}`,
-            { lba, blocks, blocksWritten: written, residue: result.residue },
-          );
-        }
-        done += count;
-      }
+      this.#dirty = true;
+      // Back to back, pipelined where the transport can (MscDevice.runRawMany); `done` counts what the device took.
+      await this.#runMany(
+        Math.ceil(blocks / chunk),
+        (i) => ({ command: commandAt(i).command }),
+        { ...options, lun: this.number },
+        (i, result) => {
+          const { command, slice, at, count } = commandAt(i);
+          if (result.residue > 0) {
+            // GOOD, yet the device did not take everything (data-out stall or short transfer, or
+            // dCSWDataResidue, BOT 1.0 §6.7.3): only whole blocks before the residue count as written,
+            // as Linux counts good bytes as the transfer length minus the residue.
+            const took = Math.floor((slice.length - Math.min(result.residue, slice.length)) / blockSize);
+            const written = done + took;
+            throw new PartialWriteError(
+              `${command.name} at LBA ${at} on LUN ${this.number}: the device took ${took} of ${count} blocks (residue ${result.residue} bytes); ` +
+                `${written} of ${blocks} blocks from LBA ${lba} were written, resume at LBA ${lba + written}`,
+              { lba, blocks, blocksWritten: written, residue: result.residue },
+            );
+          }
+          done += count;
+        },
+      );
     } catch (error) {
       if (error instanceof PartialWriteError || done === 0) throw error;
       // An earlier command of this write went through: say how far, with the failure as the cause.

@@ -120,6 +120,14 @@ export interface TransferOptions {
    * (`details.notSubmitted`). The engine uses it for the next stage of a command (BOT 1.0 §5).
    */
   chained?: boolean;
+  /**
+   * Only with `chained`: a further condition on the transfer just before, checked in the same
+   * reaping turn with the bytes it received. The engine chains the next command's CBW behind a
+   * status read this way, only when that CSW says the command passed in full (BOT 1.0 §5.3,
+   * §6.3). False (or a throw) counts as not ended in full: this transfer, and whatever is chained
+   * to it, is never submitted.
+   */
+  chainedIf?: (previous: Uint8Array) => boolean;
 }
 
 /**

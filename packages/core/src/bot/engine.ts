@@ -15,98 +15,16 @@ import { now } from '../trace.js';
 import { type BulkInResult, type BulkOutResult, endedInFull, type MscTransport, type TransferOptions } from '../transport.js';
 import { abortReason } from './abort.js';
 import { BotFault } from './fault.js';
+import { isNotSubmitted, type Lane, MAX_PIPELINE, NOT_RUN, runInOrder, runPipelined } from './pipeline.js';
 import { validateCommand, writeCbw } from './request.js';
 import { resetRecovery } from './reset-recovery.js';
 import { CswInterpreter, u32le } from './status.js';
 import { SignalLink, settled, transferOptions, transferTimeout } from './transfers.js';
+import type { BotCommandRequest, BotCommandResult, BotControlOptions, BotEngineOptions, BotPipelineOutcome, BotQuirks } from './types.js';
 import { CBW_LENGTH, CSW_LENGTH, CswOffset } from './wire.js';
 
-/** One BOT command: CBW -> optional data stage -> CSW. */
-export interface BotCommandRequest {
-  /** Logical unit, 0-15 (BOT 1.0 §5.1 bCBWLUN). */
-  lun: number;
-  /** The CDB, 1-16 bytes. */
-  cdb: Uint8Array;
-  /** Data stage direction from the host's point of view. */
-  direction: 'none' | 'in' | 'out';
-  /** dCBWDataTransferLength: bytes expected in ('in') or sent ('out'); 0 for 'none'. */
-  length: number;
-  /** Data-out bytes; `data.length` must equal `length`. */
-  data?: Uint8Array;
-  /** Optional buffer (at least `length` bytes) that receives the data-in bytes. */
-  into?: Uint8Array;
-  /**
-   * Time limit for the whole exchange (CBW, data and CSW), in ms; `Infinity`
-   * for none. Each transfer gets what is left of it, at most 2^31-1 ms
-   * (`MAX_TIMER_MS`, about 24.8 days, the most a platform timer holds).
-   */
-  timeoutMs: number;
-  signal?: AbortSignal;
-  /** Id used in trace events (the device layer's command id); defaults to the CBW tag. */
-  traceId?: number;
-}
-
-/** Outcome of one CBW / data / CSW exchange that ended with a valid CSW. */
-export interface BotCommandResult {
-  /** bCSWStatus 0 -> 'passed', 1 -> 'failed' (the caller then asks REQUEST SENSE). */
-  status: 'passed' | 'failed';
-  /**
-   * Bytes of `length` not transferred: the larger of what the host observed and
-   * what the device reported, clamped to `length` (as Linux usb-storage does).
-   */
-  residue: number;
-  /** Data-in bytes that are valid: `length - residue` bytes. Empty for 'none'/'out'. */
-  data: Uint8Array;
-  /** The raw dCSWDataResidue, present only when it differs from `residue` (clamped, ignored or overridden). */
-  deviceResidue?: number;
-  /** True when the device sent more data than requested (babble); `data` holds what fit. Treat the data with suspicion. */
-  babble?: boolean;
-  /** True when the device skipped the data stage and sent its CSW in its place. */
-  dataPhaseSkipped?: boolean;
-}
-
-/** The subset of quirks the transport layer itself acts on (see quirks.ts for the full set). */
-export interface BotQuirks {
-  /** Ignore dCSWDataResidue entirely; only what was actually transferred counts. */
-  ignoreResidue?: boolean;
-  /** Do not check that dCSWTag matches dCBWTag. */
-  ignoreTag?: boolean;
-  /** Do not send Get Max LUN; the device has one LUN. */
-  singleLun?: boolean;
-}
-
-/** Options of `new BotEngine(transport, options)`. */
-export interface BotEngineOptions {
-  quirks?: BotQuirks;
-  /** BOT 1.0 §6.3.2 to the letter: a residue larger than the request is not meaningful -> reset recovery. */
-  strictResidue?: boolean;
-  tracer?: Tracer;
-  /** Time limit for each reset-recovery request (class reset, clear halt, port reset). Default 5000 ms. */
-  recoveryTimeoutMs?: number;
-  /**
-   * Learn a non-standard CSW signature from the first valid CSW, as Linux does
-   * for devices that answer with e.g. "USBU". Default true.
-   */
-  learnCswSignature?: boolean;
-  /**
-   * For commands without a data-in stage, submit the status read right after
-   * the CBW when the transport has `concurrentPipes` (default true): the CSW is
-   * then read as soon as the device sends it, without a host round trip after
-   * the CBW or the data-out. A device that STALLs an IN token arriving before
-   * its CSW is ready (QEMU's usb-storage does) is recovered as a status-stage
-   * stall (clear halt, read again: BOT 1.0 §6.7.2) and the engine stops doing
-   * it for that device.
-   */
-  earlyStatus?: boolean;
-  /** Told when reset recovery failed (DeviceFailedError, BOT 1.0 §5.3.4) or the device is gone (DisconnectedError), as thrown; the engine keeps no failure state (device-state.ts decides). */
-  onFailure?: (error: DeviceFailedError | DisconnectedError) => void;
-}
-
-/** Time limit and cancellation of a class request (Get Max LUN) or of reset recovery. */
-export interface BotControlOptions {
-  timeoutMs?: number;
-  signal?: AbortSignal;
-}
+export { MAX_PIPELINE } from './pipeline.js';
+export type { BotCommandRequest, BotCommandResult, BotControlOptions, BotEngineOptions, BotPipelineOutcome, BotQuirks } from './types.js';
 
 const EMPTY = new Uint8Array(0);
 const DEFAULT_RECOVERY_TIMEOUT_MS = 5000;
@@ -216,6 +134,40 @@ export class BotEngine {
   }
 
   /**
+   * Runs commands in order, as `command()` each, and stops at the first that does not pass in
+   * full (failed, residue, babble) or fails: its result or error is returned for the caller to act
+   * on, with the results before it. All must share one `signal`. Where the transport queues
+   * transfers (`MscTransport.queuesTransfers`) and nothing traces, each next command's stages are
+   * handed over at once, chained behind the status read of the one before (`TransferOptions.chainedIf`):
+   * its CBW goes from the reaping turn that saw that CSW pass in full, so the device waits for no
+   * JavaScript between commands. BOT stays one command at a time (§5): a CBW never goes before
+   * the CSW of the command before it, and never after one that did not pass.
+   */
+  async pipeline(reqs: readonly BotCommandRequest[]): Promise<BotPipelineOutcome> {
+    if (reqs.length > MAX_PIPELINE) throw new InvalidArgumentError(`pipeline() takes at most ${MAX_PIPELINE} commands, got ${reqs.length}`);
+    for (const req of reqs) validateCommand(req);
+    const signal = reqs[0]?.signal;
+    if (reqs.some((req) => req.signal !== signal)) throw new InvalidArgumentError('pipeline(): every command must share one signal');
+    if (this.#busy) {
+      throw new InvalidArgumentError('BotEngine.pipeline() called while another command is in flight; run commands through CommandQueue');
+    }
+    if (signal?.aborted) throw abortReason(signal);
+    this.#busy = true;
+    try {
+      const exchange = (req: BotCommandRequest, lane?: Lane): Promise<BotCommandResult> => this.#exchange(req, lane);
+      if (!this.#queues || reqs.length < 2 || this.#tracer?.active === true) return await runInOrder(reqs, exchange);
+      return await runPipelined(
+        reqs,
+        exchange,
+        () => this.#tag,
+        (tag) => (csw) => this.#status.passedInFull(csw, tag, this.#quirks),
+      );
+    } finally {
+      this.#busy = false;
+    }
+  }
+
+  /**
    * Get Max LUN (BOT 1.0 §3.2). A stall, a short reply, a value above 15 or a
    * failed request means a single LUN (0), as Linux usb-storage treats it.
    */
@@ -261,11 +213,13 @@ export class BotEngine {
     }
   }
 
-  async #exchange(req: BotCommandRequest): Promise<BotCommandResult> {
+  async #exchange(req: BotCommandRequest, lane?: Lane): Promise<BotCommandResult> {
     this.#tag = this.#tag >= 0xffffffff ? 1 : this.#tag + 1;
     const tag = this.#tag;
     const id = req.traceId ?? tag;
-    const deadline = now() + req.timeoutMs;
+    // A pipelined command starts once the ones before it ended, each within its own limit.
+    const deadline = now() + (lane === undefined ? req.timeoutMs : req.timeoutMs * (lane.index + 1));
+    let cbwSent = false;
     const tracer = this.#tracer?.active ? this.#tracer : undefined;
     let early: Promise<BulkInResult> | undefined;
     // With MscTransport.queuesTransfers: the data-out queued behind the CBW, and the stages the
@@ -278,10 +232,9 @@ export class BotEngine {
     let earlyCancel: AbortController | undefined;
     try {
       // --- Command transport (BOT 1.0 §5.1, §6.2) ---
-      writeCbw(this.#cbwView, tag, req);
-      if (tracer) tracer.emit({ type: 'cbw', id, tag, bytes: this.#cbw.slice(), time: now() });
-      const cbwOptions = this.#stageOptions(req, deadline);
-      const sending = this.#transport.bulkOut(this.#cbw, cbwOptions);
+      const cbw = lane?.cbw ?? this.#cbw;
+      writeCbw(lane?.cbwView ?? this.#cbwView, tag, req);
+      if (tracer) tracer.emit({ type: 'cbw', id, tag, bytes: cbw.slice(), time: now() });
       // No data-in read goes ahead of the CBW or of the data stage, as Linux's usb-storage: QEMU's
       // usb-storage stalls an IN token that comes before the CBW (indistinguishable from a data
       // stall, §6.7.2), its xHCI never runs a status read queued behind an asynchronous data-in,
@@ -289,31 +242,49 @@ export class BotEngine {
       // is submitted only once the stage before it ended, like Linux, but without a round trip here.
       const dataIn = req.direction === 'in' && req.length > 0;
       const queueOut = req.direction === 'out' && req.length > 0 && this.#queues;
-      const statusEarly = this.#earlyStatus && !dataIn;
-      if (queueOut || statusEarly || this.#queues) {
-        // The IN pipe is idle until the CSW: ask for it now; the device NAKs until it is ready.
-        // Same options as the CBW, so nothing can throw between submitting them.
-        let cancel = this.#spareEarlyCancel;
-        this.#spareEarlyCancel = undefined;
-        if (cancel === undefined || cancel.signal.aborted) cancel = new AbortController();
-        earlyCancel = cancel;
-        this.#link.forward(req.signal, cancel);
-        const ahead = { timeoutMs: cbwOptions.timeoutMs, signal: cancel.signal };
-        const chained = { ...ahead, chained: true };
-        // BOT 1.0 §5: CBW, then the data stage, then the CSW, each after the other on its pipe.
-        if (queueOut) queuedOut = this.#transport.bulkOut(req.data ?? EMPTY, ahead);
-        if (statusEarly) early = this.#transport.bulkIn(CSW_LENGTH, { ...ahead, into: this.#csw });
-        else if (this.#queues) {
-          if (dataIn) chainedIn = this.#transport.bulkIn(req.length, req.into === undefined ? chained : { ...chained, into: req.into });
-          chainedStatus = this.#transport.bulkIn(CSW_LENGTH, { ...chained, into: this.#csw });
-        }
-        // Each is read (or waited for) below, on every path.
+      const statusEarly = this.#earlyStatus && !dataIn && lane === undefined;
+      let sending: Promise<BulkOutResult>;
+      if (lane !== undefined) {
+        // Pipelined (BotEngine.pipeline): every stage chained, the CBW behind the status read of the
+        // command before it, sent only if that CSW says it passed in full (BOT 1.0 §5.3, §6.3).
+        const options = { timeoutMs: transferTimeout(req.timeoutMs), signal: lane.cancel.signal, chained: true };
+        sending = this.#transport.bulkOut(cbw, { ...options, chainedIf: lane.gate });
+        if (queueOut) queuedOut = this.#transport.bulkOut(req.data ?? EMPTY, options);
+        if (dataIn) chainedIn = this.#transport.bulkIn(req.length, req.into === undefined ? options : { ...options, into: req.into });
+        chainedStatus = this.#transport.bulkIn(CSW_LENGTH, { ...options, into: lane.csw });
+        sending.catch(() => undefined);
         queuedOut?.catch(() => undefined);
-        early?.catch(() => undefined);
         chainedIn?.catch(() => undefined);
-        chainedStatus?.catch(() => undefined);
+        chainedStatus.catch(() => undefined);
+      } else {
+        const cbwOptions = this.#stageOptions(req, deadline);
+        sending = this.#transport.bulkOut(cbw, cbwOptions);
+        if (queueOut || statusEarly || this.#queues) {
+          // The IN pipe is idle until the CSW: ask for it now; the device NAKs until it is ready.
+          // Same options as the CBW, so nothing can throw between submitting them.
+          let cancel = this.#spareEarlyCancel;
+          this.#spareEarlyCancel = undefined;
+          if (cancel === undefined || cancel.signal.aborted) cancel = new AbortController();
+          earlyCancel = cancel;
+          this.#link.forward(req.signal, cancel);
+          const ahead = { timeoutMs: cbwOptions.timeoutMs, signal: cancel.signal };
+          const chained = { ...ahead, chained: true };
+          // BOT 1.0 §5: CBW, then the data stage, then the CSW, each after the other on its pipe.
+          if (queueOut) queuedOut = this.#transport.bulkOut(req.data ?? EMPTY, ahead);
+          if (statusEarly) early = this.#transport.bulkIn(CSW_LENGTH, { ...ahead, into: this.#csw });
+          else if (this.#queues) {
+            if (dataIn) chainedIn = this.#transport.bulkIn(req.length, req.into === undefined ? chained : { ...chained, into: req.into });
+            chainedStatus = this.#transport.bulkIn(CSW_LENGTH, { ...chained, into: this.#csw });
+          }
+          // Each is read (or waited for) below, on every path.
+          queuedOut?.catch(() => undefined);
+          early?.catch(() => undefined);
+          chainedIn?.catch(() => undefined);
+          chainedStatus?.catch(() => undefined);
+        }
       }
       const sent = await sending;
+      cbwSent = true;
       if (sent.status === 'stall') {
         // §6.6.1: a device stalls a CBW it finds not valid or not meaningful.
         throw new BotFault(new TransportError('The device stalled the CBW (it rejected the command wrapper); the device was reset', { details: { tag } }));
@@ -399,9 +370,19 @@ export class BotEngine {
       this.#abandonedTag = undefined;
       return result;
     } catch (thrown) {
+      if (lane !== undefined && !cbwSent && isNotSubmitted(thrown)) {
+        // Pipelined behind a command that did not pass in full (or an abort before it went): nothing
+        // of it reached the device, and whatever was chained to its CBW was not submitted either.
+        for (const stage of [queuedOut, chainedIn, chainedStatus]) if (stage !== undefined) await settled(stage);
+        throw NOT_RUN;
+      }
       // Its CSW may still be on its way: remember the tag so the next command can drop it.
       this.#abandonedTag = tag;
-      if (earlyCancel !== undefined) {
+      if (lane !== undefined) {
+        // Cancels what is queued behind (this command's later stages, the later commands' CBWs).
+        lane.cancel.abort(new AbortError('The transfers queued ahead were cancelled: the command failed before its status stage'));
+        for (const ahead of [queuedOut, chainedIn, chainedStatus]) if (ahead !== undefined) await settled(ahead);
+      } else if (earlyCancel !== undefined) {
         // A transfer submitted ahead of its turn (the status read, a queued data stage) still
         // pending holds its pipe, and after a stalled CBW or a failed data stage the device may
         // never answer it: cancel it (MscTransport contract: it settles once no longer pending),

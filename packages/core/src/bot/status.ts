@@ -1,7 +1,7 @@
 // What a CSW means (BOT 1.0 §6.3: valid and meaningful; the residue of the thirteen cases, §6.7): signature, tag and status checks, the learned signature and ignore-residue heuristic. It finds faults; the engine decides the recovery.
 import { InvalidCswError, PhaseError } from '../errors.js';
 import { BotFault } from './fault.js';
-import { CSW_SIGNATURE, CswOffset, CswStatus } from './wire.js';
+import { CSW_LENGTH, CSW_SIGNATURE, CswOffset, CswStatus } from './wire.js';
 
 const OPCODE_INQUIRY = 0x12;
 const OPCODE_READ_CAPACITY_10 = 0x25;
@@ -79,6 +79,21 @@ export class CswInterpreter {
       (signature === expected || signature === CSW_SIGNATURE) &&
       u32le(bytes, CswOffset.tag) === tag &&
       (bytes[CswOffset.status] ?? 0xff) <= CswStatus.PhaseError
+    );
+  }
+
+  /**
+   * True when `csw` is a valid CSW answering `tag` that says the command passed with nothing left
+   * over (status 0, residue 0 or residues ignored): checked as it is reaped, before the next
+   * command's CBW may follow it (BotEngine.pipeline). Stricter than `interpret`, never looser.
+   */
+  passedInFull(csw: Uint8Array, tag: number, quirks: CswQuirks): boolean {
+    if (csw.length !== CSW_LENGTH) return false;
+    return (
+      u32le(csw, CswOffset.signature) === (this.#signature ?? CSW_SIGNATURE) &&
+      u32le(csw, CswOffset.tag) === tag &&
+      csw[CswOffset.status] === CswStatus.Passed &&
+      (u32le(csw, CswOffset.residue) === 0 || this.ignoresResidue(quirks))
     );
   }
 

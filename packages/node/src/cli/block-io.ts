@@ -1,7 +1,8 @@
 /**
  * Block I/O from the command line: `usbms read` (to a hex dump or a file), `usbms write` (from a
  * file, padded, verified, flushed) and `usbms bench` (sequential read/write throughput and TEST UNIT
- * READY latency). Each splits the range into commands of the device's `maxTransferBytes`.
+ * READY latency). Each splits the range into commands of the device's `maxTransferBytes`, handed to
+ * the logical unit 16 at a time so they go as one pipeline (units.ts COMMANDS_PER_CALL).
  */
 import { InvalidArgumentError, type LogicalUnit } from '@usbms/core';
 import { canConfirm, confirm, deviceLabel } from './confirm.js';
@@ -9,7 +10,7 @@ import { type CliContext, intOption } from './context.js';
 import { formatBytes, hexDump, keyValues, toJson } from './format.js';
 import { checkOutputPath, isStdio, readInput, writeOutput } from './output.js';
 import { Progress } from './progress.js';
-import { parseCount, sizeOption } from './units.js';
+import { ioBlocks, parseCount, sizeOption } from './units.js';
 
 /** `usbms read LBA BLOCKS`: a hex dump, or the bytes to a file (-o) or stdout (-o -). */
 export async function cmdRead(ctx: CliContext, lbaText: string, blocksText: string, opts: { output?: string }): Promise<void> {
@@ -24,7 +25,7 @@ export async function cmdRead(ctx: CliContext, lbaText: string, blocksText: stri
   const cap = await lu.readCapacity(ctx.callOptions);
   const progress = new Progress('read', blocks * cap.blockSize, 0, process.stderr.isTTY === true && !ctx.json && blocks * cap.blockSize >= 16 << 20);
   const data = new Uint8Array(blocks * cap.blockSize);
-  const chunk = Math.max(1, Math.floor(device.maxTransferBytes / cap.blockSize));
+  const chunk = ioBlocks(device.maxTransferBytes, cap.blockSize).call;
   try {
     for (let done = 0; done < blocks; ) {
       const n = Math.min(chunk, blocks - done);
@@ -72,7 +73,7 @@ export async function cmdWrite(ctx: CliContext, lbaText: string, opts: { input: 
   ctx.out(`wrote ${blocks} blocks (${data.length} bytes) at LBA ${lba}${opts.verify === true ? ', verified' : ''}`);
 }
 
-/** Writes `data` from `lba` in chunks of `maxTransferBytes`, with progress, then SYNCHRONIZE CACHE. */
+/** Writes `data` from `lba` in calls of 16 commands of `maxTransferBytes`, with progress, then SYNCHRONIZE CACHE. */
 async function writeBlocks(
   ctx: CliContext,
   lu: LogicalUnit,
@@ -85,7 +86,7 @@ async function writeBlocks(
 ): Promise<void> {
   const blocks = data.length / blockSize;
   const progress = new Progress(label, data.length, 0, process.stderr.isTTY === true && !ctx.json && data.length >= 16 << 20);
-  const chunk = Math.max(1, Math.floor(maxTransferBytes / blockSize));
+  const chunk = ioBlocks(maxTransferBytes, blockSize).call;
   try {
     for (let done = 0; done < blocks; ) {
       const n = Math.min(chunk, blocks - done);
@@ -118,7 +119,7 @@ export async function cmdBench(ctx: CliContext, opts: { size?: string; turs?: st
       `usbms bench: warning: --size ${opts.size ?? ''} from LBA ${start} runs past the end of the medium; measuring ${blocks} blocks (${formatBytes(blocks * cap.blockSize)}) instead\n`,
     );
   }
-  const chunk = Math.max(1, Math.floor(device.maxTransferBytes / cap.blockSize));
+  const { command: commandBlocks, call: chunk } = ioBlocks(device.maxTransferBytes, cap.blockSize);
   const bytes = blocks * cap.blockSize;
   // On a terminal without --yes, ask before the first timed command, now that the region is known.
   if (opts.write === true) {
@@ -165,7 +166,7 @@ export async function cmdBench(ctx: CliContext, opts: { size?: string; turs?: st
     lun: lu.number,
     bytes,
     ...(blocks < wantBlocks ? { clipped: true, requestedBytes: wantBytes } : {}),
-    commandBytes: chunk * cap.blockSize,
+    commandBytes: commandBlocks * cap.blockSize,
     readBytesPerSecond: Math.round(bytes / readSeconds),
     ...(writeSeconds === undefined ? {} : { writeBytesPerSecond: Math.round(bytes / writeSeconds) }),
     testUnitReadyMs: {

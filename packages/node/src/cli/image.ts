@@ -16,6 +16,7 @@ import {
   isSampleList,
   resumeRefused,
 } from './resume.js';
+import { ioBlocks } from './units.js';
 
 /**
  * Progress record of an interrupted dump, stored beside FILE.partial as
@@ -125,10 +126,10 @@ export async function cmdDump(ctx: CliContext, opts: DumpOptions): Promise<void>
   if (blocks === 0 || firstLba + blocks > cap.blocks) {
     throw new InvalidArgumentError(`--count ${blocks} from LBA ${firstLba} does not fit the ${cap.blocks}-block medium`);
   }
-  const chunk = Math.max(
-    1,
-    opts.chunkBlocks === undefined ? Math.floor(device.maxTransferBytes / cap.blockSize) : intOption('chunk-blocks', opts.chunkBlocks, 1),
-  );
+  const io = ioBlocks(device.maxTransferBytes, cap.blockSize);
+  // --chunk-blocks: blocks per READ command (at most the device's); by default 16 of the device's commands per read call, one pipeline.
+  const commandBlocks = opts.chunkBlocks === undefined ? io.command : Math.min(io.command, intOption('chunk-blocks', opts.chunkBlocks, 1));
+  const chunk = opts.chunkBlocks === undefined ? io.call : commandBlocks;
   const label = deviceLabel(ctx, device);
 
   const identity = await deviceIdentity(device, lu, cap, o);
@@ -221,17 +222,26 @@ export async function cmdDump(ctx: CliContext, opts: DumpOptions): Promise<void>
         await lu.read(lba, n, { ...o, into: view });
       } catch (error) {
         if (!(opts.skipBad === true && isUnreadable(error))) throw error;
-        // Narrow it down block by block; unreadable blocks become zeros and are logged.
-        for (let i = 0; i < n; i++) {
-          const one = view.subarray(i * cap.blockSize, (i + 1) * cap.blockSize);
+        // Narrow it down command by command, then block by block; unreadable blocks become zeros and are logged.
+        for (let c = 0; c < n; c += commandBlocks) {
+          const count = Math.min(commandBlocks, n - c);
           try {
-            await lu.read(lba + i, 1, { ...o, into: one });
-          } catch (blockError) {
-            if (!isUnreadable(blockError)) throw blockError;
-            one.fill(0);
-            state.badBlocks.push(lba + i);
-            await appendFile(badLog, `${lba + i}\t${blockError.sense ? formatSense(blockError.sense) : blockError.message}\n`);
-            ctx.note(`unreadable block ${lba + i} skipped (${blockError.sense ? formatSense(blockError.sense) : blockError.message})`);
+            await lu.read(lba + c, count, { ...o, into: view.subarray(c * cap.blockSize, (c + count) * cap.blockSize) });
+            continue;
+          } catch (commandError) {
+            if (!isUnreadable(commandError)) throw commandError;
+          }
+          for (let i = c; i < c + count; i++) {
+            const one = view.subarray(i * cap.blockSize, (i + 1) * cap.blockSize);
+            try {
+              await lu.read(lba + i, 1, { ...o, into: one });
+            } catch (blockError) {
+              if (!isUnreadable(blockError)) throw blockError;
+              one.fill(0);
+              state.badBlocks.push(lba + i);
+              await appendFile(badLog, `${lba + i}\t${blockError.sense ? formatSense(blockError.sense) : blockError.message}\n`);
+              ctx.note(`unreadable block ${lba + i} skipped (${blockError.sense ? formatSense(blockError.sense) : blockError.message})`);
+            }
           }
         }
       }
@@ -431,7 +441,7 @@ export async function cmdRestore(ctx: CliContext, opts: RestoreOptions): Promise
     }
   };
 
-  const chunk = Math.max(1, Math.floor(device.maxTransferBytes / cap.blockSize));
+  const chunk = ioBlocks(device.maxTransferBytes, cap.blockSize).call;
   const buffer = new Uint8Array(chunk * cap.blockSize);
   const file = await open(opts.input, 'r');
   const progress = new Progress('restore', info.size, state.doneBlocks * cap.blockSize, process.stderr.isTTY === true && !ctx.json);

@@ -67,3 +67,15 @@ function checkBounds(name: string, text: string, n: number, bounds: { min?: numb
   if (bounds.min !== undefined && n < bounds.min) throw usageError(`--${name} must be at least ${bounds.min}, got "${text}"`);
   if (bounds.max !== undefined && n > bounds.max) throw usageError(`--${name} must be at most ${bounds.max}, got "${text}"`);
 }
+
+/**
+ * Commands per block I/O call of the CLI (read, write, bench, dump, restore): one call of that
+ * many commands goes as one pipeline (MscDevice.runRawMany), the next CBW chained behind each CSW.
+ */
+export const COMMANDS_PER_CALL = 16;
+
+/** Blocks per READ/WRITE command (the device's `maxTransferBytes`) and per block I/O call of the CLI. */
+export function ioBlocks(maxTransferBytes: number, blockSize: number): { command: number; call: number } {
+  const command = Math.max(1, Math.floor(maxTransferBytes / blockSize));
+  return { command, call: command * COMMANDS_PER_CALL };
+}

@@ -23,6 +23,17 @@ import { type ReaperEvent, URB_CONTEXT_HOLD, type UsbfsReaper, type UsbfsSys } f
 /** ESHUTDOWN/ENODEV: the device is gone. */
 const isGone = (completion: UrbCompletion): boolean => -completion.status === Errno.ESHUTDOWN || -completion.status === Errno.ENODEV;
 
+/** A chained request's own condition (`TransferOptions.chainedIf`) on what the transfer before it received. */
+function chainAllows(request: UrbRequest, previous: Uint8Array, actual: number): boolean {
+  const condition = request.options?.chainedIf;
+  if (condition === undefined) return true;
+  try {
+    return condition(previous.subarray(0, Math.max(0, Math.min(actual, previous.length))));
+  } catch {
+    return false;
+  }
+}
+
 /** URB slots per device: a BOT command needs at most four in flight (CBW, data, status read ahead, control). */
 const URB_SLOTS = 32;
 
@@ -89,6 +100,8 @@ export interface UrbRequest {
   ended?: 'full' | 'short';
   /** The chained request waiting for this one to end. */
   follower?: UrbRequest | undefined;
+  /** What it received, once it ended in full (for a `chainedIf` enqueued after that). */
+  reaped?: Uint8Array;
   /** For {@link UrbQueue.transfer}: settled with the URB's result the moment it is reaped. */
   result?: { resolve: (result: UrbResult) => void; reject: (error: unknown) => void };
 }
@@ -186,7 +199,7 @@ export class UrbQueue {
         previous.follower = request;
         return;
       }
-      if (previous?.ended !== 'full') {
+      if (previous?.ended !== 'full' || previous.reaped === undefined || !chainAllows(request, previous.reaped, previous.reaped.length)) {
         this.#breakChain(request);
         return;
       }
@@ -254,7 +267,9 @@ export class UrbQueue {
     const { sys, fd, subject } = this.#init;
     if (this.#init.disconnected()) throw new DisconnectedError(`The USB device was disconnected (${subject})`);
     if (this.#init.closed()) throw new ClosedError(`The transport for ${subject} is closed`);
-    if (options?.signal?.aborted === true) throw new AbortError('The transfer was aborted before it was submitted', { cause: options.signal.reason });
+    if (options?.signal?.aborted === true) {
+      throw new AbortError('The transfer was aborted before it was submitted', { cause: options.signal.reason, details: { notSubmitted: true } });
+    }
     const slot = this.#freeSlots.pop();
     if (slot === undefined) throw new TransportError(`More than ${URB_SLOTS} transfers in flight on ${subject}`);
     const start = this.timeline === undefined ? 0 : performance.now();
@@ -434,11 +449,12 @@ export class UrbQueue {
       urb.cancelled === undefined &&
       endedInFull(urb.endpoint & 0x80 ? 'in' : 'out', urb.buffer.length, completion.status === 0, Math.max(0, completion.actualLength));
     request.ended = full ? 'full' : 'short';
+    if (full) request.reaped = urb.buffer.subarray(0, Math.max(0, Math.min(completion.actualLength, urb.buffer.length)));
     const follower = request.follower;
     request.follower = undefined;
     if (follower !== undefined) {
       // The next stage goes now, from this reaping turn: no round trip through the engine.
-      if (!full) this.#breakChain(follower);
+      if (!full || !chainAllows(follower, urb.buffer, completion.actualLength)) this.#breakChain(follower);
       else {
         try {
           follower.resolve(this.#submitNow(follower, false));

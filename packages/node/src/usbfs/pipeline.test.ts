@@ -1,0 +1,193 @@
+// Pipelined block I/O over usbfs (BotEngine.pipeline, MscDevice.runRawMany): each next command's
+// CBW is chained behind the status read of the one before and goes from the reaping turn that saw
+// that CSW pass in full (BOT 1.0 §5: still one command at a time), never after one that did not.
+import { AbortError, DisconnectedError, MscDevice, PartialWriteError, ScsiCheckConditionError } from '@usbms/core';
+import { SimulatedDevice } from '@usbms/core/sim';
+import { afterEach, describe, expect, it } from 'vitest';
+import { type FakeLinuxTree, makeLinuxTree } from '../testing/fake-sysfs.js';
+import { FakeUsbDevice } from '../testing/fake-usb.js';
+import { FakeUsbfsKernel } from '../testing/fake-usbfs.js';
+import { UsbfsTransport } from './transport.js';
+
+const trees: FakeLinuxTree[] = [];
+afterEach(async () => {
+  for (const tree of trees.splice(0)) await tree.cleanup();
+});
+
+const BLOCK = 512;
+/** Two blocks per command: a 16-block read or write is eight commands. */
+const MAX_TRANSFER = 2 * BLOCK;
+
+async function setup() {
+  const sim = new SimulatedDevice({ luns: [{ blocks: 2048 }] });
+  const kernel = new FakeUsbfsKernel(sim.transport, { driver: 'usb-storage' });
+  const usbDevice = new FakeUsbDevice({ vendorId: 0x1209, productId: 0x5553 });
+  const tree = await makeLinuxTree({ driver: 'usb-storage', disks: [{ name: 'sdb', dev: '8:16', partitions: [] }] });
+  trees.push(tree);
+  const transport = await UsbfsTransport.open(usbDevice, { sys: kernel, platform: 'linux', linuxRoots: { sysRoot: tree.sysRoot, procRoot: tree.procRoot } });
+  // What the engine asked of the transport, in the kernel's own order log: "call out 31", "call in 13".
+  const bulkOut = transport.bulkOut.bind(transport);
+  const bulkIn = transport.bulkIn.bind(transport);
+  transport.bulkOut = (data, options) => {
+    kernel.order.push(`call out ${data.length}`);
+    return bulkOut(data, options);
+  };
+  transport.bulkIn = (length, options) => {
+    kernel.order.push(`call in ${length}`);
+    return bulkIn(length, options);
+  };
+  const device = await MscDevice.open(transport, { maxTransferBytes: MAX_TRANSFER });
+  await device.readCapacity();
+  return { sim, kernel, device };
+}
+
+const pattern = (blocks: number, seed: number): Uint8Array => new Uint8Array(blocks * BLOCK).map((_, i) => (i * 7 + seed) & 0xff);
+
+/** READ(10)/WRITE(10) LBAs the device saw, in order. */
+const lbasSeen = (sim: SimulatedDevice, opcode: number): number[] =>
+  sim.log.filter((r) => r.cdb[0] === opcode).map((r) => ((r.cdb[2] ?? 0) << 24) | ((r.cdb[3] ?? 0) << 16) | ((r.cdb[4] ?? 0) << 8) | (r.cdb[5] ?? 0));
+
+describe('pipelined block I/O over usbfs', () => {
+  it('a read of eight commands: every stage handed over before the first CBW ends; each next CBW goes right after the status before it', async () => {
+    const { sim, kernel, device } = await setup();
+    const data = pattern(16, 3);
+    await device.write(40, data);
+    kernel.order.length = 0;
+    const into = new Uint8Array(16 * BLOCK);
+    expect(await device.read(40, 16, { into })).toBe(into);
+    expect(into).toEqual(data);
+    const order = kernel.order;
+    // All eight commands' CBW, data and status requests came from the engine before the first URB ended.
+    expect(order.filter((l) => l === 'call out 31')).toHaveLength(8);
+    expect(order.lastIndexOf('call in 13')).toBeLessThan(order.indexOf('done ep=0x2'));
+    // On the wire, one command at a time: CBW, data, status; the next CBW only after that status.
+    const wire = order.filter((l) => !l.startsWith('call'));
+    const oneCommand = ['submit ep=0x2 len=31', 'done ep=0x2', `submit ep=0x81 len=${MAX_TRANSFER}`, 'done ep=0x81', 'submit ep=0x81 len=13', 'done ep=0x81'];
+    expect(wire).toEqual(Array.from({ length: 8 }, () => oneCommand).flat());
+    expect(lbasSeen(sim, 0x28)).toEqual([40, 42, 44, 46, 48, 50, 52, 54]);
+    expect(kernel.violations).toEqual([]);
+    await device.close();
+    expect(kernel.inflight).toBe(0);
+  });
+
+  it('a write of eight commands: CBW, data-out, status, chained the same way; every byte is on the device', async () => {
+    const { sim, kernel, device } = await setup();
+    const data = pattern(16, 11);
+    kernel.order.length = 0;
+    await device.write(100, data);
+    const wire = kernel.order.filter((l) => !l.startsWith('call'));
+    expect(wire.filter((l) => l === 'submit ep=0x2 len=31')).toHaveLength(8);
+    // After the first command, each CBW follows the status read of the one before.
+    for (let i = 1; i < wire.length; i++) if (wire[i] === 'submit ep=0x2 len=31') expect(wire[i - 1]).toBe('done ep=0x81');
+    expect(lbasSeen(sim, 0x2a)).toEqual([100, 102, 104, 106, 108, 110, 112, 114]);
+    expect(await device.read(100, 16)).toEqual(data);
+    expect(kernel.violations).toEqual([]);
+    await device.close();
+  });
+
+  it('CHECK CONDITION mid-pipeline (MEDIUM ERROR at LBA 46): nothing after that command is sent; REQUEST SENSE follows it; the read fails with the sense', async () => {
+    const { sim, kernel, device } = await setup();
+    sim.inject({ kind: 'medium-error', lba: 46 });
+    const error = await device.read(40, 16).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(ScsiCheckConditionError);
+    expect((error as ScsiCheckConditionError).message).toMatch(/MEDIUM ERROR|UNRECOVERED READ ERROR/i);
+    expect(lbasSeen(sim, 0x28)).toEqual([40, 42, 44, 46]);
+    const opcodes = sim.log.map((r) => r.cdb[0]);
+    expect(opcodes.slice(opcodes.lastIndexOf(0x28))).toEqual([0x28, 0x03]);
+    expect(kernel.inflight).toBe(0);
+    // The device and the queue are in a known state: the next read goes through whole.
+    expect(await device.read(48, 16)).toHaveLength(16 * BLOCK);
+    expect(kernel.violations).toEqual([]);
+    await device.close();
+  });
+
+  it('a UNIT ATTENTION mid-pipeline is retried by the retry policy and the rest of the read follows', async () => {
+    const { sim, device } = await setup();
+    const data = pattern(16, 5);
+    await device.write(200, data);
+    let seen = 0;
+    const off = sim.onCommand((record) => {
+      // Armed as the third READ ends: it hits the fourth, a command already chained behind it.
+      if (record.cdb[0] === 0x28 && ++seen === 3) sim.inject({ kind: 'unit-attention', trigger: 'now' });
+    });
+    expect(await device.read(200, 16)).toEqual(data);
+    off();
+    expect(lbasSeen(sim, 0x28).slice(-9)).toEqual([200, 202, 204, 206, 206, 208, 210, 212, 214]);
+    await device.close();
+  });
+
+  it('a stalled data-in mid-pipeline (BOT 1.0 §6.7.2): the later commands never go; the failing one recovers; the read fails whole-or-nothing', async () => {
+    const { sim, kernel, device } = await setup();
+    let seen = 0;
+    const off = sim.onCommand((record) => {
+      if (record.cdb[0] === 0x28 && ++seen === 2) sim.inject({ kind: 'stall-data-in', afterBytes: 512, opcode: 0x28 });
+    });
+    const error = await device.read(0, 16).catch((e: unknown) => e);
+    off();
+    expect(error).toBeInstanceOf(Error);
+    // Commands 1 and 2 passed; command 3 stalled after one block; nothing after it went.
+    expect(lbasSeen(sim, 0x28).slice(0, 3)).toEqual([0, 2, 4]);
+    expect(lbasSeen(sim, 0x28)).not.toContain(6);
+    expect(kernel.inflight).toBe(0);
+    expect(kernel.violations).toEqual([]);
+    expect(await device.read(0, 16)).toHaveLength(16 * BLOCK);
+    await device.close();
+  });
+
+  it('a write that fails mid-pipeline reports how far it got (PartialWriteError): the commands before it are on the device', async () => {
+    const { sim, device } = await setup();
+    sim.inject({ kind: 'medium-error', lba: 306, writes: true });
+    const data = pattern(16, 9);
+    const error = await device.write(300, data).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(PartialWriteError);
+    expect((error as PartialWriteError).details).toMatchObject({ lba: 300, blocks: 16, blocksWritten: 6 });
+    expect(lbasSeen(sim, 0x2a)).toEqual([300, 302, 304, 306]);
+    expect(await device.read(300, 6)).toEqual(data.subarray(0, 6 * BLOCK));
+    await device.close();
+  });
+
+  it('an abort mid-pipeline settles the read (AbortError) with nothing left in flight, and the next command succeeds', async () => {
+    const { sim, kernel, device } = await setup();
+    const controller = new AbortController();
+    let seen = 0;
+    const off = sim.onCommand((record) => {
+      if (record.cdb[0] === 0x28 && ++seen === 3) controller.abort();
+    });
+    const error = await device.read(0, 16, { signal: controller.signal }).catch((e: unknown) => e);
+    off();
+    expect(error).toBeInstanceOf(AbortError);
+    // The caller is told at once; the queue job ends the command on the wire behind it (recovery), then the next job runs.
+    await device.testUnitReady();
+    expect(kernel.inflight).toBe(0);
+    expect(lbasSeen(sim, 0x28).length).toBeLessThan(8);
+    expect(kernel.violations).toEqual([]);
+    expect(await device.read(0, 16)).toHaveLength(16 * BLOCK);
+    await device.close();
+  });
+
+  it('an unplug mid-pipeline rejects the read with DisconnectedError at once, nothing left in flight', async () => {
+    const { sim, kernel, device } = await setup();
+    let seen = 0;
+    const off = sim.onCommand((record) => {
+      if (record.cdb[0] === 0x28 && ++seen === 2) kernel.unplug();
+    });
+    const error = await device.read(0, 16).catch((e: unknown) => e);
+    off();
+    expect(error).toBeInstanceOf(DisconnectedError);
+    expect(kernel.inflight).toBe(0);
+  });
+
+  it('while tracing, commands go one at a time (a capture shows each exchange whole)', async () => {
+    const { kernel, device } = await setup();
+    const events: string[] = [];
+    const off = device.onTrace((e) => events.push(e.type));
+    kernel.order.length = 0;
+    await device.read(0, 8);
+    off();
+    // Each CBW is asked for only after the command before it ended.
+    const calls = kernel.order.filter((l) => l === 'call out 31' || l === 'done ep=0x81');
+    expect(calls.slice(0, 3)).toEqual(['call out 31', 'done ep=0x81', 'done ep=0x81']);
+    expect(events.filter((t) => t === 'command-start')).toHaveLength(4);
+    await device.close();
+  });
+});
