@@ -28,9 +28,50 @@ function chainAllows(request: UrbRequest, previous: Uint8Array, actual: number):
   const condition = request.options?.chainedIf;
   if (condition === undefined) return true;
   try {
-    return condition(previous.subarray(0, Math.max(0, Math.min(actual, previous.length))));
+    const n = Math.max(0, Math.min(actual, previous.length));
+    return condition(n === previous.length ? previous : previous.subarray(0, n));
   } catch {
     return false;
+  }
+}
+
+/** A submitted URB; its `done` promise is made only if someone waits on it (discard, a status read taken later). */
+class SubmittedUrb implements Urb {
+  cancelled?: 'abort' | 'timeout' | 'internal';
+  deadline = Number.POSITIVE_INFINITY;
+  timeoutMs = 0;
+  signal: AbortSignal | undefined;
+  cleanup?: (() => void) | undefined;
+  #completion: UrbCompletion | undefined;
+  #done: Promise<UrbCompletion> | undefined;
+  #resolve: ((completion: UrbCompletion) => void) | undefined;
+
+  constructor(
+    readonly slot: number,
+    readonly address: bigint,
+    readonly endpoint: number,
+    readonly sequence: number,
+    readonly buffer: Uint8Array,
+    readonly request: UrbRequest,
+  ) {}
+
+  get done(): Promise<UrbCompletion> {
+    if (this.#done === undefined) {
+      const completion = this.#completion;
+      this.#done =
+        completion !== undefined
+          ? Promise.resolve(completion)
+          : new Promise<UrbCompletion>((resolve) => {
+              this.#resolve = resolve;
+            });
+    }
+    return this.#done;
+  }
+
+  settle(completion: UrbCompletion): void {
+    if (this.#completion !== undefined) return;
+    this.#completion = completion;
+    this.#resolve?.(completion);
   }
 }
 
@@ -71,8 +112,9 @@ export interface Urb {
   readonly sequence: number;
   /** Where the data goes (IN) or comes from (OUT); the kernel holds its address. */
   readonly buffer: Uint8Array;
+  /** Settles once it is reaped (made on first use: most URBs are only ever settled through their request). */
   readonly done: Promise<UrbCompletion>;
-  settle: (completion: UrbCompletion) => void;
+  settle(completion: UrbCompletion): void;
   /** Why it was discarded, if it was. */
   cancelled?: 'abort' | 'timeout' | 'internal';
   /** When it times out (performance.now()), its time limit, and the signal that aborts it: see UrbQueue.arm. */
@@ -100,8 +142,8 @@ export interface UrbRequest {
   ended?: 'full' | 'short';
   /** The chained request waiting for this one to end. */
   follower?: UrbRequest | undefined;
-  /** What it received, once it ended in full (for a `chainedIf` enqueued after that). */
-  reaped?: Uint8Array;
+  /** Bytes it moved, once it ended in full (for a `chainedIf` enqueued after that). */
+  actual?: number;
   /** For {@link UrbQueue.transfer}: settled with the URB's result the moment it is reaped. */
   result?: { resolve: (result: UrbResult) => void; reject: (error: unknown) => void };
 }
@@ -146,7 +188,12 @@ export class UrbQueue {
    * into it, and the reaper thread reads them there (hence shared memory).
    */
   readonly #slab = new Uint8Array(new SharedArrayBuffer(UsbfsSize.urb * URB_SLOTS));
-  readonly #slabAddress: bigint;
+  /** The address of each slot's URB struct (the kernel hands it back on reap). */
+  readonly #slotAddresses: bigint[] = [];
+  /** Set during a reaping turn: its performance.now(). */
+  #turnTime: number | undefined;
+  /** Whether the reaper's port keeps the process alive (URBs in flight and the reaper thread waiting). */
+  #reffed = false;
   readonly #freeSlots: number[] = [];
   readonly #inflight = new Map<bigint, Urb>();
   #batch: UrbRequest[] = [];
@@ -166,7 +213,8 @@ export class UrbQueue {
 
   constructor(init: UrbQueueInit) {
     this.#init = init;
-    this.#slabAddress = init.sys.addressOf(this.#slab);
+    const slab = init.sys.addressOf(this.#slab);
+    for (let i = 0; i < URB_SLOTS; i++) this.#slotAddresses.push(slab + BigInt(i * UsbfsSize.urb));
     for (let i = URB_SLOTS - 1; i >= 0; i--) this.#freeSlots.push(i);
     this.reaper = init.sys.startReaper(init.fd, this.#slab, (event) => this.#onReaperEvent(event));
     if (init.mainThreadReapMs <= 0) {
@@ -199,7 +247,7 @@ export class UrbQueue {
         previous.follower = request;
         return;
       }
-      if (previous?.ended !== 'full' || previous.reaped === undefined || !chainAllows(request, previous.reaped, previous.reaped.length)) {
+      if (previous?.ended !== 'full' || !chainAllows(request, previous.buffer, previous.actual ?? 0)) {
         this.#breakChain(request);
         return;
       }
@@ -282,7 +330,7 @@ export class UrbQueue {
       bufferLength: buffer.length,
       usercontext: hold ? URB_CONTEXT_HOLD : 0n,
     });
-    const address = this.#slabAddress + BigInt(slot * UsbfsSize.urb);
+    const address = this.#slotAddresses[slot] as bigint;
     const rc = sys.ioctl(fd, UsbfsIoctl.SUBMITURB, bytes);
     if (rc < 0) {
       this.#freeSlots.push(slot);
@@ -290,28 +338,14 @@ export class UrbQueue {
     }
     this.stats.urbs++;
     this.timeline?.push({ t: performance.now(), start, event: 'submit', endpoint, length: buffer.length });
-    let settle!: (c: UrbCompletion) => void;
-    const done = new Promise<UrbCompletion>((resolve) => {
-      settle = resolve;
-    });
-    const urb: Urb = {
-      slot,
-      address,
-      endpoint,
-      sequence: ++this.#sequence,
-      buffer,
-      done,
-      settle,
-      deadline: Number.POSITIVE_INFINITY,
-      timeoutMs: 0,
-      signal: undefined,
-      request,
-    };
-    if (this.#inflight.size === 0) this.reaper.ref(true);
+    const urb = new SubmittedUrb(slot, address, endpoint, ++this.#sequence, buffer, request);
+    // While the main thread reaps, its pending setImmediate keeps the process alive; the reaper
+    // thread's port does only once the waiting is handed to it.
+    if (this.#handedOff) this.#ref(true);
     this.#inflight.set(address, urb);
     if (options !== undefined) this.arm(urb, options);
     if (!this.#handedOff) {
-      this.#reapUntil = performance.now() + this.#init.mainThreadReapMs;
+      this.#reapUntil = this.#now() + this.#init.mainThreadReapMs;
       if (!this.#pumping) {
         this.#pumping = true;
         setImmediate(this.#pump);
@@ -328,6 +362,16 @@ export class UrbQueue {
     this.#pumping = false;
     if (this.#handedOff) return;
     const t = performance.now();
+    // One clock read per turn: what this turn submits counts its time limits from the turn's start.
+    this.#turnTime = t;
+    try {
+      this.#pumpTurn(t);
+    } finally {
+      this.#turnTime = undefined;
+    }
+  };
+
+  #pumpTurn(t: number): void {
     // Time limits and aborts, checked here rather than by a timer and a listener per URB (which
     // cost more than the reaping itself; armed for real at hand-off), and before reaping, as a
     // timer would have fired first: a URB that ends as its time runs out counts as timed out.
@@ -341,13 +385,25 @@ export class UrbQueue {
     if (t >= this.#reapUntil) {
       this.#handedOff = true;
       this.stats.handOffs++;
+      this.#ref(true);
       for (const urb of this.#inflight.values()) this.#watch(urb);
       this.reaper.watch(true);
       return;
     }
     this.#pumping = true;
     setImmediate(this.#pump);
-  };
+  }
+
+  #ref(active: boolean): void {
+    if (this.#reffed === active) return;
+    this.#reffed = active;
+    this.reaper.ref(active);
+  }
+
+  /** The time (performance.now()): the current reaping turn's, else read now. */
+  #now(): number {
+    return this.#turnTime ?? performance.now();
+  }
 
   /** REAPURBNDELAY until nothing more has completed (EAGAIN) or the device is gone (ENODEV). */
   #reapCompleted(): void {
@@ -377,7 +433,7 @@ export class UrbQueue {
     urb.cleanup = undefined;
     // A status read taken after it was reaped (it came with the data) needs no watch.
     if (this.#inflight.get(urb.address) !== urb) return;
-    urb.deadline = performance.now() + options.timeoutMs;
+    urb.deadline = this.#now() + options.timeoutMs;
     urb.timeoutMs = options.timeoutMs;
     urb.signal = options.signal;
     if (options.signal?.aborted === true) this.cancel(urb, 'abort');
@@ -449,7 +505,7 @@ export class UrbQueue {
       urb.cancelled === undefined &&
       endedInFull(urb.endpoint & 0x80 ? 'in' : 'out', urb.buffer.length, completion.status === 0, Math.max(0, completion.actualLength));
     request.ended = full ? 'full' : 'short';
-    if (full) request.reaped = urb.buffer.subarray(0, Math.max(0, Math.min(completion.actualLength, urb.buffer.length)));
+    if (full) request.actual = completion.actualLength;
     const follower = request.follower;
     request.follower = undefined;
     if (follower !== undefined) {
@@ -464,7 +520,7 @@ export class UrbQueue {
       }
     }
     if (this.#inflight.size === 0) {
-      this.reaper.ref(false);
+      this.#ref(false);
       if (this.#handedOff && this.#init.mainThreadReapMs > 0) {
         // Nothing in flight, so the thread holds nothing back: the main thread reaps the next command's URBs.
         this.#handedOff = false;
