@@ -1,7 +1,7 @@
 // What runs inside one queue job of MscDevice: a command's BOT exchange with its trace events, the
 // automatic REQUEST SENSE after CHECK CONDITION (BOT 1.0 §5.2, SPC-4 §4.5), and pipelines of block
 // commands (BotEngine.pipeline). The queue, time limits and retry policy stay in device.ts.
-import type { BotCommandResult, BotEngine } from './bot/engine.js';
+import type { BotCommandRequest, BotCommandResult, BotEngine } from './bot/engine.js';
 import type { ExecuteResult } from './device-options.js';
 import { ParseError } from './errors.js';
 import { SENSE_LENGTH } from './logical-unit.js';
@@ -46,6 +46,29 @@ interface ExchangeCommand {
   data?: Uint8Array | undefined;
 }
 
+/** The BOT request of one command (BOT 1.0 §5.1: LUN, CDB, direction and length of the data stage). */
+function botRequest(
+  lun: number,
+  command: ExchangeCommand,
+  cdb: Uint8Array,
+  into: Uint8Array | undefined,
+  timeoutMs: number,
+  signal: AbortSignal,
+  traceId: number,
+): BotCommandRequest {
+  return {
+    lun,
+    cdb,
+    direction: command.direction,
+    length: command.length,
+    ...(command.data ? { data: command.data } : {}),
+    ...(into ? { into } : {}),
+    timeoutMs,
+    signal,
+    traceId,
+  };
+}
+
 export class Exchanges {
   readonly #engine: BotEngine;
   readonly #tracer: Tracer;
@@ -80,17 +103,7 @@ export class Exchanges {
       this.#tracer.emit({ type: 'command-start', id, lun, name: command.name, cdb, direction: command.direction, length: command.length, time: started });
     }
     try {
-      const r = await this.#engine.command({
-        lun,
-        cdb,
-        direction: command.direction,
-        length: command.length,
-        ...(command.data ? { data: command.data } : {}),
-        ...(into ? { into } : {}),
-        timeoutMs,
-        signal,
-        traceId: id,
-      });
+      const r = await this.#engine.command(botRequest(lun, command, cdb, into, timeoutMs, signal, id));
       const result = await this.#result(r, lun, cdb, timeoutMs, signal, id);
       if (tracing) {
         this.#tracer.emit({
@@ -119,17 +132,7 @@ export class Exchanges {
     const base = this.#traceId;
     this.#traceId += commands.length;
     const outcome = await this.#engine.pipeline(
-      commands.map(({ command, into }, i) => ({
-        lun,
-        cdb: this.cdbOf(command.cdb),
-        direction: command.direction,
-        length: command.length,
-        ...(command.data ? { data: command.data } : {}),
-        ...(into ? { into } : {}),
-        timeoutMs,
-        signal,
-        traceId: base + i + 1,
-      })),
+      commands.map(({ command, into }, i) => botRequest(lun, command, this.cdbOf(command.cdb), into, timeoutMs, signal, base + i + 1)),
     );
     const results = outcome.results.map((r): ExecuteResult => ({ status: 'good', statusCode: 0x00, data: r.data, residue: r.residue }));
     if (outcome.error !== undefined) return { results, error: outcome.error };
