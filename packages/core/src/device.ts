@@ -298,22 +298,22 @@ export class MscDevice {
 
   /**
    * @internal Runs `count` block commands of one LUN in order, as `runRaw` each, handing each GOOD
-   * result to `done` (which may throw to stop). Without tracing they go as pipelines of up to
-   * {@link MAX_PIPELINE} commands per queue job (`BotEngine.pipeline`); the first that does not
-   * pass in full takes the retry policy here, then the rest follow.
+   * result and its command to `done` (which may throw to stop). Without tracing they go as pipelines
+   * of up to 16 commands per queue job (`BotEngine.pipeline`); the first that does not pass in full
+   * takes the retry policy here, then the rest follow.
    */
   async runRawMany(
     count: number,
     commandAt: (index: number) => PipelinedCommand,
     options: RunOptions,
-    done: (index: number, result: ExecuteResult) => void,
+    done: (index: number, result: ExecuteResult, command: PipelinedCommand) => void,
   ): Promise<void> {
     const lun = options.lun ?? 0;
     checkLun(lun, this.#maxLun);
     for (let i = 0; i < count; ) {
       if (this.#tracer.active || count - i === 1) {
-        const { command, into } = commandAt(i);
-        done(i, await this.runRaw(command, options, into));
+        const next = commandAt(i);
+        done(i, await this.runRaw(next.command, options, next.into), next);
         i++;
         continue;
       }
@@ -324,11 +324,12 @@ export class MscDevice {
         batch.push(next);
       }
       const step = await this.#transactMany(lun, batch, options);
-      for (const result of step.results) done(i++, result);
+      for (const [k, result] of step.results.entries()) done(i + k, result, batch[k] as PipelinedCommand);
+      i += step.results.length;
       if (step.error !== undefined) throw step.error;
       if (step.result !== undefined) {
-        const { command, into } = batch[step.results.length] as PipelinedCommand;
-        done(i, await this.runRaw(command, options, into, step.result));
+        const failed = batch[step.results.length] as PipelinedCommand;
+        done(i, await this.runRaw(failed.command, options, failed.into, step.result), failed);
         i++;
       }
     }
@@ -485,19 +486,21 @@ export class MscDevice {
     return requested ?? commandDefault ?? this.#options.defaultTimeoutMs ?? DEFAULT_TIMEOUT_MS;
   }
 
-  /** One queue job: CBW, data, CSW, and the automatic REQUEST SENSE after CHECK CONDITION. */
-  #transact(lun: number, command: Transaction | ScsiCommand<unknown>, options: CommandOptions, into: Uint8Array | undefined): Promise<ExecuteResult> {
+  /**
+   * What every queue job of a command checks first: the device still takes commands (else the
+   * lifecycle's refusal is thrown) and the time limit; and whatever path it takes (typed, execute(),
+   * raw, pipelined), a write-class command marks its LUN for SYNCHRONIZE CACHE at close, as does any
+   * command sent with `flush: true`.
+   */
+  #admit(lun: number, command: Transaction | ScsiCommand<unknown>, options: CommandOptions): number {
     const refusal = this.#lifecycle.refusal(command.name);
-    if (refusal !== undefined) return Promise.reject(refusal);
-    let timeoutMs: number;
-    try {
-      timeoutMs = this.#timeout(options.timeoutMs, command.timeoutMs);
-    } catch (error) {
-      return Promise.reject(error);
-    }
-    const cdb = this.#exchanges.cdbOf(command.cdb);
-    // Whatever path it takes (typed, execute(), raw), a write-class command marks its LUN for
-    // SYNCHRONIZE CACHE at close; so does any command sent with `flush: true`.
+    if (refusal !== undefined) throw refusal;
+    const timeoutMs = this.#timeout(options.timeoutMs, command.timeoutMs);
+    this.#markIfWrites(lun, command);
+    return timeoutMs;
+  }
+
+  #markIfWrites(lun: number, command: Transaction | ScsiCommand<unknown>): void {
     if (
       ('flush' in command && command.flush === true) ||
       ('writesMedium' in command && command.writesMedium === true) ||
@@ -505,6 +508,17 @@ export class MscDevice {
     ) {
       this.#luns[lun]?.markDirty();
     }
+  }
+
+  /** One queue job: CBW, data, CSW, and the automatic REQUEST SENSE after CHECK CONDITION. */
+  #transact(lun: number, command: Transaction | ScsiCommand<unknown>, options: CommandOptions, into: Uint8Array | undefined): Promise<ExecuteResult> {
+    let timeoutMs: number;
+    try {
+      timeoutMs = this.#admit(lun, command, options);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    const cdb = this.#exchanges.cdbOf(command.cdb);
     return this.#queue.run(({ signal }) => this.#exchanges.one(lun, command, cdb, timeoutMs, signal, into), {
       priority: Priority.Normal,
       timeoutMs,
@@ -514,21 +528,19 @@ export class MscDevice {
   }
 
   /**
-   * Up to {@link MAX_PIPELINE} commands of one LUN as one queue job (`BotEngine.pipeline`): the
+   * Up to 16 commands of one LUN as one queue job (`BotEngine.pipeline`): the
    * results of those that passed in full, then the first that did not (with its sense), or its error.
    */
   #transactMany(lun: number, commands: readonly PipelinedCommand[], options: CommandOptions): Promise<PipelineStep> {
     const first = commands[0];
     if (first === undefined) return Promise.resolve({ results: [] });
-    const refusal = this.#lifecycle.refusal(first.command.name);
-    if (refusal !== undefined) return Promise.reject(refusal);
     let timeoutMs: number;
     try {
-      timeoutMs = this.#timeout(options.timeoutMs, first.command.timeoutMs);
+      timeoutMs = this.#admit(lun, first.command, options);
     } catch (error) {
       return Promise.reject(error);
     }
-    for (const { command } of commands) if (scsi.isWriteClassOpcode(command.cdb)) this.#luns[lun]?.markDirty();
+    for (const { command } of commands.slice(1)) this.#markIfWrites(lun, command);
     return this.#queue.run(({ signal }) => this.#exchanges.many(lun, commands, timeoutMs, signal), {
       priority: Priority.Normal,
       // Each command has its own limit in the engine; the job as a whole gets theirs summed.

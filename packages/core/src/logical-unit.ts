@@ -40,10 +40,16 @@ function readCommand(lba: number, blocks: number, blockSize: number): ScsiComman
   return lba + blocks - 1 > 0xffffffff || blocks > 0xffff ? scsi.read16({ lba, blocks, blockSize }) : scsi.read10({ lba, blocks, blockSize });
 }
 
+/** WRITE(10), or WRITE(16) where the LBA or count needs it. */
+function writeCommand(lba: number, data: Uint8Array, blockSize: number): ScsiCommand<unknown> {
+  const blocks = data.length / blockSize;
+  return lba + blocks - 1 > 0xffffffff || blocks > 0xffff ? scsi.write16({ lba, data, blockSize }) : scsi.write10({ lba, data, blockSize });
+}
+
 /** A read fails unless every block came back. */
-function checkRead(lba: number, blocks: number, blockSize: number, result: ExecuteResult): Uint8Array {
+function checkRead(name: string, lba: number, blocks: number, blockSize: number, result: ExecuteResult): Uint8Array {
   if (result.data.length !== blocks * blockSize) {
-    throw new TransportError(`READ at LBA ${lba} returned ${result.data.length} of ${blocks * blockSize} bytes`, {
+    throw new TransportError(`${name} at LBA ${lba} returned ${result.data.length} of ${blocks * blockSize} bytes`, {
       details: { lba, residue: result.residue },
     });
   }
@@ -69,7 +75,7 @@ export interface LogicalUnitHost {
     count: number,
     commandAt: (index: number) => PipelinedCommand,
     options: RunOptions,
-    done: (index: number, result: ExecuteResult) => void,
+    done: (index: number, result: ExecuteResult, command: PipelinedCommand) => void,
   ): Promise<void>;
 }
 
@@ -324,12 +330,12 @@ export class LogicalUnit<D extends LogicalUnitHost = MscDevice> {
     count: number,
     commandAt: (index: number) => PipelinedCommand,
     options: RunOptions,
-    done: (index: number, result: ExecuteResult) => void,
+    done: (index: number, result: ExecuteResult, command: PipelinedCommand) => void,
   ): Promise<void> {
     if (this.device.runRawMany !== undefined) return this.device.runRawMany(count, commandAt, options, done);
     for (let i = 0; i < count; i++) {
-      const { command, into } = commandAt(i);
-      done(i, await this.device.runRaw(command, options, into));
+      const next = commandAt(i);
+      done(i, await this.device.runRaw(next.command, options, next.into), next);
     }
   }
 
@@ -371,11 +377,8 @@ export class LogicalUnit<D extends LogicalUnitHost = MscDevice> {
         return { command: readCommand(lba + at, count, blockSize), into: out.subarray(at * blockSize, (at + count) * blockSize) };
       },
       { ...options, lun: this.number },
-      (i, result) => {
-        const at = i * chunk;
-        const count = Math.min(chunk, blocks - at);
-        const target = out.subarray(at * blockSize, (at + count) * blockSize);
-        const data = checkRead(lba + at, count, blockSize, result);
+      (i, result, { command, into: target = out }) => {
+        const data = checkRead(command.name, lba + i * chunk, target.length / blockSize, blockSize, result);
         // The transport may not support filling a caller's buffer: then copy once.
         if (data.buffer !== target.buffer || data.byteOffset !== target.byteOffset) target.set(data);
       },
@@ -385,8 +388,9 @@ export class LogicalUnit<D extends LogicalUnitHost = MscDevice> {
 
   /** One READ(10), or READ(16) where the LBA or count needs it; fails unless every block came back. */
   async #readCommand(lba: number, blocks: number, blockSize: number, options: RunOptions, into: Uint8Array | undefined): Promise<Uint8Array> {
-    const result = await this.device.runRaw(readCommand(lba, blocks, blockSize), { ...options, lun: this.number }, into);
-    return checkRead(lba, blocks, blockSize, result);
+    const command = readCommand(lba, blocks, blockSize);
+    const result = await this.device.runRaw(command, { ...options, lun: this.number }, into);
+    return checkRead(command.name, lba, blocks, blockSize, result);
   }
 
   /**
@@ -413,23 +417,18 @@ export class LogicalUnit<D extends LogicalUnitHost = MscDevice> {
     }
     const chunk = this.#chunkBlocks(blockSize);
     let done = 0;
-    const commandAt = (i: number): { command: ScsiCommand<unknown>; slice: Uint8Array; at: number; count: number } => {
-      const count = Math.min(chunk, blocks - i * chunk);
-      const at = lba + i * chunk;
-      const slice = data.subarray(i * chunk * blockSize, (i * chunk + count) * blockSize);
-      const command =
-        at + count - 1 > 0xffffffff || count > 0xffff ? scsi.write16({ lba: at, data: slice, blockSize }) : scsi.write10({ lba: at, data: slice, blockSize });
-      return { command, slice, at, count };
-    };
+
     try {
       this.#dirty = true;
       // Back to back, pipelined where the transport can (MscDevice.runRawMany); `done` counts what the device took.
       await this.#runMany(
         Math.ceil(blocks / chunk),
-        (i) => ({ command: commandAt(i).command }),
+        (i) => ({ command: writeCommand(lba + i * chunk, data.subarray(i * chunk * blockSize, Math.min(blocks, (i + 1) * chunk) * blockSize), blockSize) }),
         { ...options, lun: this.number },
-        (i, result) => {
-          const { command, slice, at, count } = commandAt(i);
+        (i, result, { command }) => {
+          const at = lba + i * chunk;
+          const slice = command.data ?? new Uint8Array(0);
+          const count = slice.length / blockSize;
           if (result.residue > 0) {
             // GOOD, yet the device did not take everything (data-out stall or short transfer, or
             // dCSWDataResidue, BOT 1.0 §6.7.3): only whole blocks before the residue count as written,
