@@ -438,10 +438,15 @@ export const BRIDGE_GADGET: Profile = {
 
 /** The ids the README's examples name (a SanDisk Cruzer Blade), given to the gadget of README_GADGET. */
 export const README_IDS = { vendorId: 0x0781, productId: 0x5567, serial: 'HILREADME0001' } as const;
-export const README_LUN_MIB = 4;
+/**
+ * Large enough that a dump at the default command size (16 commands of 120 KiB per call) lasts several
+ * calls on the gadget, so the Ctrl-C of the README's interrupted dump (sent once the first call's progress
+ * is on record) lands mid-way.
+ */
+export const README_LUN_MIB = 16;
 
 /**
- * f_mass_storage with the README's VID:PID and three LUNs: 0 a writable 4 MiB disk (the README's
+ * f_mass_storage with the README's VID:PID and three LUNs: 0 a writable README_LUN_MIB disk (the README's
  * examples), 1 the same but read-only (write-protect), 2 removable with no medium (not ready).
  */
 function readmeGadgetSetup(): string {

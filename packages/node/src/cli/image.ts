@@ -200,6 +200,7 @@ export async function cmdDump(ctx: CliContext, opts: DumpOptions): Promise<void>
   if (resumed) ctx.note(`resuming ${partial} at block ${state.doneBlocks} of ${blocks} (${formatBytes(state.doneBlocks * cap.blockSize)} already copied)`);
 
   let lastSaved = 0;
+  let firstCall = true;
   const save = async (force: boolean): Promise<void> => {
     const now = performance.now();
     if (!force && now - lastSaved < METADATA_INTERVAL_MS) return;
@@ -249,7 +250,9 @@ export async function cmdDump(ctx: CliContext, opts: DumpOptions): Promise<void>
       if (!state.badBlocks.includes(lba)) addSample(state.samples, lba, view.subarray(0, cap.blockSize));
       state.doneBlocks += n;
       progress.update(state.doneBlocks * cap.blockSize, total);
-      await save(false);
+      // The first call's progress is recorded at once (a Ctrl-C right after it resumes from there), later ones at most every METADATA_INTERVAL_MS.
+      await save(firstCall);
+      firstCall = false;
     }
     await save(true);
   } catch (error) {
@@ -426,6 +429,7 @@ export async function cmdRestore(ctx: CliContext, opts: RestoreOptions): Promise
   if (resumed) ctx.note(`resuming the restore of ${opts.input} at block ${state.doneBlocks} of ${blocks} (progress in ${metaPath})`);
 
   let lastSaved = 0;
+  let firstCall = true;
   let saveFailed = false;
   const save = async (force: boolean): Promise<void> => {
     const now = performance.now();
@@ -470,7 +474,8 @@ export async function cmdRestore(ctx: CliContext, opts: RestoreOptions): Promise
       addSample(state.samples, lba, view.subarray(0, cap.blockSize));
       state.doneBlocks += written;
       progress.update(state.doneBlocks * cap.blockSize, info.size);
-      await save(false);
+      await save(firstCall);
+      firstCall = false;
     }
     await lu.flush(o);
   } catch (error) {
