@@ -181,4 +181,36 @@ describe('dump and restore resume only what they started', { timeout: 120_000 },
     expect((await readFile(target)).equals(content)).toBe(true);
     expect(existsSync(meta)).toBe(false);
   });
+
+  it('a restore cut by a power loss resumes from blocks the device flushed, not from blocks still in its write cache', async () => {
+    // SIGKILL ends the CLI and its simulated device at once: the device's volatile write cache
+    // (4 MiB, larger than this image) is lost and never reaches the image file, as on a power cut.
+    const image = join(tmp, 'power-src.img');
+    const content = randomBytes(2 * 1024 * 1024);
+    await writeFile(image, content);
+    const target = join(tmp, 'power-dst.img');
+    const meta = `${image}.restore.json`;
+    const slow = runUsbms([`--sim=${target}`, '--sim-size', '2M', '--sim-latency', '3', '--max-transfer', '8K', 'restore', '-i', image, '--yes'], {
+      cwd: tmp,
+      timeoutMs: 60_000,
+    });
+    const deadline = Date.now() + 30_000;
+    while (Date.now() < deadline && !existsSync(meta)) await new Promise((r) => setTimeout(r, 5));
+    // Writes go on after the record; cut the power while they are in the cache.
+    await new Promise((r) => setTimeout(r, 150));
+    slow.child.kill('SIGKILL');
+    const cut = await slow;
+    expect(cut.signal).toBe('SIGKILL');
+    const saved = JSON.parse(await readFile(meta, 'utf8')) as { doneBlocks: number };
+    expect(saved.doneBlocks).toBeGreaterThan(0);
+    expect(saved.doneBlocks).toBeLessThan(4096);
+    // Every block the record claims is on the medium.
+    const onMedium = await readFile(target);
+    expect(onMedium.subarray(0, saved.doneBlocks * 512).equals(content.subarray(0, saved.doneBlocks * 512))).toBe(true);
+
+    const resumed = await usbms([`--sim=${target}`, 'restore', '-i', image, '--yes']);
+    expect(resumed.code, resumed.stderr).toBe(0);
+    expect(resumed.stderr).toContain(`resuming the restore of ${image} at block ${saved.doneBlocks}`);
+    expect((await readFile(target)).equals(content)).toBe(true);
+  });
 });

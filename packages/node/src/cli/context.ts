@@ -91,6 +91,7 @@ export class CliContext {
   #sim: SimulatedDevice | undefined;
   #capture: CliCapture | undefined;
   #stdoutIsData = false;
+  #whole = false;
 
   constructor(options: GlobalOptions, signal: AbortSignal) {
     this.options = options;
@@ -113,6 +114,18 @@ export class CliContext {
   /** Per-command timeout (ms) when --timeout is given. */
   get timeoutMs(): number | undefined {
     return this.options.timeout === undefined ? undefined : intOption('timeout', this.options.timeout, 0) || undefined;
+  }
+
+  /**
+   * The command's work is whole (a dump's image renamed into place, a restore flushed): a Ctrl-C
+   * that lands after this no longer makes it exit 130, so `usbms dump -o x.img && …` goes on.
+   */
+  markWhole(): void {
+    this.#whole = true;
+  }
+
+  get whole(): boolean {
+    return this.#whole;
   }
 
   /** Options for every device call: the SIGINT signal and --timeout. */

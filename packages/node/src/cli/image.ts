@@ -1,5 +1,6 @@
 import { appendFile, open, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { formatSense, InvalidArgumentError, PartialWriteError, ScsiCheckConditionError, SenseKey } from '@usbms/core';
+import { messageOf } from '../map-error.js';
 import { canConfirm, confirm, deviceLabel } from './confirm.js';
 import { type CliContext, intOption } from './context.js';
 import { CliError, CliErrorCode, convertErrno, ExitCode, fileError } from './exit.js';
@@ -52,6 +53,10 @@ export interface DumpOptions {
 }
 
 const METADATA_INTERVAL_MS = 250;
+/** A restore records progress (after a flush) at most this often. */
+const RESTORE_RECORD_INTERVAL_MS = 1000;
+/** The flush after a restore stopped: short, the user is waiting. */
+const STOP_FLUSH_TIMEOUT_MS = 10_000;
 
 async function exists(path: string): Promise<boolean> {
   try {
@@ -272,6 +277,7 @@ export async function cmdDump(ctx: CliContext, opts: DumpOptions): Promise<void>
   await file.close();
   await rename(partial, output);
   await rm(metaPath, { force: true });
+  ctx.markWhole();
   const result = {
     output,
     lun: lu.number,
@@ -290,8 +296,9 @@ export async function cmdDump(ctx: CliContext, opts: DumpOptions): Promise<void>
 
 /**
  * Progress of an interrupted restore, beside the image as IMAGE.restore.json:
- * blocks [firstLba, firstLba + doneBlocks) were written (acknowledged by the
- * device). Written only after the writes it describes.
+ * blocks [firstLba, firstLba + doneBlocks) were written and flushed: recorded
+ * only after a SYNCHRONIZE CACHE that covered them succeeded, so a resume after
+ * a power loss never skips blocks that were still in the device's volatile cache.
  */
 export interface RestoreProgress {
   format: 'usbms-restore/1';
@@ -431,11 +438,11 @@ export async function cmdRestore(ctx: CliContext, opts: RestoreOptions): Promise
   let lastSaved = 0;
   let firstCall = true;
   let saveFailed = false;
-  const save = async (force: boolean): Promise<void> => {
-    const now = performance.now();
-    if (saveFailed || (!force && now - lastSaved < METADATA_INTERVAL_MS)) return;
-    lastSaved = now;
-    state.updated = new Date().toISOString();
+  // Blocks written since the last record; `state` describes only blocks the device has flushed.
+  let written = state.doneBlocks;
+  const samples = [...state.samples];
+  const record = async (): Promise<void> => {
+    state = { ...state, doneBlocks: written, samples: [...samples], updated: new Date().toISOString() };
     try {
       await writeFile(`${metaPath}.tmp`, toJson(state));
       await rename(`${metaPath}.tmp`, metaPath);
@@ -444,36 +451,46 @@ export async function cmdRestore(ctx: CliContext, opts: RestoreOptions): Promise
       ctx.note(`warning: cannot record progress in ${metaPath} (${(error as Error).message}); an interrupted restore will start over`);
     }
   };
+  // A WRITE the device acknowledged may still sit in its volatile cache (SBC-3 §4.15): the record
+  // claims blocks only once a SYNCHRONIZE CACHE covering them succeeded, at most every
+  // RESTORE_RECORD_INTERVAL_MS (one flush per record).
+  const save = async (force: boolean): Promise<void> => {
+    const now = performance.now();
+    if (saveFailed || written === state.doneBlocks || (!force && now - lastSaved < RESTORE_RECORD_INTERVAL_MS)) return;
+    lastSaved = now;
+    await lu.flush(o);
+    await record();
+  };
 
   const chunk = ioBlocks(device.maxTransferBytes, cap.blockSize).call;
   const buffer = new Uint8Array(chunk * cap.blockSize);
   const file = await open(opts.input, 'r');
   const progress = new Progress('restore', info.size, state.doneBlocks * cap.blockSize, process.stderr.isTTY === true && !ctx.json);
   try {
-    while (state.doneBlocks < blocks) {
-      const n = Math.min(chunk, blocks - state.doneBlocks);
+    while (written < blocks) {
+      const n = Math.min(chunk, blocks - written);
       const view = buffer.subarray(0, n * cap.blockSize);
-      const { bytesRead } = await file.read(view, 0, view.length, state.doneBlocks * cap.blockSize);
+      const { bytesRead } = await file.read(view, 0, view.length, written * cap.blockSize);
       if (bytesRead !== view.length) {
-        throw new CliError(`${opts.input} changed while restoring (short read at block ${state.doneBlocks})`, {
+        throw new CliError(`${opts.input} changed while restoring (short read at block ${written})`, {
           exitCode: ExitCode.FileError,
           code: CliErrorCode.File,
         });
       }
-      const lba = firstLba + state.doneBlocks;
-      let written = n;
+      const lba = firstLba + written;
+      let took = n;
       try {
         await lu.write(lba, view, { ...o, verify: opts.verify === true });
       } catch (error) {
         // The device took only part of the chunk: continue right after the last block it took
         // (each retry makes progress, so this ends); a write that took nothing stops the restore.
         if (!(error instanceof PartialWriteError) || error.blocksWritten === 0) throw error;
-        written = error.blocksWritten;
-        ctx.note(`the device took ${written} of ${n} blocks at LBA ${lba}; continuing at LBA ${lba + written}`);
+        took = error.blocksWritten;
+        ctx.note(`the device took ${took} of ${n} blocks at LBA ${lba}; continuing at LBA ${lba + took}`);
       }
-      addSample(state.samples, lba, view.subarray(0, cap.blockSize));
-      state.doneBlocks += written;
-      progress.update(state.doneBlocks * cap.blockSize, info.size);
+      addSample(samples, lba, view.subarray(0, cap.blockSize));
+      written += took;
+      progress.update(written * cap.blockSize, info.size);
       await save(firstCall);
       firstCall = false;
     }
@@ -481,14 +498,26 @@ export async function cmdRestore(ctx: CliContext, opts: RestoreOptions): Promise
   } catch (error) {
     progress.stop();
     await file.close();
-    await save(true);
-    const last = state.doneBlocks === 0 ? 'no block was written' : `the last block written is LBA ${firstLba + state.doneBlocks - 1}`;
-    ctx.note(`restore stopped after ${state.doneBlocks} of ${blocks} blocks (${last}); run the same command to resume`);
+    // Stopped (Ctrl-C, an error): record what a flush makes durable now. The caller's signal may be
+    // aborted already, so this flush has its own time limit; if it fails, the last record stands.
+    let unflushed = '';
+    if (!saveFailed && written > state.doneBlocks) {
+      try {
+        await lu.flush({ timeoutMs: STOP_FLUSH_TIMEOUT_MS });
+        await record();
+      } catch (flushError) {
+        unflushed = `; the device did not confirm a flush of the last ${written - state.doneBlocks} blocks (${messageOf(flushError)}), so the resume writes them again`;
+      }
+    }
+    const done = state.doneBlocks;
+    const last = done === 0 ? 'no block was written' : `the last block written is LBA ${firstLba + done - 1}`;
+    ctx.note(`restore stopped after ${done} of ${blocks} blocks (${last})${unflushed}; run the same command to resume`);
     throw error;
   }
   progress.stop();
   await file.close();
   await rm(metaPath, { force: true });
+  ctx.markWhole();
   const result = {
     input: opts.input,
     lun: lu.number,

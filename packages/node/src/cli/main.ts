@@ -87,7 +87,8 @@ function action<A extends unknown[]>(fn: (ctx: CliContext, ...args: A) => Promis
     } finally {
       await ctx.close();
     }
-    if (interrupted) code = ExitCode.Interrupted;
+    if (interrupted && !(ctx.whole && code === ExitCode.Ok)) code = ExitCode.Interrupted;
+    else if (interrupted) process.stderr.write(`usbms ${cmd.name()}: interrupted after it had finished; its result stands (exit 0)\n`);
     process.exitCode = code;
   };
 }
