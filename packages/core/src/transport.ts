@@ -128,6 +128,12 @@ export interface TransferOptions {
    * to it, is never submitted.
    */
   chainedIf?: (previous: Uint8Array) => boolean;
+  /**
+   * Only where `MscTransport.queuesTransfers`: submit this transfer together with the transfer
+   * requested just before it (when that one is chained, the moment it is submitted; if it is never
+   * submitted, neither is this one, which rejects with AbortError, `details.notSubmitted`).
+   */
+  together?: boolean;
 }
 
 /**

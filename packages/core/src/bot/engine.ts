@@ -249,7 +249,8 @@ export class BotEngine {
         // command before it, sent only if that CSW says it passed in full (BOT 1.0 §5.3, §6.3).
         const options = { timeoutMs: transferTimeout(req.timeoutMs), signal: lane.cancel.signal, chained: true };
         sending = this.#transport.bulkOut(cbw, { ...options, chainedIf: lane.gate });
-        if (queueOut) queuedOut = this.#transport.bulkOut(req.data ?? EMPTY, options);
+        // The data-out goes with its CBW, queued behind it on the same pipe, as for a single command.
+        if (queueOut) queuedOut = this.#transport.bulkOut(req.data ?? EMPTY, { ...options, chained: false, together: true });
         if (dataIn) chainedIn = this.#transport.bulkIn(req.length, req.into === undefined ? options : { ...options, into: req.into });
         chainedStatus = this.#transport.bulkIn(CSW_LENGTH, { ...options, into: lane.csw });
         sending.catch(() => undefined);

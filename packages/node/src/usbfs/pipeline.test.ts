@@ -77,8 +77,10 @@ describe('pipelined block I/O over usbfs', () => {
     await device.write(100, data);
     const wire = kernel.order.filter((l) => !l.startsWith('call'));
     expect(wire.filter((l) => l === 'submit ep=0x2 len=31')).toHaveLength(8);
-    // After the first command, each CBW follows the status read of the one before.
+    // After the first command, each CBW follows the status read of the one before, and its data-out
+    // is queued right behind it on the same pipe (submitted with it, before the CBW ends).
     for (let i = 1; i < wire.length; i++) if (wire[i] === 'submit ep=0x2 len=31') expect(wire[i - 1]).toBe('done ep=0x81');
+    for (let i = 0; i < wire.length; i++) if (wire[i] === 'submit ep=0x2 len=31') expect(wire[i + 1]).toBe(`submit ep=0x2 len=${MAX_TRANSFER}`);
     expect(lbasSeen(sim, 0x2a)).toEqual([100, 102, 104, 106, 108, 110, 112, 114]);
     expect(await device.read(100, 16)).toEqual(data);
     expect(kernel.violations).toEqual([]);
@@ -135,13 +137,18 @@ describe('pipelined block I/O over usbfs', () => {
   });
 
   it('a write that fails mid-pipeline reports how far it got (PartialWriteError): the commands before it are on the device', async () => {
-    const { sim, device } = await setup();
+    const { sim, kernel, device } = await setup();
     sim.inject({ kind: 'medium-error', lba: 306, writes: true });
     const data = pattern(16, 9);
+    kernel.order.length = 0;
     const error = await device.write(300, data).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(PartialWriteError);
     expect((error as PartialWriteError).details).toMatchObject({ lba: 300, blocks: 16, blocksWritten: 6 });
     expect(lbasSeen(sim, 0x2a)).toEqual([300, 302, 304, 306]);
+    // The data-out of a command whose CBW never went was never submitted either: four data stages.
+    expect(kernel.order.filter((l) => l === `submit ep=0x2 len=${MAX_TRANSFER}`)).toHaveLength(4);
+    expect(kernel.inflight).toBe(0);
+    expect(kernel.violations).toEqual([]);
     expect(await device.read(300, 6)).toEqual(data.subarray(0, 6 * BLOCK));
     await device.close();
   });

@@ -332,6 +332,46 @@ describe('UsbfsTransport under MscDevice (BOT device model behind a fake usbfs k
     await transport.close();
   });
 
+  it('together: a transfer asked together with a chained one is submitted with it, right behind it; never if that one never goes', async () => {
+    const ctx = await setup();
+    const transport = await ctx.open();
+    const { kernel } = ctx;
+    const write10 = [0x2a, 0, 0, 0, 0, 0, 0, 0, 1, 0];
+    // A first command (TEST UNIT READY); the second's CBW waits for its status read, its data-out goes with that CBW.
+    const sent = transport.bulkOut(cbw(1, 0, 'out', [0, 0, 0, 0, 0, 0]), opts);
+    const status = transport.bulkIn(13, { ...opts, chained: true });
+    const sent2 = transport.bulkOut(cbw(2, 512, 'out', write10), { ...opts, chained: true });
+    const data2 = transport.bulkOut(new Uint8Array(512), { ...opts, together: true });
+    const status2 = transport.bulkIn(13, { ...opts, chained: true });
+    for (const p of [sent, status, sent2, data2, status2]) await p;
+    expect(kernel.order).toEqual([
+      'submit ep=0x2 len=31',
+      'done ep=0x2',
+      'submit ep=0x81 len=13',
+      'done ep=0x81',
+      'submit ep=0x2 len=31',
+      'submit ep=0x2 len=512',
+      'done ep=0x2',
+      'done ep=0x2',
+      'submit ep=0x81 len=13',
+      'done ep=0x81',
+    ]);
+    // The chain breaks before the CBW (its status read stalls): neither the CBW nor its data-out is submitted.
+    kernel.order.length = 0;
+    kernel.urbOutcomes.set(0x81, [{ status: -Errno.EPIPE, actual: 0 }]);
+    const sent3 = transport.bulkOut(cbw(3, 0, 'out', [0, 0, 0, 0, 0, 0]), opts);
+    const status3 = transport.bulkIn(13, { ...opts, chained: true });
+    const sent4 = transport.bulkOut(cbw(4, 512, 'out', write10), { ...opts, chained: true }).catch((e: unknown) => e);
+    const data4 = transport.bulkOut(new Uint8Array(512), { ...opts, together: true }).catch((e: unknown) => e);
+    await sent3;
+    expect((await status3).status).toBe('stall');
+    for (const e of [await sent4, await data4]) expect((e as AbortError).details?.notSubmitted).toBe(true);
+    expect(kernel.order).toEqual(['submit ep=0x2 len=31', 'done ep=0x2', 'submit ep=0x81 len=13', 'done ep=0x81']);
+    expect(kernel.violations).toEqual([]);
+    await transport.clearHalt('in', opts);
+    await transport.close();
+  });
+
   it('as shipped on a device without early status reads, a TEST UNIT READY costs one engine round trip: the status read is chained to the CBW', async () => {
     const { kernel, open } = await setup();
     const transport = await open();

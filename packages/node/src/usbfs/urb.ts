@@ -41,6 +41,12 @@ export interface UrbRequest {
   chained?: boolean;
   /** How it ended: in full (a chained follower may go), or not (it never will). */
   ended?: 'full' | 'short';
+  /** Chained behind a request that has not ended yet. */
+  waiting?: boolean;
+  /** Submitted to the kernel (a request that ends 'short' without it was never sent). */
+  submitted?: boolean;
+  /** The request to submit together with this one (TransferOptions.together), once this one waits on a chain. */
+  companion?: UrbRequest | undefined;
   /** The chained request waiting for this one to end. */
   follower?: UrbRequest | undefined;
   /** Bytes it moved, once it ended in full (for a `chainedIf` enqueued after that). */

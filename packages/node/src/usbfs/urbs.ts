@@ -145,9 +145,20 @@ export class UrbQueue {
   enqueue(request: UrbRequest): void {
     const previous = this.#last;
     this.#last = request;
+    if (request.options?.together === true && previous !== undefined) {
+      if (previous.waiting === true) {
+        previous.companion = request;
+        return;
+      }
+      if (previous.ended === 'short' && previous.submitted !== true) {
+        this.#breakChain(request);
+        return;
+      }
+    }
     if (request.chained === true) {
       if (previous !== undefined && previous.ended === undefined) {
         previous.follower = request;
+        request.waiting = true;
         return;
       }
       if (previous?.ended !== 'full' || !chainAllows(request, previous.buffer, previous.actual ?? 0)) {
@@ -195,6 +206,7 @@ export class UrbQueue {
       const hold = r.hold || this.#init.holdRule(r, batch, i + 1);
       try {
         r.resolve(this.#submitNow(r, hold));
+        r.submitted = true;
       } catch (error) {
         for (let j = i; j < batch.length; j++) this.#fail(batch[j] as UrbRequest, error);
         return;
@@ -205,7 +217,9 @@ export class UrbQueue {
   /** A request that will not be submitted: it rejects, and so does whatever was chained to it. */
   #fail(request: UrbRequest, error: unknown): void {
     request.ended = 'short';
+    request.waiting = false;
     request.reject(error);
+    if (request.companion !== undefined) this.#breakChain(request.companion);
     if (request.follower !== undefined) this.#breakChain(request.follower);
   }
 
@@ -415,10 +429,22 @@ export class UrbQueue {
       // The next stage goes now, from this reaping turn: no round trip through the engine.
       if (!full || !chainAllows(follower, urb.buffer, completion.actualLength)) this.#breakChain(follower);
       else {
+        follower.waiting = false;
+        const companion = follower.companion;
+        follower.companion = undefined;
         try {
           follower.resolve(this.#submitNow(follower, false));
+          follower.submitted = true;
         } catch (error) {
           this.#fail(follower, error);
+          if (companion !== undefined) this.#breakChain(companion);
+        }
+        if (companion !== undefined && follower.submitted === true) {
+          try {
+            companion.resolve(this.#submitNow(companion, false));
+          } catch (error) {
+            this.#fail(companion, error);
+          }
         }
       }
     }
