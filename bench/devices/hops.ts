@@ -304,10 +304,17 @@ for (const [label, options] of MODES.includes('usbms')
     transport.timeline = undefined;
     const gaps = new Map<string, number[]>();
     const name = (e: UrbEvent): string => `${e.event} ${e.endpoint & 0x80 ? 'in' : 'out'}${e.event === 'submit' ? ` ${e.length}` : ''}`;
+    // CBWs per call: the step before the first CBW of a call is counted apart ("call boundary").
+    const cbwsPerCall = kind === 'tur' ? 1 : events.filter((e) => e.event === 'submit' && e.length === 31).length / Math.min(N, 100);
+    let cbws = 1; // events[0] is the first call's first CBW
     for (let i = 1; i < events.length; i++) {
       const a = events[i - 1] as UrbEvent;
       const b = events[i] as UrbEvent;
-      const key = `${name(a)} -> ${name(b)}`;
+      const cbw = b.event === 'submit' && b.length === 31 && cbwsPerCall > 1;
+      const nth = cbw ? cbws++ : -1;
+      // Calls of more than 16 commands are several queue jobs (MscDevice.runRawMany).
+      const boundary = !cbw ? '' : nth % cbwsPerCall === 0 ? ' (call boundary)' : nth % 16 === 0 ? ' (job boundary)' : '';
+      const key = `${name(a)} -> ${name(b)}${boundary}`;
       gaps.set(key, [...(gaps.get(key) ?? []), b.t - a.t]);
     }
     const submits = events.filter((e) => e.event === 'submit' && e.start !== undefined).map((e) => e.t - (e.start as number));

@@ -50,9 +50,10 @@ export async function runInOrder(reqs: readonly BotCommandRequest[], exchange: E
 }
 
 /**
- * Every command's stages handed over now, in order (`exchange` registers them before its first
- * await); then their results in order. `gateAfter(tag)` checks the CSW answering `tag`;
- * `lastTag()` is the tag the command just registered got.
+ * Every command's stages handed over in order (`exchange` registers them before its first
+ * await): the first command's as it starts, the others while it is on the wire; then their results
+ * in order. `gateAfter(tag)` checks the CSW answering `tag`; `lastTag()` is the tag the command just
+ * registered got.
  */
 export async function runPipelined(
   reqs: readonly BotCommandRequest[],
@@ -87,6 +88,10 @@ export async function runPipelined(
             });
       run.catch(() => undefined);
       runs.push(run);
+      // The first command's CBW goes out (the transport submits its batch in a microtask queued as
+      // it was registered) before the others are registered: the device starts on it while this
+      // thread prepares the rest, instead of waiting for all of them.
+      if (i === 0) await Promise.resolve();
     }
     for (let i = 0; i < n; i++) {
       let r: BotCommandResult;

@@ -60,6 +60,8 @@ describe('pipelined block I/O over usbfs', () => {
     // All eight commands' CBW, data and status requests came from the engine before the first URB ended.
     expect(order.filter((l) => l === 'call out 31')).toHaveLength(8);
     expect(order.lastIndexOf('call in 13')).toBeLessThan(order.indexOf('done ep=0x2'));
+    // The first CBW went out before the second command was handed over: the device starts at once.
+    expect(order.indexOf('submit ep=0x2 len=31')).toBeLessThan(order.indexOf('call out 31', order.indexOf('call out 31') + 1));
     // On the wire, one command at a time: CBW, data, status; the next CBW only after that status.
     const wire = order.filter((l) => !l.startsWith('call'));
     const oneCommand = ['submit ep=0x2 len=31', 'done ep=0x2', `submit ep=0x81 len=${MAX_TRANSFER}`, 'done ep=0x81', 'submit ep=0x81 len=13', 'done ep=0x81'];
