@@ -148,18 +148,24 @@ describe('dump and restore resume only what they started', { timeout: 120_000 },
     expect((await readFile(out)).equals(content)).toBe(true);
   });
 
-  it('an interrupted restore reports the last block written, resumes on the same device and refuses another', async () => {
-    const image = join(tmp, 'restore-src.img');
+  /** A slow 2 MiB restore of random data (4096 blocks) onto `--sim=<name>-dst.img`, once its first progress record is there. */
+  const slowRestore = async (name: string) => {
+    const image = join(tmp, `${name}-src.img`);
     const content = randomBytes(2 * 1024 * 1024);
     await writeFile(image, content);
-    const target = join(tmp, 'restore-dst.img');
+    const target = join(tmp, `${name}-dst.img`);
+    const meta = `${image}.restore.json`;
     const slow = runUsbms([`--sim=${target}`, '--sim-size', '2M', '--sim-latency', '3', '--max-transfer', '8K', 'restore', '-i', image, '--yes'], {
       cwd: tmp,
       timeoutMs: 60_000,
     });
-    const meta = `${image}.restore.json`;
     const deadline = Date.now() + 30_000;
-    while (Date.now() < deadline && !existsSync(meta)) await new Promise((r) => setTimeout(r, 20));
+    while (Date.now() < deadline && !existsSync(meta)) await new Promise((r) => setTimeout(r, 5));
+    return { image, content, target, meta, slow };
+  };
+
+  it('an interrupted restore reports the last block written, resumes on the same device and refuses another', async () => {
+    const { image, content, target, meta, slow } = await slowRestore('restore');
     slow.child.kill('SIGINT');
     const interrupted = await slow;
     expect(interrupted.code).toBe(130);
@@ -185,17 +191,7 @@ describe('dump and restore resume only what they started', { timeout: 120_000 },
   it('a restore cut by a power loss resumes from blocks the device flushed, not from blocks still in its write cache', async () => {
     // SIGKILL ends the CLI and its simulated device at once: the device's volatile write cache
     // (4 MiB, larger than this image) is lost and never reaches the image file, as on a power cut.
-    const image = join(tmp, 'power-src.img');
-    const content = randomBytes(2 * 1024 * 1024);
-    await writeFile(image, content);
-    const target = join(tmp, 'power-dst.img');
-    const meta = `${image}.restore.json`;
-    const slow = runUsbms([`--sim=${target}`, '--sim-size', '2M', '--sim-latency', '3', '--max-transfer', '8K', 'restore', '-i', image, '--yes'], {
-      cwd: tmp,
-      timeoutMs: 60_000,
-    });
-    const deadline = Date.now() + 30_000;
-    while (Date.now() < deadline && !existsSync(meta)) await new Promise((r) => setTimeout(r, 5));
+    const { image, content, target, meta, slow } = await slowRestore('power');
     // Writes go on after the record; cut the power while they are in the cache.
     await new Promise((r) => setTimeout(r, 150));
     slow.child.kill('SIGKILL');

@@ -1,5 +1,5 @@
 import { appendFile, open, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
-import { formatSense, InvalidArgumentError, PartialWriteError, ScsiCheckConditionError, SenseKey } from '@usbms/core';
+import { type CommandOptions, formatSense, InvalidArgumentError, PartialWriteError, ScsiCheckConditionError, SenseKey } from '@usbms/core';
 import { messageOf } from '../map-error.js';
 import { canConfirm, confirm, deviceLabel } from './confirm.js';
 import { type CliContext, intOption } from './context.js';
@@ -57,6 +57,12 @@ const METADATA_INTERVAL_MS = 250;
 const RESTORE_RECORD_INTERVAL_MS = 1000;
 /** The flush after a restore stopped: short, the user is waiting. */
 const STOP_FLUSH_TIMEOUT_MS = 10_000;
+
+/** Replaces a progress record at once: written beside it, then renamed over it. */
+async function replaceRecord(path: string, record: object): Promise<void> {
+  await writeFile(`${path}.tmp`, toJson(record));
+  await rename(`${path}.tmp`, path);
+}
 
 async function exists(path: string): Promise<boolean> {
   try {
@@ -213,8 +219,7 @@ export async function cmdDump(ctx: CliContext, opts: DumpOptions): Promise<void>
     // Data first, then the record that claims it (crash-safe ordering).
     await file.datasync();
     state.updated = new Date().toISOString();
-    await writeFile(`${metaPath}.tmp`, toJson(state));
-    await rename(`${metaPath}.tmp`, metaPath);
+    await replaceRecord(metaPath, state);
   };
 
   const buffer = new Uint8Array(chunk * cap.blockSize);
@@ -444,8 +449,7 @@ export async function cmdRestore(ctx: CliContext, opts: RestoreOptions): Promise
   const record = async (): Promise<void> => {
     state = { ...state, doneBlocks: written, samples: [...samples], updated: new Date().toISOString() };
     try {
-      await writeFile(`${metaPath}.tmp`, toJson(state));
-      await rename(`${metaPath}.tmp`, metaPath);
+      await replaceRecord(metaPath, state);
     } catch (error) {
       saveFailed = true;
       ctx.note(`warning: cannot record progress in ${metaPath} (${(error as Error).message}); an interrupted restore will start over`);
@@ -454,11 +458,11 @@ export async function cmdRestore(ctx: CliContext, opts: RestoreOptions): Promise
   // A WRITE the device acknowledged may still sit in its volatile cache (SBC-3 §4.15): the record
   // claims blocks only once a SYNCHRONIZE CACHE covering them succeeded, at most every
   // RESTORE_RECORD_INTERVAL_MS (one flush per record).
-  const save = async (force: boolean): Promise<void> => {
+  const save = async (force: boolean, flushOptions: CommandOptions = o): Promise<void> => {
     const now = performance.now();
     if (saveFailed || written === state.doneBlocks || (!force && now - lastSaved < RESTORE_RECORD_INTERVAL_MS)) return;
     lastSaved = now;
-    await lu.flush(o);
+    await lu.flush(flushOptions);
     await record();
   };
 
@@ -501,13 +505,10 @@ export async function cmdRestore(ctx: CliContext, opts: RestoreOptions): Promise
     // Stopped (Ctrl-C, an error): record what a flush makes durable now. The caller's signal may be
     // aborted already, so this flush has its own time limit; if it fails, the last record stands.
     let unflushed = '';
-    if (!saveFailed && written > state.doneBlocks) {
-      try {
-        await lu.flush({ timeoutMs: STOP_FLUSH_TIMEOUT_MS });
-        await record();
-      } catch (flushError) {
-        unflushed = `; the device did not confirm a flush of the last ${written - state.doneBlocks} blocks (${messageOf(flushError)}), so the resume writes them again`;
-      }
+    try {
+      await save(true, { timeoutMs: STOP_FLUSH_TIMEOUT_MS });
+    } catch (flushError) {
+      unflushed = `; the device did not confirm a flush of the last ${written - state.doneBlocks} blocks (${messageOf(flushError)}), so the resume writes them again`;
     }
     const done = state.doneBlocks;
     const last = done === 0 ? 'no block was written' : `the last block written is LBA ${firstLba + done - 1}`;

@@ -87,8 +87,10 @@ function action<A extends unknown[]>(fn: (ctx: CliContext, ...args: A) => Promis
     } finally {
       await ctx.close();
     }
-    if (interrupted && !(ctx.whole && code === ExitCode.Ok)) code = ExitCode.Interrupted;
-    else if (interrupted) process.stderr.write(`usbms ${cmd.name()}: interrupted after it had finished; its result stands (exit 0)\n`);
+    if (interrupted) {
+      if (ctx.whole && code === ExitCode.Ok) process.stderr.write(`usbms ${cmd.name()}: interrupted after it had finished; its result stands (exit 0)\n`);
+      else code = ExitCode.Interrupted;
+    }
     process.exitCode = code;
   };
 }

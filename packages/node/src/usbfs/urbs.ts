@@ -430,15 +430,14 @@ export class UrbQueue {
       if (!full || !chainAllows(follower, urb.buffer, completion.actualLength)) this.#breakChain(follower);
       else {
         follower.waiting = false;
-        const companion = follower.companion;
-        follower.companion = undefined;
         try {
           follower.resolve(this.#submitNow(follower, false));
           follower.submitted = true;
         } catch (error) {
-          this.#fail(follower, error);
-          if (companion !== undefined) this.#breakChain(companion);
+          this.#fail(follower, error); // and its companion, never submitted
         }
+        const companion = follower.companion;
+        follower.companion = undefined;
         if (companion !== undefined && follower.submitted === true) {
           try {
             companion.resolve(this.#submitNow(companion, false));
