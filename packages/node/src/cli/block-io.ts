@@ -10,6 +10,7 @@ import { type CliContext, intOption } from './context.js';
 import { formatBytes, hexDump, keyValues, toJson } from './format.js';
 import { checkOutputPath, isStdio, readInput, writeOutput } from './output.js';
 import { Progress } from './progress.js';
+import { readAhead } from './read-ahead.js';
 import { ioBlocks, parseCount, sizeOption } from './units.js';
 
 /** `usbms read LBA BLOCKS`: a hex dump, or the bytes to a file (-o) or stdout (-o -). */
@@ -27,12 +28,16 @@ export async function cmdRead(ctx: CliContext, lbaText: string, blocksText: stri
   const data = new Uint8Array(blocks * cap.blockSize);
   const chunk = ioBlocks(device.maxTransferBytes, cap.blockSize).call;
   try {
-    for (let done = 0; done < blocks; ) {
-      const n = Math.min(chunk, blocks - done);
-      await lu.read(lba + done, n, { ...ctx.callOptions, into: data.subarray(done * cap.blockSize, (done + n) * cap.blockSize) });
-      done += n;
-      progress.update(done * cap.blockSize, data.length);
-    }
+    // The next call queued while one runs (readAhead): the device goes from call to call at once.
+    await readAhead(
+      Math.ceil(blocks / chunk),
+      (i) => {
+        const done = i * chunk;
+        const n = Math.min(chunk, blocks - done);
+        return lu.read(lba + done, n, { ...ctx.callOptions, into: data.subarray(done * cap.blockSize, (done + n) * cap.blockSize) });
+      },
+      (i) => progress.update(Math.min(blocks, (i + 1) * chunk) * cap.blockSize, data.length),
+    );
   } finally {
     progress.stop();
   }
@@ -139,13 +144,18 @@ export async function cmdBench(ctx: CliContext, opts: { size?: string; turs?: st
   latencies.sort((a, b) => a - b);
   const pct = (p: number): number => latencies[Math.min(latencies.length - 1, Math.floor((p / 100) * latencies.length))] ?? 0;
 
-  const buffer = new Uint8Array(chunk * cap.blockSize);
+  // Reads as `usbms read` and `dump` do them: the next call queued while one runs (readAhead), two buffers.
+  const buffers = [new Uint8Array(chunk * cap.blockSize), new Uint8Array(chunk * cap.blockSize)];
   const r0 = performance.now();
-  for (let done = 0; done < blocks; ) {
-    const n = Math.min(chunk, blocks - done);
-    await lu.read(start + done, n, { ...o, into: buffer.subarray(0, n * cap.blockSize) });
-    done += n;
-  }
+  await readAhead(
+    Math.ceil(blocks / chunk),
+    (i) => {
+      const done = i * chunk;
+      const n = Math.min(chunk, blocks - done);
+      return lu.read(start + done, n, { ...o, into: (buffers[i % 2] as Uint8Array).subarray(0, n * cap.blockSize) });
+    },
+    () => undefined,
+  );
   const readSeconds = (performance.now() - r0) / 1000;
 
   let writeSeconds: number | undefined;

@@ -18,6 +18,7 @@ import { CliError, convertErrno, EXIT_CODE_TABLE, ExitCode, exitCodeFor, exitCod
 import { formatBytes, hexDump } from './format.js';
 import { errorJson, normalizeArgs } from './main.js';
 import { dataInHint } from './raw.js';
+import { ChunkReader, readAhead } from './read-ahead.js';
 import { diskName, findBlockDevice, parseDeviceChoice } from './select.js';
 import { parseCount, parseSize } from './units.js';
 import { parseVpdPage, vpdPageName } from './vpd.js';
@@ -217,5 +218,152 @@ describe('VPD page names (sg_inq)', () => {
     expect(() => parseVpdPage('0x100')).toThrow(/0-255/);
     expect(vpdPageName(0xb2)).toBe('Logical block provisioning (SBC) [lbpv]');
     expect(vpdPageName(0xc3)).toBe('vendor specific');
+  });
+});
+
+describe('readAhead: read calls with the next one queued while one runs', () => {
+  /** Calls that end when the test says; a log of starts, ends and handled values. */
+  const harness = () => {
+    const log: string[] = [];
+    const ends: ((ok: boolean) => void)[] = [];
+    const start = (i: number): Promise<number> =>
+      new Promise<number>((resolve, reject) => {
+        log.push(`start ${i}`);
+        ends[i] = (ok) => {
+          log.push(`end ${i}`);
+          if (ok) resolve(i);
+          else reject(new Error(`call ${i} failed`));
+        };
+      });
+    const settle = () => new Promise((r) => setTimeout(r, 0));
+    return { log, ends, start, settle };
+  };
+
+  it('starts each next call before the one before ended, and handles each in order before the call after the next starts', async () => {
+    const { log, ends, start, settle } = harness();
+    const run = readAhead(3, start, async (i, v) => {
+      log.push(`each ${i}=${v}`);
+      await settle();
+      log.push(`each ${i} done`);
+    });
+    await settle();
+    expect(log).toEqual(['start 0', 'start 1']);
+    ends[0]?.(true);
+    await settle();
+    await settle();
+    ends[1]?.(true);
+    await settle();
+    await settle();
+    ends[2]?.(true);
+    await run;
+    expect(log).toEqual([
+      'start 0',
+      'start 1',
+      'end 0',
+      'each 0=0',
+      'each 0 done',
+      'start 2',
+      'end 1',
+      'each 1=1',
+      'each 1 done',
+      'end 2',
+      'each 2=2',
+      'each 2 done',
+    ]);
+  });
+
+  it('a failed call rejects only after the call queued behind it has ended (nothing is left running)', async () => {
+    const { log, ends, start, settle } = harness();
+    let outcome: unknown;
+    const run = readAhead(4, start, () => undefined).then(
+      () => 'resolved',
+      (e: unknown) => e,
+    );
+    void run.then((o) => {
+      outcome = o;
+    });
+    await settle();
+    ends[0]?.(false);
+    await settle();
+    expect(outcome).toBeUndefined();
+    ends[1]?.(true);
+    await settle();
+    expect(String(outcome)).toContain('call 0 failed');
+    expect(log).toEqual(['start 0', 'start 1', 'end 0', 'end 1']);
+  });
+
+  it('a failure while handling a value waits for the call behind it too; no call is started after it', async () => {
+    const { log, ends, start, settle } = harness();
+    const run = readAhead(5, start, (i) => {
+      if (i === 1) throw new Error('disk full');
+    }).catch((e: unknown) => e);
+    await settle();
+    ends[0]?.(true);
+    await settle();
+    ends[1]?.(true);
+    await settle();
+    ends[2]?.(true);
+    expect(String(await run)).toContain('disk full');
+    expect(log).toEqual(['start 0', 'start 1', 'end 0', 'start 2', 'end 1', 'end 2']);
+  });
+
+  it('no calls: nothing runs', async () => {
+    let started = 0;
+    await readAhead(
+      0,
+      async () => started++,
+      () => undefined,
+    );
+    expect(started).toBe(0);
+  });
+});
+
+describe('ChunkReader: an image file read one chunk ahead of the device writes', () => {
+  /** A 10-block "file" (block size 4, block i filled with i); reads logged by first block. */
+  const file = () => {
+    const bytes = new Uint8Array(40).map((_, i) => Math.floor(i / 4));
+    const reads: number[] = [];
+    const read = async (into: Uint8Array, position: number): Promise<number> => {
+      reads.push(position / 4);
+      await new Promise((r) => setTimeout(r, 1));
+      const part = bytes.subarray(position, position + into.length);
+      into.set(part);
+      return part.length;
+    };
+    return { reads, read };
+  };
+
+  it('reads the next chunk while the one taken is in use, alternating two buffers, up to the end', async () => {
+    const { reads, read } = file();
+    const chunks = new ChunkReader(3, 10, 4, read);
+    const seen: number[][] = [];
+    const views = new Set<ArrayBufferLike>();
+    for (let at = 0; at < 10; ) {
+      const chunk = await chunks.take(at);
+      // The next chunk was asked for before this one is used.
+      if (at + 3 < 10) expect(reads).toContain(at + 3);
+      expect(await chunk.bytesRead).toBe(chunk.view.length);
+      seen.push([...chunk.view].filter((_, i) => i % 4 === 0));
+      views.add(chunk.view.buffer);
+      at += chunk.view.length / 4;
+    }
+    expect(seen).toEqual([[0, 1, 2], [3, 4, 5], [6, 7, 8], [9]]);
+    expect(reads).toEqual([0, 3, 6, 9]);
+    expect(views.size).toBe(2);
+    await chunks.settle();
+  });
+
+  it('a take elsewhere than the chunk read ahead (the device took part of a chunk) waits for that read and reads anew', async () => {
+    const { reads, read } = file();
+    const chunks = new ChunkReader(4, 10, 4, read);
+    const first = await chunks.take(0);
+    await first.bytesRead;
+    expect(reads).toEqual([0, 4]);
+    // The device took 2 of 4 blocks: go on at block 2.
+    const again = await chunks.take(2);
+    expect(await again.bytesRead).toBe(16);
+    expect([...again.view].filter((_, i) => i % 4 === 0)).toEqual([2, 3, 4, 5]);
+    expect(reads).toEqual([0, 4, 2, 6]);
+    await chunks.settle();
   });
 });

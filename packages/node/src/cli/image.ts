@@ -6,6 +6,7 @@ import { type CliContext, intOption } from './context.js';
 import { CliError, CliErrorCode, convertErrno, ExitCode, fileError } from './exit.js';
 import { formatBytes, toJson } from './format.js';
 import { Progress } from './progress.js';
+import { ChunkReader, readAhead } from './read-ahead.js';
 import {
   addSample,
   type BlockSample,
@@ -103,6 +104,14 @@ async function loadProgress(path: string): Promise<DumpProgress | 'missing' | 'u
   } catch {
     return 'unreadable';
   }
+}
+
+/** One read call of a dump: its blocks, the buffer they landed in, and how it failed, if it did. */
+interface DumpCall {
+  lba: number;
+  n: number;
+  view: Uint8Array;
+  error?: unknown;
 }
 
 /** Medium errors (and hardware errors reading a block) are what --skip-bad skips. */
@@ -222,16 +231,27 @@ export async function cmdDump(ctx: CliContext, opts: DumpOptions): Promise<void>
     await replaceRecord(metaPath, state);
   };
 
-  const buffer = new Uint8Array(chunk * cap.blockSize);
+  // Two buffers: the device reads the next call into one while the call before is written to the
+  // file from the other (and its record made durable), so the device never waits for the disk.
+  const buffers = [new Uint8Array(chunk * cap.blockSize), new Uint8Array(chunk * cap.blockSize)];
+  const from = state.doneBlocks;
+  const readCall = (index: number): Promise<DumpCall> => {
+    const done = from + index * chunk;
+    const n = Math.min(chunk, blocks - done);
+    const lba = firstLba + done;
+    const view = (buffers[index % 2] as Uint8Array).subarray(0, n * cap.blockSize);
+    // A failure is a value here: --skip-bad narrows it down in turn, after the calls before it are stored.
+    return lu.read(lba, n, { ...o, into: view }).then(
+      () => ({ lba, n, view }),
+      (error: unknown) => ({ lba, n, view, error }),
+    );
+  };
   try {
     await save(true);
-    while (state.doneBlocks < blocks) {
-      const n = Math.min(chunk, blocks - state.doneBlocks);
-      const lba = firstLba + state.doneBlocks;
-      const view = buffer.subarray(0, n * cap.blockSize);
-      try {
-        await lu.read(lba, n, { ...o, into: view });
-      } catch (error) {
+    await readAhead(Math.ceil((blocks - from) / chunk), readCall, async (_, call) => {
+      const { lba, n, view } = call;
+      if (call.error !== undefined) {
+        const error = call.error;
         if (!(opts.skipBad === true && isUnreadable(error))) throw error;
         // Narrow it down command by command, then block by block; unreadable blocks become zeros and are logged.
         for (let c = 0; c < n; c += commandBlocks) {
@@ -263,7 +283,7 @@ export async function cmdDump(ctx: CliContext, opts: DumpOptions): Promise<void>
       // The first call's progress is recorded at once (a Ctrl-C right after it resumes from there), later ones at most every METADATA_INTERVAL_MS.
       await save(firstCall);
       firstCall = false;
-    }
+    });
     await save(true);
   } catch (error) {
     // Keep FILE.partial and its record so the same command resumes.
@@ -467,14 +487,17 @@ export async function cmdRestore(ctx: CliContext, opts: RestoreOptions): Promise
   };
 
   const chunk = ioBlocks(device.maxTransferBytes, cap.blockSize).call;
-  const buffer = new Uint8Array(chunk * cap.blockSize);
   const file = await open(opts.input, 'r');
+  // The next chunk is read from the file while the device writes the one before (ChunkReader), so
+  // the device never waits for the disk. Only the device's writes are in order; file reads are not writes.
+  const chunks = new ChunkReader(chunk, blocks, cap.blockSize, async (into, position) => (await file.read(into, 0, into.length, position)).bytesRead);
   const progress = new Progress('restore', info.size, state.doneBlocks * cap.blockSize, process.stderr.isTTY === true && !ctx.json);
   try {
     while (written < blocks) {
-      const n = Math.min(chunk, blocks - written);
-      const view = buffer.subarray(0, n * cap.blockSize);
-      const { bytesRead } = await file.read(view, 0, view.length, written * cap.blockSize);
+      const current = await chunks.take(written);
+      const { view } = current;
+      const n = view.length / cap.blockSize;
+      const bytesRead = await current.bytesRead;
       if (bytesRead !== view.length) {
         throw new CliError(`${opts.input} changed while restoring (short read at block ${written})`, {
           exitCode: ExitCode.FileError,
@@ -501,6 +524,7 @@ export async function cmdRestore(ctx: CliContext, opts: RestoreOptions): Promise
     await lu.flush(o);
   } catch (error) {
     progress.stop();
+    await chunks.settle();
     await file.close();
     // Stopped (Ctrl-C, an error): record what a flush makes durable now. The caller's signal may be
     // aborted already, so this flush has its own time limit; if it fails, the last record stands.
