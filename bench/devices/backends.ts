@@ -15,6 +15,7 @@ import { COMMANDS_PER_CALL } from '../../packages/node/src/cli/units.js';
 import { type Backend, listDevices, openDevice, UsbfsTransport } from '../../packages/node/src/index.js';
 import { hilProfile, writeResult } from '../../test/hil/guest/host.js';
 import { getProfile } from '../../test/hil/profiles.js';
+import { quantile } from './stats.js';
 import { interfaceSysfs } from './sysfs.js';
 import type { BackendPass, BackendsResult, KernelRun, TurResult } from './types.js';
 
@@ -141,8 +142,7 @@ async function usbmsPass(backend: Backend, round: number): Promise<void> {
         samples.push(performance.now() - t);
       }
     });
-    samples.sort((a, b) => a - b);
-    const pct = (p: number): number => (samples[Math.min(samples.length - 1, Math.floor(samples.length * p))] ?? 0) * 1000;
+    const pct = (q: number): number => quantile(samples, q) * 1000;
     const pass: BackendPass = {
       backend,
       round,

@@ -7,15 +7,15 @@ import { listDevices, NodeUsbTransport, openDevice } from '../../packages/node/s
 import { hilProfile, writeResult } from '../../test/hil/guest/host.js';
 import { getProfile } from '../../test/hil/profiles.js';
 import { bulkEndpoints } from './endpoints.js';
+import { quantile } from './stats.js';
 
 const profile = getProfile(hilProfile());
 const N = Number(process.env.DIAG_N ?? '50');
 const out: Record<string, unknown> = { profile: profile.name };
 const log = (s: string): void => console.log(`[diag ${profile.name}] ${s}`);
 const stats = (xs: number[]): string => {
-  const s = [...xs].sort((a, b) => a - b);
   const mean = xs.reduce((a, b) => a + b, 0) / Math.max(1, xs.length);
-  return `mean ${mean.toFixed(2)} p50 ${(s[Math.floor(s.length / 2)] ?? 0).toFixed(2)} p90 ${(s[Math.floor(s.length * 0.9)] ?? 0).toFixed(2)} min ${(s[0] ?? 0).toFixed(2)} ms`;
+  return `mean ${mean.toFixed(2)} p50 ${quantile(xs, 0.5).toFixed(2)} p90 ${quantile(xs, 0.9).toFixed(2)} min ${quantile(xs, 0).toFixed(2)} ms`;
 };
 
 const [info] = await listDevices({ serialNumber: profile.expect.serial });

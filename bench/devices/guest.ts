@@ -14,6 +14,7 @@ import { listDevices, NodeUsbTransport, openDevice } from '../../packages/node/s
 import { hilProfile, writeResult } from '../../test/hil/guest/host.js';
 import { getProfile } from '../../test/hil/profiles.js';
 import { bulkEndpoints } from './endpoints.js';
+import { median, quantile } from './stats.js';
 import { interfaceSysfs } from './sysfs.js';
 import type { BenchResult, HeapSample, KernelRun, Throughput, TurResult } from './types.js';
 
@@ -179,7 +180,6 @@ async function heapOverLargeRead(lu: LogicalUnit): Promise<NonNullable<BenchResu
   clearInterval(timer);
   sample();
   const half = samples.slice(Math.floor(samples.length / 2));
-  const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? 0;
   const max = (xs: number[]): number => xs.reduce((a, b) => Math.max(a, b), 0);
   return {
     bytesRead: rounds * MiB,
@@ -352,7 +352,6 @@ async function timeTurs(one: () => Promise<void>): Promise<TurResult> {
     samples.push(performance.now() - t);
   }
   const wallMs = performance.now() - started;
-  samples.sort((a, b) => a - b);
-  const pct = (p: number): number => (samples[Math.min(samples.length - 1, Math.floor(samples.length * p))] ?? 0) * 1000;
+  const pct = (q: number): number => quantile(samples, q) * 1000;
   return { count: TUR_COUNT, meanUs: (wallMs * 1000) / TUR_COUNT, wallMs, p50Us: pct(0.5), p90Us: pct(0.9) };
 }

@@ -28,6 +28,7 @@ import { loadUsbfsSys, URB_CONTEXT_HOLD } from '../../packages/node/src/usbfs/sy
 import type { UrbEvent } from '../../packages/node/src/usbfs/urbs.js';
 import { hilProfile, writeResult } from '../../test/hil/guest/host.js';
 import { getProfile } from '../../test/hil/profiles.js';
+import { median, quantile } from './stats.js';
 import { interfaceSysfs } from './sysfs.js';
 
 const profile = getProfile(hilProfile());
@@ -54,14 +55,7 @@ function findDevice(): { bus: number; dev: number; iface: number; epIn: number; 
   };
 }
 
-const median = (xs: number[]): number => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)] ?? Number.NaN;
-};
-const p = (xs: number[], q: number): number => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.min(s.length - 1, Math.floor(s.length * q))] ?? Number.NaN;
-};
+const p = quantile;
 
 const load = loadUsbfsSys();
 if (!load.ok) throw new Error(load.reason);

@@ -9,6 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { bundleForGuest } from '../../test/hil/bundle.js';
 import type { ProfileName } from '../../test/hil/profiles.js';
 import { REPO_ROOT, readJobJson, runInGuest } from '../../test/hil/runner.js';
+import { median } from './stats.js';
 import type { BackendPass, BackendsResult } from './types.js';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
@@ -59,11 +60,6 @@ export async function runBackends(argv: string[]): Promise<number> {
   const lines: string[] = [];
   const f1 = (n: number | undefined): string => (n === undefined || !Number.isFinite(n) ? '-' : n.toFixed(1));
   const f0 = (n: number | undefined): string => (n === undefined || !Number.isFinite(n) ? '-' : n.toFixed(0));
-  const median = (xs: number[]): number => {
-    const s = [...xs].sort((a, b) => a - b);
-    const m = Math.floor(s.length / 2);
-    return s.length === 0 ? Number.NaN : s.length % 2 === 1 ? (s[m] ?? Number.NaN) : ((s[m - 1] ?? 0) + (s[m] ?? 0)) / 2;
-  };
   for (const b of boots) {
     lines.push(
       '',

@@ -18,10 +18,10 @@ import { BotFault } from './fault.js';
 import { isNotSubmitted, type Lane, MAX_PIPELINE, NOT_RUN, runInOrder, runPipelined } from './pipeline.js';
 import { validateCommand, writeCbw } from './request.js';
 import { resetRecovery } from './reset-recovery.js';
-import { CswInterpreter, u32le } from './status.js';
+import { CswInterpreter } from './status.js';
 import { SignalLink, settled, transferOptions, transferTimeout } from './transfers.js';
 import type { BotCommandRequest, BotCommandResult, BotControlOptions, BotEngineOptions, BotPipelineOutcome, BotQuirks } from './types.js';
-import { CBW_LENGTH, CSW_LENGTH, CswOffset } from './wire.js';
+import { CBW_LENGTH, CSW_LENGTH, CswOffset, u32le } from './wire.js';
 
 export { MAX_PIPELINE } from './pipeline.js';
 export type { BotCommandRequest, BotCommandResult, BotControlOptions, BotEngineOptions, BotPipelineOutcome, BotQuirks } from './types.js';
@@ -371,27 +371,28 @@ export class BotEngine {
       this.#abandonedTag = undefined;
       return result;
     } catch (thrown) {
+      // Every stage handed over ahead of its turn, once it is no longer pending.
+      const settleAhead = async (): Promise<void> => {
+        for (const ahead of [queuedOut, early, chainedIn, chainedStatus]) if (ahead !== undefined) await settled(ahead);
+      };
       if (lane !== undefined && !cbwSent && isNotSubmitted(thrown)) {
         // Pipelined behind a command that did not pass in full (or an abort before it went): nothing
         // of it reached the device, and whatever was chained to its CBW was not submitted either.
-        for (const stage of [queuedOut, chainedIn, chainedStatus]) if (stage !== undefined) await settled(stage);
+        await settleAhead();
         throw NOT_RUN;
       }
       // Its CSW may still be on its way: remember the tag so the next command can drop it.
       this.#abandonedTag = tag;
-      if (lane !== undefined) {
-        // Cancels what is queued behind (this command's later stages, the later commands' CBWs).
-        lane.cancel.abort(new AbortError('The transfers queued ahead were cancelled: the command failed before its status stage'));
-        for (const ahead of [queuedOut, chainedIn, chainedStatus]) if (ahead !== undefined) await settled(ahead);
-      } else if (earlyCancel !== undefined) {
-        // A transfer submitted ahead of its turn (the status read, a queued data stage) still
-        // pending holds its pipe, and after a stalled CBW or a failed data stage the device may
-        // never answer it: cancel it (MscTransport contract: it settles once no longer pending),
-        // so the real error is reported at once and reset recovery (BOT 1.0 §5.3.4) starts on
-        // idle pipes.
-        earlyCancel.abort(new AbortError('The transfers queued ahead were cancelled: the command failed before its status stage'));
+      // A transfer submitted ahead of its turn (the status read, a queued data stage; pipelined, the
+      // later commands' CBWs too) still pending holds its pipe, and after a stalled CBW or a failed
+      // data stage the device may never answer it: cancel it (MscTransport contract: it settles once
+      // no longer pending), so the real error is reported at once and reset recovery (BOT 1.0 §5.3.4)
+      // starts on idle pipes.
+      const cancel = lane?.cancel ?? earlyCancel;
+      if (cancel !== undefined) {
+        cancel.abort(new AbortError('The transfers queued ahead were cancelled: the command failed before its status stage'));
         earlyCancel = undefined;
-        for (const ahead of [queuedOut, early, chainedIn, chainedStatus]) if (ahead !== undefined) await settled(ahead);
+        await settleAhead();
       }
       throw await this.#fail(thrown, req, id);
     } finally {

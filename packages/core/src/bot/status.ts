@@ -1,15 +1,10 @@
 // What a CSW means (BOT 1.0 §6.3: valid and meaningful; the residue of the thirteen cases, §6.7): signature, tag and status checks, the learned signature and ignore-residue heuristic. It finds faults; the engine decides the recovery.
 import { InvalidCswError, PhaseError } from '../errors.js';
 import { BotFault } from './fault.js';
-import { CSW_LENGTH, CSW_SIGNATURE, CswOffset, CswStatus } from './wire.js';
+import { CSW_LENGTH, CSW_SIGNATURE, CswOffset, CswStatus, u32le } from './wire.js';
 
 const OPCODE_INQUIRY = 0x12;
 const OPCODE_READ_CAPACITY_10 = 0x25;
-
-/** Little-endian 32-bit read without a DataView (hot path, any byteOffset). */
-export function u32le(b: Uint8Array, o: number): number {
-  return ((b[o] ?? 0) | ((b[o + 1] ?? 0) << 8) | ((b[o + 2] ?? 0) << 16) | ((b[o + 3] ?? 0) << 24)) >>> 0;
-}
 
 function hex32(n: number): string {
   return `0x${n.toString(16).padStart(8, '0')}`;

@@ -121,3 +121,8 @@ export function bcdFromVersion(major: number, minor: number, subminor: number): 
 export function hex4(n: number): string {
   return (n & 0xffff).toString(16).padStart(4, '0');
 }
+
+/** Little-endian 32-bit field of a wrapper (BOT 1.0 §5.1, §5.2: CBW and CSW fields are little-endian), without a DataView (hot path, any byteOffset). */
+export function u32le(b: Uint8Array, o: number): number {
+  return ((b[o] ?? 0) | ((b[o + 1] ?? 0) << 8) | ((b[o + 2] ?? 0) << 16) | ((b[o + 3] ?? 0) << 24)) >>> 0;
+}

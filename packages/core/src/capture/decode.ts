@@ -3,7 +3,7 @@
  * commands it holds: opcode names, CDB fields, data lengths, CSW status,
  * residue and sense. What `usbms decode` prints.
  */
-import { BotRequest, CBW_FLAG_DATA_IN, CBW_MAX_CDB_LENGTH, CbwOffset, CSW_LENGTH } from '../bot/wire.js';
+import { BotRequest, CBW_FLAG_DATA_IN, CBW_MAX_CDB_LENGTH, CbwOffset, CSW_LENGTH, u32le } from '../bot/wire.js';
 import { decodeReadCapacity10 } from '../scsi/capacity.js';
 import { decodeInquiry } from '../scsi/inquiry.js';
 import { opcodeName } from '../scsi/opcodes.js';
@@ -13,11 +13,6 @@ import type { SenseData } from '../sense/types.js';
 import { isCbw, isCsw, type PcapUsbRecord } from './pcap.js';
 import type { Transcript, TranscriptStep } from './transcript.js';
 import { UsbmonTransferType } from './usbmon.js';
-
-/** Little-endian 32-bit field of a wrapper (BOT 1.0 §5.1: CBW fields are little-endian). */
-function u32le(b: Uint8Array, offset: number): number {
-  return ((b[offset] ?? 0) | ((b[offset + 1] ?? 0) << 8) | ((b[offset + 2] ?? 0) << 16) | ((b[offset + 3] ?? 0) << 24)) >>> 0;
-}
 
 /** One stage of the exchange, from either source. */
 export interface CaptureStage {

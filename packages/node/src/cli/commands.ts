@@ -104,7 +104,7 @@ export async function cmdInquiry(ctx: CliContext, opts: { vpd?: boolean; page?: 
 }
 
 /** Lines for a decoded VPD page: key/values of an object, one line per array entry. */
-export function describeDecoded(value: unknown): string[] {
+function describeDecoded(value: unknown): string[] {
   if (typeof value === 'string') return [value === '' ? '(empty)' : value];
   if (Array.isArray(value)) {
     return value.map((v: unknown) => {
