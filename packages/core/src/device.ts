@@ -341,7 +341,8 @@ export class MscDevice {
     checkLun(lun, this.#maxLun);
     refuseIfReadOnly(this.readOnly, command);
     let unitAttentionRetriesLeft = this.#options.unitAttentionRetries ?? 1;
-    const becomingReadyDeadline = now() + (this.#options.becomingReadyTimeoutMs ?? 30_000);
+    // Counted from the first result that is not GOOD (the clock is read only then).
+    let becomingReadyDeadline: number | undefined;
     let attempt = first;
     for (;;) {
       const result = attempt ?? (await this.#transact(lun, command, options, into));
@@ -359,7 +360,9 @@ export class MscDevice {
         return result;
       }
       const sense = result.sense;
-      const decision = decideRetry(sense, { unitAttentionRetriesLeft, now: now(), becomingReadyDeadline });
+      const t = now();
+      becomingReadyDeadline ??= t + (this.#options.becomingReadyTimeoutMs ?? 30_000);
+      const decision = decideRetry(sense, { unitAttentionRetriesLeft, now: t, becomingReadyDeadline });
       switch (decision.action) {
         case 'retry':
           unitAttentionRetriesLeft--;

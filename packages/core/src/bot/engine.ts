@@ -218,7 +218,8 @@ export class BotEngine {
     const tag = this.#tag;
     const id = req.traceId ?? tag;
     // A pipelined command starts once the ones before it ended, each within its own limit.
-    const deadline = now() + (lane === undefined ? req.timeoutMs : req.timeoutMs * (lane.index + 1));
+    const started = now();
+    const deadline = started + (lane === undefined ? req.timeoutMs : req.timeoutMs * (lane.index + 1));
     let cbwSent = false;
     const tracer = this.#tracer?.active ? this.#tracer : undefined;
     let early: Promise<BulkInResult> | undefined;
@@ -258,7 +259,7 @@ export class BotEngine {
         chainedIn?.catch(() => undefined);
         chainedStatus.catch(() => undefined);
       } else {
-        const cbwOptions = this.#stageOptions(req, deadline);
+        const cbwOptions = this.#stageOptions(req, deadline, undefined, started);
         sending = this.#transport.bulkOut(cbw, cbwOptions);
         if (queueOut || statusEarly || this.#queues) {
           // The IN pipe is idle until the CSW: ask for it now; the device NAKs until it is ready.
@@ -403,10 +404,10 @@ export class BotEngine {
     }
   }
 
-  /** Options for the next transfer of a command: the remaining time, or a TimeoutError if none is left. */
-  #stageOptions(req: BotCommandRequest, deadline: number, into?: Uint8Array): TransferOptions & { into?: Uint8Array } {
+  /** Options for the next transfer of a command: the remaining time (at `t`, default now), or a TimeoutError if none is left. */
+  #stageOptions(req: BotCommandRequest, deadline: number, into?: Uint8Array, t = now()): TransferOptions & { into?: Uint8Array } {
     if (req.signal?.aborted) throw abortReason(req.signal);
-    const remaining = Math.ceil(deadline - now());
+    const remaining = Math.ceil(deadline - t);
     if (remaining <= 0) throw new TimeoutError(`The command did not finish within ${req.timeoutMs} ms; the device was reset`);
     const options: TransferOptions & { into?: Uint8Array } = transferOptions(transferTimeout(remaining), req.signal);
     if (into !== undefined) options.into = into;

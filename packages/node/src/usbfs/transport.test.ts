@@ -3,12 +3,12 @@ import { join } from 'node:path';
 import { AbortError, AccessDeniedError, ClosedError, DisconnectedError, inquiry, MscDevice, TimeoutError, TransportError } from '@usbms/core';
 import { encodeCbw } from '@usbms/core/internal';
 import { SimulatedDevice, type SimulatedDeviceOptions } from '@usbms/core/sim';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { type FakeLinuxTree, makeLinuxTree } from '../testing/fake-sysfs.js';
 import { FakeUsbDevice } from '../testing/fake-usb.js';
 import { FakeUsbfsKernel } from '../testing/fake-usbfs.js';
 import { NodeUsbTransport } from '../transport.js';
-import { Errno } from './abi.js';
+import { Errno, UsbfsIoctl } from './abi.js';
 import { UsbfsTransport, usbfsPath } from './transport.js';
 
 const trees: FakeLinuxTree[] = [];
@@ -471,6 +471,54 @@ describe('UsbfsTransport: every errno usbfs reports', () => {
     const transport = await ctx.open();
     return { ...ctx, transport };
   }
+
+  it('reaping turns read the clock only every few turns, yet a time limit counts whole from its submission, even after the queue sat idle', async () => {
+    const { kernel, transport } = await raw({ mainThreadReapMs: 3_600_000 });
+    let clock = 1_000;
+    let reads = 0;
+    vi.spyOn(performance, 'now').mockImplementation(() => {
+      reads++;
+      return clock;
+    });
+    let reaps = 0;
+    const ioctl = kernel.ioctl.bind(kernel);
+    kernel.ioctl = (fd, request, arg) => {
+      if (request === UsbfsIoctl.REAPURBNDELAY) reaps++;
+      return ioctl(fd, request, arg);
+    };
+    const wait = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+    try {
+      kernel.urbOutcomes.set(0x81, [{ status: 0, data: new Uint8Array(13) }]);
+      expect((await transport.bulkIn(13, opts)).data).toHaveLength(13);
+      clock += 60_000; // a minute without a transfer
+      kernel.urbOutcomes.set(0x81, [{ status: 0, hang: true }]);
+      let outcome: unknown;
+      void transport.bulkIn(13, { timeoutMs: 1_000 }).then(
+        () => {
+          outcome = 'completed';
+        },
+        (e: unknown) => {
+          outcome = e;
+        },
+      );
+      await wait(30);
+      clock += 999;
+      reads = 0;
+      reaps = 0;
+      await wait(30);
+      expect(outcome).toBeUndefined();
+      // Many empty turns, one clock read per eight of them (and one more at most).
+      expect(reaps).toBeGreaterThan(16);
+      expect(reads).toBeLessThanOrEqual(Math.ceil(reaps / 8) + 1);
+      clock += 2;
+      await wait(30);
+      expect(outcome).toBeInstanceOf(TimeoutError);
+      expect(kernel.inflight).toBe(0);
+    } finally {
+      vi.restoreAllMocks();
+      await transport.close();
+    }
+  });
 
   it('EPIPE on a bulk-IN URB is a stall result with the bytes before it', async () => {
     const { kernel, transport } = await raw();

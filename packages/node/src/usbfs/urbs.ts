@@ -82,6 +82,9 @@ export interface UrbQueueInit {
  * main-thread wake-up), and the main thread takes over again once nothing is
  * in flight.
  */
+/** Reaping turns per clock read (see `#pump`). */
+const CLOCK_TURNS = 8;
+
 export class UrbQueue {
   readonly stats: UsbfsStats = { urbs: 0, wakeups: 0, mainThreadReaps: 0, handOffs: 0, reaperWakeups: 0, handoffMs: 0 };
   readonly reaper: UsbfsReaper;
@@ -93,8 +96,13 @@ export class UrbQueue {
   readonly #slab = new Uint8Array(new SharedArrayBuffer(UsbfsSize.urb * URB_SLOTS));
   /** The address of each slot's URB struct (the kernel hands it back on reap). */
   readonly #slotAddresses: bigint[] = [];
-  /** Set during a reaping turn: its performance.now(). */
+  /** During a reaping turn or batch: its performance.now(), once read. */
   #turnTime: number | undefined;
+  /** Inside a reaping turn or a batch submission: `#now` keeps its first reading in `#turnTime`. */
+  #inTurn = false;
+  /** The last clock read of the reaping turns, and how many turns may still use it. */
+  #clock: number | undefined;
+  #clockTurns = 0;
   /** Whether the reaper's port keeps the process alive (URBs in flight and the reaper thread waiting). */
   #reffed = false;
   readonly #freeSlots: number[] = [];
@@ -201,16 +209,24 @@ export class UrbQueue {
   readonly #flush = (): void => {
     const batch = this.#batch;
     this.#batch = [];
-    for (let i = 0; i < batch.length; i++) {
-      const r = batch[i] as UrbRequest;
-      const hold = r.hold || this.#init.holdRule(r, batch, i + 1);
-      try {
-        r.resolve(this.#submitNow(r, hold));
-        r.submitted = true;
-      } catch (error) {
-        for (let j = i; j < batch.length; j++) this.#fail(batch[j] as UrbRequest, error);
-        return;
+    // One clock read for the batch (`#now`): its URBs count their time limits from its submission.
+    const outer = this.#inTurn;
+    this.#inTurn = true;
+    try {
+      for (let i = 0; i < batch.length; i++) {
+        const r = batch[i] as UrbRequest;
+        const hold = r.hold || this.#init.holdRule(r, batch, i + 1);
+        try {
+          r.resolve(this.#submitNow(r, hold));
+          r.submitted = true;
+        } catch (error) {
+          for (let j = i; j < batch.length; j++) this.#fail(batch[j] as UrbRequest, error);
+          return;
+        }
       }
+    } finally {
+      this.#inTurn = outer;
+      if (!outer) this.#turnTime = undefined;
     }
   };
 
@@ -278,13 +294,26 @@ export class UrbQueue {
   readonly #pump = (): void => {
     this.#pumping = false;
     if (this.#handedOff) return;
-    const t = performance.now();
-    // One clock read per turn: what this turn submits counts its time limits from the turn's start.
-    this.#turnTime = t;
+    // Time limits are checked with a clock read every CLOCK_TURNS turns, not every turn: a precise
+    // clock read can cost more than the turn's own work (16 us through the emulated HPET of a QEMU
+    // TCG guest, where a loop of them slowed the kernel's own dd by a quarter), and time limits are
+    // milliseconds where a turn is tens of microseconds. An older reading only makes a time limit
+    // fire a few turns late, never early; what a turn submits reads the clock anew (`#now`).
+    const fresh = this.#clockTurns <= 0 || this.#clock === undefined;
+    if (fresh) {
+      this.#clock = performance.now();
+      this.#clockTurns = CLOCK_TURNS;
+    }
+    this.#clockTurns--;
+    this.#inTurn = true;
+    this.#turnTime = fresh ? this.#clock : undefined;
     try {
-      this.#pumpTurn(t);
+      this.#pumpTurn(this.#clock as number);
     } finally {
+      this.#inTurn = false;
       this.#turnTime = undefined;
+      // Stopped (nothing in flight, or handed to the reaper thread): the next start reads the clock.
+      if (!this.#pumping) this.#clock = undefined;
     }
   };
 
@@ -317,9 +346,12 @@ export class UrbQueue {
     this.reaper.ref(active);
   }
 
-  /** The time (performance.now()): the current reaping turn's, else read now. */
+  /** The time (performance.now()), read once per reaping turn or batch (the first that asks), else now. */
   #now(): number {
-    return this.#turnTime ?? performance.now();
+    if (this.#turnTime !== undefined) return this.#turnTime;
+    const t = performance.now();
+    if (this.#inTurn) this.#turnTime = t;
+    return t;
   }
 
   /** REAPURBNDELAY until nothing more has completed (EAGAIN) or the device is gone (ENODEV). */
