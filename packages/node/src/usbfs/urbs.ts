@@ -73,6 +73,9 @@ export interface UrbQueueInit {
   disconnected: () => boolean;
 }
 
+/** Reaping turns per clock read (see `UrbQueue.#pump`). */
+const CLOCK_TURNS = 8;
+
 /**
  * Every URB of one usbfs fd. Submissions of one engine step are batched (a
  * microtask) so the hold rule sees them together. Completions are reaped by
@@ -82,9 +85,6 @@ export interface UrbQueueInit {
  * main-thread wake-up), and the main thread takes over again once nothing is
  * in flight.
  */
-/** Reaping turns per clock read (see `#pump`). */
-const CLOCK_TURNS = 8;
-
 export class UrbQueue {
   readonly stats: UsbfsStats = { urbs: 0, wakeups: 0, mainThreadReaps: 0, handOffs: 0, reaperWakeups: 0, handoffMs: 0 };
   readonly reaper: UsbfsReaper;
@@ -296,7 +296,7 @@ export class UrbQueue {
     if (this.#handedOff) return;
     // Time limits are checked with a clock read every CLOCK_TURNS turns, not every turn: a precise
     // clock read can cost more than the turn's own work (16 us through the emulated HPET of a QEMU
-    // TCG guest, where a loop of them slowed the kernel's own dd by a quarter), and time limits are
+    // TCG guest, where a loop of them slowed the kernel's own dd by 10-40%), and time limits are
     // milliseconds where a turn is tens of microseconds. An older reading only makes a time limit
     // fire a few turns late, never early; what a turn submits reads the clock anew (`#now`).
     const fresh = this.#clockTurns <= 0 || this.#clock === undefined;
