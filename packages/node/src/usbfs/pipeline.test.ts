@@ -1,7 +1,7 @@
 // Pipelined block I/O over usbfs (BotEngine.pipeline, MscDevice.runRawMany): each next command's
 // CBW is chained behind the status read of the one before and goes from the reaping turn that saw
 // that CSW pass in full (BOT 1.0 §5: still one command at a time), never after one that did not.
-import { AbortError, DisconnectedError, MscDevice, PartialWriteError, ScsiCheckConditionError } from '@usbms/core';
+import { AbortError, DisconnectedError, MscDevice, PartialWriteError, read10, ScsiCheckConditionError } from '@usbms/core';
 import { SimulatedDevice } from '@usbms/core/sim';
 import { afterEach, describe, expect, it } from 'vitest';
 import { type FakeLinuxTree, makeLinuxTree } from '../testing/fake-sysfs.js';
@@ -43,9 +43,12 @@ async function setup() {
 
 const pattern = (blocks: number, seed: number): Uint8Array => new Uint8Array(blocks * BLOCK).map((_, i) => (i * 7 + seed) & 0xff);
 
-/** READ(10)/WRITE(10) LBAs the device saw, in order. */
-const lbasSeen = (sim: SimulatedDevice, opcode: number): number[] =>
-  sim.log.filter((r) => r.cdb[0] === opcode).map((r) => ((r.cdb[2] ?? 0) << 24) | ((r.cdb[3] ?? 0) << 16) | ((r.cdb[4] ?? 0) << 8) | (r.cdb[5] ?? 0));
+/** READ(10)/WRITE(10) LBAs the device saw, in order (from its `from`th command on). */
+const lbasSeen = (sim: SimulatedDevice, opcode: number, from = 0): number[] =>
+  sim.log
+    .slice(from)
+    .filter((r) => r.cdb[0] === opcode)
+    .map((r) => ((r.cdb[2] ?? 0) << 24) | ((r.cdb[3] ?? 0) << 16) | ((r.cdb[4] ?? 0) << 8) | (r.cdb[5] ?? 0));
 
 describe('pipelined block I/O over usbfs', () => {
   it('a read of eight commands: every stage handed over before the first CBW ends; each next CBW goes right after the status before it', async () => {
@@ -197,6 +200,109 @@ describe('pipelined block I/O over usbfs', () => {
     const calls = kernel.order.filter((l) => l === 'call out 31' || l === 'done ep=0x81');
     expect(calls.slice(0, 3)).toEqual(['call out 31', 'done ep=0x81', 'done ep=0x81']);
     expect(events.filter((t) => t === 'command-start')).toHaveLength(4);
+    await device.close();
+  });
+});
+
+describe('pipelined block I/O over usbfs: more than one job (over 16 commands)', () => {
+  it('a read of 40 commands (three jobs) comes back whole, in order, one command at a time on the wire', async () => {
+    const { sim, kernel, device } = await setup();
+    const data = pattern(80, 13);
+    await device.write(400, data);
+    const from = sim.log.length;
+    expect(await device.read(400, 80)).toEqual(data);
+    expect(lbasSeen(sim, 0x28, from)).toEqual(Array.from({ length: 40 }, (_, i) => 400 + 2 * i));
+    expect(kernel.violations).toEqual([]);
+    await device.close();
+    expect(kernel.inflight).toBe(0);
+  });
+
+  it('the next job is queued while one runs: another caller waits at most two jobs', async () => {
+    const { sim, device } = await setup();
+    const from = sim.log.length;
+    let tur: Promise<void> | undefined;
+    let seen = 0;
+    const off = sim.onCommand((record) => {
+      // Asked for while the first job runs: by then the second job is already queued ahead of it.
+      if (record.cdb[0] === 0x28 && ++seen === 2) tur = device.testUnitReady();
+    });
+    await device.read(0, 80);
+    off();
+    await tur;
+    const opcodes = sim.log.slice(from).map((r) => r.cdb[0]);
+    expect(opcodes.indexOf(0x00)).toBe(32);
+    expect(opcodes.filter((o) => o === 0x28)).toHaveLength(40);
+    await device.close();
+  });
+
+  it('a write failing in the first job (MEDIUM ERROR at LBA 320): the queued second job sends nothing; PartialWriteError counts 20 blocks', async () => {
+    const { sim, kernel, device } = await setup();
+    sim.inject({ kind: 'medium-error', lba: 320, writes: true });
+    const error = await device.write(300, pattern(80, 17)).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(PartialWriteError);
+    expect((error as PartialWriteError).details).toMatchObject({ lba: 300, blocks: 80, blocksWritten: 20 });
+    expect(lbasSeen(sim, 0x2a)).toEqual(Array.from({ length: 11 }, (_, i) => 300 + 2 * i));
+    expect(kernel.inflight).toBe(0);
+    expect(kernel.violations).toEqual([]);
+    // The queue goes on: the next command runs at once.
+    await device.testUnitReady();
+    await device.close();
+  });
+
+  it('a read failing in the second job (MEDIUM ERROR at LBA 40): nothing of the third job is sent', async () => {
+    const { sim, kernel, device } = await setup();
+    sim.inject({ kind: 'medium-error', lba: 40 });
+    const from = sim.log.length;
+    const error = await device.read(0, 80).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(ScsiCheckConditionError);
+    expect(lbasSeen(sim, 0x28, from)).toEqual(Array.from({ length: 21 }, (_, i) => 2 * i));
+    const opcodes = sim.log.slice(from).map((r) => r.cdb[0]);
+    expect(opcodes.slice(opcodes.lastIndexOf(0x28))).toEqual([0x28, 0x03]);
+    expect(kernel.inflight).toBe(0);
+    expect(kernel.violations).toEqual([]);
+    await device.close();
+  });
+
+  it('an abort in the first job: the read rejects, the queued job never sends, the buffer is not written after it settled', async () => {
+    const { sim, kernel, device } = await setup();
+    const controller = new AbortController();
+    let seen = 0;
+    const off = sim.onCommand((record) => {
+      if (record.cdb[0] === 0x28 && ++seen === 3) controller.abort();
+    });
+    const into = new Uint8Array(80 * BLOCK);
+    const error = await device.read(0, 80, { into, signal: controller.signal }).catch((e: unknown) => e);
+    off();
+    expect(error).toBeInstanceOf(AbortError);
+    const settled = into.slice();
+    await device.testUnitReady();
+    expect(into).toEqual(settled);
+    expect(lbasSeen(sim, 0x28).length).toBeLessThan(16);
+    expect(kernel.inflight).toBe(0);
+    expect(kernel.violations).toEqual([]);
+    expect(await device.read(0, 80)).toHaveLength(80 * BLOCK);
+    await device.close();
+  });
+  it('when the caller stops after a job passed in full, it is told only after the job ahead ended (no READ after it settled)', async () => {
+    const { sim, kernel, device } = await setup();
+    const from = sim.log.length;
+    const stop = new Error('caller stops');
+    const error = await device
+      .runRawMany(
+        40,
+        (i) => ({ command: read10({ lba: 2 * i, blocks: 2, blockSize: BLOCK }) }),
+        {},
+        (i) => {
+          if (i === 15) throw stop;
+        },
+      )
+      .catch((e: unknown) => e);
+    expect(error).toBe(stop);
+    const reads = lbasSeen(sim, 0x28, from).length;
+    await device.testUnitReady();
+    expect(lbasSeen(sim, 0x28, from)).toHaveLength(reads);
+    expect(reads === 16 || reads === 32).toBe(true);
+    expect(kernel.inflight).toBe(0);
     await device.close();
   });
 });
