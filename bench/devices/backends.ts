@@ -7,16 +7,13 @@
 // thread's wake-ups per command and the time a completion spends between the threads.
 // Writes $HIL_OUT/backends.json; run.ts prints the tables.
 import { spawnSync } from 'node:child_process';
-import fs from 'node:fs';
-import path from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import type { LogicalUnit, MscDevice } from '../../packages/core/src/index.js';
 import { COMMANDS_PER_CALL } from '../../packages/node/src/cli/units.js';
 import { type Backend, listDevices, openDevice, UsbfsTransport } from '../../packages/node/src/index.js';
 import { hilProfile, writeResult } from '../../test/hil/guest/host.js';
 import { getProfile } from '../../test/hil/profiles.js';
 import { quantile } from './stats.js';
-import { interfaceSysfs } from './sysfs.js';
+import { kernelDevices } from './sysfs.js';
 import type { BackendPass, BackendsResult, KernelRun, TurResult } from './types.js';
 
 const profile = getProfile(hilProfile());
@@ -44,25 +41,6 @@ const result: BackendsResult = {
 };
 const save = (): void => writeResult('backends.json', result);
 const log = (s: string): void => console.log(`[backends ${profile.name}] ${s}`);
-
-/** LUN 0's block device and SCSI generic device, once the kernel has them (again). */
-async function kernelDevices(timeoutMs: number): Promise<{ disk: string; sg: string }> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const iface = interfaceSysfs(expected.serial);
-    for (const name of fs.readdirSync('/sys/block')) {
-      if (!name.startsWith('sd')) continue;
-      const target = fs.realpathSync(path.join('/sys/block', name));
-      if (!target.startsWith(`${iface}/`) || !/\/\d+:\d+:\d+:0\/block\//.test(target)) continue;
-      if (Number(fs.readFileSync(path.join('/sys/block', name, 'size'), 'utf8')) === 0) continue;
-      const sgDir = path.join('/sys/block', name, 'device', 'scsi_generic');
-      const sg = fs.existsSync(sgDir) ? fs.readdirSync(sgDir)[0] : undefined;
-      if (sg && fs.existsSync(`/dev/${sg}`) && fs.existsSync(`/dev/${name}`)) return { disk: name, sg };
-    }
-    if (Date.now() > deadline) throw new Error(`the kernel did not bring LUN 0 of ${expected.serial} back within ${timeoutMs} ms`);
-    await sleep(100);
-  }
-}
 
 function dd(args: string[]): { bytes: number; seconds: number } {
   const run = spawnSync('dd', args, { encoding: 'utf8' });
@@ -126,7 +104,7 @@ async function measure<T>(device: MscDevice, commands: number, body: () => Promi
 }
 
 async function usbmsPass(backend: Backend, round: number): Promise<void> {
-  await kernelDevices(30_000);
+  await kernelDevices(expected.serial, 30_000);
   const [info] = await listDevices({ serialNumber: expected.serial });
   if (!info) throw new Error(`listDevices() did not find ${expected.serial}`);
   const device = await openDevice(info, { backend, defaultTimeoutMs: 120_000 });
@@ -193,7 +171,7 @@ async function usbmsPass(backend: Backend, round: number): Promise<void> {
 }
 
 const t0 = performance.now();
-const first = await kernelDevices(30_000);
+const first = await kernelDevices(expected.serial, 30_000);
 kernelPass(1, first.disk, first.sg);
 save();
 for (let round = 1; round <= ROUNDS; round++) {
@@ -207,7 +185,7 @@ for (let round = 1; round <= ROUNDS; round++) {
     }
   }
 }
-const last = await kernelDevices(30_000);
+const last = await kernelDevices(expected.serial, 30_000);
 kernelPass(2, last.disk, last.sg);
 result.totalSeconds = (performance.now() - t0) / 1000;
 save();

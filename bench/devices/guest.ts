@@ -5,8 +5,6 @@
 // $HIL_OUT/bench.json; run.ts prints the tables.
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
-import path from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 // Relative imports: bench/ is not a workspace package (no node_modules/@usbms here); same modules as the packages'.
 import type { LogicalUnit, MscDevice } from '../../packages/core/src/index.js';
 import { encodeCbw } from '../../packages/core/src/internal.js';
@@ -15,7 +13,7 @@ import { hilProfile, writeResult } from '../../test/hil/guest/host.js';
 import { getProfile } from '../../test/hil/profiles.js';
 import { bulkEndpoints } from './endpoints.js';
 import { median, quantile } from './stats.js';
-import { interfaceSysfs } from './sysfs.js';
+import { kernelDevices } from './sysfs.js';
 import type { BenchResult, HeapSample, KernelRun, Throughput, TurResult } from './types.js';
 
 const profile = getProfile(hilProfile());
@@ -46,25 +44,6 @@ const save = (): void => writeResult('bench.json', result);
 const log = (s: string): void => console.log(`[bench ${profile.name}] ${s}`);
 
 // --- kernel side -----------------------------------------------------------------------------------
-
-/** LUN 0's block device and SCSI generic device under the interface, once the kernel has them. */
-async function kernelDevices(timeoutMs: number): Promise<{ disk: string; sg: string }> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const iface = interfaceSysfs(expected.serial);
-    for (const name of fs.readdirSync('/sys/block')) {
-      if (!name.startsWith('sd')) continue;
-      const target = fs.realpathSync(path.join('/sys/block', name));
-      if (!target.startsWith(`${iface}/`) || !/\/\d+:\d+:\d+:0\/block\//.test(target)) continue;
-      if (Number(fs.readFileSync(path.join('/sys/block', name, 'size'), 'utf8')) === 0) continue;
-      const sgDir = path.join('/sys/block', name, 'device', 'scsi_generic');
-      const sg = fs.existsSync(sgDir) ? fs.readdirSync(sgDir)[0] : undefined;
-      if (sg && fs.existsSync(`/dev/${sg}`) && fs.existsSync(`/dev/${name}`)) return { disk: name, sg };
-    }
-    if (Date.now() > deadline) throw new Error(`the kernel did not bring LUN 0 of ${expected.serial} back within ${timeoutMs} ms`);
-    await sleep(100);
-  }
-}
 
 /** dd's own "N bytes ... copied, S s" line: its timing excludes process start-up. */
 function dd(args: string[]): { bytes: number; seconds: number } {
@@ -214,7 +193,7 @@ async function openUsbms(maxTransferBytes: number, config: Config): Promise<MscD
 
 /** Opens the device again once the kernel has it back (usbms re-attached the driver at close). */
 async function reopen(config: Config): Promise<{ device: MscDevice; lu: LogicalUnit }> {
-  await kernelDevices(30_000); // listDevices sees it with the kernel driver bound again
+  await kernelDevices(expected.serial, 30_000); // listDevices sees it with the kernel driver bound again
   const device = await openUsbms(Math.max(...SIZES), config);
   countTransfers(device);
   const lu = device.lun(0);
@@ -267,7 +246,7 @@ function usbfsTur(): TurResult | undefined {
 // --- the run ----------------------------------------------------------------------------------------
 
 const t0 = performance.now();
-let { disk, sg } = await kernelDevices(30_000);
+let { disk, sg } = await kernelDevices(expected.serial, 30_000);
 log(`kernel devices: /dev/${disk}, /dev/${sg}; volume ${VOLUME / MiB} MiB`);
 result.kernel.push(...kernelThroughput(disk, 1));
 result.kernelTur = kernelTur(sg);
@@ -331,10 +310,10 @@ if (mismatches.length > 0) process.exitCode = 1;
 await sizes(stsLu, 'status-with-data', true);
 await sts.close();
 
-({ disk, sg } = await kernelDevices(30_000));
+({ disk, sg } = await kernelDevices(expected.serial, 30_000));
 const floor = usbfsTur();
 if (floor) result.usbfsTur = floor;
-({ disk, sg } = await kernelDevices(30_000));
+({ disk, sg } = await kernelDevices(expected.serial, 30_000));
 result.kernel.push(...kernelThroughput(disk, 2));
 result.kernelTur2 = kernelTur(sg);
 result.totalSeconds = (performance.now() - t0) / 1000;
