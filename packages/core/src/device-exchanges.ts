@@ -21,8 +21,7 @@ const ATA_SENSE_LENGTH = 32;
 
 /**
  * Commands per pipeline job (`MscDevice.runRawMany`): enough that the wait between two jobs is rare
- * (16 x 120 KiB = 1.9 MiB), few enough that another caller waits at most two such jobs (the next job is
- * queued while one runs).
+ * (16 x 120 KiB = 1.9 MiB), few enough that another caller waits at most one such job.
  */
 export const PIPELINE_COMMANDS = 16;
 

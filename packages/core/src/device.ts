@@ -301,11 +301,6 @@ export class MscDevice {
    * result and its command to `done` (which may throw to stop). Without tracing they go as pipelines
    * of up to 16 commands per queue job (`BotEngine.pipeline`); the first that does not pass in full
    * takes the retry policy here, then the rest follow.
-   *
-   * While one job runs, the next is already queued, so the queue starts it the moment the first ends
-   * (no turn of the caller's code in between). A job that does not pass in full closes the gate the
-   * two share: the job behind it then ends without sending anything (BOT 1.0 §5: still one command at
-   * a time, and nothing after a failed command).
    */
   async runRawMany(
     count: number,
@@ -315,64 +310,28 @@ export class MscDevice {
   ): Promise<void> {
     const lun = options.lun ?? 0;
     checkLun(lun, this.#maxLun);
-    const pipelined = (from: number): boolean => !this.#tracer.active && count - from > 1;
-    const queueBatch = (start: number, gate: PipelineGate): PipelineBatch => {
-      const commands: PipelinedCommand[] = [];
-      for (let j = start; j < count && commands.length < PIPELINE_COMMANDS; j++) {
+    for (let i = 0; i < count; ) {
+      if (this.#tracer.active || count - i === 1) {
+        const next = commandAt(i);
+        done(i, await this.runRaw(next.command, options, next.into), next);
+        i++;
+        continue;
+      }
+      const batch: PipelinedCommand[] = [];
+      for (let j = i; j < count && batch.length < PIPELINE_COMMANDS; j++) {
         const next = commandAt(j);
         refuseIfReadOnly(this.readOnly, next.command);
-        commands.push(next);
+        batch.push(next);
       }
-      const batch: PipelineBatch = { start, commands, sending: false, step: Promise.resolve({ results: [] }) };
-      batch.step = this.#transactMany(lun, commands, options, gate, () => {
-        batch.sending = true;
-      });
-      // Awaited only where it matters (see the catch below); its failure is the current job's too.
-      batch.step.catch(() => undefined);
-      return batch;
-    };
-    let gate: PipelineGate = { open: true };
-    let current: PipelineBatch | undefined;
-    let ahead: PipelineBatch | undefined;
-    try {
-      for (let i = 0; i < count; ) {
-        if (current === undefined) {
-          if (!pipelined(i)) {
-            const next = commandAt(i);
-            done(i, await this.runRaw(next.command, options, next.into), next);
-            i++;
-            continue;
-          }
-          current = queueBatch(i, gate);
-        }
-        const end = current.start + current.commands.length;
-        ahead = end < count && pipelined(end) ? queueBatch(end, gate) : undefined;
-        const batch = current;
-        const step = await batch.step;
-        current = undefined;
-        for (const [k, result] of step.results.entries()) done(i + k, result, batch.commands[k] as PipelinedCommand);
-        i += step.results.length;
-        if (step.error !== undefined) throw step.error;
-        if (step.results.length === batch.commands.length) {
-          current = ahead;
-          ahead = undefined;
-          continue;
-        }
-        // The job closed the gate before the one ahead could start: that one ends without sending.
-        ahead = undefined;
-        gate = { open: true };
-        if (step.result !== undefined) {
-          const failed = batch.commands[step.results.length] as PipelinedCommand;
-          done(i, await this.runRaw(failed.command, options, failed.into, step.result), failed);
-          i++;
-        }
+      const step = await this.#transactMany(lun, batch, options);
+      for (const [k, result] of step.results.entries()) done(i + k, result, batch[k] as PipelinedCommand);
+      i += step.results.length;
+      if (step.error !== undefined) throw step.error;
+      if (step.result !== undefined) {
+        const failed = batch[step.results.length] as PipelinedCommand;
+        done(i, await this.runRaw(failed.command, options, failed.into, step.result), failed);
+        i++;
       }
-    } catch (error) {
-      gate.open = false;
-      // A job ahead that already passed the gate (the one before it passed in full, then `done`
-      // threw) still fills the caller's buffers: settle only after it ended. One not started never sends.
-      if (ahead?.sending) await ahead.step.then(noop, noop);
-      throw error;
     }
   }
 
@@ -572,11 +531,10 @@ export class MscDevice {
   }
 
   /**
-   * Up to 16 commands of one LUN as one queue job (`BotEngine.pipeline`): the results of those that
-   * passed in full, then the first that did not (with its sense), or its error. Sends nothing if
-   * `gate` is closed when the job starts; closes it unless every command passed in full.
+   * Up to 16 commands of one LUN as one queue job (`BotEngine.pipeline`): the
+   * results of those that passed in full, then the first that did not (with its sense), or its error.
    */
-  #transactMany(lun: number, commands: readonly PipelinedCommand[], options: CommandOptions, gate: PipelineGate, onSending: () => void): Promise<PipelineStep> {
+  #transactMany(lun: number, commands: readonly PipelinedCommand[], options: CommandOptions): Promise<PipelineStep> {
     const first = commands[0];
     if (first === undefined) return Promise.resolve({ results: [] });
     let timeoutMs: number;
@@ -586,45 +544,15 @@ export class MscDevice {
       return Promise.reject(error);
     }
     for (const { command } of commands.slice(1)) this.#markIfWrites(lun, command);
-    return this.#queue.run(
-      async ({ signal }) => {
-        if (!gate.open) return { results: [] };
-        onSending();
-        let full = false;
-        try {
-          const step = await this.#exchanges.many(lun, commands, timeoutMs, signal);
-          full = step.error === undefined && step.result === undefined && step.results.length === commands.length;
-          return step;
-        } finally {
-          if (!full) gate.open = false;
-        }
-      },
-      {
-        priority: Priority.Normal,
-        // Each command has its own limit in the engine; the job as a whole gets theirs summed.
-        timeoutMs: timeoutMs * commands.length,
-        name: `${first.command.name} x${commands.length}`,
-        ...(options.signal ? { signal: options.signal } : {}),
-      },
-    );
+    return this.#queue.run(({ signal }) => this.#exchanges.many(lun, commands, timeoutMs, signal), {
+      priority: Priority.Normal,
+      // Each command has its own limit in the engine; the job as a whole gets theirs summed.
+      timeoutMs: timeoutMs * commands.length,
+      name: `${first.command.name} x${commands.length}`,
+      ...(options.signal ? { signal: options.signal } : {}),
+    });
   }
 }
-
-/** Shared by the pipeline jobs of one `runRawMany` until one of them does not pass in full. */
-interface PipelineGate {
-  open: boolean;
-}
-
-/** One queued pipeline job of `runRawMany`: commands `start`.. and its outcome. */
-interface PipelineBatch {
-  start: number;
-  commands: PipelinedCommand[];
-  step: Promise<PipelineStep>;
-  /** Its job passed the gate and is sending. */
-  sending: boolean;
-}
-
-const noop = (): void => undefined;
 
 /** What the quirk table matches on before the first INQUIRY. */
 function quirkInput(info: TransportInfo): QuirkMatchInput {
