@@ -132,6 +132,10 @@ export interface RecoveryObservation {
   /** How the interrupted command ended (should be an error with code ABORTED/TIMEOUT). */
   interrupted: ErrorInfo | null;
   interruptedAfterMs: number;
+  /** From `abort()` to the caller's rejection (abort only; issue 15: within 50 ms on usbfs). */
+  settleMs?: number;
+  /** From the rejection to the next TEST UNIT READY's GOOD: the interrupted job's recovery, then the TUR (issue 15: recovery within 1 s). */
+  nextTurMs: number;
   /** Trace steps seen while recovering (clear-halt, bulk-only-reset, ...). */
   recoverySteps: string[];
   /** Next commands: TUR and a read of known data. */

@@ -473,7 +473,7 @@ function traceLine(e: TraceEvent): string {
 }
 
 async function recoveryObservation(
-  interrupt: (lu: LogicalUnit, recovery: string[]) => Promise<{ error: unknown; afterMs: number }>,
+  interrupt: (lu: LogicalUnit, recovery: string[]) => Promise<{ error: unknown; afterMs: number; settleMs?: number }>,
 ): Promise<RecoveryObservation> {
   const lu = lus()[0];
   if (!lu || !device) throw new Error('no LUN 0');
@@ -483,13 +483,15 @@ async function recoveryObservation(
     if (e.type === 'recovery') recoverySteps.push(`${e.step}:${e.ok ? 'ok' : 'failed'}`);
     trace.push(traceLine(e));
   });
-  const { error, afterMs } = await interrupt(lu, recoverySteps);
+  const { error, afterMs, settleMs } = await interrupt(lu, recoverySteps);
+  const rejected = performance.now();
   let nextTur: ErrorInfo | 'ok' = 'ok';
   try {
     await lu.testUnitReady();
   } catch (e) {
     nextTur = errorInfo(e);
   }
+  const nextTurMs = Math.round(performance.now() - rejected);
   let nextRead: CompareResult | ErrorInfo;
   try {
     const want = kernelPatterns.get(0);
@@ -502,6 +504,8 @@ async function recoveryObservation(
   return {
     interrupted: error === undefined ? null : errorInfo(error),
     interruptedAfterMs: afterMs,
+    ...(settleMs === undefined ? {} : { settleMs }),
+    nextTurMs,
     recoverySteps,
     nextTur,
     nextRead,
@@ -516,9 +520,13 @@ await step('abort-recovery', async () =>
     // command's data stage is pending (the first READ's data has been seen, so data is flowing).
     const controller = new AbortController();
     let sawData = false;
+    let abortedAt: number | undefined;
     const off = device?.onTrace((e) => {
       if (e.type === 'data' && e.direction === 'in') sawData = true;
-      if (e.type === 'cbw' && sawData) controller.abort();
+      if (e.type === 'cbw' && sawData && abortedAt === undefined) {
+        abortedAt = performance.now();
+        controller.abort();
+      }
     });
     const started = performance.now();
     let error: unknown;
@@ -527,8 +535,9 @@ await step('abort-recovery', async () =>
     } catch (e) {
       error = e;
     }
+    const ended = performance.now();
     off?.();
-    return { error, afterMs: Math.round(performance.now() - started) };
+    return { error, afterMs: Math.round(ended - started), ...(abortedAt === undefined ? {} : { settleMs: Math.round((ended - abortedAt) * 10) / 10 }) };
   }),
 );
 
