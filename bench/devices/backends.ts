@@ -10,22 +10,12 @@ import { spawnSync } from 'node:child_process';
 import type { LogicalUnit, MscDevice } from '../../packages/core/src/index.js';
 import { COMMANDS_PER_CALL } from '../../packages/node/src/cli/units.js';
 import { type Backend, listDevices, openDevice, UsbfsTransport } from '../../packages/node/src/index.js';
-import { hilProfile, writeResult } from '../../test/hil/guest/host.js';
-import { getProfile } from '../../test/hil/profiles.js';
+import { writeResult } from '../../test/hil/guest/host.js';
+import { BLOCK, env, expected, isGadget, KiB, MiB, profile } from './guest-config.js';
 import { quantile } from './stats.js';
 import { kernelDevices } from './sysfs.js';
 import type { BackendPass, BackendsResult, KernelRun, TurResult } from './types.js';
 
-const profile = getProfile(hilProfile());
-const expected = profile.expect;
-const isGadget = profile.implementation === 'linux-gadget';
-const KiB = 1024;
-const MiB = 1024 * KiB;
-const BLOCK = 512;
-const env = (name: string, fallback: number): number => {
-  const v = process.env[name];
-  return v === undefined || v === '' ? fallback : Number(v);
-};
 const VOLUME = env('BENCH_MIB', isGadget ? 8 : 16) * MiB;
 const TUR_COUNT = env('BENCH_TURS', 300);
 const ROUNDS = env('BENCH_ROUNDS', 2);

@@ -4,12 +4,10 @@
 // Prints MB/s of every call and the median of each kind; nothing is written to $HIL_OUT.
 import type { LogicalUnit } from '../../packages/core/src/index.js';
 import { listDevices, openDevice } from '../../packages/node/src/index.js';
-import { hilProfile } from '../../test/hil/guest/host.js';
-import { getProfile } from '../../test/hil/profiles.js';
+import { profile } from './guest-config.js';
 import { median } from './stats.js';
 import { kernelDevices } from './sysfs.js';
 
-const profile = getProfile(hilProfile());
 const N = Number(process.env.HOPS_N ?? 5);
 const BYTES = Number(process.env.HOPS_BIG_BYTES ?? 32 * 1024 * 1024);
 const LABEL = process.env.HOPS_LABEL ?? '';

@@ -9,23 +9,13 @@ import fs from 'node:fs';
 import type { LogicalUnit, MscDevice } from '../../packages/core/src/index.js';
 import { encodeCbw } from '../../packages/core/src/internal.js';
 import { listDevices, NodeUsbTransport, openDevice } from '../../packages/node/src/index.js';
-import { hilProfile, writeResult } from '../../test/hil/guest/host.js';
-import { getProfile } from '../../test/hil/profiles.js';
+import { writeResult } from '../../test/hil/guest/host.js';
 import { bulkEndpoints } from './endpoints.js';
+import { BLOCK, env, expected, isGadget, KiB, MiB, profile } from './guest-config.js';
 import { median, quantile } from './stats.js';
 import { kernelDevices } from './sysfs.js';
 import type { BenchResult, HeapSample, KernelRun, Throughput, TurResult } from './types.js';
 
-const profile = getProfile(hilProfile());
-const expected = profile.expect;
-const isGadget = profile.implementation === 'linux-gadget';
-const KiB = 1024;
-const MiB = 1024 * KiB;
-const BLOCK = 512;
-const env = (name: string, fallback: number): number => {
-  const v = process.env[name];
-  return v === undefined || v === '' ? fallback : Number(v);
-};
 // Bytes moved per measurement. The gadget moves data several times slower (all of it is emulated
 // guest kernel code), so it gets less.
 const VOLUME = env('BENCH_MIB', isGadget ? 16 : 32) * MiB;

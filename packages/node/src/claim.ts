@@ -202,6 +202,24 @@ export async function handOffKernelDriver(
   return result(handoff.driver);
 }
 
+/** How often, and how far apart, re-attaching the kernel driver at close is tried while it answers busy. */
+const REATTACH_RETRIES = 5;
+const REATTACH_RETRY_MS = 100;
+
+/**
+ * Re-attaches the kernel driver at close (USBDEVFS_CONNECT, through either backend): the call answers
+ * EBUSY while the release of our claim still trails it, so a busy answer is tried again briefly.
+ * `attach` returns its failure, or undefined once attached; the last failure is returned (recorded by
+ * the caller, not thrown: replugging the device re-binds the driver).
+ */
+export async function reattachKernelDriver<F>(attach: () => Promise<F | undefined>, busy: (failure: F) => boolean): Promise<F | undefined> {
+  for (let attempt = 0; ; attempt++) {
+    const failure = await attach();
+    if (failure === undefined || !busy(failure) || attempt >= REATTACH_RETRIES) return failure;
+    await new Promise((resolve) => setTimeout(resolve, REATTACH_RETRY_MS));
+  }
+}
+
 /**
  * Rewrites an AccessDeniedError so it says who holds the interface and what
  * to do on this platform. Other errors pass through.

@@ -16,7 +16,7 @@ import {
   type UsbmsError,
 } from '@usbms/core';
 import { BotRequest, CSW_LENGTH, CswOffset, hex4, Listeners } from '@usbms/core/internal';
-import { claimWithNodeUsb, type InterfaceClaimOptions, isNoDriverError } from './claim.js';
+import { claimWithNodeUsb, type InterfaceClaimOptions, isNoDriverError, reattachKernelDriver } from './claim.js';
 import { type BotAlternate, type MscInterfaceInfo, sameDevice, transportInfoOf } from './discovery.js';
 import { classifyUsbError, reasonOf, type UsbErrorClass, type UsbOperation } from './map-error.js';
 import { platformOf } from './platform.js';
@@ -25,9 +25,6 @@ import type { UsbConnectionListener, UsbDeviceLike, UsbLike } from './usb-types.
 
 // Claiming (interface choice, kernel-driver handoff, mount check) lives in claim.ts; re-exported for existing callers.
 export { checkLinuxHandoff, type InterfaceClaimOptions, type LinuxHandoff, pickInterface, withAccessHint } from './claim.js';
-
-const REATTACH_RETRIES = 5;
-const REATTACH_RETRY_MS = 100;
 
 /** Options of {@link NodeUsbTransport} (and of `openDevice`): which interface to claim, how to hand it over from the kernel driver, timeouts. */
 export interface NodeUsbTransportOptions extends InterfaceClaimOptions {
@@ -370,21 +367,18 @@ export class NodeUsbTransport implements MscTransport {
     await Promise.all([...this.#inflight]);
     await this.device.releaseInterface(this.interfaceNumber).catch(() => undefined);
     if (this.#detached && this.#options.reattachOnClose !== false && this.device.attachKernelDriver !== undefined) {
-      // USBDEVFS_CONNECT answers EBUSY while our claim is still held; the
-      // release can trail the call by a moment, so retry briefly. Other
-      // failures (device gone) are recorded, not thrown: replugging re-binds.
-      for (let attempt = 0; ; attempt++) {
-        try {
-          await this.device.attachKernelDriver(this.interfaceNumber);
-          this.#reattachError = undefined;
-          break;
-        } catch (error) {
-          this.#reattachError = error;
-          const busy = reasonOf(classifyUsbError(error, { operation: 'attach-kernel-driver', disconnected: false })) === 'busy';
-          if (!busy || attempt >= REATTACH_RETRIES) break;
-          await new Promise((resolve) => setTimeout(resolve, REATTACH_RETRY_MS));
-        }
-      }
+      const attach = this.device.attachKernelDriver.bind(this.device, this.interfaceNumber);
+      this.#reattachError = await reattachKernelDriver<unknown>(
+        async () => {
+          try {
+            await attach();
+            return undefined;
+          } catch (error) {
+            return error ?? new Error('attachKernelDriver failed');
+          }
+        },
+        (error) => reasonOf(classifyUsbError(error, { operation: 'attach-kernel-driver', disconnected: false })) === 'busy',
+      );
     }
     await this.#closeNative();
   }

@@ -18,7 +18,7 @@ import {
   type UsbmsError,
 } from '@usbms/core';
 import { BotRequest, CBW_LENGTH, CBW_SIGNATURE, CSW_LENGTH, hex4 } from '@usbms/core/internal';
-import { botInterfaceOf, checkLinuxHandoff, withAccessHint } from '../claim.js';
+import { botInterfaceOf, checkLinuxHandoff, reattachKernelDriver, withAccessHint } from '../claim.js';
 import { transportInfoOf } from '../discovery.js';
 import { platformOf } from '../platform.js';
 import { usbfsTransferLimit } from '../sysfs.js';
@@ -50,8 +50,6 @@ const CSW_BYTES = CSW_LENGTH;
 /** USB 2.0 §9.3.1 bmRequestType: class request to an interface, host-to-device / device-to-host. */
 const CLASS_INTERFACE_OUT = 0x21;
 const CLASS_INTERFACE_IN = 0xa1;
-const REATTACH_RETRIES = 5;
-const REATTACH_RETRY_MS = 100;
 /** Default of `UsbfsTransportOptions.mainThreadReapMs`. */
 const MAIN_THREAD_REAP_MS = 20;
 
@@ -442,13 +440,14 @@ export class UsbfsTransport implements MscTransport {
     if (!this.#disconnected) {
       await this.#urbs.reaper.call(UsbfsIoctl.RELEASEINTERFACE, encodeU32(this.interfaceNumber));
       if (this.#detached && this.#options.reattachOnClose !== false) {
-        // USBDEVFS_CONNECT answers EBUSY while the release trails; retry briefly.
-        for (let attempt = 0; ; attempt++) {
-          const { rc } = await this.#urbs.reaper.call(UsbfsIoctl.IOCTL, encodeIoctl(this.interfaceNumber, UsbfsIoctl.CONNECT));
-          this.#reattachError = rc < 0 ? -rc : undefined;
-          if (rc >= 0 || -rc !== Errno.EBUSY || attempt >= REATTACH_RETRIES) break;
-          await new Promise((resolve) => setTimeout(resolve, REATTACH_RETRY_MS));
-        }
+        const connect = encodeIoctl(this.interfaceNumber, UsbfsIoctl.CONNECT);
+        this.#reattachError = await reattachKernelDriver(
+          async () => {
+            const { rc } = await this.#urbs.reaper.call(UsbfsIoctl.IOCTL, connect);
+            return rc < 0 ? -rc : undefined;
+          },
+          (errno) => errno === Errno.EBUSY,
+        );
       }
     }
     await this.#shutdown();
