@@ -29,6 +29,11 @@ export const PIPELINE_COMMANDS = 16;
 export interface PipelinedCommand {
   command: ScsiCommand<unknown>;
   into?: Uint8Array | undefined;
+  /**
+   * `into` is a buffer of usbms's own that the caller never sees if the command fails: a caller who
+   * gives up need not wait for the transfers filling it (MscTransport.writesIntoDirectly).
+   */
+  scratch?: boolean;
 }
 
 /** One pipeline job's results: the GOOD ones, then the first other result (with its sense), or an error. */
@@ -55,6 +60,7 @@ function botRequest(
   timeoutMs: number,
   signal: AbortSignal,
   traceId: number,
+  onTransfersEnded: (() => void) | undefined,
 ): BotCommandRequest {
   return {
     lun,
@@ -66,6 +72,7 @@ function botRequest(
     timeoutMs,
     signal,
     traceId,
+    ...(onTransfersEnded ? { onTransfersEnded } : {}),
   };
 }
 
@@ -95,6 +102,7 @@ export class Exchanges {
     timeoutMs: number,
     signal: AbortSignal,
     into: Uint8Array | undefined,
+    onTransfersEnded?: () => void,
   ): Promise<ExecuteResult> {
     const id = ++this.#traceId;
     const tracing = this.#tracer.active;
@@ -103,7 +111,7 @@ export class Exchanges {
       this.#tracer.emit({ type: 'command-start', id, lun, name: command.name, cdb, direction: command.direction, length: command.length, time: started });
     }
     try {
-      const r = await this.#engine.command(botRequest(lun, command, cdb, into, timeoutMs, signal, id));
+      const r = await this.#engine.command(botRequest(lun, command, cdb, into, timeoutMs, signal, id, onTransfersEnded));
       const result = await this.#result(r, lun, cdb, timeoutMs, signal, id);
       if (tracing) {
         this.#tracer.emit({
@@ -128,11 +136,11 @@ export class Exchanges {
    * Block commands of one LUN back to back (`BotEngine.pipeline`, untraced): the results of those
    * that passed in full, then the first that did not (with its sense), or its error.
    */
-  async many(lun: number, commands: readonly PipelinedCommand[], timeoutMs: number, signal: AbortSignal): Promise<PipelineStep> {
+  async many(lun: number, commands: readonly PipelinedCommand[], timeoutMs: number, signal: AbortSignal, onTransfersEnded?: () => void): Promise<PipelineStep> {
     const base = this.#traceId;
     this.#traceId += commands.length;
     const outcome = await this.#engine.pipeline(
-      commands.map(({ command, into }, i) => botRequest(lun, command, this.cdbOf(command.cdb), into, timeoutMs, signal, base + i + 1)),
+      commands.map(({ command, into }, i) => botRequest(lun, command, this.cdbOf(command.cdb), into, timeoutMs, signal, base + i + 1, onTransfersEnded)),
     );
     const results = outcome.results.map((r): ExecuteResult => ({ status: 'good', statusCode: 0x00, data: r.data, residue: r.residue }));
     if (outcome.error !== undefined) return { results, error: outcome.error };

@@ -100,9 +100,12 @@ export class MscDevice {
   readonly #exchanges: Exchanges;
   #disconnectListeners = new Set<() => void>();
   #unsubscribeDisconnect: () => void;
+  /** MscTransport.writesIntoDirectly: a caller who gives up on a read into its own buffer is told once the transfers ended. */
+  readonly #writesIntoDirectly: boolean;
 
   private constructor(transport: MscTransport, options: MscDeviceOptions) {
     this.transport = transport;
+    this.#writesIntoDirectly = transport.writesIntoDirectly === true;
     this.#options = options;
     if (options.onTrace) this.#tracer.on(options.onTrace);
     this.#quirks = this.#matchQuirks(quirkInput(transport.info), 'descriptor');
@@ -522,11 +525,13 @@ export class MscDevice {
       return Promise.reject(error);
     }
     const cdb = this.#exchanges.cdbOf(command.cdb);
-    return this.#queue.run(({ signal }) => this.#exchanges.one(lun, command, cdb, timeoutMs, signal, into), {
+    const hold = into !== undefined && this.#writesIntoDirectly;
+    return this.#queue.run(({ signal, release }) => this.#exchanges.one(lun, command, cdb, timeoutMs, signal, into, hold ? release : undefined), {
       priority: Priority.Normal,
       timeoutMs,
       name: command.name,
       ...(options.signal ? { signal: options.signal } : {}),
+      ...(hold ? { holdUntilReleased: true } : {}),
     });
   }
 
@@ -544,12 +549,14 @@ export class MscDevice {
       return Promise.reject(error);
     }
     for (const { command } of commands.slice(1)) this.#markIfWrites(lun, command);
-    return this.#queue.run(({ signal }) => this.#exchanges.many(lun, commands, timeoutMs, signal), {
+    const hold = this.#writesIntoDirectly && commands.some((c) => c.into !== undefined && c.scratch !== true);
+    return this.#queue.run(({ signal, release }) => this.#exchanges.many(lun, commands, timeoutMs, signal, hold ? release : undefined), {
       priority: Priority.Normal,
       // Each command has its own limit in the engine; the job as a whole gets theirs summed.
       timeoutMs: timeoutMs * commands.length,
       name: `${first.command.name} x${commands.length}`,
       ...(options.signal ? { signal: options.signal } : {}),
+      ...(hold ? { holdUntilReleased: true } : {}),
     });
   }
 }

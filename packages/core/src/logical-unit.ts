@@ -368,13 +368,15 @@ export class LogicalUnit<D extends LogicalUnitHost = MscDevice> {
     // caller's, see MscTransport.bulkIn) rather than allocating another and copying into it.
     if (options.into === undefined && blocks <= chunk) return this.#readCommand(lba, blocks, blockSize, options, undefined);
     const out = options.into ?? new Uint8Array(total);
+    // Returned only if every command passed: a caller who gives up need not wait for its transfers.
+    const scratch = options.into === undefined;
     // Back to back, pipelined where the transport can (MscDevice.runRawMany).
     await this.#runMany(
       Math.ceil(blocks / chunk),
       (i) => {
         const at = i * chunk;
         const count = Math.min(chunk, blocks - at);
-        return { command: readCommand(lba + at, count, blockSize), into: out.subarray(at * blockSize, (at + count) * blockSize) };
+        return { command: readCommand(lba + at, count, blockSize), into: out.subarray(at * blockSize, (at + count) * blockSize), scratch };
       },
       { ...options, lun: this.number },
       (i, result, { command, into: target = out }) => {

@@ -194,6 +194,89 @@ describe('CommandQueue: abort', () => {
     await queue.onIdle();
   });
 
+  it('holdUntilReleased: a caller who aborts a running job is told once the job releases its memory, before its recovery ends', async () => {
+    const queue = new CommandQueue();
+    const controller = new AbortController();
+    const transfersEnded = deferred();
+    const recoveryDone = deferred();
+    const events: string[] = [];
+    const inFlight = watch(
+      queue.run(
+        async ({ signal, release }) => {
+          await new Promise<void>((resolve) => signal.addEventListener('abort', () => resolve(), { once: true }));
+          await transfersEnded.promise; // the cancelled transfer is reaped: its data has landed
+          events.push('transfers ended');
+          release();
+          await recoveryDone.promise;
+          events.push('recovered');
+          return 'late result';
+        },
+        { signal: controller.signal, holdUntilReleased: true },
+      ),
+    );
+    await flush();
+    controller.abort();
+    await flush();
+    expect(inFlight.settled).toBe(0); // the job may still write into the caller's buffer
+    transfersEnded.resolve();
+    await flush();
+    expect(events).toEqual(['transfers ended']);
+    expect(inFlight.settled).toBe(1);
+    expect(inFlight.error).toBeInstanceOf(AbortError);
+    recoveryDone.resolve();
+    await queue.onIdle();
+    expect(inFlight.settled).toBe(1);
+    expect(inFlight.error).toBeInstanceOf(AbortError);
+  });
+
+  it('holdUntilReleased: a job that settles without releasing tells its caller the abort then, whatever it returned or threw', async () => {
+    const queue = new CommandQueue();
+    for (const outcome of ['value', 'error'] as const) {
+      const controller = new AbortController();
+      const gate = deferred();
+      const p = watch(
+        queue.run(
+          async () => {
+            await gate.promise;
+            if (outcome === 'error') throw new TransportError('late failure');
+            return 'late result';
+          },
+          { signal: controller.signal, holdUntilReleased: true },
+        ),
+      );
+      await flush();
+      controller.abort();
+      await flush();
+      expect(p.settled).toBe(0);
+      gate.resolve();
+      await queue.onIdle();
+      expect(p.settled).toBe(1);
+      expect(p.error).toBeInstanceOf(AbortError);
+    }
+  });
+
+  it('holdUntilReleased: once released, a later abort is told at once', async () => {
+    const queue = new CommandQueue();
+    const controller = new AbortController();
+    const gate = deferred();
+    const p = watch(
+      queue.run(
+        async ({ release }) => {
+          release();
+          await gate.promise;
+        },
+        { signal: controller.signal, holdUntilReleased: true },
+      ),
+    );
+    await flush();
+    controller.abort();
+    await flush();
+    expect(p.settled).toBe(1);
+    expect(p.error).toBeInstanceOf(AbortError);
+    gate.resolve();
+    await queue.onIdle();
+  });
+
   it('a signal reason that is already a usbms error is passed through', async () => {
     const queue = new CommandQueue();
     const reason = new TimeoutError('caller deadline');
@@ -232,6 +315,32 @@ describe('CommandQueue: timeout', () => {
     await flush();
     expect(started).toEqual(['next']);
     expect(next.settled).toBe(1);
+  });
+
+  it('holdUntilReleased: a timed-out job tells its caller TimeoutError once it releases its memory', async () => {
+    vi.useFakeTimers();
+    const queue = new CommandQueue();
+    const transfersEnded = deferred();
+    const recoveryDone = deferred();
+    const slow = watch(
+      queue.run(
+        async ({ signal, release }) => {
+          await new Promise<void>((resolve) => signal.addEventListener('abort', () => resolve(), { once: true }));
+          await transfersEnded.promise;
+          release();
+          await recoveryDone.promise;
+        },
+        { timeoutMs: 1000, name: 'READ(10)', holdUntilReleased: true },
+      ),
+    );
+    await vi.advanceTimersByTimeAsync(1000);
+    expect(slow.settled).toBe(0);
+    transfersEnded.resolve();
+    await flush();
+    expect(slow.settled).toBe(1);
+    expect(slow.error).toBeInstanceOf(TimeoutError);
+    recoveryDone.resolve();
+    await queue.onIdle();
   });
 
   it('the timeout starts when the job starts, not while it waits', async () => {

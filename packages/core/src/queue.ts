@@ -6,6 +6,12 @@ import { checkTimeout, DeadlineClock, startTimer, type Timer } from './timer.js'
 /** What a job receives. `signal` fires when the caller aborts, the job times out, or the queue fails. */
 export interface QueueJobContext {
   readonly signal: AbortSignal;
+  /**
+   * The job no longer touches its caller's memory (its transfers have ended): a caller who gave up
+   * (abort, timeout) while it ran is told now, not only when the job settles. Idempotent; only
+   * meaningful with `QueueRunOptions.holdUntilReleased`.
+   */
+  release(): void;
 }
 
 /** One job of the command queue; `context.signal` fires when its caller gave up (abort or timeout), so it can cut its work short. */
@@ -15,8 +21,18 @@ export type QueueJob<T> = (context: QueueJobContext) => Promise<T>;
 export interface QueueRunOptions {
   /** Higher runs first (across lanes too); FIFO among equal priorities of one lane. Default 0. */
   priority?: number;
-  /** Aborts this job: dropped if still queued; if running, the caller's promise rejects at once and `context.signal` fires. */
+  /**
+   * Aborts this job: dropped if still queued; if running, `context.signal` fires and the caller's
+   * promise rejects at once (with `holdUntilReleased`: once the job calls `context.release()` or settles).
+   */
   signal?: AbortSignal;
+  /**
+   * The job writes into memory its caller owns (a buffer a transfer fills in place until it ends):
+   * a caller who gives up while it runs is told once the job has released that memory
+   * (`context.release()`) or settled, so the buffer is never written after the caller's promise
+   * settled. The job must release promptly once `context.signal` fires. Default false.
+   */
+  holdUntilReleased?: boolean;
   /**
    * Time limit from the moment the job starts (queue wait does not count), in
    * ms; `Infinity` for none. When it passes, the caller's promise rejects with
@@ -79,6 +95,10 @@ class Entry<T> {
   controller: AbortController | undefined;
   timer: Timer | undefined;
   detach: (() => void) | undefined;
+  /** QueueRunOptions.holdUntilReleased, until the job released its caller's memory. */
+  holding = false;
+  /** Why the caller gave up while the job still held its memory: told on release or settle. */
+  gaveUp: UsbmsError | undefined;
 
   constructor(
     readonly job: QueueJob<T>,
@@ -94,7 +114,24 @@ class Entry<T> {
     this.controller.abort(error);
   }
 
+  /** The caller gave up on the running job (abort, timeout): told at once, or once the job releases its memory. */
+  giveUp(error: UsbmsError): void {
+    if (this.settled || this.gaveUp !== undefined) return;
+    if (this.holding) this.gaveUp = error;
+    else this.reject(error);
+    this.abort(error);
+  }
+
+  release(): void {
+    this.holding = false;
+    if (this.gaveUp !== undefined) this.reject(this.gaveUp);
+  }
+
   resolve(value: T): void {
+    if (this.gaveUp !== undefined) {
+      this.reject(this.gaveUp);
+      return;
+    }
     if (this.settled) return;
     this.settled = true;
     this.#cleanup();
@@ -103,6 +140,7 @@ class Entry<T> {
 
   reject(error: unknown): void {
     if (this.settled) return;
+    if (this.gaveUp !== undefined) error = this.gaveUp; // what the caller was promised when it gave up
     this.settled = true;
     this.#cleanup();
     this.rejectFn(error);
@@ -280,6 +318,7 @@ export class CommandQueue {
 
     return new Promise<T>((resolve, reject) => {
       const entry = new Entry<T>(job, name, options.priority ?? 0, timeoutMs, resolve, reject);
+      entry.holding = options.holdUntilReleased === true;
       const laneName = options.lane ?? DEFAULT_LANE;
       if (signal) this.#watchSignal(entry as AnyEntry, signal);
       if (
@@ -309,11 +348,11 @@ export class CommandQueue {
     const onAbort = (): void => {
       const error = abortReason(signal);
       if (entry.settled) return;
-      entry.reject(error);
       if (entry.started) {
         // A running job keeps going to finish its recovery.
-        entry.abort(error);
+        entry.giveUp(error);
       } else {
+        entry.reject(error);
         // A queued one is skipped when its lane reaches it.
         this.#droppedWhileQueued();
       }
@@ -333,9 +372,7 @@ export class CommandQueue {
     this.#running = entry;
     if (entry.timeoutMs !== undefined) {
       entry.timer = this.#clock.start(entry.timeoutMs, () => {
-        const error = new TimeoutError(`${entry.name} did not finish within ${entry.timeoutMs} ms; the device is being reset`);
-        entry.reject(error);
-        entry.abort(error);
+        entry.giveUp(new TimeoutError(`${entry.name} did not finish within ${entry.timeoutMs} ms; the device is being reset`));
       });
     }
     try {
@@ -346,6 +383,7 @@ export class CommandQueue {
           if (entry.controller === queue.#spareController) queue.#spareController = undefined;
           return entry.controller.signal;
         },
+        release: () => entry.release(),
       };
       const value = await entry.job(context);
       entry.resolve(value);

@@ -41,6 +41,18 @@ export interface MscTransport {
    */
   readonly queuesTransfers?: boolean;
 
+  /**
+   * True when a bulk-IN transfer's data goes straight into `options.into` as
+   * the transfer ends, with no copy the transport could skip (Linux usbfs: the
+   * kernel copies at reap time, even for a transfer cancelled too late to stop
+   * it). Until the promise settles, `into` may still be written, after an
+   * abort too. The device then tells a caller who gave up on a command reading
+   * into its own buffer once the command's transfers have ended, not before
+   * (`QueueRunOptions.holdUntilReleased`). Default false: an aborted transfer's
+   * data is never copied into `into`.
+   */
+  readonly writesIntoDirectly?: boolean;
+
   /** Bulk OUT transfer of all of `data`. */
   bulkOut(data: Uint8Array, options: TransferOptions): Promise<BulkOutResult>;
 

@@ -528,6 +528,9 @@ export class BotEngine {
    * device's state is unknown, and returns the error to throw.
    */
   async #fail(thrown: unknown, req: BotCommandRequest, id: number): Promise<UsbmsError> {
+    // Every transfer of the exchange has settled (the one that threw, and those queued ahead of
+    // their turn, cancelled and waited for): nothing writes into the caller's buffer any more.
+    req.onTransfersEnded?.();
     let error: UsbmsError;
     if (thrown instanceof BotFault) error = thrown.error;
     else if (thrown instanceof UsbmsError) error = thrown;

@@ -39,6 +39,12 @@ export interface BotCommandRequest {
   signal?: AbortSignal;
   /** Id used in trace events (the device layer's command id); defaults to the CBW tag. */
   traceId?: number;
+  /**
+   * Called when the exchange failed (abort, timeout, transport error) once none of its transfers is
+   * pending any more, before reset recovery: from then on nothing writes into `into`. The command
+   * queue then tells a caller who gave up (QueueJobContext.release).
+   */
+  onTransfersEnded?: () => void;
 }
 
 /** Outcome of one CBW / data / CSW exchange that ended with a valid CSW. */

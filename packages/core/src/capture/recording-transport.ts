@@ -115,6 +115,8 @@ export class RecordingTransport implements MscTransport {
   readonly inner: MscTransport;
   readonly info: TransportInfo;
   readonly concurrentPipes: boolean;
+  /** The inner transport's: `into` goes to it as given. */
+  readonly writesIntoDirectly: boolean;
   readonly portReset?: (options: TransferOptions) => Promise<void>;
   #listeners = new Set<UrbListener>();
   #nextId = 1;
@@ -124,6 +126,7 @@ export class RecordingTransport implements MscTransport {
     this.inner = inner;
     this.info = inner.info;
     this.concurrentPipes = inner.concurrentPipes === true;
+    this.writesIntoDirectly = inner.writesIntoDirectly === true;
     if (options.clock !== undefined) this.#clock = options.clock;
     else {
       const epoch = Date.now();

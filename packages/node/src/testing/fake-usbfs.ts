@@ -10,8 +10,14 @@ export interface FakeUrbOutcome {
   /** Bytes "transferred" (IN: taken from `data`). */
   data?: Uint8Array;
   actual?: number;
-  /** Leave the URB pending until discarded or the device goes. */
+  /**
+   * Leave the URB pending until discarded or the device goes. IN: `data`, if given, is what had
+   * arrived by the time it was discarded (written into the buffer, ended -ECONNRESET with that length,
+   * as a URB unlinked mid-transfer).
+   */
   hang?: boolean;
+  /** With `hang`: the discarded URB ends this long after DISCARDURB (a host controller slow to unlink it). */
+  unlinkMs?: number;
 }
 
 interface FakeUrb {
@@ -246,7 +252,10 @@ export class FakeUsbfsKernel implements UsbfsSys {
     if (scripted !== undefined) {
       if (scripted.hang === true) {
         await new Promise<void>((resolve) => signal.addEventListener('abort', () => resolve(), { once: true }));
-        return [-Errno.ECONNRESET, 0];
+        if (scripted.unlinkMs !== undefined) await new Promise((resolve) => setTimeout(resolve, scripted.unlinkMs));
+        const arrived = scripted.data?.subarray(0, urb.buffer.length) ?? new Uint8Array(0);
+        urb.buffer.set(arrived);
+        return [-Errno.ECONNRESET, arrived.length];
       }
       const data = scripted.data ?? new Uint8Array(0);
       urb.buffer.set(data.subarray(0, urb.buffer.length));

@@ -177,6 +177,55 @@ describe('pipelined block I/O over usbfs', () => {
     await device.close();
   });
 
+  it.each([
+    ['one command', 2],
+    ['a pipelined job', 16],
+  ])(
+    "an abort while a data-in fills the caller's buffer (%s): the read rejects once that transfer ended, never writing the buffer after",
+    async (_, blocks) => {
+      const { kernel, device } = await setup();
+      // The first data-in stays on the wire until discarded, and ends 30 ms after the discard; what had
+      // arrived by then is copied into the caller's buffer as the kernel reaps it (usbfs: at REAPURB).
+      const arrived = new Uint8Array(MAX_TRANSFER).fill(0xaa);
+      kernel.urbOutcomes.set(0x81, [{ status: 0, hang: true, unlinkMs: 30, data: arrived }]);
+      kernel.order.length = 0;
+      const into = new Uint8Array(blocks * BLOCK);
+      const controller = new AbortController();
+      setTimeout(() => controller.abort(), 5);
+      const error = await device.read(0, blocks, { into, signal: controller.signal }).catch((e: unknown) => e);
+      kernel.order.push('rejected');
+      const atRejection = into.slice();
+      expect(error).toBeInstanceOf(AbortError);
+      expect(atRejection.subarray(0, MAX_TRANSFER)).toEqual(arrived); // landed before the caller was told
+      // The cancelled data-in (the first IN URB of the read) ended before the caller was told.
+      expect(kernel.order.slice(0, kernel.order.indexOf('rejected'))).toContain('done ep=0x81');
+      await device.testUnitReady(); // after the job's reset recovery
+      expect(into).toEqual(atRejection);
+      expect(kernel.inflight).toBe(0);
+      expect(kernel.violations).toEqual([]);
+      expect(await device.read(0, blocks)).toHaveLength(blocks * BLOCK);
+      await device.close();
+    },
+  );
+
+  it('an abort of a read into a buffer of its own (no caller buffer) rejects at once, before the data-in it cancels has ended', async () => {
+    const { kernel, device } = await setup();
+    kernel.urbOutcomes.set(0x81, [{ status: 0, hang: true, unlinkMs: 30 }]);
+    kernel.order.length = 0;
+    const controller = new AbortController();
+    setTimeout(() => controller.abort(), 5);
+    const error = await device.read(0, 16, { signal: controller.signal }).catch((e: unknown) => e);
+    kernel.order.push('rejected');
+    expect(error).toBeInstanceOf(AbortError);
+    await device.testUnitReady(); // the job ended the data-in, then ran reset recovery
+    // The cancelled data-in ended after the caller was told.
+    expect(kernel.order.slice(0, kernel.order.indexOf('rejected'))).not.toContain('done ep=0x81');
+    expect(kernel.order.slice(kernel.order.indexOf('rejected'))).toContain('done ep=0x81');
+    expect(kernel.inflight).toBe(0);
+    expect(await device.read(0, 16)).toHaveLength(16 * BLOCK);
+    await device.close();
+  });
+
   it('an unplug mid-pipeline rejects the read with DisconnectedError at once, nothing left in flight', async () => {
     const { sim, kernel, device } = await setup();
     let seen = 0;

@@ -601,6 +601,7 @@ describe('UsbfsTransport: every errno usbfs reports', () => {
       expect(Date.now() - started).toBeLessThan(50 + 30);
       expect(kernel.log).toContain('DISCARDURB ep=0x81');
       expect(kernel.inflight).toBe(0);
+      expect(transport.stats.cancelled).toBe(1);
       await transport.close();
     },
   );
@@ -621,6 +622,8 @@ describe('UsbfsTransport: every errno usbfs reports', () => {
       expect(kernel.inflight).toBe(0);
       // Both the data URB and the status read queued behind it were discarded (the later one first).
       expect(kernel.log.filter((l) => l === 'DISCARDURB ep=0x81')).toHaveLength(2);
+      // Both ended early by the kernel (ECONNRESET/ENOENT), not completed.
+      expect(transport.stats.cancelled).toBe(2);
       kernel.urbOutcomes.set(0x81, [{ status: 0, data: new Uint8Array(13).fill(1) }]);
       expect((await transport.bulkIn(13, opts)).data).toEqual(new Uint8Array(13).fill(1));
       await transport.close();

@@ -113,6 +113,8 @@ export class UsbfsTransport implements MscTransport {
    * Off with `statusAhead`, which queues its own status read behind each data-in stage.
    */
   readonly queuesTransfers: boolean;
+  /** IN data lands in the caller's buffer when the kernel copies it at REAPURB, also for a URB discarded too late. */
+  readonly writesIntoDirectly = true;
   readonly interfaceNumber: number;
   readonly alternateSetting: number;
   /** The kernel driver detached at open (re-attached on close), if any. */

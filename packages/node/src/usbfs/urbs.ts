@@ -42,6 +42,8 @@ export interface UsbfsStats {
   /** Times the reaper thread left poll(2); and the summed time from its posts to the main thread's handling, ms. */
   reaperWakeups: number;
   handoffMs: number;
+  /** URBs the kernel ended early because they were discarded (DISCARDURB: an abort, a time limit, recovery, close): status -ECONNRESET or -ENOENT. */
+  cancelled: number;
 }
 
 /** One entry of {@link UrbQueue.timeline}: when a URB was submitted or reaped (performance.now()). */
@@ -49,7 +51,7 @@ export interface UrbEvent {
   t: number;
   /** For a submission: when the SUBMITURB call started (t is when it returned). */
   start?: number;
-  event: 'submit' | 'reap';
+  event: 'submit' | 'reap' | 'discard';
   endpoint: number;
   length: number;
 }
@@ -86,7 +88,7 @@ const CLOCK_TURNS = 8;
  * in flight.
  */
 export class UrbQueue {
-  readonly stats: UsbfsStats = { urbs: 0, wakeups: 0, mainThreadReaps: 0, handOffs: 0, reaperWakeups: 0, handoffMs: 0 };
+  readonly stats: UsbfsStats = { urbs: 0, wakeups: 0, mainThreadReaps: 0, handOffs: 0, reaperWakeups: 0, handoffMs: 0, cancelled: 0 };
   readonly reaper: UsbfsReaper;
   readonly #init: UrbQueueInit;
   /**
@@ -412,6 +414,7 @@ export class UrbQueue {
     urb.cancelled = why;
     this.#init.onCancel(urb);
     this.#init.sys.ioctlAddress(this.#init.fd, UsbfsIoctl.DISCARDURB, urb.address);
+    this.timeline?.push({ t: performance.now(), event: 'discard', endpoint: urb.endpoint, length: urb.buffer.length });
     // EINVAL means it completed already; the reaper may be holding it: ask for it.
     this.reaper.flush();
   }
@@ -449,6 +452,7 @@ export class UrbQueue {
     this.#inflight.delete(urb.address);
     this.#freeSlots.push(urb.slot);
     urb.cleanup?.();
+    if (urb.cancelled !== undefined && (-completion.status === Errno.ECONNRESET || -completion.status === Errno.ENOENT)) this.stats.cancelled++;
     const request = urb.request;
     const full =
       urb.cancelled === undefined &&
