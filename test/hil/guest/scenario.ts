@@ -472,18 +472,36 @@ function traceLine(e: TraceEvent): string {
   }
 }
 
-async function recoveryObservation(
-  interrupt: (lu: LogicalUnit, recovery: string[]) => Promise<{ error: unknown; afterMs: number; settleMs?: number }>,
-): Promise<RecoveryObservation> {
+type Interruption = {
+  error: unknown;
+  afterMs: number;
+  settleMs?: number;
+  cancelledUrbs?: number;
+  /** The caller's buffer of the interrupted read and a copy taken when it settled. */
+  buffer?: { into: Uint8Array; atRejection: Uint8Array };
+};
+
+/**
+ * Interrupts a command with `interrupt`, then runs a TEST UNIT READY and a read of known data. The trace
+ * (recovery steps, the lines for diagnosis) is watched from `watch()`, which `interrupt` calls when it
+ * may: a read with a trace listener goes command by command instead of pipelined, so an abort of the
+ * read as shipped starts the trace only once it has aborted (recovery comes after).
+ */
+async function recoveryObservation(interrupt: (lu: LogicalUnit, watch: () => void) => Promise<Interruption>): Promise<RecoveryObservation> {
   const lu = lus()[0];
   if (!lu || !device) throw new Error('no LUN 0');
+  const traced = device;
   const recoverySteps: string[] = [];
   const trace: string[] = [];
-  const off = device.onTrace((e) => {
-    if (e.type === 'recovery') recoverySteps.push(`${e.step}:${e.ok ? 'ok' : 'failed'}`);
-    trace.push(traceLine(e));
-  });
-  const { error, afterMs, settleMs } = await interrupt(lu, recoverySteps);
+  let off: (() => void) | undefined;
+  const watch = (): void => {
+    off ??= traced.onTrace((e) => {
+      if (e.type === 'recovery') recoverySteps.push(`${e.step}:${e.ok ? 'ok' : 'failed'}`);
+      trace.push(traceLine(e));
+    });
+  };
+  const { error, afterMs, settleMs, cancelledUrbs, buffer } = await interrupt(lu, watch);
+  watch();
   const rejected = performance.now();
   let nextTur: ErrorInfo | 'ok' = 'ok';
   try {
@@ -500,11 +518,14 @@ async function recoveryObservation(
   } catch (e) {
     nextRead = errorInfo(e);
   }
-  off();
+  off?.();
+  const changed = buffer === undefined ? undefined : buffer.into.findIndex((b, i) => b !== buffer.atRejection[i]);
   return {
     interrupted: error === undefined ? null : errorInfo(error),
+    ...(changed === undefined ? {} : { bufferWrittenAfterAt: changed }),
     interruptedAfterMs: afterMs,
     ...(settleMs === undefined ? {} : { settleMs }),
+    ...(cancelledUrbs === undefined ? {} : { cancelledUrbs }),
     nextTurMs,
     recoverySteps,
     nextTur,
@@ -515,29 +536,47 @@ async function recoveryObservation(
 }
 
 await step('abort-recovery', async () =>
-  recoveryObservation(async (lu) => {
-    // Abort a large read in the middle of a command: right after the CBW of its second READ, while that
-    // command's data stage is pending (the first READ's data has been seen, so data is flowing).
-    const controller = new AbortController();
-    let sawData = false;
-    let abortedAt: number | undefined;
-    const off = device?.onTrace((e) => {
-      if (e.type === 'data' && e.direction === 'in') sawData = true;
-      if (e.type === 'cbw' && sawData && abortedAt === undefined) {
+  recoveryObservation(async (lu, watch) => {
+    // A large read into a buffer of the caller's, as shipped (pipelined, no trace listener), aborted
+    // halfway through the time the same read took whole: the abort lands while a pipeline job's
+    // transfers are on the wire (on usbfs each is discarded, DISCARDURB, and the caller is told once they
+    // have ended; node-usb waits for its transfer to end and never copies its data). The trace starts
+    // right after the abort, for the recovery that follows.
+    const blocks = LONG_READ_BLOCKS / 2;
+    const into = new Uint8Array(blocks * BLOCK);
+    const whole = performance.now();
+    await lu.read(0, blocks);
+    const wholeMs = performance.now() - whole;
+    const usbfs = device?.transport instanceof UsbfsTransport ? device.transport : undefined;
+    const cancelledBefore = usbfs?.stats.cancelled ?? 0;
+    // If the read got faster than when measured (2 shared cores), the next try aborts sooner.
+    for (let fraction = 2; ; fraction *= 2) {
+      const controller = new AbortController();
+      let abortedAt: number | undefined;
+      const timer = setTimeout(() => {
         abortedAt = performance.now();
         controller.abort();
+        watch();
+      }, wholeMs / fraction);
+      const started = performance.now();
+      let error: unknown;
+      try {
+        await lu.read(0, blocks, { signal: controller.signal, into });
+      } catch (e) {
+        error = e;
       }
-    });
-    const started = performance.now();
-    let error: unknown;
-    try {
-      await lu.read(0, LONG_READ_BLOCKS / 2, { signal: controller.signal });
-    } catch (e) {
-      error = e;
+      const ended = performance.now();
+      clearTimeout(timer);
+      if (error === undefined && fraction < 16) continue;
+      return {
+        error,
+        // Compared after the recovery and the next commands: never written once the read settled.
+        buffer: { into, atRejection: into.slice() },
+        afterMs: Math.round(ended - started),
+        ...(abortedAt === undefined ? {} : { settleMs: Math.round((ended - abortedAt) * 10) / 10 }),
+        ...(usbfs === undefined ? {} : { cancelledUrbs: usbfs.stats.cancelled - cancelledBefore }),
+      };
     }
-    const ended = performance.now();
-    off?.();
-    return { error, afterMs: Math.round(ended - started), ...(abortedAt === undefined ? {} : { settleMs: Math.round((ended - abortedAt) * 10) / 10 }) };
   }),
 );
 
@@ -557,7 +596,8 @@ await step('timeout-recovery', async () => {
   const out: ScenarioSteps['timeout-recovery'] = [];
   for (const fraction of [8, 4, 2]) {
     let timeoutMs = Math.max(2, Math.floor(chunkMs / fraction));
-    const observation = await recoveryObservation(async (unit) => {
+    const observation = await recoveryObservation(async (unit, watch) => {
+      watch(); // one command at a time: traced or not, the same path
       const started = performance.now();
       // If the machine got faster than when measured (2 shared cores), halve the timeout and go on.
       for (let attempt = 0; attempt < 3; attempt++) {
