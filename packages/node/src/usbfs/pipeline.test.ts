@@ -1,7 +1,7 @@
 // Pipelined block I/O over usbfs (BotEngine.pipeline, MscDevice.runRawMany): each next command's
 // CBW is chained behind the status read of the one before and goes from the reaping turn that saw
 // that CSW pass in full (BOT 1.0 §5: still one command at a time), never after one that did not.
-import { AbortError, DisconnectedError, MscDevice, PartialWriteError, read10, ScsiCheckConditionError } from '@usbms/core';
+import { AbortError, DisconnectedError, MscDevice, PartialWriteError, read10, ScsiCheckConditionError, TimeoutError } from '@usbms/core';
 import { SimulatedDevice } from '@usbms/core/sim';
 import { afterEach, describe, expect, it } from 'vitest';
 import { type FakeLinuxTree, makeLinuxTree } from '../testing/fake-sysfs.js';
@@ -178,11 +178,13 @@ describe('pipelined block I/O over usbfs', () => {
   });
 
   it.each([
-    ['one command', 2],
-    ['a pipelined job', 16],
+    ['an abort', 'one command', 2],
+    ['an abort', 'a pipelined job', 16],
+    ['a timeout', 'one command', 2],
+    ['a timeout', 'a pipelined job', 16],
   ])(
-    "an abort while a data-in fills the caller's buffer (%s): the read rejects once that transfer ended, never writing the buffer after",
-    async (_, blocks) => {
+    "%s while a data-in fills the caller's buffer (%s): the read rejects once that transfer ended, never writing the buffer after",
+    async (how, _, blocks) => {
       const { kernel, device } = await setup();
       // The first data-in stays on the wire until discarded, and ends 30 ms after the discard; what had
       // arrived by then is copied into the caller's buffer as the kernel reaps it (usbfs: at REAPURB).
@@ -191,11 +193,13 @@ describe('pipelined block I/O over usbfs', () => {
       kernel.order.length = 0;
       const into = new Uint8Array(blocks * BLOCK);
       const controller = new AbortController();
-      setTimeout(() => controller.abort(), 5);
-      const error = await device.read(0, blocks, { into, signal: controller.signal }).catch((e: unknown) => e);
+      const timeout = how === 'a timeout';
+      if (!timeout) setTimeout(() => controller.abort(), 5);
+      const options = timeout ? { into, timeoutMs: 40 } : { into, signal: controller.signal };
+      const error = await device.read(0, blocks, options).catch((e: unknown) => e);
       kernel.order.push('rejected');
       const atRejection = into.slice();
-      expect(error).toBeInstanceOf(AbortError);
+      expect(error).toBeInstanceOf(timeout ? TimeoutError : AbortError);
       expect(atRejection.subarray(0, MAX_TRANSFER)).toEqual(arrived); // landed before the caller was told
       // The cancelled data-in (the first IN URB of the read) ended before the caller was told.
       expect(kernel.order.slice(0, kernel.order.indexOf('rejected'))).toContain('done ep=0x81');
