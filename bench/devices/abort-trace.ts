@@ -5,11 +5,10 @@
 // before the abort to the rejection (submit, discard, reap; ms after the abort), the URBs the kernel
 // ended early (UsbfsStats.cancelled), and the next TEST UNIT READY (after the job's recovery).
 import type { LogicalUnit } from '../../packages/core/src/index.js';
-import { listDevices, openDevice, UsbfsTransport } from '../../packages/node/src/index.js';
+import { UsbfsTransport } from '../../packages/node/src/index.js';
 import type { UrbEvent } from '../../packages/node/src/usbfs/urbs.js';
-import { BLOCK, env, profile } from './guest-config.js';
+import { BLOCK, env, openAsShipped, profile } from './guest-config.js';
 import { median } from './stats.js';
-import { kernelDevices } from './sysfs.js';
 
 const N = env('HOPS_N', 5);
 const BLOCKS = env('HOPS_ABORT_BLOCKS', 8192);
@@ -19,10 +18,7 @@ const INTO = process.env.HOPS_INTO === '1';
 const LABEL = process.env.HOPS_LABEL ?? '';
 const log = (s: string): void => console.log(`[abort-trace ${profile.name}${LABEL ? ` ${LABEL}` : ''}] ${s}`);
 
-await kernelDevices(profile.expect.serial, 30_000);
-const [info] = await listDevices({ serialNumber: profile.expect.serial });
-if (!info) throw new Error(`listDevices() did not find ${profile.expect.serial}`);
-const device = await openDevice(info);
+const device = await openAsShipped();
 try {
   const lu: LogicalUnit = device.lun(0);
   const transport = device.transport;

@@ -3,10 +3,8 @@
 // `lu.read`/`lu.write` call (split by usbms into its default command size and pipeline jobs of 16).
 // Prints MB/s of every call and the median of each kind; nothing is written to $HIL_OUT.
 import type { LogicalUnit } from '../../packages/core/src/index.js';
-import { listDevices, openDevice } from '../../packages/node/src/index.js';
-import { profile } from './guest-config.js';
+import { openAsShipped, profile } from './guest-config.js';
 import { median } from './stats.js';
-import { kernelDevices } from './sysfs.js';
 
 const N = Number(process.env.HOPS_N ?? 5);
 const BYTES = Number(process.env.HOPS_BIG_BYTES ?? 32 * 1024 * 1024);
@@ -24,11 +22,7 @@ async function rates(n: number, call: () => Promise<unknown>): Promise<number[]>
   return out;
 }
 
-// The kernel driver is bound again after the previous process closed the device (usbfs re-attaches it).
-await kernelDevices(profile.expect.serial, 30_000);
-const [info] = await listDevices({ serialNumber: profile.expect.serial });
-if (!info) throw new Error(`listDevices() did not find ${profile.expect.serial}`);
-const device = await openDevice(info);
+const device = await openAsShipped();
 try {
   const lu: LogicalUnit = device.lun(0);
   const { blockSize, blocks } = await lu.readCapacity();

@@ -1,7 +1,10 @@
 // What every guest-side benchmark script reads first: the device profile this boot runs, its units, and
 // numbers from the environment (BENCH_*, HOPS_*: set on the host, passed on by the runners).
+import type { MscDevice } from '../../packages/core/src/index.js';
+import { listDevices, openDevice } from '../../packages/node/src/index.js';
 import { hilProfile } from '../../test/hil/guest/host.js';
 import { getProfile } from '../../test/hil/profiles.js';
+import { kernelDevices } from './sysfs.js';
 
 export const profile = getProfile(hilProfile());
 export const expected = profile.expect;
@@ -15,4 +18,15 @@ export const BLOCK = 512;
 export function env(name: string, fallback: number): number {
   const v = process.env[name];
   return v === undefined || v === '' ? fallback : Number(v);
+}
+
+/**
+ * The profile's device, opened as shipped (no options), once the kernel has bound its driver again
+ * (a process before this one closed it, and usbfs re-attaches the driver at close).
+ */
+export async function openAsShipped(): Promise<MscDevice> {
+  await kernelDevices(expected.serial, 30_000);
+  const [info] = await listDevices({ serialNumber: expected.serial });
+  if (!info) throw new Error(`listDevices() did not find ${expected.serial}`);
+  return openDevice(info);
 }

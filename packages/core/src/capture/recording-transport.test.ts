@@ -16,7 +16,9 @@ describe('RecordingTransport', () => {
     expect(recording.concurrentPipes).toBe(true);
     // The wrapper passes `into` on as given: it writes where the inner transport writes.
     expect(recording.writesIntoDirectly).toBe(false);
-    expect(new RecordingTransport(Object.assign(Object.create(sim.transport) as object, { writesIntoDirectly: true }) as typeof sim.transport).writesIntoDirectly).toBe(true);
+    expect(
+      new RecordingTransport(Object.assign(Object.create(sim.transport) as object, { writesIntoDirectly: true }) as typeof sim.transport).writesIntoDirectly,
+    ).toBe(true);
     const device = await MscDevice.open(recording);
     sim.inject({ kind: 'stall-csw', opcode: 0x00 });
     await device.lun(0).testUnitReady();

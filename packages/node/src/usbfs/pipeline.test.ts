@@ -182,35 +182,32 @@ describe('pipelined block I/O over usbfs', () => {
     ['an abort', 'a pipelined job', 16],
     ['a timeout', 'one command', 2],
     ['a timeout', 'a pipelined job', 16],
-  ])(
-    "%s while a data-in fills the caller's buffer (%s): the read rejects once that transfer ended, never writing the buffer after",
-    async (how, _, blocks) => {
-      const { kernel, device } = await setup();
-      // The first data-in stays on the wire until discarded, and ends 30 ms after the discard; what had
-      // arrived by then is copied into the caller's buffer as the kernel reaps it (usbfs: at REAPURB).
-      const arrived = new Uint8Array(MAX_TRANSFER).fill(0xaa);
-      kernel.urbOutcomes.set(0x81, [{ status: 0, hang: true, unlinkMs: 30, data: arrived }]);
-      kernel.order.length = 0;
-      const into = new Uint8Array(blocks * BLOCK);
-      const controller = new AbortController();
-      const timeout = how === 'a timeout';
-      if (!timeout) setTimeout(() => controller.abort(), 5);
-      const options = timeout ? { into, timeoutMs: 40 } : { into, signal: controller.signal };
-      const error = await device.read(0, blocks, options).catch((e: unknown) => e);
-      kernel.order.push('rejected');
-      const atRejection = into.slice();
-      expect(error).toBeInstanceOf(timeout ? TimeoutError : AbortError);
-      expect(atRejection.subarray(0, MAX_TRANSFER)).toEqual(arrived); // landed before the caller was told
-      // The cancelled data-in (the first IN URB of the read) ended before the caller was told.
-      expect(kernel.order.slice(0, kernel.order.indexOf('rejected'))).toContain('done ep=0x81');
-      await device.testUnitReady(); // after the job's reset recovery
-      expect(into).toEqual(atRejection);
-      expect(kernel.inflight).toBe(0);
-      expect(kernel.violations).toEqual([]);
-      expect(await device.read(0, blocks)).toHaveLength(blocks * BLOCK);
-      await device.close();
-    },
-  );
+  ])("%s while a data-in fills the caller's buffer (%s): the read rejects once that transfer ended, never writing the buffer after", async (how, _, blocks) => {
+    const { kernel, device } = await setup();
+    // The first data-in stays on the wire until discarded, and ends 30 ms after the discard; what had
+    // arrived by then is copied into the caller's buffer as the kernel reaps it (usbfs: at REAPURB).
+    const arrived = new Uint8Array(MAX_TRANSFER).fill(0xaa);
+    kernel.urbOutcomes.set(0x81, [{ status: 0, hang: true, unlinkMs: 30, data: arrived }]);
+    kernel.order.length = 0;
+    const into = new Uint8Array(blocks * BLOCK);
+    const controller = new AbortController();
+    const timeout = how === 'a timeout';
+    if (!timeout) setTimeout(() => controller.abort(), 5);
+    const options = timeout ? { into, timeoutMs: 40 } : { into, signal: controller.signal };
+    const error = await device.read(0, blocks, options).catch((e: unknown) => e);
+    kernel.order.push('rejected');
+    const atRejection = into.slice();
+    expect(error).toBeInstanceOf(timeout ? TimeoutError : AbortError);
+    expect(atRejection.subarray(0, MAX_TRANSFER)).toEqual(arrived); // landed before the caller was told
+    // The cancelled data-in (the first IN URB of the read) ended before the caller was told.
+    expect(kernel.order.slice(0, kernel.order.indexOf('rejected'))).toContain('done ep=0x81');
+    await device.testUnitReady(); // after the job's reset recovery
+    expect(into).toEqual(atRejection);
+    expect(kernel.inflight).toBe(0);
+    expect(kernel.violations).toEqual([]);
+    expect(await device.read(0, blocks)).toHaveLength(blocks * BLOCK);
+    await device.close();
+  });
 
   it('an abort of a read into a buffer of its own (no caller buffer) rejects at once, before the data-in it cancels has ended', async () => {
     const { kernel, device } = await setup();
