@@ -541,8 +541,12 @@ await step('abort-recovery', async () =>
     // halfway through the time the same read took whole: the abort lands while a pipeline job's
     // transfers are on the wire (on usbfs each is discarded, DISCARDURB, and the caller is told once they
     // have ended; node-usb waits for its transfer to end and never copies its data). The trace starts
-    // right after the abort, for the recovery that follows.
-    const blocks = LONG_READ_BLOCKS / 2;
+    // right after the abort, for the recovery that follows. Three pipeline jobs of 16 commands: on an
+    // emulated controller that ends a transfer within its submission, one job's stages can all be reaped
+    // in one turn of the event loop, and a timer then fires between jobs, when the next one's first
+    // transfers are on the wire (a read of one job was never cut, seen on QEMU usb-bot).
+    const { blocks: capacity } = await lu.readCapacity();
+    const blocks = Math.min(capacity, 3 * 16 * Math.floor((device?.maxTransferBytes ?? BLOCK) / BLOCK));
     const into = new Uint8Array(blocks * BLOCK);
     const whole = performance.now();
     await lu.read(0, blocks);
