@@ -3,7 +3,7 @@ import { closeSync, openSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { UsbfsIoctl } from './abi.js';
-import { loadUsbfsSys } from './sys.js';
+import { loadUsbfsSys, reaperThreads } from './sys.js';
 
 // The real system calls, where they exist (the CI machines are Linux x64). No USB device
 // is needed: the reaper thread is started on a file that is not a usbfs node.
@@ -38,6 +38,39 @@ describe('loadUsbfsSys (koffi + libc)', () => {
       await reaper.stop();
       expect(Date.now() - started).toBeLessThan(1500);
       expect(events.length).toBeGreaterThan(0);
+    } finally {
+      closeSync(fd);
+    }
+  });
+
+  it('a reaper thread started ahead of need is the one the next startReaper takes; an unused one is stopped at release', async () => {
+    if (!load.ok) return expect(supported).toBe(false);
+    const prestart = load.sys.prestartReaper;
+    if (prestart === undefined) throw new Error('the real system calls prestart their reaper thread');
+    const fd = openSync('/dev/null', 'r+');
+    try {
+      const before = { ...reaperThreads };
+      // Two opens ask (an openTransport and the UsbfsTransport.open inside it): one thread.
+      const outer = prestart();
+      const inner = prestart();
+      const reaper = load.sys.startReaper(fd, new Uint8Array(new SharedArrayBuffer(56)), () => undefined);
+      inner();
+      outer();
+      outer(); // a second release is a no-op
+      expect(reaperThreads).toEqual({ started: before.started + 1, unused: before.unused });
+      // Released after it was taken: still serving.
+      expect((await reaper.call(UsbfsIoctl.GET_CAPABILITIES, new Uint8Array(4))).rc).toBe(-25);
+      await reaper.stop();
+      // Nobody takes it: stopped at the last release, and the next startReaper starts its own.
+      const unused = prestart();
+      unused();
+      expect(reaperThreads).toEqual({ started: before.started + 2, unused: before.unused + 1 });
+      const own = load.sys.startReaper(fd, new Uint8Array(new SharedArrayBuffer(56)), () => undefined);
+      expect(reaperThreads.started).toBe(before.started + 3);
+      // Stopped while it may still be loading koffi: resolves promptly all the same.
+      const started = Date.now();
+      await own.stop();
+      expect(Date.now() - started).toBeLessThan(1500);
     } finally {
       closeSync(fd);
     }

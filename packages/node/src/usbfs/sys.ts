@@ -35,6 +35,13 @@ export interface UsbfsSys {
    * reads a reaped URB's status and usercontext there, without an FFI call.
    */
   startReaper(fd: number, urbs: Uint8Array, onEvent: (event: ReaperEvent) => void): UsbfsReaper;
+  /**
+   * Starts a reaper thread ahead of need, so that it boots (a new isolate, koffi and libc:
+   * ~10 ms natively, ~0.6 s in an emulated guest) while discovery and the mount check run:
+   * the next `startReaper` takes it. Returns the release, to call once the open is over
+   * (taken or not): a thread nobody took is stopped when every caller has released.
+   */
+  prestartReaper?(): () => void;
 }
 
 /** What the reaper thread reports; each event is one main-thread wake-up. */
@@ -212,8 +219,10 @@ function tryLoad(): UsbfsSysLoad {
         const one = new Uint8Array(8);
         one[0] = 1;
         const base = koffi.address(urbs);
+        const thread = standby.thread ?? new ReaperThread(koffiPath);
+        standby.thread = undefined;
         return new WorkerReaper(
-          koffiPath,
+          thread,
           fd,
           efd,
           { urbs, base },
@@ -222,10 +231,61 @@ function tryLoad(): UsbfsSysLoad {
           () => close(efd),
         );
       },
+      prestartReaper: () => {
+        standby.wanted++;
+        standby.thread ??= new ReaperThread(koffiPath);
+        let released = false;
+        return () => {
+          if (released) return;
+          released = true;
+          if (--standby.wanted > 0 || standby.thread === undefined) return;
+          void standby.thread.worker.terminate();
+          standby.thread = undefined;
+          reaperThreads.unused++;
+        };
+      },
     };
     return { ok: true, sys };
   } catch (error) {
     return { ok: false, reason: `libc calls could not be declared: ${error instanceof Error ? error.message : String(error)}` };
+  }
+}
+
+/**
+ * The thread started ahead of need (prestartReaper), until a startReaper takes it; `wanted`:
+ * the opens that asked for it and have not released yet.
+ */
+const standby: { thread: ReaperThread | undefined; wanted: number } = { thread: undefined, wanted: 0 };
+
+/** Reaper threads this process started, and those stopped unused (for tests and benchmarks). */
+export const reaperThreads = { started: 0, unused: 0 };
+
+/**
+ * A reaper thread from its start: it loads koffi and libc, then waits (in JavaScript, so it
+ * can be terminated) for the fd and memory it is to serve. `ended` settles when it exits
+ * (with why, when it failed), whether or not anything listens yet.
+ */
+class ReaperThread {
+  readonly worker: Worker;
+  readonly ended: Promise<string | undefined>;
+
+  constructor(koffiPath: string) {
+    reaperThreads.started++;
+    this.worker = new Worker(REAPER_SOURCE, {
+      eval: true,
+      // Nothing of the parent's command line (loaders, --import hooks) is needed here.
+      execArgv: [],
+      workerData: { koffiPath },
+      // No stdin/stdout of its own; its only output is the port it is given.
+      stdout: false,
+      stderr: false,
+    });
+    // It never keeps a process alive by itself (WorkerReaper.stop refs it while it stops).
+    this.worker.unref();
+    this.ended = new Promise((resolve) => {
+      this.worker.once('error', (error) => resolve(`the reaper thread failed: ${error instanceof Error ? error.message : String(error)}`));
+      this.worker.once('exit', () => resolve(undefined));
+    });
   }
 }
 
@@ -250,7 +310,7 @@ class WorkerReaper implements UsbfsReaper {
   #exited: Promise<void>;
 
   constructor(
-    koffiPath: string,
+    thread: ReaperThread,
     fd: number,
     efd: number,
     memory: { urbs: Uint8Array; base: bigint },
@@ -260,6 +320,7 @@ class WorkerReaper implements UsbfsReaper {
   ) {
     this.#wake = wake;
     this.#closeEventfd = closeEventfd;
+    this.#worker = thread.worker;
     const channel = new MessageChannel();
     this.#port = channel.port1;
     this.#port.on('message', (event: ReaperEvent) => {
@@ -273,12 +334,9 @@ class WorkerReaper implements UsbfsReaper {
     });
     // The port keeps the process alive only while a call or a URB is pending (see ref()).
     this.#port.unref();
-    this.#worker = new Worker(REAPER_SOURCE, {
-      eval: true,
-      // Nothing of the parent's command line (loaders, --import hooks) is needed here.
-      execArgv: [],
-      workerData: {
-        koffiPath,
+    // What the thread serves; it may still be loading koffi (then this waits in its queue).
+    this.#worker.postMessage(
+      {
         fd,
         efd,
         control: this.#control.buffer,
@@ -299,25 +357,16 @@ class WorkerReaper implements UsbfsReaper {
           usercontext: UrbOffset.usercontext,
         },
       },
-      transferList: [channel.port2],
-      // No stdin/stdout of its own; its only output is the port.
-      stdout: false,
-      stderr: false,
-    });
-    this.#worker.unref();
-    this.#exited = new Promise<void>((resolve) => {
-      const ended = (failure: string | undefined): void => {
-        resolve();
-        if (!running.delete(this) && failure === undefined) return;
-        // The thread is gone while the transport still needs it: nothing more will be reaped
-        // or answered. Fail what waits rather than hang.
-        for (const reply of this.#calls.values()) reply({ rc: -Errno.EIO, arg: null });
-        this.#calls.clear();
-        this.#updateRef();
-        onEvent({ reaped: [], replies: [], gone: true, failure: failure ?? 'the reaper thread exited' });
-      };
-      this.#worker.once('error', (error) => ended(`the reaper thread failed: ${error instanceof Error ? error.message : String(error)}`));
-      this.#worker.once('exit', () => ended(undefined));
+      [channel.port2],
+    );
+    this.#exited = thread.ended.then((failure) => {
+      if (!running.delete(this) && failure === undefined) return;
+      // The thread is gone while the transport still needs it: nothing more will be reaped
+      // or answered. Fail what waits rather than hang.
+      for (const reply of this.#calls.values()) reply({ rc: -Errno.EIO, arg: null });
+      this.#calls.clear();
+      this.#updateRef();
+      onEvent({ reaped: [], replies: [], gone: true, failure: failure ?? 'the reaper thread exited' });
     });
     running.add(this);
     if (!exitHooked) {
@@ -389,73 +438,75 @@ const REAPER_SOURCE = `
 'use strict';
 // process.getBuiltinModule: the same in CommonJS and ES module evaluation (a parent's
 // --input-type=module or --experimental-default-type reaches eval workers too).
-const { workerData, receiveMessageOnPort } = process.getBuiltinModule('node:worker_threads');
-const koffi = process.getBuiltinModule('node:module').createRequire(workerData.koffiPath)(workerData.koffiPath);
+const { workerData: { koffiPath }, parentPort, receiveMessageOnPort } = process.getBuiltinModule('node:worker_threads');
+const koffi = process.getBuiltinModule('node:module').createRequire(koffiPath)(koffiPath);
 const libc = koffi.load('libc.so.6');
 const ioctl = libc.func('int ioctl(int fd, unsigned long request, void *arg)');
-
 const poll = libc.func('int poll(void *fds, unsigned long nfds, int timeout)');
 const read = libc.func('long read(int fd, void *buf, unsigned long count)');
-const { fd, efd, port, errno: E, poll: P, hold, base, layout: L } = workerData;
-// The URB structs live in shared memory: a reaped URB's fields are read here directly.
-const urbs = new DataView(workerData.urbs, workerData.urbsOffset, workerData.urbsLength);
-const out = new Uint8Array(8);
-const outView = new DataView(out.buffer);
-const control = new Int32Array(workerData.control);
-const fds = new Uint8Array(16);
-const view = new DataView(fds.buffer);
-const counter = new Uint8Array(8);
-let watching = true;
-let held = [];
-let polls = 0;
-for (;;) {
-  // Completions only while asked to (control[2]); the device going away (POLLHUP/POLLERR) always.
-  view.setInt32(0, watching ? fd : -1, true);
-  view.setInt16(4, Atomics.load(control, 2) !== 0 ? P.POLLOUT : 0, true);
-  view.setInt16(6, 0, true);
-  view.setInt32(8, efd, true);
-  view.setInt16(12, P.POLLIN, true);
-  view.setInt16(14, 0, true);
-  const n = poll(fds, 2, 1000);
-  polls++;
-  if (n < 0 && koffi.errno() !== E.EINTR) break;
-  if (view.getInt16(14, true) & P.POLLIN) read(efd, counter, 8);
-  const replies = [];
-  for (let m = receiveMessageOnPort(port); m !== undefined; m = receiveMessageOnPort(port)) {
-    const { id, request, arg } = m.message;
-    const rc = ioctl(fd, request, arg);
-    replies.push({ id, rc: rc < 0 ? -koffi.errno() : rc, arg });
-  }
-  let notify = false;
-  let gone = false;
-  const revents = view.getInt16(6, true);
-  const mine = Atomics.load(control, 2) !== 0;
-  if (watching && ((mine && (revents & P.POLLOUT)) || (revents & (P.POLLERR | P.POLLHUP)))) {
-    for (;;) {
-      if (ioctl(fd, workerData.reap, out) < 0) {
-        const e = koffi.errno();
-        if (e === E.EINTR) continue;
-        // EAGAIN: nothing more completed. ENODEV: the device is gone and every URB was
-        // reaped. Anything else (EBADF, ...) would repeat forever: stop watching too.
-        if (e !== E.EAGAIN) { gone = true; watching = false; }
-        break;
-      }
-      const address = outView.getBigUint64(0, true);
-      held.push(address);
-      const at = Number(address - base);
-      if (at < 0 || at + L.size > urbs.byteLength) { notify = true; continue; }
-      const status = urbs.getInt32(at + L.status, true);
-      const length = urbs.getInt32(at + L.bufferLength, true);
-      const actual = urbs.getInt32(at + L.actualLength, true);
-      if (!mine || (urbs.getUint32(at + L.usercontext, true) & hold) === 0 || status !== 0 || actual < length) notify = true;
+// Loaded: now wait (terminable) for the fd and memory to serve; then block in poll(2) until told to stop.
+parentPort.once('message', (workerData) => {
+  const { fd, efd, port, errno: E, poll: P, hold, base, layout: L } = workerData;
+  // The URB structs live in shared memory: a reaped URB's fields are read here directly.
+  const urbs = new DataView(workerData.urbs, workerData.urbsOffset, workerData.urbsLength);
+  const out = new Uint8Array(8);
+  const outView = new DataView(out.buffer);
+  const control = new Int32Array(workerData.control);
+  const fds = new Uint8Array(16);
+  const view = new DataView(fds.buffer);
+  const counter = new Uint8Array(8);
+  let watching = true;
+  let held = [];
+  let polls = 0;
+  for (;;) {
+    // Completions only while asked to (control[2]); the device going away (POLLHUP/POLLERR) always.
+    view.setInt32(0, watching ? fd : -1, true);
+    view.setInt16(4, Atomics.load(control, 2) !== 0 ? P.POLLOUT : 0, true);
+    view.setInt16(6, 0, true);
+    view.setInt32(8, efd, true);
+    view.setInt16(12, P.POLLIN, true);
+    view.setInt16(14, 0, true);
+    const n = poll(fds, 2, 1000);
+    polls++;
+    if (n < 0 && koffi.errno() !== E.EINTR) break;
+    if (view.getInt16(14, true) & P.POLLIN) read(efd, counter, 8);
+    const replies = [];
+    for (let m = receiveMessageOnPort(port); m !== undefined; m = receiveMessageOnPort(port)) {
+      const { id, request, arg } = m.message;
+      const rc = ioctl(fd, request, arg);
+      replies.push({ id, rc: rc < 0 ? -koffi.errno() : rc, arg });
     }
+    let notify = false;
+    let gone = false;
+    const revents = view.getInt16(6, true);
+    const mine = Atomics.load(control, 2) !== 0;
+    if (watching && ((mine && (revents & P.POLLOUT)) || (revents & (P.POLLERR | P.POLLHUP)))) {
+      for (;;) {
+        if (ioctl(fd, workerData.reap, out) < 0) {
+          const e = koffi.errno();
+          if (e === E.EINTR) continue;
+          // EAGAIN: nothing more completed. ENODEV: the device is gone and every URB was
+          // reaped. Anything else (EBADF, ...) would repeat forever: stop watching too.
+          if (e !== E.EAGAIN) { gone = true; watching = false; }
+          break;
+        }
+        const address = outView.getBigUint64(0, true);
+        held.push(address);
+        const at = Number(address - base);
+        if (at < 0 || at + L.size > urbs.byteLength) { notify = true; continue; }
+        const status = urbs.getInt32(at + L.status, true);
+        const length = urbs.getInt32(at + L.bufferLength, true);
+        const actual = urbs.getInt32(at + L.actualLength, true);
+        if (!mine || (urbs.getUint32(at + L.usercontext, true) & hold) === 0 || status !== 0 || actual < length) notify = true;
+      }
+    }
+    if (Atomics.exchange(control, 1, 0) !== 0 || gone) notify = true;
+    if ((notify && held.length > 0) || replies.length > 0 || gone) {
+      port.postMessage({ reaped: notify ? held : [], replies, gone, polls, postedAt: performance.timeOrigin + performance.now() });
+      polls = 0;
+      if (notify) held = [];
+    }
+    if (Atomics.load(control, 0) !== 0) break;
   }
-  if (Atomics.exchange(control, 1, 0) !== 0 || gone) notify = true;
-  if ((notify && held.length > 0) || replies.length > 0 || gone) {
-    port.postMessage({ reaped: notify ? held : [], replies, gone, polls, postedAt: performance.timeOrigin + performance.now() });
-    polls = 0;
-    if (notify) held = [];
-  }
-  if (Atomics.load(control, 0) !== 0) break;
-}
+});
 `;

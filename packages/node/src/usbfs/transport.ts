@@ -84,6 +84,30 @@ export interface UsbfsTransportOptions extends NodeUsbTransportOptions {
   devicePath?: string;
 }
 
+/** The system calls `options` names, else koffi and libc (an UnsupportedError that says why they do not load). */
+function usbfsSysOf(options: UsbfsTransportOptions): UsbfsSys {
+  if (options.sys !== undefined) return options.sys;
+  const load = loadUsbfsSys();
+  if (!load.ok) throw new UnsupportedError(`The usbfs backend is not available: ${load.reason}; use backend 'usb'`);
+  return load.sys;
+}
+
+/**
+ * Starts the reaper thread of a usbfs open that is about to happen, so it boots while the
+ * caller finds the device (see UsbfsSys.prestartReaper). Returns the release, to call once
+ * the open is over. Does nothing where usbfs cannot run (the open reports why).
+ */
+export function prestartUsbfsReaper(options: UsbfsTransportOptions = {}): () => void {
+  if (platformOf(options) !== 'linux') return () => undefined;
+  let sys: UsbfsSys;
+  try {
+    sys = usbfsSysOf(options);
+  } catch {
+    return () => undefined;
+  }
+  return sys.prestartReaper?.() ?? (() => undefined);
+}
+
 /**
  * `MscTransport` straight over Linux usbfs (/dev/bus/usb/BBB/DDD), without
  * node-usb in the data path: each bulk stage is one URB (SUBMITURB), several
@@ -203,12 +227,17 @@ export class UsbfsTransport implements MscTransport {
     if (reapMs !== undefined && !(Number.isFinite(reapMs) && reapMs >= 0)) {
       throw new InvalidArgumentError(`mainThreadReapMs must be a non-negative number of milliseconds, got ${reapMs}`);
     }
-    let sys = options.sys;
-    if (sys === undefined) {
-      const load = loadUsbfsSys();
-      if (!load.ok) throw new UnsupportedError(`The usbfs backend is not available: ${load.reason}; use backend 'usb'`);
-      sys = load.sys;
+    const sys = usbfsSysOf(options);
+    // The reaper thread boots while the mount check and the sysfs reads run.
+    const release = sys.prestartReaper?.();
+    try {
+      return await UsbfsTransport.#open(device, sys, options, id);
+    } finally {
+      release?.();
     }
+  }
+
+  static async #open(device: UsbDeviceLike, sys: UsbfsSys, options: UsbfsTransportOptions, id: string): Promise<UsbfsTransport> {
     const config = activeConfiguration(device);
     if (config === undefined) {
       throw new UnsupportedError(`${id} has no active configuration; the usbfs backend does not configure devices (use backend 'usb')`);
