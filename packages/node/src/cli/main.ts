@@ -16,7 +16,7 @@ import { toJson } from './format.js';
 import { cmdDump, cmdRestore, type RestoreOptions } from './image.js';
 import { cmdList, cmdWatch } from './list.js';
 import { cmdRaw, type RawOptions } from './raw.js';
-import { cmdServe, DEFAULT_LISTEN, type ServeOptions } from './serve.js';
+import { DEFAULT_LISTEN, type ServeOptions } from './serve-options.js';
 import { SIZE_UNITS_HELP } from './units.js';
 
 const interrupt = new AbortController();
@@ -295,7 +295,7 @@ the ATA command).`,
     .option('--allow-vendor <opcodes>', 'vendor opcodes (hex, comma-separated) read-only tokens may send')
     .option('--token-file <file>', 'where to write the token (default ~/.usbms/serve.token, mode 0600)')
     .option('--max-in-flight <n>', 'commands one client may have queued at once (default 64)')
-    .action(action((ctx, opts: ServeOptions) => cmdServe(ctx, opts)));
+    .action(action(async (ctx, opts: ServeOptions) => (await import('./serve.js')).cmdServe(ctx, opts)));
 
   return program;
 }

@@ -7,19 +7,7 @@ import { RemoteServer } from '../serve/server.js';
 import { defaultTokenFile, generateToken, writeTokenFile } from '../serve/token.js';
 import type { CliContext } from './context.js';
 import { hex4, toJson } from './format.js';
-
-/** Options of `usbms serve` (see main.ts). */
-export interface ServeOptions {
-  listen?: string;
-  socket?: string;
-  readOnly?: boolean;
-  allowOrigin?: string[];
-  allowVendor?: string;
-  tokenFile?: string;
-  maxInFlight?: string;
-}
-
-export const DEFAULT_LISTEN = '127.0.0.1:5181';
+import { DEFAULT_LISTEN, type ServeOptions } from './serve-options.js';
 
 function parseOpcodes(text: string | undefined): number[] {
   if (text === undefined) return [];
