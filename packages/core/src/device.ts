@@ -316,7 +316,7 @@ export class MscDevice {
     for (let i = 0; i < count; ) {
       if (this.#tracer.active || count - i === 1) {
         const next = commandAt(i);
-        done(i, await this.runRaw(next.command, options, next.into), next);
+        done(i, await this.#runWithRetries(next, options), next);
         i++;
         continue;
       }
@@ -332,14 +332,18 @@ export class MscDevice {
       if (step.error !== undefined) throw step.error;
       if (step.result !== undefined) {
         const failed = batch[step.results.length] as PipelinedCommand;
-        done(i, await this.runRaw(failed.command, options, failed.into, step.result), failed);
+        done(i, await this.#runWithRetries(failed, options, step.result), failed);
         i++;
       }
     }
   }
 
   /** @internal Runs a command with the retry policy; returns the raw result (status GOOD). `first`: the result of an attempt already made. */
-  async runRaw(command: ScsiCommand<unknown>, options: RunOptions, into: Uint8Array | undefined, first?: ExecuteResult): Promise<ExecuteResult> {
+  runRaw(command: ScsiCommand<unknown>, options: RunOptions, into: Uint8Array | undefined, first?: ExecuteResult): Promise<ExecuteResult> {
+    return this.#runWithRetries({ command, into }, options, first);
+  }
+
+  async #runWithRetries({ command, into, scratch }: PipelinedCommand, options: RunOptions, first?: ExecuteResult): Promise<ExecuteResult> {
     const lun = options.lun ?? 0;
     checkLun(lun, this.#maxLun);
     refuseIfReadOnly(this.readOnly, command);
@@ -348,7 +352,7 @@ export class MscDevice {
     let becomingReadyDeadline: number | undefined;
     let attempt = first;
     for (;;) {
-      const result = attempt ?? (await this.#transact(lun, command, options, into));
+      const result = attempt ?? (await this.#transact(lun, command, options, into, scratch));
       attempt = undefined;
       if (result.status === 'good') {
         if (result.babble) {
@@ -517,7 +521,14 @@ export class MscDevice {
   }
 
   /** One queue job: CBW, data, CSW, and the automatic REQUEST SENSE after CHECK CONDITION. */
-  #transact(lun: number, command: Transaction | ScsiCommand<unknown>, options: CommandOptions, into: Uint8Array | undefined): Promise<ExecuteResult> {
+  /** `scratch`: `into` is usbms's own buffer (see PipelinedCommand.scratch), so a caller who gives up is told at once. */
+  #transact(
+    lun: number,
+    command: Transaction | ScsiCommand<unknown>,
+    options: CommandOptions,
+    into: Uint8Array | undefined,
+    scratch?: boolean,
+  ): Promise<ExecuteResult> {
     let timeoutMs: number;
     try {
       timeoutMs = this.#admit(lun, command, options);
@@ -525,7 +536,7 @@ export class MscDevice {
       return Promise.reject(error);
     }
     const cdb = this.#exchanges.cdbOf(command.cdb);
-    const hold = into !== undefined && this.#writesIntoDirectly;
+    const hold = into !== undefined && scratch !== true && this.#writesIntoDirectly;
     return this.#queue.run(({ signal, release }) => this.#exchanges.one(lun, command, cdb, timeoutMs, signal, into, hold ? release : undefined), {
       priority: Priority.Normal,
       timeoutMs,

@@ -227,6 +227,27 @@ describe('pipelined block I/O over usbfs', () => {
     await device.close();
   });
 
+  it.each([
+    ['a single command', 2, false],
+    ['commands one at a time while tracing', 16, true],
+  ])('so does a read into a buffer of its own sent command by command (%s)', async (_, blocks, tracing) => {
+    const { kernel, device } = await setup();
+    kernel.urbOutcomes.set(0x81, [{ status: 0, hang: true, unlinkMs: 30 }]);
+    const off = tracing ? device.onTrace(() => undefined) : () => undefined;
+    kernel.order.length = 0;
+    const controller = new AbortController();
+    setTimeout(() => controller.abort(), 5);
+    const error = await device.read(0, blocks, { signal: controller.signal }).catch((e: unknown) => e);
+    kernel.order.push('rejected');
+    expect(error).toBeInstanceOf(AbortError);
+    await device.testUnitReady();
+    off();
+    expect(kernel.order.slice(0, kernel.order.indexOf('rejected'))).not.toContain('done ep=0x81');
+    expect(kernel.order.slice(kernel.order.indexOf('rejected'))).toContain('done ep=0x81');
+    expect(kernel.inflight).toBe(0);
+    await device.close();
+  });
+
   it('an unplug mid-pipeline rejects the read with DisconnectedError at once, nothing left in flight', async () => {
     const { sim, kernel, device } = await setup();
     let seen = 0;

@@ -244,8 +244,7 @@ export class UrbQueue {
     request.ended = 'short';
     request.waiting = false;
     request.reject(error);
-    const behind = request.companion ?? request.follower;
-    if (behind === undefined) return;
+    if (request.companion === undefined && request.follower === undefined) return;
     const chained = notSubmitted ?? notSubmittedError();
     if (request.companion !== undefined) this.#fail(request.companion, chained, chained);
     if (request.follower !== undefined) this.#fail(request.follower, chained, chained);
