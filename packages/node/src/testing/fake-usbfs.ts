@@ -79,6 +79,17 @@ export class FakeUsbfsKernel implements UsbfsSys {
   #watching = false;
   /** URBs the main thread reaped with REAPURBNDELAY. */
   mainThreadReaps = 0;
+  /**
+   * Bulk URBs complete inside SUBMITURB, as on QEMU's emulated controllers under TCG, answered by
+   * a minimal BOT device of the fake's own (every command GOOD, data-in bytes `i & 0xff`, data-out
+   * taken whole) instead of the device model. For tests of how the main thread shares its event
+   * loop when every completion is already waiting.
+   */
+  instantBulk = false;
+  /** Instant mode: how long each bulk SUBMITURB blocks (as an emulated controller's work does), ms. */
+  instantBulkMs = 0;
+  /** Instant mode: the CBW being answered (tag, data bytes still to move). */
+  #instant: { tag: number; remaining: number } | undefined;
   #onEvent: ((event: ReaperEvent) => void) | undefined;
   #fdOpen = false;
 
@@ -209,6 +220,11 @@ export class FakeUsbfsKernel implements UsbfsSys {
     this.log.push(`SUBMITURB ep=0x${endpoint.toString(16)} len=${length}${hold ? ' hold' : ''}`);
     this.order.push(`submit ep=0x${endpoint.toString(16)} len=${length}`);
     this.#urbs.set(address, urb);
+    if (this.instantBulk && type === UrbType.BULK) {
+      if (this.instantBulkMs > 0) Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, this.instantBulkMs);
+      this.#finish(urb, 0, this.#serveInstant(urb));
+      return 0;
+    }
     const queue = this.#queues.get(endpoint) ?? [];
     this.#queues.set(endpoint, queue);
     queue.push(urb);
@@ -283,6 +299,34 @@ export class FakeUsbfsKernel implements UsbfsSys {
       if (error instanceof DisconnectedError) return [-Errno.ESHUTDOWN, 0];
       return [-Errno.EPROTO, 0];
     }
+  }
+
+  /** Instant mode's BOT device (BOT 1.0 §5): actual length of the stage `urb` carries. */
+  #serveInstant(urb: FakeUrb): number {
+    const view = new DataView(urb.buffer.buffer, urb.buffer.byteOffset, urb.buffer.length);
+    if ((urb.endpoint & 0x80) === 0) {
+      // 'USBC': a CBW; anything else on the OUT endpoint is data-out.
+      if (urb.buffer.length === 31 && view.getUint32(0, true) === 0x43425355) {
+        this.#instant = { tag: view.getUint32(4, true), remaining: view.getUint32(8, true) };
+      } else if (this.#instant !== undefined) {
+        this.#instant.remaining -= urb.buffer.length;
+      }
+      return urb.buffer.length;
+    }
+    const cbw = this.#instant;
+    if (cbw !== undefined && cbw.remaining > 0) {
+      const n = Math.min(urb.buffer.length, cbw.remaining);
+      for (let i = 0; i < n; i++) urb.buffer[i] = i & 0xff;
+      cbw.remaining -= n;
+      return n;
+    }
+    if (urb.buffer.length < 13 || cbw === undefined) return 0;
+    view.setUint32(0, 0x53425355, true); // 'USBS'
+    view.setUint32(4, cbw.tag, true);
+    view.setUint32(8, 0, true);
+    view.setUint8(12, 0);
+    this.#instant = undefined;
+    return 13;
   }
 
   #finish(urb: FakeUrb, status: number, actual: number): void {

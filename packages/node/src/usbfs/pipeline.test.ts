@@ -7,6 +7,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { type FakeLinuxTree, makeLinuxTree } from '../testing/fake-sysfs.js';
 import { FakeUsbDevice } from '../testing/fake-usb.js';
 import { FakeUsbfsKernel } from '../testing/fake-usbfs.js';
+import { UrbOffset, UsbfsIoctl } from './abi.js';
 import { UsbfsTransport } from './transport.js';
 
 const trees: FakeLinuxTree[] = [];
@@ -271,6 +272,56 @@ describe('pipelined block I/O over usbfs', () => {
     const calls = kernel.order.filter((l) => l === 'call out 31' || l === 'done ep=0x81');
     expect(calls.slice(0, 3)).toEqual(['call out 31', 'done ep=0x81', 'done ep=0x81']);
     expect(events.filter((t) => t === 'command-start')).toHaveLength(4);
+    await device.close();
+  });
+});
+
+describe('pipelined block I/O over usbfs: transfers that have completed by the time they are submitted (QEMU controllers under TCG)', () => {
+  /** Calls `then` once, from inside the reaping turn that submits the `nth` CBW. */
+  function atCbw(kernel: FakeUsbfsKernel, nth: number, then: () => void): () => number {
+    const ioctl = kernel.ioctl.bind(kernel);
+    let cbws = 0;
+    kernel.ioctl = (fd, request, arg) => {
+      const rc = ioctl(fd, request, arg);
+      if (
+        request === UsbfsIoctl.SUBMITURB &&
+        arg !== null &&
+        new DataView(arg.buffer, arg.byteOffset).getInt32(UrbOffset.bufferLength, true) === 31 &&
+        ++cbws === nth
+      )
+        then();
+      return rc;
+    };
+    return () => cbws;
+  }
+
+  it('the main thread still yields every few commands: a timer set during a job fires before the job ends', async () => {
+    const { kernel, device } = await setup();
+    kernel.instantBulk = true;
+    kernel.instantBulkMs = 0.25; // each SUBMITURB takes this long (the whole job ~12 ms)
+    let cbwsAtTimer = -1;
+    const cbws = atCbw(kernel, 2, () => setTimeout(() => (cbwsAtTimer = cbws()), 0));
+    const data = await device.read(0, 32); // sixteen commands: one job
+    expect(data.subarray(0, 4)).toEqual(new Uint8Array([0, 1, 2, 3]));
+    expect(cbws()).toBe(16);
+    expect(cbwsAtTimer).toBeGreaterThan(1);
+    expect(cbwsAtTimer).toBeLessThan(16);
+    await device.close();
+  });
+
+  it('so an abort from a timer cuts the job: no more commands go, and the next command succeeds', async () => {
+    const { kernel, device } = await setup();
+    kernel.instantBulk = true;
+    kernel.instantBulkMs = 0.25;
+    const controller = new AbortController();
+    const cbws = atCbw(kernel, 2, () => setTimeout(() => controller.abort(), 0));
+    const error = await device.read(0, 32, { signal: controller.signal }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(AbortError);
+    const sent = cbws();
+    expect(sent).toBeLessThan(16);
+    await device.testUnitReady();
+    expect(cbws()).toBe(sent + 1);
+    expect(kernel.inflight).toBe(0);
     await device.close();
   });
 });

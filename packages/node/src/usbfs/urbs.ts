@@ -82,6 +82,14 @@ export interface UrbQueueInit {
 const CLOCK_TURNS = 8;
 
 /**
+ * URBs the main thread reaps in one turn of the event loop before it lets timers and I/O run
+ * (a caller's abort, another device). On QEMU's emulated controllers under TCG a transfer has
+ * often completed by the time SUBMITURB returns, so reaping never ran dry: a pipeline job's
+ * 48 URBs went in one turn and an abort from a timer waited for the whole job.
+ */
+const REAPS_PER_TURN = 12;
+
+/**
  * Every URB of one usbfs fd. Submissions of one engine step are batched (a
  * microtask) so the hold rule sees them together. Completions are reaped by
  * the main thread itself (REAPURBNDELAY between event-loop turns, never
@@ -348,6 +356,8 @@ export class UrbQueue {
       this.reaper.watch(true);
       return;
     }
+    // A URB submitted during this turn may have asked for the next turn already.
+    if (this.#pumping) return;
     this.#pumping = true;
     setImmediate(this.#pump);
   }
@@ -366,9 +376,9 @@ export class UrbQueue {
     return t;
   }
 
-  /** REAPURBNDELAY until nothing more has completed (EAGAIN) or the device is gone (ENODEV). */
+  /** REAPURBNDELAY until nothing more has completed (EAGAIN), the device is gone (ENODEV), or REAPS_PER_TURN. */
   #reapCompleted(): void {
-    for (;;) {
+    for (let reaps = 0; reaps < REAPS_PER_TURN; ) {
       const rc = this.#init.sys.ioctl(this.#init.fd, UsbfsIoctl.REAPURBNDELAY, this.#reaped);
       if (rc < 0) {
         if (-rc === Errno.EINTR) continue;
@@ -380,6 +390,7 @@ export class UrbQueue {
       }
       const urb = this.#inflight.get(this.#reapedView.getBigUint64(0, true));
       if (urb === undefined) continue;
+      reaps++;
       this.stats.mainThreadReaps++;
       this.#complete(urb, decodeUrbCompletion(this.#slab.subarray(urb.slot * UsbfsSize.urb, (urb.slot + 1) * UsbfsSize.urb)));
     }
