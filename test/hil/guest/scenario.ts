@@ -541,10 +541,11 @@ await step('abort-recovery', async () =>
     // halfway through the time the same read took whole: the abort lands while a pipeline job's
     // transfers are on the wire (on usbfs each is discarded, DISCARDURB, and the caller is told once they
     // have ended; node-usb waits for its transfer to end and never copies its data). The trace starts
-    // right after the abort, for the recovery that follows. Three pipeline jobs of 16 commands: on an
-    // emulated controller that ends a transfer within its submission, one job's stages can all be reaped
-    // in one turn of the event loop, and a timer then fires between jobs, when the next one's first
-    // transfers are on the wire (a read of one job was never cut, seen on QEMU usb-bot).
+    // right after the abort, for the recovery that follows. Three pipeline jobs (16 commands each,
+    // PIPELINE_COMMANDS in core): the abort may land in
+    // any of them, and the jobs after it must not start. (Before the reaping let the event loop turn every
+    // few URBs, one job's stages could all be reaped in one turn on an emulated controller that ends a
+    // transfer within its submission, and a read of one job was never cut, seen on QEMU usb-bot.)
     const { blocks: capacity } = await lu.readCapacity();
     const blocks = Math.min(capacity, 3 * 16 * Math.floor((device?.maxTransferBytes ?? BLOCK) / BLOCK));
     const into = new Uint8Array(blocks * BLOCK);

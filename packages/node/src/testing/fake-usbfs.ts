@@ -1,5 +1,5 @@
 import { AbortError, DisconnectedError, type MscTransport } from '@usbms/core';
-import { BotRequest } from '@usbms/core/internal';
+import { BotRequest, CBW_LENGTH, CSW_LENGTH, CSW_SIGNATURE, decodeCbw, encodeCsw } from '@usbms/core/internal';
 import { Errno, errnoName, SETUP_BYTES, UrbOffset, UrbType, UsbfsIoctl, UsbfsSize } from '../usbfs/abi.js';
 import { type ReaperEvent, URB_CONTEXT_HOLD, type UsbfsReaper, type UsbfsSys } from '../usbfs/sys.js';
 
@@ -303,14 +303,11 @@ export class FakeUsbfsKernel implements UsbfsSys {
 
   /** Instant mode's BOT device (BOT 1.0 §5): actual length of the stage `urb` carries. */
   #serveInstant(urb: FakeUrb): number {
-    const view = new DataView(urb.buffer.buffer, urb.buffer.byteOffset, urb.buffer.length);
     if ((urb.endpoint & 0x80) === 0) {
-      // 'USBC': a CBW; anything else on the OUT endpoint is data-out.
-      if (urb.buffer.length === 31 && view.getUint32(0, true) === 0x43425355) {
-        this.#instant = { tag: view.getUint32(4, true), remaining: view.getUint32(8, true) };
-      } else if (this.#instant !== undefined) {
-        this.#instant.remaining -= urb.buffer.length;
-      }
+      // A CBW (31 bytes that decode as one); anything else on the OUT endpoint is data-out.
+      const cbw = urb.buffer.length === CBW_LENGTH ? tryDecodeCbw(urb.buffer) : undefined;
+      if (cbw !== undefined) this.#instant = { tag: cbw.tag, remaining: cbw.dataTransferLength };
+      else if (this.#instant !== undefined) this.#instant.remaining -= urb.buffer.length;
       return urb.buffer.length;
     }
     const cbw = this.#instant;
@@ -320,13 +317,10 @@ export class FakeUsbfsKernel implements UsbfsSys {
       cbw.remaining -= n;
       return n;
     }
-    if (urb.buffer.length < 13 || cbw === undefined) return 0;
-    view.setUint32(0, 0x53425355, true); // 'USBS'
-    view.setUint32(4, cbw.tag, true);
-    view.setUint32(8, 0, true);
-    view.setUint8(12, 0);
+    if (urb.buffer.length < CSW_LENGTH || cbw === undefined) return 0;
+    encodeCsw({ signature: CSW_SIGNATURE, tag: cbw.tag, residue: 0, status: 0 }, urb.buffer.subarray(0, CSW_LENGTH));
     this.#instant = undefined;
-    return 13;
+    return CSW_LENGTH;
   }
 
   #finish(urb: FakeUrb, status: number, actual: number): void {
@@ -466,5 +460,13 @@ export class FakeUsbfsKernel implements UsbfsSys {
         this.log.push(`${name(request)} (unexpected blocking call)`);
         return -Errno.EINVAL;
     }
+  }
+}
+
+function tryDecodeCbw(bytes: Uint8Array): ReturnType<typeof decodeCbw> | undefined {
+  try {
+    return decodeCbw(bytes);
+  } catch {
+    return undefined;
   }
 }
