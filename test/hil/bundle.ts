@@ -54,7 +54,10 @@ export async function bundleForGuest(entry: string, name: string): Promise<strin
     format: 'esm',
     target: 'node20',
     conditions: ['source'],
-    sourcemap: 'inline',
+    // Beside the bundle (<name>.mjs.map), not inline: an inline map nearly quadruples the file every
+    // guest process reads and compiles (the CLI bundle: 3.9 MB against 1.1 MB). `--enable-source-maps`
+    // finds it through the sourceMappingURL comment.
+    sourcemap: true,
     logLevel: 'error',
     plugins: [
       {
