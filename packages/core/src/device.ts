@@ -520,8 +520,10 @@ export class MscDevice {
     }
   }
 
-  /** One queue job: CBW, data, CSW, and the automatic REQUEST SENSE after CHECK CONDITION. */
-  /** `scratch`: `into` is usbms's own buffer (see PipelinedCommand.scratch), so a caller who gives up is told at once. */
+  /**
+   * One queue job: CBW, data, CSW, and the automatic REQUEST SENSE after CHECK CONDITION. `scratch`:
+   * `into` is usbms's own buffer (see PipelinedCommand.scratch), so a caller who gives up is told at once.
+   */
   #transact(
     lun: number,
     command: Transaction | ScsiCommand<unknown>,
