@@ -2,6 +2,7 @@
 // CBW is chained behind the status read of the one before and goes from the reaping turn that saw
 // that CSW pass in full (BOT 1.0 §5: still one command at a time), never after one that did not.
 import { AbortError, DisconnectedError, MscDevice, PartialWriteError, read10, ScsiCheckConditionError, TimeoutError } from '@usbms/core';
+import { CBW_LENGTH } from '@usbms/core/internal';
 import { SimulatedDevice } from '@usbms/core/sim';
 import { afterEach, describe, expect, it } from 'vitest';
 import { type FakeLinuxTree, makeLinuxTree } from '../testing/fake-sysfs.js';
@@ -210,44 +211,32 @@ describe('pipelined block I/O over usbfs', () => {
     await device.close();
   });
 
-  it('an abort of a read into a buffer of its own (no caller buffer) rejects at once, before the data-in it cancels has ended', async () => {
-    const { kernel, device } = await setup();
-    kernel.urbOutcomes.set(0x81, [{ status: 0, hang: true, unlinkMs: 30 }]);
-    kernel.order.length = 0;
-    const controller = new AbortController();
-    setTimeout(() => controller.abort(), 5);
-    const error = await device.read(0, 16, { signal: controller.signal }).catch((e: unknown) => e);
-    kernel.order.push('rejected');
-    expect(error).toBeInstanceOf(AbortError);
-    await device.testUnitReady(); // the job ended the data-in, then ran reset recovery
-    // The cancelled data-in ended after the caller was told.
-    expect(kernel.order.slice(0, kernel.order.indexOf('rejected'))).not.toContain('done ep=0x81');
-    expect(kernel.order.slice(kernel.order.indexOf('rejected'))).toContain('done ep=0x81');
-    expect(kernel.inflight).toBe(0);
-    expect(await device.read(0, 16)).toHaveLength(16 * BLOCK);
-    await device.close();
-  });
-
   it.each([
+    ['pipelined', 16, false],
     ['a single command', 2, false],
     ['commands one at a time while tracing', 16, true],
-  ])('so does a read into a buffer of its own sent command by command (%s)', async (_, blocks, tracing) => {
-    const { kernel, device } = await setup();
-    kernel.urbOutcomes.set(0x81, [{ status: 0, hang: true, unlinkMs: 30 }]);
-    const off = tracing ? device.onTrace(() => undefined) : () => undefined;
-    kernel.order.length = 0;
-    const controller = new AbortController();
-    setTimeout(() => controller.abort(), 5);
-    const error = await device.read(0, blocks, { signal: controller.signal }).catch((e: unknown) => e);
-    kernel.order.push('rejected');
-    expect(error).toBeInstanceOf(AbortError);
-    await device.testUnitReady();
-    off();
-    expect(kernel.order.slice(0, kernel.order.indexOf('rejected'))).not.toContain('done ep=0x81');
-    expect(kernel.order.slice(kernel.order.indexOf('rejected'))).toContain('done ep=0x81');
-    expect(kernel.inflight).toBe(0);
-    await device.close();
-  });
+  ])(
+    'an abort of a read into a buffer of its own (no caller buffer) rejects at once, before the data-in it cancels has ended (%s)',
+    async (_, blocks, tracing) => {
+      const { kernel, device } = await setup();
+      kernel.urbOutcomes.set(0x81, [{ status: 0, hang: true, unlinkMs: 30 }]);
+      const off = tracing ? device.onTrace(() => undefined) : () => undefined;
+      kernel.order.length = 0;
+      const controller = new AbortController();
+      setTimeout(() => controller.abort(), 5);
+      const error = await device.read(0, blocks, { signal: controller.signal }).catch((e: unknown) => e);
+      kernel.order.push('rejected');
+      expect(error).toBeInstanceOf(AbortError);
+      await device.testUnitReady(); // the job ended the data-in, then ran reset recovery
+      off();
+      // The cancelled data-in ended after the caller was told.
+      expect(kernel.order.slice(0, kernel.order.indexOf('rejected'))).not.toContain('done ep=0x81');
+      expect(kernel.order.slice(kernel.order.indexOf('rejected'))).toContain('done ep=0x81');
+      expect(kernel.inflight).toBe(0);
+      expect(await device.read(0, blocks)).toHaveLength(blocks * BLOCK);
+      await device.close();
+    },
+  );
 
   it('an unplug mid-pipeline rejects the read with DisconnectedError at once, nothing left in flight', async () => {
     const { sim, kernel, device } = await setup();
@@ -286,7 +275,7 @@ describe('pipelined block I/O over usbfs: transfers that have completed by the t
       if (
         request === UsbfsIoctl.SUBMITURB &&
         arg !== null &&
-        new DataView(arg.buffer, arg.byteOffset).getInt32(UrbOffset.bufferLength, true) === 31 &&
+        new DataView(arg.buffer, arg.byteOffset).getInt32(UrbOffset.bufferLength, true) === CBW_LENGTH &&
         ++cbws === nth
       )
         then();

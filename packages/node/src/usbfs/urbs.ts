@@ -299,10 +299,7 @@ export class UrbQueue {
     if (options !== undefined) this.arm(urb, options);
     if (!this.#handedOff) {
       this.#reapUntil = this.#now() + this.#init.mainThreadReapMs;
-      if (!this.#pumping) {
-        this.#pumping = true;
-        setImmediate(this.#pump);
-      }
+      this.#schedulePump();
     }
     return urb;
   }
@@ -356,7 +353,14 @@ export class UrbQueue {
       this.reaper.watch(true);
       return;
     }
-    // A URB submitted during this turn may have asked for the next turn already.
+    this.#schedulePump();
+  }
+
+  /**
+   * Asks for the next reaping turn, once: a URB submitted during a turn asks too, and a second
+   * pending turn for the same work would keep timers and I/O waiting (see REAPS_PER_TURN).
+   */
+  #schedulePump(): void {
     if (this.#pumping) return;
     this.#pumping = true;
     setImmediate(this.#pump);
