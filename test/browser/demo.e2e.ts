@@ -1,52 +1,18 @@
-import { mkdirSync, readFileSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { decodeStages, parsePcap, stagesOfPcap } from '@usbms/core';
-import type { Browser, BrowserContext, Locator, Page } from 'playwright-core';
-import { chromium } from 'playwright-core';
-import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from 'vitest';
-import { CHROMIUM_ARGS, CHROMIUM_PATH } from './chromium.js';
+import type { Page } from 'playwright-core';
+import { describe, expect, inject, it } from 'vitest';
+import { SHOTS_DIR, shot, usePages, WAIT, waitText } from './tool-page.js';
 
-const here = dirname(fileURLToPath(import.meta.url));
-const shots = resolve(here, '../../test-output/browser');
-mkdirSync(shots, { recursive: true });
-
-const WAIT = 30_000;
-let browser: Browser;
-let context: BrowserContext | undefined;
-let pageErrors: string[] = [];
-
-beforeAll(async () => {
-  browser = await chromium.launch({ executablePath: CHROMIUM_PATH, args: CHROMIUM_ARGS, headless: true });
-});
-afterAll(async () => {
-  await browser?.close();
-});
-afterEach(async () => {
-  await context?.close();
-  context = undefined;
-  // Any uncaught exception in the page is a bug, whatever the test checked.
-  expect(pageErrors).toEqual([]);
-});
+const pages = usePages();
 
 /** Opens the tool; `query` may be "?fakeusb" (WebUSB replaced by the fake backed by the simulator). */
 async function openTool(query = ''): Promise<Page> {
-  context = await browser.newContext({ viewport: { width: 1360, height: 900 }, acceptDownloads: true });
-  const page = await context.newPage();
-  pageErrors = [];
-  page.on('pageerror', (e) => pageErrors.push(`${e.name}: ${e.message}`));
-  await page.goto(`${inject('baseUrl')}${query}`);
+  const page = await pages.open(`${inject('baseUrl')}${query}`, { acceptDownloads: true });
   await waitText(page.locator('#conn-state'), 'Connected');
   await waitText(page.locator('.device-panel'), 'Demo Disk');
   return page;
-}
-
-async function waitText(locator: Locator, text: string, timeout = WAIT): Promise<void> {
-  await locator.filter({ hasText: text }).first().waitFor({ state: 'visible', timeout });
-}
-
-async function shot(page: Page, name: string): Promise<void> {
-  await page.screenshot({ path: join(shots, `${name}.png`), fullPage: true });
 }
 
 async function connectFake(page: Page): Promise<void> {
@@ -144,7 +110,7 @@ describe('device tool in Chromium', () => {
     await page.fill('#sec-count', '2');
     const [saved] = await Promise.all([page.waitForEvent('download'), page.click('#sec-save')]);
     expect(saved.suggestedFilename()).toBe('lun0-lba0-2blocks.bin');
-    const savedPath = join(shots, 'lba0-2blocks.bin');
+    const savedPath = join(SHOTS_DIR, 'lba0-2blocks.bin');
     await saved.saveAs(savedPath);
     const bytes = readFileSync(savedPath);
     expect(bytes.length).toBe(1024);
@@ -244,7 +210,7 @@ describe('device tool in Chromium', () => {
     expect(text).toMatch(/CSW tag \d+ status 0 residue 0/);
     const [download] = await Promise.all([page.waitForEvent('download'), page.click('#trace-export')]);
     expect(download.suggestedFilename()).toMatch(/^usbms-trace-.*\.jsonl$/);
-    const path = join(shots, 'trace.jsonl');
+    const path = join(SHOTS_DIR, 'trace.jsonl');
     await download.saveAs(path);
     await shot(page, '09-trace');
   });
@@ -256,7 +222,7 @@ describe('device tool in Chromium', () => {
     await page.click('#tab-trace');
     const [download] = await Promise.all([page.waitForEvent('download'), page.click('#trace-export-pcap')]);
     expect(download.suggestedFilename()).toMatch(/^usbms-.*\.pcap$/);
-    const path = join(shots, 'session.pcap');
+    const path = join(SHOTS_DIR, 'session.pcap');
     await download.saveAs(path);
     const records = parsePcap(new Uint8Array(readFileSync(path)));
     // The synthesized GET_DESCRIPTOR(DEVICE) comes first, then the session from Get Max LUN on.

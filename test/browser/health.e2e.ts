@@ -1,43 +1,12 @@
-import { mkdirSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import type { Browser, BrowserContext, Locator, Page } from 'playwright-core';
-import { chromium } from 'playwright-core';
-import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from 'vitest';
-import { CHROMIUM_ARGS, CHROMIUM_PATH } from './chromium.js';
+import type { Page } from 'playwright-core';
+import { describe, expect, inject, it } from 'vitest';
+import { shot, usePages, WAIT, waitText } from './tool-page.js';
 
-const here = dirname(fileURLToPath(import.meta.url));
-const shots = resolve(here, '../../test-output/browser');
-mkdirSync(shots, { recursive: true });
-
-const WAIT = 30_000;
-let browser: Browser;
-let context: BrowserContext | undefined;
-let pageErrors: string[] = [];
-
-beforeAll(async () => {
-  browser = await chromium.launch({ executablePath: CHROMIUM_PATH, args: CHROMIUM_ARGS, headless: true });
-});
-afterAll(async () => {
-  await browser?.close();
-});
-afterEach(async () => {
-  await context?.close();
-  context = undefined;
-  expect(pageErrors).toEqual([]);
-});
-
-async function waitText(locator: Locator, text: string, timeout = WAIT): Promise<void> {
-  await locator.filter({ hasText: text }).first().waitFor({ state: 'visible', timeout });
-}
+const pages = usePages();
 
 /** Opens the tool on the simulated enclosure `sim` and reads the Health tab with the pass-through `bridge`. */
 async function readHealth(sim: string, bridge = 'auto'): Promise<Page> {
-  context = await browser.newContext({ viewport: { width: 1360, height: 1000 } });
-  const page = await context.newPage();
-  pageErrors = [];
-  page.on('pageerror', (e) => pageErrors.push(`${e.name}: ${e.message}`));
-  await page.goto(`${inject('baseUrl')}?sim=${sim}#health`);
+  const page = await pages.open(`${inject('baseUrl')}?sim=${sim}#health`, { viewport: { width: 1360, height: 1000 } });
   await waitText(page.locator('#conn-state'), 'Connected');
   await waitText(page.locator('.device-panel'), 'Demo Disk');
   await page.selectOption('#health-bridge', bridge);
@@ -64,10 +33,10 @@ describe('Health tab in Chromium', () => {
     expect(await page.locator('#health-attributes tbody tr.oldage').count()).toBeGreaterThan(0);
     await page.click('#selftest-short');
     await waitText(page.locator('#health-selftest-status'), 'in progress');
-    await page.screenshot({ path: join(shots, 'health-sat.png'), fullPage: true });
+    await shot(page, 'health-sat');
     await page.click('#selftest-abort');
     await waitText(page.locator('#health-selftest-log'), 'Aborted by host');
-    await page.screenshot({ path: join(shots, 'health-sat-selftest-log.png'), fullPage: true });
+    await shot(page, 'health-sat-selftest-log');
   });
 
   it('simulated Realtek RTL9210 NVMe enclosure: chosen by USB ID, NVMe identity and SMART/Health fields', async () => {
@@ -82,7 +51,7 @@ describe('Health tab in Chromium', () => {
     expect(details).toContain('Temperature36 °C');
     expect(details).toContain('Power on hours1,234');
     expect(details).toContain('Available spare100% (threshold 10%)');
-    await page.screenshot({ path: join(shots, 'health-nvme-realtek.png'), fullPage: true });
+    await shot(page, 'health-nvme-realtek');
   });
 
   it('a vendor bridge chosen explicitly gives the same identity as its USB ID (Sunplus SATA)', async () => {

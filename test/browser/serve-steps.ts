@@ -4,24 +4,9 @@
  * remembered per origin. Shared by the browser suite (serve.e2e.ts, the simulator) and the HIL suite
  * (test/hil/serve-browser.test.ts, a real device in the QEMU guest).
  */
-import { mkdirSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import type { Browser, Locator, Page } from 'playwright-core';
+import type { Browser } from 'playwright-core';
 import { expect } from 'vitest';
-
-const here = dirname(fileURLToPath(import.meta.url));
-export const SHOTS_DIR = resolve(here, '../../test-output/browser');
-const WAIT = 30_000;
-
-export async function waitText(locator: Locator, text: string, timeout = WAIT): Promise<void> {
-  await locator.filter({ hasText: text }).first().waitFor({ state: 'visible', timeout });
-}
-
-async function shot(page: Page, name: string): Promise<void> {
-  mkdirSync(SHOTS_DIR, { recursive: true });
-  await page.screenshot({ path: join(SHOTS_DIR, `${name}.png`), fullPage: true });
-}
+import { shot, WAIT, waitText } from './tool-page.js';
 
 export interface ServeSteps {
   baseUrl: string;

@@ -9,11 +9,11 @@ import net from 'node:net';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { connectRemote } from '@usbms/node';
-import { chromium } from 'playwright-core';
 import { afterAll, expect, it } from 'vitest';
-import { CHROMIUM_ARGS, CHROMIUM_PATH, chromiumPresent, INSTALL_COMMAND } from '../browser/chromium.js';
+import { chromiumPresent, INSTALL_COMMAND } from '../browser/chromium.js';
 import { serveDemo } from '../browser/global-setup.js';
 import { driveToolOverServe } from '../browser/serve-steps.js';
+import { launchChromium } from '../browser/tool-page.js';
 import { bundleForGuest } from './bundle.js';
 import { type GuestRun, startGuest } from './runner.js';
 
@@ -76,7 +76,7 @@ it('the device tool drives usbms serve in the guest (QEMU usb-storage) from head
     sector.set(new TextEncoder().encode(sectorText), 0);
     await node.device().lun(0).write(0, sector);
 
-    const browser = await chromium.launch({ executablePath: CHROMIUM_PATH, args: CHROMIUM_ARGS, headless: true });
+    const browser = await launchChromium();
     try {
       await driveToolOverServe(browser, { baseUrl: demo.url, wsUrl, token, sectorText, deviceTexts: ['QEMU HARDDISK'], shots: 'serve-hil', timeoutMs: 90_000 });
     } finally {
