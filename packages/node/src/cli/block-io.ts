@@ -10,7 +10,7 @@ import { type CliContext, intOption } from './context.js';
 import { formatBytes, hexDump, keyValues, toJson } from './format.js';
 import { checkOutputPath, isStdio, readInput, writeOutput } from './output.js';
 import { Progress } from './progress.js';
-import { readAhead } from './read-ahead.js';
+import { readAhead, TwoBuffers } from './read-ahead.js';
 import { ioBlocks, parseCount, sizeOption } from './units.js';
 
 /** `usbms read LBA BLOCKS`: a hex dump, or the bytes to a file (-o) or stdout (-o -). */
@@ -145,14 +145,14 @@ export async function cmdBench(ctx: CliContext, opts: { size?: string; turs?: st
   const pct = (p: number): number => latencies[Math.min(latencies.length - 1, Math.floor((p / 100) * latencies.length))] ?? 0;
 
   // Reads as `usbms read` and `dump` do them: the next call queued while one runs (readAhead), two buffers.
-  const buffers = [new Uint8Array(chunk * cap.blockSize), new Uint8Array(chunk * cap.blockSize)];
+  const buffers = new TwoBuffers(chunk * cap.blockSize);
   const r0 = performance.now();
   await readAhead(
     Math.ceil(blocks / chunk),
     (i) => {
       const done = i * chunk;
       const n = Math.min(chunk, blocks - done);
-      return lu.read(start + done, n, { ...o, into: (buffers[i % 2] as Uint8Array).subarray(0, n * cap.blockSize) });
+      return lu.read(start + done, n, { ...o, into: buffers.view(i, n * cap.blockSize) });
     },
     () => undefined,
   );

@@ -6,7 +6,7 @@ import { type CliContext, intOption } from './context.js';
 import { CliError, CliErrorCode, convertErrno, ExitCode, fileError } from './exit.js';
 import { formatBytes, toJson } from './format.js';
 import { Progress } from './progress.js';
-import { ChunkReader, readAhead } from './read-ahead.js';
+import { ChunkReader, readAhead, TwoBuffers } from './read-ahead.js';
 import {
   addSample,
   type BlockSample,
@@ -75,36 +75,40 @@ async function exists(path: string): Promise<boolean> {
 }
 
 /**
- * The progress record, or why it cannot be used: `missing` (no record),
- * `unreadable` (not JSON, or not a record this version wrote; a version-1
- * record has no device identity, so it cannot be checked either).
+ * A progress record, or why it cannot be used: `missing` (no record), `unreadable` (not JSON, or not
+ * a record this version wrote: `valid` says no).
  */
-async function loadProgress(path: string): Promise<DumpProgress | 'missing' | 'unreadable'> {
+async function loadRecord<T>(path: string, valid: (record: Partial<T>) => boolean): Promise<T | 'missing' | 'unreadable'> {
   let text: string;
   try {
     text = await readFile(path, 'utf8');
   } catch {
     return 'missing';
   }
+  let parsed: unknown;
   try {
-    const parsed: unknown = JSON.parse(text);
-    if (typeof parsed !== 'object' || parsed === null) return 'unreadable';
-    const p = parsed as Partial<DumpProgress>;
-    const ints = [p.lun, p.blockSize, p.firstLba, p.blocks, p.doneBlocks];
-    if (
-      p.format !== 'usbms-dump/2' ||
-      !ints.every((n) => Number.isSafeInteger(n) && (n as number) >= 0) ||
-      !Array.isArray(p.badBlocks) ||
-      !isDeviceIdentity(p.identity) ||
-      !isSampleList(p.samples)
-    ) {
-      return 'unreadable';
-    }
-    return p as DumpProgress;
+    parsed = JSON.parse(text);
   } catch {
     return 'unreadable';
   }
+  if (typeof parsed !== 'object' || parsed === null) return 'unreadable';
+  return valid(parsed as Partial<T>) ? (parsed as T) : 'unreadable';
 }
+
+/** Whether every value is a block count or number: a non-negative safe integer. */
+const areCounts = (...values: unknown[]): boolean => values.every((n) => Number.isSafeInteger(n) && (n as number) >= 0);
+
+/** A dump's progress record (a version-1 record has no device identity, so it cannot be checked: unreadable). */
+const loadProgress = (path: string): Promise<DumpProgress | 'missing' | 'unreadable'> =>
+  loadRecord<DumpProgress>(
+    path,
+    (p) =>
+      p.format === 'usbms-dump/2' &&
+      areCounts(p.lun, p.blockSize, p.firstLba, p.blocks, p.doneBlocks) &&
+      Array.isArray(p.badBlocks) &&
+      isDeviceIdentity(p.identity) &&
+      isSampleList(p.samples),
+  );
 
 /** One read call of a dump: its blocks, the buffer they landed in, and how it failed, if it did. */
 interface DumpCall {
@@ -233,13 +237,13 @@ export async function cmdDump(ctx: CliContext, opts: DumpOptions): Promise<void>
 
   // Two buffers: the device reads the next call into one while the call before is written to the
   // file from the other (and its record made durable), so the device never waits for the disk.
-  const buffers = [new Uint8Array(chunk * cap.blockSize), new Uint8Array(chunk * cap.blockSize)];
+  const buffers = new TwoBuffers(chunk * cap.blockSize);
   const from = state.doneBlocks;
   const readCall = (index: number): Promise<DumpCall> => {
     const done = from + index * chunk;
     const n = Math.min(chunk, blocks - done);
     const lba = firstLba + done;
-    const view = (buffers[index % 2] as Uint8Array).subarray(0, n * cap.blockSize);
+    const view = buffers.view(index, n * cap.blockSize);
     // A failure is a value here: --skip-bad narrows it down in turn, after the calls before it are stored.
     return lu.read(lba, n, { ...o, into: view }).then(
       () => ({ lba, n, view }),
@@ -338,30 +342,12 @@ export interface RestoreProgress {
   updated: string;
 }
 
-async function loadRestoreProgress(path: string): Promise<RestoreProgress | 'missing' | 'unreadable'> {
-  let text: string;
-  try {
-    text = await readFile(path, 'utf8');
-  } catch {
-    return 'missing';
-  }
-  try {
-    const p = JSON.parse(text) as Partial<RestoreProgress> | null;
-    if (typeof p !== 'object' || p === null) return 'unreadable';
-    const ints = [p.inputBytes, p.firstLba, p.blocks, p.doneBlocks];
-    if (
-      p.format !== 'usbms-restore/1' ||
-      !ints.every((n) => Number.isSafeInteger(n) && (n as number) >= 0) ||
-      !isDeviceIdentity(p.identity) ||
-      !isSampleList(p.samples)
-    ) {
-      return 'unreadable';
-    }
-    return p as RestoreProgress;
-  } catch {
-    return 'unreadable';
-  }
-}
+const loadRestoreProgress = (path: string): Promise<RestoreProgress | 'missing' | 'unreadable'> =>
+  loadRecord<RestoreProgress>(
+    path,
+    (p) =>
+      p.format === 'usbms-restore/1' && areCounts(p.inputBytes, p.firstLba, p.blocks, p.doneBlocks) && isDeviceIdentity(p.identity) && isSampleList(p.samples),
+  );
 
 export interface RestoreOptions {
   input: string;

@@ -27,6 +27,23 @@ export async function readAhead<T>(
   }
 }
 
+/**
+ * Two buffers of `bytes` each, used in turn: call `i` of {@link readAhead} reads into buffer `i % 2`,
+ * so the call in flight never writes the buffer whose value `each` is still handling.
+ */
+export class TwoBuffers {
+  readonly #buffers: readonly [Uint8Array, Uint8Array];
+
+  constructor(bytes: number) {
+    this.#buffers = [new Uint8Array(bytes), new Uint8Array(bytes)];
+  }
+
+  /** The first `length` bytes of buffer `turn % 2`. */
+  view(turn: number, length: number): Uint8Array {
+    return this.#buffers[turn % 2 === 0 ? 0 : 1].subarray(0, length);
+  }
+}
+
 /** A chunk of a file: its first block, the buffer it is read into, and how many bytes the read got. */
 export interface FileChunk {
   at: number;
@@ -41,7 +58,7 @@ export interface FileChunk {
  * another block than the one read ahead (the device took part of a chunk) reads anew.
  */
 export class ChunkReader {
-  readonly #buffers: [Uint8Array, Uint8Array];
+  readonly #buffers: TwoBuffers;
   readonly #chunkBlocks: number;
   readonly #endBlock: number;
   readonly #blockSize: number;
@@ -54,7 +71,7 @@ export class ChunkReader {
     this.#endBlock = endBlock;
     this.#blockSize = blockSize;
     this.#read = read;
-    this.#buffers = [new Uint8Array(chunkBlocks * blockSize), new Uint8Array(chunkBlocks * blockSize)];
+    this.#buffers = new TwoBuffers(chunkBlocks * blockSize);
   }
 
   /** The chunk at block `at` (its read may still be under way: await `bytesRead`). */
@@ -78,7 +95,7 @@ export class ChunkReader {
 
   #start(at: number): FileChunk {
     this.#turn ^= 1;
-    const view = (this.#turn === 0 ? this.#buffers[0] : this.#buffers[1]).subarray(0, Math.min(this.#chunkBlocks, this.#endBlock - at) * this.#blockSize);
+    const view = this.#buffers.view(this.#turn, Math.min(this.#chunkBlocks, this.#endBlock - at) * this.#blockSize);
     const bytesRead = this.#read(view, at * this.#blockSize);
     bytesRead.catch(() => undefined);
     return { at, view, bytesRead };
