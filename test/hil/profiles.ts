@@ -66,27 +66,41 @@ const GADGET_PID = 0xa4a5;
 
 export const DRIVE_MIB = 64;
 
+/** Loads dummy_hcd at `speed`, libcomposite and `modules` (the function's and any other), and mounts configfs. */
+function gadgetModules(speed: 'high' | 'super', modules: readonly string[]): string {
+  return [
+    `modprobe dummy_hcd ${speed === 'super' ? 'is_super_speed=1' : 'is_high_speed=1'}`,
+    'modprobe libcomposite',
+    ...modules.map((m) => `modprobe ${m}`),
+    'mountpoint -q /sys/kernel/config || mount -t configfs none /sys/kernel/config',
+  ].join('\n');
+}
+
+/** Creates the configfs gadget `$G` with its IDs and strings, and its configuration c.1 named `configuration`. */
+function gadgetDevice(
+  ids: { vendorId: number; productId: number; serial: string },
+  strings: { product: string; configuration: string },
+  bcdDevice?: number,
+): string {
+  const hex = (n: number) => `0x${n.toString(16).padStart(4, '0')}`;
+  return `mkdir -p "$G/strings/0x409" "$G/configs/c.1/strings/0x409"
+echo ${hex(ids.vendorId)} > "$G/idVendor"
+echo ${hex(ids.productId)} > "$G/idProduct"
+${bcdDevice === undefined ? '' : `echo ${hex(bcdDevice)} > "$G/bcdDevice"\n`}echo "${ids.serial}" > "$G/strings/0x409/serialnumber"
+echo "usbms HIL" > "$G/strings/0x409/manufacturer"
+echo "${strings.product}" > "$G/strings/0x409/product"
+echo "${strings.configuration}" > "$G/configs/c.1/strings/0x409/configuration"`;
+}
+
 /** Builds the f_mass_storage gadget through configfs (libcomposite), backed by a file on the guest tmpfs. */
 function gadgetSetup(superSpeed: boolean, serial: string): string {
   return `
 set -e
-modprobe dummy_hcd ${superSpeed ? 'is_super_speed=1' : 'is_high_speed=1'}
-modprobe libcomposite
-modprobe usb_f_mass_storage
-mountpoint -q /sys/kernel/config || mount -t configfs none /sys/kernel/config
+${gadgetModules(superSpeed ? 'super' : 'high', ['usb_f_mass_storage'])}
 IMG="$NEWROOT/tmp/hil-gadget.img"
 dd if=/dev/zero of="$IMG" bs=1M count=0 seek=${DRIVE_MIB} 2>/dev/null
 G=/sys/kernel/config/usb_gadget/hil
-mkdir -p "$G"
-echo 0x${GADGET_VID.toString(16)} > "$G/idVendor"
-echo 0x${GADGET_PID.toString(16)} > "$G/idProduct"
-echo 0x0100 > "$G/bcdDevice"
-mkdir -p "$G/strings/0x409"
-echo "${serial}" > "$G/strings/0x409/serialnumber"
-echo "usbms HIL" > "$G/strings/0x409/manufacturer"
-echo "File-Stor Gadget" > "$G/strings/0x409/product"
-mkdir -p "$G/configs/c.1/strings/0x409"
-echo "mass storage" > "$G/configs/c.1/strings/0x409/configuration"
+${gadgetDevice({ vendorId: GADGET_VID, productId: GADGET_PID, serial }, { product: 'File-Stor Gadget', configuration: 'mass storage' }, 0x0100)}
 echo 100 > "$G/configs/c.1/MaxPower"
 mkdir -p "$G/functions/mass_storage.0"
 # A fixed, writable disk (not removable media, not a CD-ROM).
@@ -308,14 +322,9 @@ export const SAT_DISK = { model: 'HIL SAT DISK', serial: 'HILSAT0001', firmware:
  * are written.
  */
 function satGadgetSetup(): string {
-  const { vendorId, productId, serial } = SAT_GADGET_IDS;
   return `
 set -e
-modprobe ahci
-modprobe dummy_hcd is_high_speed=1
-modprobe libcomposite
-modprobe usb_f_fs
-mountpoint -q /sys/kernel/config || mount -t configfs none /sys/kernel/config
+${gadgetModules('high', ['usb_f_fs', 'ahci'])}
 # The ATA disk first: the gadget needs its sg node.
 i=0
 ATA=""
@@ -330,15 +339,7 @@ done
 SG="$(ls /sys/block/$ATA/device/scsi_generic)"
 echo "libata disk: $ATA ($SG)"
 G=/sys/kernel/config/usb_gadget/sat
-mkdir -p "$G"
-echo 0x${vendorId.toString(16)} > "$G/idVendor"
-echo 0x${productId.toString(16).padStart(4, '0')} > "$G/idProduct"
-mkdir -p "$G/strings/0x409"
-echo "${serial}" > "$G/strings/0x409/serialnumber"
-echo "usbms HIL" > "$G/strings/0x409/manufacturer"
-echo "Recording BOT gadget (SG_IO)" > "$G/strings/0x409/product"
-mkdir -p "$G/configs/c.1/strings/0x409"
-echo "bot" > "$G/configs/c.1/strings/0x409/configuration"
+${gadgetDevice(SAT_GADGET_IDS, { product: 'Recording BOT gadget (SG_IO)', configuration: 'bot' })}
 mkdir -p "$G/functions/ffs.bot"
 ln -s "$G/functions/ffs.bot" "$G/configs/c.1/"
 mkdir -p "$NEWROOT/dev/ffs-bot"
@@ -400,11 +401,7 @@ export const BRIDGE_GADGETS = 7;
 function bridgeGadgetSetup(): string {
   return `
 set -e
-modprobe dummy_hcd is_high_speed=1
-modprobe libcomposite
-modprobe usb_f_fs
-modprobe ums-cypress
-grep -q ' /sys/kernel/config ' /proc/mounts || mount -t configfs none /sys/kernel/config
+${gadgetModules('high', ['usb_f_fs', 'ums-cypress'])}
 mount -t configfs none "$NEWROOT/sys/kernel/config"
 for i in ${Array.from({ length: BRIDGE_GADGETS }, (_, i) => i).join(' ')}; do
   G=/sys/kernel/config/usb_gadget/b$i
@@ -450,24 +447,11 @@ export const README_LUN_MIB = 16;
  * examples), 1 the same but read-only (write-protect), 2 removable with no medium (not ready).
  */
 function readmeGadgetSetup(): string {
-  const { vendorId, productId, serial } = README_IDS;
   return `
 set -e
-modprobe dummy_hcd is_high_speed=1
-modprobe libcomposite
-modprobe usb_f_mass_storage
-mountpoint -q /sys/kernel/config || mount -t configfs none /sys/kernel/config
+${gadgetModules('high', ['usb_f_mass_storage'])}
 G=/sys/kernel/config/usb_gadget/readme
-mkdir -p "$G"
-echo 0x${vendorId.toString(16).padStart(4, '0')} > "$G/idVendor"
-echo 0x${productId.toString(16).padStart(4, '0')} > "$G/idProduct"
-echo 0x0100 > "$G/bcdDevice"
-mkdir -p "$G/strings/0x409"
-echo "${serial}" > "$G/strings/0x409/serialnumber"
-echo "usbms HIL" > "$G/strings/0x409/manufacturer"
-echo "README gadget" > "$G/strings/0x409/product"
-mkdir -p "$G/configs/c.1/strings/0x409"
-echo "mass storage" > "$G/configs/c.1/strings/0x409/configuration"
+${gadgetDevice(README_IDS, { product: 'README gadget', configuration: 'mass storage' }, 0x0100)}
 F="$G/functions/mass_storage.0"
 mkdir -p "$F" "$F/lun.1" "$F/lun.2"
 for l in 0 1; do
