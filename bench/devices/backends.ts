@@ -6,15 +6,15 @@
 // SuperSpeed, 1 MiB at SuperSpeed, as Linux). On usbfs it also counts the main thread's and the reaper
 // thread's wake-ups per command and the time a completion spends between the threads.
 // Writes $HIL_OUT/backends.json; run.ts prints the tables.
-import { spawnSync } from 'node:child_process';
 import type { LogicalUnit, MscDevice } from '../../packages/core/src/index.js';
 import { COMMANDS_PER_CALL } from '../../packages/node/src/cli/units.js';
 import { type Backend, listDevices, openDevice, UsbfsTransport } from '../../packages/node/src/index.js';
 import { writeResult } from '../../test/hil/guest/host.js';
 import { BLOCK, env, expected, isGadget, KiB, MiB, profile } from './guest-config.js';
+import { kernelThroughput, kernelTur } from './kernel-side.js';
 import { quantile } from './stats.js';
 import { kernelDevices } from './sysfs.js';
-import type { BackendPass, BackendsResult, KernelRun, TurResult } from './types.js';
+import type { BackendPass, BackendsResult } from './types.js';
 
 const VOLUME = env('BENCH_MIB', isGadget ? 8 : 16) * MiB;
 const TUR_COUNT = env('BENCH_TURS', 300);
@@ -32,38 +32,11 @@ const result: BackendsResult = {
 const save = (): void => writeResult('backends.json', result);
 const log = (s: string): void => console.log(`[backends ${profile.name}] ${s}`);
 
-function dd(args: string[]): { bytes: number; seconds: number } {
-  const run = spawnSync('dd', args, { encoding: 'utf8' });
-  if (run.status !== 0) throw new Error(`dd ${args.join(' ')} failed: ${run.stderr}`);
-  const m = /(\d+) bytes .* copied, ([\d.e+-]+) s/.exec(run.stderr);
-  if (!m?.[1] || !m[2]) throw new Error(`cannot parse dd output: ${run.stderr}`);
-  return { bytes: Number(m[1]), seconds: Number(m[2]) };
-}
-
 function kernelPass(pass: number, disk: string, sg: string): void {
-  for (const [label, bs] of [
-    ['120K', 120 * KiB],
-    ['1M', MiB],
-  ] as const) {
-    const count = Math.floor(VOLUME / bs);
-    const w = dd(['if=/dev/zero', `of=/dev/${disk}`, 'oflag=direct', `bs=${bs}`, `count=${count}`, 'conv=notrunc']);
-    const r = dd([`if=/dev/${disk}`, 'of=/dev/null', 'iflag=direct', `bs=${bs}`, `count=${count}`]);
-    const runs: KernelRun[] = [
-      { pass, op: 'write', bs: label, bytes: w.bytes, seconds: w.seconds, mbps: w.bytes / w.seconds / 1e6 },
-      { pass, op: 'read', bs: label, bytes: r.bytes, seconds: r.seconds, mbps: r.bytes / r.seconds / 1e6 },
-    ];
-    result.kernel.push(...runs);
-    log(`kernel #${pass} bs=${label}: read ${runs[1]?.mbps.toFixed(1)} MB/s, write ${runs[0]?.mbps.toFixed(1)} MB/s`);
-  }
-  const started = performance.now();
-  const r = spawnSync('sg_turs', ['-n', String(TUR_COUNT), '-t', `/dev/${sg}`], { encoding: 'utf8' });
-  const wallMs = performance.now() - started;
-  if (r.status !== 0) throw new Error(`sg_turs failed (${r.status}): ${r.stderr}${r.stdout}`);
-  const m = /was ([\d.]+) secs/.exec(`${r.stdout}\n${r.stderr}`);
-  const seconds = m?.[1] ? Number(m[1]) : wallMs / 1000;
-  const tur: TurResult = { count: TUR_COUNT, meanUs: (seconds * 1e6) / TUR_COUNT, wallMs };
+  result.kernel.push(...kernelThroughput(disk, VOLUME, pass, log));
+  const tur = kernelTur(sg, TUR_COUNT);
   result.kernelTur.push(tur);
-  log(`kernel #${pass} sg_turs: ${tur.meanUs.toFixed(0)} us mean`);
+  log(`kernel pass ${pass} sg_turs: ${tur.meanUs.toFixed(0)} us mean`);
 }
 
 /** Wake-up counters of a usbfs transport (zeros on the usb backend, which has none to read). */

@@ -12,9 +12,10 @@ import { listDevices, NodeUsbTransport, openDevice } from '../../packages/node/s
 import { writeResult } from '../../test/hil/guest/host.js';
 import { bulkEndpoints } from './endpoints.js';
 import { BLOCK, env, expected, isGadget, KiB, MiB, profile } from './guest-config.js';
+import { kernelThroughput, kernelTur } from './kernel-side.js';
 import { median, quantile } from './stats.js';
 import { kernelDevices } from './sysfs.js';
-import type { BenchResult, HeapSample, KernelRun, Throughput, TurResult } from './types.js';
+import type { BenchResult, HeapSample, Throughput, TurResult } from './types.js';
 
 // Bytes moved per measurement. The gadget moves data several times slower (all of it is emulated
 // guest kernel code), so it gets less.
@@ -32,45 +33,6 @@ const result: BenchResult = {
 };
 const save = (): void => writeResult('bench.json', result);
 const log = (s: string): void => console.log(`[bench ${profile.name}] ${s}`);
-
-// --- kernel side -----------------------------------------------------------------------------------
-
-/** dd's own "N bytes ... copied, S s" line: its timing excludes process start-up. */
-function dd(args: string[]): { bytes: number; seconds: number } {
-  const run = spawnSync('dd', args, { encoding: 'utf8' });
-  if (run.status !== 0) throw new Error(`dd ${args.join(' ')} failed: ${run.stderr}`);
-  const m = /(\d+) bytes .* copied, ([\d.e+-]+) s/.exec(run.stderr);
-  if (!m?.[1] || !m[2]) throw new Error(`cannot parse dd output: ${run.stderr}`);
-  return { bytes: Number(m[1]), seconds: Number(m[2]) };
-}
-
-function kernelThroughput(disk: string, pass: number): KernelRun[] {
-  const out: KernelRun[] = [];
-  for (const [label, bs] of [
-    ['120K', 120 * KiB],
-    ['1M', MiB],
-  ] as const) {
-    const count = Math.floor(VOLUME / bs);
-    const w = dd(['if=/dev/zero', `of=/dev/${disk}`, 'oflag=direct', `bs=${bs}`, `count=${count}`, 'conv=notrunc']);
-    out.push({ pass, op: 'write', bs: label, bytes: w.bytes, seconds: w.seconds, mbps: w.bytes / w.seconds / 1e6 });
-    const r = dd([`if=/dev/${disk}`, 'of=/dev/null', 'iflag=direct', `bs=${bs}`, `count=${count}`]);
-    out.push({ pass, op: 'read', bs: label, bytes: r.bytes, seconds: r.seconds, mbps: r.bytes / r.seconds / 1e6 });
-    log(`kernel pass ${pass} bs=${label}: read ${(r.bytes / r.seconds / 1e6).toFixed(1)} MB/s, write ${(w.bytes / w.seconds / 1e6).toFixed(1)} MB/s`);
-  }
-  return out;
-}
-
-function kernelTur(sg: string): TurResult {
-  const started = performance.now();
-  const r = spawnSync('sg_turs', ['-n', String(TUR_COUNT), '-t', `/dev/${sg}`], { encoding: 'utf8' });
-  const wallMs = performance.now() - started;
-  if (r.status !== 0) throw new Error(`sg_turs failed (${r.status}): ${r.stderr}${r.stdout}`);
-  const text = `${r.stdout}\n${r.stderr}`;
-  // "time to perform commands was 1.234567 secs; 243.12 operations/sec"
-  const m = /was ([\d.]+) secs/.exec(text);
-  const seconds = m?.[1] ? Number(m[1]) : wallMs / 1000;
-  return { count: TUR_COUNT, meanUs: (seconds * 1e6) / TUR_COUNT, wallMs };
-}
 
 // --- usbms side ------------------------------------------------------------------------------------
 
@@ -238,8 +200,8 @@ function usbfsTur(): TurResult | undefined {
 const t0 = performance.now();
 let { disk, sg } = await kernelDevices(expected.serial, 30_000);
 log(`kernel devices: /dev/${disk}, /dev/${sg}; volume ${VOLUME / MiB} MiB`);
-result.kernel.push(...kernelThroughput(disk, 1));
-result.kernelTur = kernelTur(sg);
+result.kernel.push(...kernelThroughput(disk, VOLUME, 1, log));
+result.kernelTur = kernelTur(sg, TUR_COUNT);
 log(`kernel TUR: ${result.kernelTur.meanUs.toFixed(0)} us`);
 save();
 
@@ -304,8 +266,8 @@ await sts.close();
 const floor = usbfsTur();
 if (floor) result.usbfsTur = floor;
 ({ disk, sg } = await kernelDevices(expected.serial, 30_000));
-result.kernel.push(...kernelThroughput(disk, 2));
-result.kernelTur2 = kernelTur(sg);
+result.kernel.push(...kernelThroughput(disk, VOLUME, 2, log));
+result.kernelTur2 = kernelTur(sg, TUR_COUNT);
 result.totalSeconds = (performance.now() - t0) / 1000;
 save();
 log(`done in ${result.totalSeconds.toFixed(0)} s`);
