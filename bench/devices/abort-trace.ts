@@ -7,6 +7,7 @@
 import type { LogicalUnit } from '../../packages/core/src/index.js';
 import { UsbfsTransport } from '../../packages/node/src/index.js';
 import type { UrbEvent } from '../../packages/node/src/usbfs/urbs.js';
+import { abortMidway } from '../../test/hil/guest/abort-midway.js';
 import { BLOCK, env, openAsShipped, profile } from './guest-config.js';
 import { median } from './stats.js';
 
@@ -41,29 +42,18 @@ try {
     const whole = performance.now();
     await lu.read(0, BLOCKS);
     const wholeMs = performance.now() - whole;
-    let abortedAt: number | undefined;
     const events: UrbEvent[] = [];
     const before = { ...transport.stats };
-    // As the HIL scenario: if the read got faster than when measured, abort sooner.
-    for (let fraction = 2; abortedAt === undefined && fraction <= 16; fraction *= 2) {
-      const controller = new AbortController();
-      const timer = setTimeout(() => {
-        abortedAt = performance.now();
-        controller.abort();
-      }, wholeMs / fraction);
+    // As the HIL scenario: aborted halfway, sooner if the read got faster than when measured.
+    const { error, ended, abortedAt } = await abortMidway(wholeMs, (signal) => {
       events.length = 0;
       calls.length = 0;
       transport.timeline = events;
-      try {
-        await lu.read(0, BLOCKS, { signal: controller.signal, ...(INTO ? { into: new Uint8Array(BLOCKS * BLOCK) } : {}) });
-      } catch {
-        // expected: AbortError
-      }
-      clearTimeout(timer);
-    }
-    const ended = performance.now();
-    if (abortedAt === undefined) {
+      return lu.read(0, BLOCKS, { signal, ...(INTO ? { into: new Uint8Array(BLOCKS * BLOCK) } : {}) });
+    });
+    if (error === undefined || abortedAt === undefined) {
       log('the read was not aborted');
+      transport.timeline = undefined;
       continue;
     }
     const t0 = abortedAt;

@@ -14,6 +14,7 @@ import { bundleForGuest } from './bundle.js';
 import { recordMetric } from './metrics.js';
 import { BRIDGE_GADGET, BRIDGE_GADGETS, GADGET_SCRIPT } from './profiles.js';
 import { type GuestResult, readJobJson, runInGuest } from './runner.js';
+import { type GuestStep, stepData } from './steps.js';
 
 interface Cdb {
   cdb: string;
@@ -23,23 +24,18 @@ interface Cdb {
   /** CSW status the gadget sent (0 good, 1 failed). */
   status?: number;
 }
-interface Failure {
-  name?: string;
-  message?: string;
-  stack?: string;
-}
 interface KindRun {
   ids: { vendorId: number; productId: number };
   disk: string;
   smartctl: { exitCode: number | null; json?: Record<string, unknown>; stdout?: string; stderr?: string };
-  usbms: { ok: boolean; data?: Record<string, unknown>; error?: Failure };
+  usbms: GuestStep<Record<string, unknown>>;
   ms: { smartctl: number; usbms: number };
   cdbs: { probe: Cdb[]; smartctl: Cdb[]; usbms: Cdb[] };
 }
 interface BridgesResult {
   kernel: string;
   smartctl: string;
-  kinds: Record<string, { ok: boolean; data?: KindRun; error?: Failure }>;
+  kinds: Record<string, GuestStep<KindRun>>;
 }
 
 /** The opcodes that carry a pass-through on each route (everything else is the hosts' ordinary SCSI). */
@@ -58,16 +54,11 @@ let result: BridgesResult | undefined;
 
 function run(kind: string): KindRun {
   if (!result) throw new Error('the guest did not run (see the first test)');
-  const entry = result.kinds[kind];
-  if (!entry) throw new Error(`the guest did not reach ${kind}`);
-  if (!entry.ok || !entry.data) throw new Error(`${kind} failed in the guest: ${entry.error?.message}\n${entry.error?.stack ?? ''}`);
-  return entry.data;
+  return stepData(result.kinds[kind], kind);
 }
 
 function usbms(kind: string): Record<string, unknown> {
-  const r = run(kind);
-  if (!r.usbms.ok || !r.usbms.data) throw new Error(`usbms failed on ${kind}: ${r.usbms.error?.message}\n${r.usbms.error?.stack ?? ''}`);
-  return r.usbms.data;
+  return stepData(run(kind).usbms, `${kind}: usbms`);
 }
 
 function smartctl(kind: string): Record<string, unknown> {

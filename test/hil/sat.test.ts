@@ -10,12 +10,8 @@ import { bundleForGuest } from './bundle.js';
 import { recordMetric } from './metrics.js';
 import { SAT_DISK, SAT_GADGET } from './profiles.js';
 import { type GuestResult, readJobJson, runInGuest } from './runner.js';
+import { type GuestStep, stepData } from './steps.js';
 
-interface Step<T = unknown> {
-  ok: boolean;
-  data?: T;
-  error?: { name?: string; code?: string; message?: string; stack?: string };
-}
 interface CliRun {
   exitCode: number | null;
   json?: Record<string, unknown> & { [key: string]: unknown };
@@ -68,17 +64,14 @@ interface Registers {
   extend: boolean;
   source: string;
 }
-type SatResult = Record<string, Step | string | number> & { kernel: string; ataDisk: string };
+type SatResult = Record<string, GuestStep | string | number> & { kernel: string; ataDisk: string };
 
 let guest: GuestResult | undefined;
 let sat: SatResult | undefined;
 
 function data<T>(name: string): T {
   if (!sat) throw new Error('the guest did not run (see the first test)');
-  const step = sat[name] as Step<T> | undefined;
-  if (!step) throw new Error(`the guest did not reach step "${name}"`);
-  if (!step.ok || step.data === undefined) throw new Error(`guest step "${name}" threw: ${step.error?.message}\n${step.error?.stack ?? ''}`);
-  return step.data;
+  return stepData(sat[name] as GuestStep<T> | undefined, name);
 }
 
 function cli(name: string): Record<string, unknown> {

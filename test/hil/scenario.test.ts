@@ -10,6 +10,7 @@ import { recordMetric } from './metrics.js';
 import { BOT_PROFILE_NAMES, PROFILES, type Profile } from './profiles.js';
 import { type GuestResult, readJobJson, runInGuest } from './runner.js';
 import type { ErrorInfo, ScenarioResult, ScenarioSteps } from './scenario-types.js';
+import { stepData } from './steps.js';
 
 const MiB = 1024 * 1024;
 let scenarioBundle = '';
@@ -20,15 +21,10 @@ beforeAll(async () => {
   cliBundle = await bundleForGuest('packages/node/src/cli/run.ts', 'usbms');
 });
 
-/** A guest step's data; throws the guest's error (with its stack) when the step failed or never ran. */
-function stepData<K extends keyof ScenarioSteps>(scenario: ScenarioResult | undefined, name: K): ScenarioSteps[K] {
+/** A step's data of this block's scenario (see `stepData`). */
+function scenarioData<K extends keyof ScenarioSteps>(scenario: ScenarioResult | undefined, name: K): ScenarioSteps[K] {
   if (!scenario) throw new Error('the scenario did not run (see the first test of this block)');
-  const step = scenario[name];
-  if (!step) throw new Error(`the guest did not reach step "${name}"`);
-  if (!step.ok || step.data === undefined) {
-    throw new Error(`guest step "${name}" threw: ${step.error?.message ?? '?'}\n${step.error?.stack ?? ''}`);
-  }
-  return step.data;
+  return stepData(scenario[name], name);
 }
 
 function lunBytes(profile: Profile, lun: number): number {
@@ -75,7 +71,7 @@ describe.each(runs)('%s scenario (backend %s)', (name, backend) => {
   });
 
   it('discovery: VID/PID, serial, speed, class/subclass/protocol, bulk endpoints, kernel driver', () => {
-    const { count, info } = stepData(scenario, 'discovery');
+    const { count, info } = scenarioData(scenario, 'discovery');
     expect(count).toBe(1);
     expect(info).toMatchObject({ vendorId: expected.vendorId, productId: expected.productId, serialNumber: expected.serial, speed: expected.speed });
     expect(info.interfaces).toHaveLength(1);
@@ -95,7 +91,7 @@ describe.each(runs)('%s scenario (backend %s)', (name, backend) => {
   });
 
   it('open detaches the kernel driver (its block devices disappear) and claims the interface', () => {
-    const open = stepData(scenario, 'open');
+    const open = scenarioData(scenario, 'open');
     expect(open.before.driver).toBe('usb-storage');
     expect(open.before.disks).toHaveLength(expected.luns);
     expect(open.detachedDriver).toBe('usb-storage');
@@ -106,16 +102,16 @@ describe.each(runs)('%s scenario (backend %s)', (name, backend) => {
   });
 
   it('LUN discovery (Get Max LUN) and standard INQUIRY of every LUN', () => {
-    const open = stepData(scenario, 'open');
+    const open = scenarioData(scenario, 'open');
     expect(open.maxLun).toBe(expected.luns - 1);
     expect(open.luns).toBe(expected.luns);
-    const luns = stepData(scenario, 'lun-discovery');
+    const luns = scenarioData(scenario, 'lun-discovery');
     expect(luns.map((l) => l.lun)).toEqual([...Array(expected.luns).keys()]);
     for (const lun of luns) expect(lun).toMatchObject({ vendor: expected.vendor, peripheralDeviceType: 0 });
   });
 
   it('INQUIRY VPD: supported pages decode (or the device rejects EVPD with its real sense)', () => {
-    const vpd = stepData(scenario, 'inquiry-vpd');
+    const vpd = scenarioData(scenario, 'inquiry-vpd');
     expect(vpd).toHaveLength(expected.luns);
     for (const entry of vpd) {
       expect(entry.vendor).toBe(expected.vendor);
@@ -133,7 +129,7 @@ describe.each(runs)('%s scenario (backend %s)', (name, backend) => {
   });
 
   it('READ CAPACITY of every LUN', () => {
-    const caps = stepData(scenario, 'read-capacity');
+    const caps = scenarioData(scenario, 'read-capacity');
     for (const cap of caps) {
       expect(cap.blockSize).toBe(512);
       expect(cap.bytes).toBe(lunBytes(profile, cap.lun));
@@ -142,11 +138,11 @@ describe.each(runs)('%s scenario (backend %s)', (name, backend) => {
   });
 
   it('TEST UNIT READY of every LUN', () => {
-    expect(stepData(scenario, 'test-unit-ready')).toEqual([...Array(expected.luns).keys()].map((lun) => ({ lun, ready: true })));
+    expect(scenarioData(scenario, 'test-unit-ready')).toEqual([...Array(expected.luns).keys()].map((lun) => ({ lun, ready: true })));
   });
 
   it('MODE SENSE: not write-protected, pages decoded', () => {
-    for (const mode of stepData(scenario, 'mode-sense')) {
+    for (const mode of scenarioData(scenario, 'mode-sense')) {
       expect(mode.writeProtected).toBe(false);
       // Both targets return at least the caching page (0x08) for "all pages".
       expect(mode.pages).toContain(0x08);
@@ -154,7 +150,7 @@ describe.each(runs)('%s scenario (backend %s)', (name, backend) => {
   });
 
   it('a command the device rejects: READ past the end -> CHECK CONDITION with real sense 05/21/00, decoded', () => {
-    const { raw, thrown } = stepData(scenario, 'rejected-command');
+    const { raw, thrown } = scenarioData(scenario, 'rejected-command');
     expect(raw.status).toBe('check-condition');
     expectSense(raw, 0x05, 0x21, 0x00);
     expect(raw.sense?.senseKeyName).toBe('ILLEGAL REQUEST');
@@ -165,27 +161,27 @@ describe.each(runs)('%s scenario (backend %s)', (name, backend) => {
   });
 
   it('raw execute of an unsupported opcode -> CHECK CONDITION, ILLEGAL REQUEST 05/20/00', () => {
-    const { raw } = stepData(scenario, 'unsupported-opcode');
+    const { raw } = scenarioData(scenario, 'unsupported-opcode');
     expect(raw.status).toBe('check-condition');
     expectSense(raw, 0x05, 0x20, 0x00);
   });
 
   it('data written by the kernel (dd O_DIRECT) reads back identical through usbms', () => {
-    const reads = stepData(scenario, 'kernel-to-usbms');
+    const reads = scenarioData(scenario, 'kernel-to-usbms');
     expect(reads).toHaveLength(expected.luns);
     for (const r of reads) expect(r, `LUN ${r.lun}`).toMatchObject({ equal: true });
   });
 
   if (isQemu) {
     it('flush reaches the device: QEMU flush counter rises after usbms SYNCHRONIZE CACHE', () => {
-      const flushes = stepData(scenario, 'flush');
+      const flushes = scenarioData(scenario, 'flush');
       expect(flushes).toHaveLength(expected.luns);
       for (const f of flushes) expect(f.after, `drive ${f.drive}`).toBeGreaterThan(f.before);
     });
   }
 
   it('concurrent callers with interleaved reads, writes, INQUIRY: every result correct', ({ task }) => {
-    const c = stepData(scenario, 'concurrency');
+    const c = scenarioData(scenario, 'concurrency');
     expect(c.failures).toEqual([]);
     expect(c.operations).toBe(24 * 2 * 2 + 8 * 3 * 3);
     expect(c.luns).toBe(expected.luns);
@@ -212,7 +208,7 @@ describe.each(runs)('%s scenario (backend %s)', (name, backend) => {
   };
 
   it('abort in the middle of a large read as shipped (pipelined, on the wire), then the next commands succeed', ({ task }) => {
-    const o = stepData(scenario, 'abort-recovery');
+    const o = scenarioData(scenario, 'abort-recovery');
     recoveryChecks(o, 'ABORTED');
     // The caller's buffer was not written once the read had settled (usbfs copies IN data at reap).
     expect(o.bufferWrittenAfterAt).toBe(-1);
@@ -225,14 +221,14 @@ describe.each(runs)('%s scenario (backend %s)', (name, backend) => {
   });
 
   it('timeout in the middle of a large read, then the next commands succeed', ({ task }) => {
-    const observations = stepData(scenario, 'timeout-recovery');
+    const observations = scenarioData(scenario, 'timeout-recovery');
     expect(observations).toHaveLength(3);
     for (const o of observations) recoveryChecks(o, 'TIMEOUT');
     recordMetric(task.meta, `timeout_next_tur_ms_${backend}`, Math.max(...observations.map((o) => o.nextTurMs)));
   });
 
   it('close flushes, re-attaches the kernel driver, and the block device comes back', ({ task }) => {
-    const c = stepData(scenario, 'close-reattach');
+    const c = scenarioData(scenario, 'close-reattach');
     expect(c.after.driver).toBe('usb-storage');
     expect(c.after.disks).toHaveLength(expected.luns);
     if (isQemu) expect(c.flushAfter ?? 0).toBeGreaterThan(c.flushBefore ?? 0);
@@ -240,14 +236,14 @@ describe.each(runs)('%s scenario (backend %s)', (name, backend) => {
   });
 
   it('data written by usbms reads back identical through the kernel (dd O_DIRECT)', () => {
-    const reads = stepData(scenario, 'usbms-to-kernel');
+    const reads = scenarioData(scenario, 'usbms-to-kernel');
     expect(reads).toHaveLength(expected.luns);
     for (const r of reads) expect(r, `LUN ${r.lun} (${r.disk})`).toMatchObject({ equal: true });
   });
 
   if (profile.cli) {
     it('CLI: list, inquiry, capacity, raw, dump against the device', () => {
-      const cli = stepData(scenario, 'cli');
+      const cli = scenarioData(scenario, 'cli');
       const ok = (name: string): string => {
         const r = cli[name];
         expect(r?.exitCode, `usbms ${name}: ${r?.stderr}`).toBe(0);
@@ -267,7 +263,7 @@ describe.each(runs)('%s scenario (backend %s)', (name, backend) => {
   }
 
   it('hot-unplug during a long read: in-flight and queued commands reject DISCONNECTED within a bounded time', ({ task }) => {
-    const h = stepData(scenario, 'hot-unplug');
+    const h = scenarioData(scenario, 'hot-unplug');
     expect(h.trigger).toBe(isQemu ? 'qmp-device-del' : 'gadget-unbind');
     expect(h.settleMs, 'every command settled').not.toBeNull();
     expect(h.settleMs ?? Infinity).toBeLessThan(10_000);
@@ -298,7 +294,7 @@ describe.each(['uas' as const])('%s scenario', (name) => {
   });
 
   it('lists the UAS-only device, marked unsupported', () => {
-    const { count, info } = stepData(scenario, 'discovery');
+    const { count, info } = scenarioData(scenario, 'discovery');
     expect(count).toBe(1);
     expect(info).toMatchObject({ vendorId: profile.expect.vendorId, productId: profile.expect.productId, speed: 'super' });
     expect(info.interfaces[0]).toMatchObject({ supported: false, uasAlternate: 0, kernelDriver: 'uas' });
@@ -307,7 +303,7 @@ describe.each(['uas' as const])('%s scenario', (name) => {
   });
 
   it('refuses to open it: "UAS-only device, not supported yet", kernel driver left bound', () => {
-    const r = stepData(scenario, 'uas-refused');
+    const r = scenarioData(scenario, 'uas-refused');
     expect(r.error?.code).toBe('UNSUPPORTED');
     expect(r.error?.message).toMatch(/UAS-only device, not supported yet/);
     expect(r.driverAfter).toBe('uas');

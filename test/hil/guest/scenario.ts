@@ -22,6 +22,7 @@ import type {
   ScenarioSteps,
   SenseInfo,
 } from '../scenario-types.js';
+import { abortMidway } from './abort-midway.js';
 import { callHost, flushCount, hilProfile, writeResult } from './host.js';
 
 const profile: Profile = getProfile(hilProfile());
@@ -554,34 +555,16 @@ await step('abort-recovery', async () =>
     const wholeMs = performance.now() - whole;
     const usbfs = device?.transport instanceof UsbfsTransport ? device.transport : undefined;
     const cancelledBefore = usbfs?.stats.cancelled ?? 0;
-    // If the read got faster than when measured (2 shared cores), the next try aborts sooner.
-    for (let fraction = 2; ; fraction *= 2) {
-      const controller = new AbortController();
-      let abortedAt: number | undefined;
-      const timer = setTimeout(() => {
-        abortedAt = performance.now();
-        controller.abort();
-        watch();
-      }, wholeMs / fraction);
-      const started = performance.now();
-      let error: unknown;
-      try {
-        await lu.read(0, blocks, { signal: controller.signal, into });
-      } catch (e) {
-        error = e;
-      }
-      const ended = performance.now();
-      clearTimeout(timer);
-      if (error === undefined && fraction < 16) continue;
-      return {
-        error,
-        // Compared after the recovery and the next commands: never written once the read settled.
-        buffer: { into, atRejection: into.slice() },
-        afterMs: Math.round(ended - started),
-        ...(abortedAt === undefined ? {} : { settleMs: Math.round((ended - abortedAt) * 10) / 10 }),
-        ...(usbfs === undefined ? {} : { cancelledUrbs: usbfs.stats.cancelled - cancelledBefore }),
-      };
-    }
+    const attempt = await abortMidway(wholeMs, (signal) => lu.read(0, blocks, { signal, into }), watch);
+    const { error, started, ended, abortedAt } = attempt;
+    return {
+      error,
+      // Compared after the recovery and the next commands: never written once the read settled.
+      buffer: { into, atRejection: into.slice() },
+      afterMs: Math.round(ended - started),
+      ...(abortedAt === undefined ? {} : { settleMs: Math.round((ended - abortedAt) * 10) / 10 }),
+      ...(usbfs === undefined ? {} : { cancelledUrbs: usbfs.stats.cancelled - cancelledBefore }),
+    };
   }),
 );
 
