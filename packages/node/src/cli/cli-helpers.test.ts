@@ -4,6 +4,7 @@ import {
   DisconnectedError,
   decodeSense,
   InvalidArgumentError,
+  type LogicalUnit,
   PhaseError,
   ScsiCheckConditionError,
   TimeoutError,
@@ -19,6 +20,7 @@ import { formatBytes, hexDump } from './format.js';
 import { errorJson, normalizeArgs } from './main.js';
 import { dataInHint } from './raw.js';
 import { ChunkReader, readAhead } from './read-ahead.js';
+import { checkResumable, type DeviceIdentity, type ResumeCheck, sha256 } from './resume.js';
 import { diskName, findBlockDevice, parseDeviceChoice } from './select.js';
 import { parseCount, parseSize } from './units.js';
 import { parseVpdPage, vpdPageName } from './vpd.js';
@@ -365,5 +367,43 @@ describe('ChunkReader: an image file read one chunk ahead of the device writes',
     expect([...again.view].filter((_, i) => i % 4 === 0)).toEqual([2, 3, 4, 5]);
     expect(reads).toEqual([0, 4, 2, 6]);
     await chunks.settle();
+  });
+});
+
+describe('checkResumable: a recorded dump or restore resumes only on its device, range and data', () => {
+  const block = (fill: number): Uint8Array => new Uint8Array(512).fill(fill);
+  const identity: DeviceIdentity = { usb: '1209:5553', serial: 'S1', vendor: 'USBMS', product: 'Disk', revision: '1.0', lun: 0, blocks: 64, blockSize: 512 };
+  const onDevice = [block(1), block(2), block(3)];
+  const lu = { read: async (lba: number) => onDevice[lba] ?? block(0) } as unknown as LogicalUnit;
+  const recorded = { identity, samples: [0, 1, 2].map((lba) => ({ lba, sha256: sha256(onDevice[lba] ?? block(0)) })) };
+  const check = (over: Partial<ResumeCheck> = {}): ResumeCheck => ({
+    what: 'the dump in x.partial',
+    progressPath: 'x.partial.json',
+    current: identity,
+    startOver: 'usbms dump -o x --no-resume',
+    otherDevice: (fields) => `another device (${fields} differ)`,
+    changed: (lba) => `block ${lba} changed`,
+    ...over,
+  });
+  const refusal = async (p: Promise<void>): Promise<string> =>
+    p.then(
+      () => 'resumed',
+      (e: unknown) => (e instanceof CliError ? `${e.exitCode} ${e.message.split('\n')[0]}` : String(e)),
+    );
+
+  it('resumes when the identity, the range and the sampled blocks all match', async () => {
+    expect(await refusal(checkResumable(lu, recorded, check(), {}))).toBe('resumed');
+  });
+
+  it('refuses, in that order: another device, another range, a changed block', async () => {
+    const other = { ...identity, serial: 'S2', blocks: 128 };
+    expect(await refusal(checkResumable(lu, recorded, check({ current: other, otherRange: 'other range' }), {}))).toBe(
+      '99 refusing to resume the dump in x.partial: another device (serial, blocks differ)',
+    );
+    expect(await refusal(checkResumable(lu, recorded, check({ otherRange: 'it covers LBA 0+64, this command LBA 8+64' }), {}))).toBe(
+      '99 refusing to resume the dump in x.partial: it covers LBA 0+64, this command LBA 8+64',
+    );
+    onDevice[1] = block(9);
+    expect(await refusal(checkResumable(lu, recorded, check(), {}))).toBe('99 refusing to resume the dump in x.partial: block 1 changed');
   });
 });

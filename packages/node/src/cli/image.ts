@@ -7,17 +7,7 @@ import { CliError, CliErrorCode, convertErrno, ExitCode, fileError } from './exi
 import { formatBytes, toJson } from './format.js';
 import { Progress } from './progress.js';
 import { ChunkReader, readAhead, TwoBuffers } from './read-ahead.js';
-import {
-  addSample,
-  type BlockSample,
-  type DeviceIdentity,
-  deviceIdentity,
-  firstChangedSample,
-  identityDifferences,
-  isDeviceIdentity,
-  isSampleList,
-  resumeRefused,
-} from './resume.js';
+import { addSample, type BlockSample, checkResumable, type DeviceIdentity, deviceIdentity, isDeviceIdentity, isSampleList, resumeRefused } from './resume.js';
 import { ioBlocks } from './units.js';
 
 /**
@@ -180,38 +170,23 @@ export async function cmdDump(ctx: CliContext, opts: DumpOptions): Promise<void>
       throw resumeRefused(`the dump in ${partial}`, metaPath, 'its progress record is unreadable or from an older usbms', undefined, identity, startOver);
     }
     if (previous !== 'missing') {
-      const differ = identityDifferences(previous.identity, identity);
-      if (differ.length > 0) {
-        throw resumeRefused(
-          `the dump in ${partial}`,
-          metaPath,
-          `it was made from another device (${differ.join(', ')} differ)`,
-          previous.identity,
-          identity,
+      await checkResumable(
+        lu,
+        previous,
+        {
+          what: `the dump in ${partial}`,
+          progressPath: metaPath,
+          current: identity,
           startOver,
-        );
-      }
-      if (previous.firstLba !== firstLba || previous.blocks !== blocks) {
-        throw resumeRefused(
-          `the dump in ${partial}`,
-          metaPath,
-          `it covers LBA ${previous.firstLba}+${previous.blocks}, this command LBA ${firstLba}+${blocks}`,
-          previous.identity,
-          identity,
-          startOver,
-        );
-      }
-      const changed = await firstChangedSample(lu, previous.samples, o);
-      if (changed !== undefined) {
-        throw resumeRefused(
-          `the dump in ${partial}`,
-          metaPath,
-          `block ${changed.lba} no longer reads back as when it was copied (another medium, or it changed since)`,
-          previous.identity,
-          identity,
-          startOver,
-        );
-      }
+          otherDevice: (fields) => `it was made from another device (${fields} differ)`,
+          otherRange:
+            previous.firstLba !== firstLba || previous.blocks !== blocks
+              ? `it covers LBA ${previous.firstLba}+${previous.blocks}, this command LBA ${firstLba}+${blocks}`
+              : undefined,
+          changed: (lba) => `block ${lba} no longer reads back as when it was copied (another medium, or it changed since)`,
+        },
+        o,
+      );
       if (previous.doneBlocks > 0) {
         state = { ...previous, device: label, doneBlocks: Math.min(previous.doneBlocks, blocks) };
         resumed = true;
@@ -402,38 +377,23 @@ export async function cmdRestore(ctx: CliContext, opts: RestoreOptions): Promise
     if (previous === 'unreadable')
       throw resumeRefused(`the restore of ${opts.input}`, metaPath, 'its progress record is unreadable', undefined, identity, startOver);
     if (previous !== 'missing') {
-      const differ = identityDifferences(previous.identity, identity);
-      if (differ.length > 0) {
-        throw resumeRefused(
-          `the restore of ${opts.input}`,
-          metaPath,
-          `it was writing another device (${differ.join(', ')} differ)`,
-          previous.identity,
-          identity,
+      await checkResumable(
+        lu,
+        previous,
+        {
+          what: `the restore of ${opts.input}`,
+          progressPath: metaPath,
+          current: identity,
           startOver,
-        );
-      }
-      if (previous.firstLba !== firstLba || previous.inputBytes !== info.size) {
-        throw resumeRefused(
-          `the restore of ${opts.input}`,
-          metaPath,
-          `it wrote ${previous.inputBytes} bytes from LBA ${previous.firstLba}, this command ${info.size} bytes from LBA ${firstLba}`,
-          previous.identity,
-          identity,
-          startOver,
-        );
-      }
-      const changed = await firstChangedSample(lu, previous.samples, o);
-      if (changed !== undefined) {
-        throw resumeRefused(
-          `the restore of ${opts.input}`,
-          metaPath,
-          `block ${changed.lba} on the device does not hold what was written there (another medium, or it changed since)`,
-          previous.identity,
-          identity,
-          startOver,
-        );
-      }
+          otherDevice: (fields) => `it was writing another device (${fields} differ)`,
+          otherRange:
+            previous.firstLba !== firstLba || previous.inputBytes !== info.size
+              ? `it wrote ${previous.inputBytes} bytes from LBA ${previous.firstLba}, this command ${info.size} bytes from LBA ${firstLba}`
+              : undefined,
+          changed: (lba) => `block ${lba} on the device does not hold what was written there (another medium, or it changed since)`,
+        },
+        o,
+      );
       state = { ...previous, doneBlocks: Math.min(previous.doneBlocks, blocks) };
       resumed = state.doneBlocks > 0;
     }

@@ -122,6 +122,40 @@ export async function firstChangedSample(lu: LogicalUnit, samples: readonly Bloc
   return undefined;
 }
 
+/** What a command checks before it resumes a recorded job, and what it says when it refuses. */
+export interface ResumeCheck {
+  /** What would be resumed, e.g. "the dump in FILE.partial". */
+  what: string;
+  progressPath: string;
+  current: DeviceIdentity;
+  /** The command that starts over instead. */
+  startOver: string;
+  /** The reason given when the record names another device; `fields` lists what differs. */
+  otherDevice: (fields: string) => string;
+  /** Set when the record covers another range than this command: the reason given. */
+  otherRange?: string | undefined;
+  /** The reason given when a copied block no longer holds what the record says. */
+  changed: (lba: number) => string;
+}
+
+/**
+ * Throws the refusal unless the recorded job is this one on this device: the same identity, the same
+ * range, and the sampled blocks still hashing as recorded (in that order, the cheap checks first).
+ */
+export async function checkResumable(
+  lu: LogicalUnit,
+  recorded: { identity: DeviceIdentity; samples: readonly BlockSample[] },
+  check: ResumeCheck,
+  o: CallOptions,
+): Promise<void> {
+  const refuse = (reason: string): CliError => resumeRefused(check.what, check.progressPath, reason, recorded.identity, check.current, check.startOver);
+  const differ = identityDifferences(recorded.identity, check.current);
+  if (differ.length > 0) throw refuse(check.otherDevice(differ.join(', ')));
+  if (check.otherRange !== undefined) throw refuse(check.otherRange);
+  const changed = await firstChangedSample(lu, recorded.samples, o);
+  if (changed !== undefined) throw refuse(check.changed(changed.lba));
+}
+
 /** The refusal: both identities (or the block that differs) and how to start over. */
 export function resumeRefused(
   what: string,
