@@ -543,10 +543,10 @@ await step('abort-recovery', async () =>
     // transfers are on the wire (on usbfs each is discarded, DISCARDURB, and the caller is told once they
     // have ended; node-usb waits for its transfer to end and never copies its data). The trace starts
     // right after the abort, for the recovery that follows. Three pipeline jobs (16 commands each,
-    // PIPELINE_COMMANDS in core): the abort may land in
-    // any of them, and the jobs after it must not start. (Before the reaping let the event loop turn every
-    // few URBs, one job's stages could all be reaped in one turn on an emulated controller that ends a
-    // transfer within its submission, and a read of one job was never cut, seen on QEMU usb-bot.)
+    // PIPELINE_COMMANDS in core): the abort may land in any of them, and the jobs after it must not
+    // start. (Before the reaping let the event loop turn every few URBs, one job's stages could all be
+    // reaped in one turn on an emulated controller that ends a transfer within its submission, and a
+    // read of one job was never cut, seen on QEMU usb-bot.)
     const { blocks: capacity } = await lu.readCapacity();
     const blocks = Math.min(capacity, 3 * 16 * Math.floor((device?.maxTransferBytes ?? BLOCK) / BLOCK));
     const into = new Uint8Array(blocks * BLOCK);
@@ -555,8 +555,7 @@ await step('abort-recovery', async () =>
     const wholeMs = performance.now() - whole;
     const usbfs = device?.transport instanceof UsbfsTransport ? device.transport : undefined;
     const cancelledBefore = usbfs?.stats.cancelled ?? 0;
-    const attempt = await abortMidway(wholeMs, (signal) => lu.read(0, blocks, { signal, into }), watch);
-    const { error, started, ended, abortedAt } = attempt;
+    const { error, started, ended, abortedAt } = await abortMidway(wholeMs, (signal) => lu.read(0, blocks, { signal, into }), watch);
     return {
       error,
       // Compared after the recovery and the next commands: never written once the read settled.
