@@ -1,5 +1,5 @@
 import { AbortError, InvalidArgumentError, MscDevice, type MscDeviceOptions, type MscTransport, NotFoundError, serializeError } from '@usbms/core';
-import { SIM_ATA_BRIDGE_IDS, SimAtaDrive, SimulatedDevice, simAtaBridge, simNvmeBridge } from '@usbms/core/sim';
+import type { SimulatedDevice } from '@usbms/core/sim';
 import { chooseBackend } from '../backend.js';
 import { listDevices } from '../discovery.js';
 import { messageOf } from '../map-error.js';
@@ -169,7 +169,7 @@ export class CliContext {
       deviceOptions.maxTransferBytes = sizeOption('max-transfer', this.options.maxTransfer, 0, { min: 512, multipleOf: 512 });
     }
     this.#capture ??= new CliCapture(this.options, `usbms ${process.argv.slice(2).join(' ')}`);
-    const platform = this.isSim ? this.#openSim(options.writable === true) : await this.#openUsb();
+    const platform = this.isSim ? await this.#openSim(options.writable === true) : await this.#openUsb();
     const transport = this.#capture.wrap(platform, {
       readOnly: deviceOptions.readOnly === true,
       ...(deviceOptions.defaultTimeoutMs === undefined ? {} : { timeoutMs: deviceOptions.defaultTimeoutMs }),
@@ -187,7 +187,9 @@ export class CliContext {
     return this.#device;
   }
 
-  #openSim(writable: boolean): MscTransport {
+  async #openSim(writable: boolean): Promise<MscTransport> {
+    // Loaded only with --sim: the simulator is a tenth of the CLI's code, and every start compiles what it loads.
+    const { SIM_ATA_BRIDGE_IDS, SimAtaDrive, SimulatedDevice, simAtaBridge, simNvmeBridge } = await import('@usbms/core/sim');
     const image = this.options.simImage;
     const size = sizeOption('sim-size', this.options.simSize, DEFAULT_SIM_BYTES, { min: 512, multipleOf: 512 });
     const lun: NonNullable<ConstructorParameters<typeof SimulatedDevice>[0]>['luns'] = [{ blocks: size / 512, blockSize: 512 }];
