@@ -21,11 +21,14 @@ export function kernelThroughput(disk: string, volume: number, pass: number, log
     ['1M', MiB],
   ] as const) {
     const count = Math.floor(volume / bs);
-    const w = dd(['if=/dev/zero', `of=/dev/${disk}`, 'oflag=direct', `bs=${bs}`, `count=${count}`, 'conv=notrunc']);
-    out.push({ pass, op: 'write', bs: label, bytes: w.bytes, seconds: w.seconds, mbps: w.bytes / w.seconds / 1e6 });
-    const r = dd([`if=/dev/${disk}`, 'of=/dev/null', 'iflag=direct', `bs=${bs}`, `count=${count}`]);
-    out.push({ pass, op: 'read', bs: label, bytes: r.bytes, seconds: r.seconds, mbps: r.bytes / r.seconds / 1e6 });
-    log(`kernel pass ${pass} bs=${label}: read ${(r.bytes / r.seconds / 1e6).toFixed(1)} MB/s, write ${(w.bytes / w.seconds / 1e6).toFixed(1)} MB/s`);
+    const run = (op: KernelRun['op'], args: string[]): KernelRun => {
+      const { bytes, seconds } = dd(args);
+      return { pass, op, bs: label, bytes, seconds, mbps: bytes / seconds / 1e6 };
+    };
+    const w = run('write', ['if=/dev/zero', `of=/dev/${disk}`, 'oflag=direct', `bs=${bs}`, `count=${count}`, 'conv=notrunc']);
+    const r = run('read', [`if=/dev/${disk}`, 'of=/dev/null', 'iflag=direct', `bs=${bs}`, `count=${count}`]);
+    out.push(w, r);
+    log(`kernel pass ${pass} bs=${label}: read ${r.mbps.toFixed(1)} MB/s, write ${w.mbps.toFixed(1)} MB/s`);
   }
   return out;
 }

@@ -7,7 +7,17 @@ import { CliError, CliErrorCode, convertErrno, ExitCode, fileError } from './exi
 import { formatBytes, toJson } from './format.js';
 import { Progress } from './progress.js';
 import { ChunkReader, readAhead, TwoBuffers } from './read-ahead.js';
-import { addSample, type BlockSample, checkResumable, type DeviceIdentity, deviceIdentity, isDeviceIdentity, isSampleList, resumeRefused } from './resume.js';
+import {
+  addSample,
+  areCounts,
+  type BlockSample,
+  checkResumable,
+  type DeviceIdentity,
+  deviceIdentity,
+  isDeviceIdentity,
+  isSampleList,
+  resumeRefused,
+} from './resume.js';
 import { ioBlocks } from './units.js';
 
 /**
@@ -84,9 +94,6 @@ async function loadRecord<T>(path: string, valid: (record: Partial<T>) => boolea
   if (typeof parsed !== 'object' || parsed === null) return 'unreadable';
   return valid(parsed as Partial<T>) ? (parsed as T) : 'unreadable';
 }
-
-/** Whether every value is a block count or number: a non-negative safe integer. */
-const areCounts = (...values: unknown[]): boolean => values.every((n) => Number.isSafeInteger(n) && (n as number) >= 0);
 
 /** A dump's progress record (a version-1 record has no device identity, so it cannot be checked: unreadable). */
 const loadProgress = (path: string): Promise<DumpProgress | 'missing' | 'unreadable'> =>

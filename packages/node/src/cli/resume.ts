@@ -66,6 +66,9 @@ export function identityDifferences(recorded: DeviceIdentity, current: DeviceIde
   return keys.filter((k) => recorded[k] !== current[k]);
 }
 
+/** Whether every value is a count (blocks, bytes, a LUN or an LBA) a record may hold: a non-negative safe integer. */
+export const areCounts = (...values: unknown[]): boolean => values.every((n) => Number.isSafeInteger(n) && (n as number) >= 0);
+
 export function isDeviceIdentity(value: unknown): value is DeviceIdentity {
   if (typeof value !== 'object' || value === null) return false;
   const v = value as Record<string, unknown>;
@@ -75,7 +78,7 @@ export function isDeviceIdentity(value: unknown): value is DeviceIdentity {
     typeof v.vendor === 'string' &&
     typeof v.product === 'string' &&
     typeof v.revision === 'string' &&
-    [v.lun, v.blocks, v.blockSize].every((n) => Number.isSafeInteger(n) && (n as number) >= 0)
+    areCounts(v.lun, v.blocks, v.blockSize)
   );
 }
 
