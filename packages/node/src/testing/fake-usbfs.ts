@@ -239,7 +239,7 @@ export class FakeUsbfsKernel implements UsbfsSys {
   }
 
   /**
-   * Runs the URBs of one endpoint in order. After a URB ends with -EPIPE the host
+   * Runs the URBs of one endpoint in order. After a bulk URB ends with -EPIPE the host
    * side of the endpoint stays halted (as xHCI leaves it) and the URBs queued behind
    * it wait until CLEAR_HALT, or are discarded.
    */
@@ -250,7 +250,8 @@ export class FakeUsbfsKernel implements UsbfsSys {
         urb.state = 'active';
         const [status, actual] = await this.#serve(urb);
         if (urb.state === 'active') this.#finish(urb, status, actual);
-        if (status === -Errno.EPIPE) {
+        // A stalled control request is a protocol stall, gone at the next SETUP (USB 2.0 §8.5.3.4).
+        if (status === -Errno.EPIPE && endpoint !== 0) {
           queue.shift();
           this.#halted.add(endpoint);
           break;
@@ -287,7 +288,8 @@ export class FakeUsbfsKernel implements UsbfsSys {
         return [0, Math.min(r.data.length, urb.buffer.length - SETUP_BYTES)];
       }
       if ((urb.endpoint & 0x80) !== 0) {
-        const r = await this.#device.bulkIn(urb.buffer.length, options);
+        // The device model may fill the URB's buffer as data arrives (an unlinked URB keeps what came).
+        const r = await this.#device.bulkIn(urb.buffer.length, { ...options, into: urb.buffer });
         const n = Math.min(r.data.length, urb.buffer.length);
         urb.buffer.set(r.data.subarray(0, n));
         return [r.status === 'stall' ? -Errno.EPIPE : r.status === 'babble' ? -Errno.EOVERFLOW : 0, n];
@@ -296,7 +298,11 @@ export class FakeUsbfsKernel implements UsbfsSys {
       return [r.status === 'stall' ? -Errno.EPIPE : 0, r.bytesWritten];
     } catch (error) {
       if (error instanceof AbortError || signal.aborted) return [-Errno.ECONNRESET, 0];
-      if (error instanceof DisconnectedError) return [-Errno.ESHUTDOWN, 0];
+      if (error instanceof DisconnectedError) {
+        // A URB ends -ESHUTDOWN only when the device (or its controller) is gone: so is everything else.
+        if (!this.gone) this.unplug();
+        return [-Errno.ESHUTDOWN, 0];
+      }
       return [-Errno.EPROTO, 0];
     }
   }
@@ -450,7 +456,15 @@ export class FakeUsbfsKernel implements UsbfsSys {
       }
       case UsbfsIoctl.RESET:
         this.log.push('RESET');
-        await this.#device.portReset?.({ timeoutMs: 5000 });
+        try {
+          await this.#device.portReset?.({ timeoutMs: 5000 });
+        } catch (error) {
+          // usb_reset_device's failure, returned by the ioctl: the device is gone, or it did not come back.
+          return error instanceof DisconnectedError ? -Errno.ENODEV : -Errno.EIO;
+        } finally {
+          // The reset re-initialises every endpoint: no halt survives it (usb_reset_and_verify_device).
+          this.#halted.clear();
+        }
         // drivers/usb/core/hub.c: usbfs has no reset hooks, so its claim is dropped and the
         // kernel probes the interface again: usb-storage binds.
         this.claimed = false;

@@ -10,6 +10,13 @@ function asNative(op: string, error: unknown, control: boolean): Error {
   return error instanceof Error ? error : new Error(String(error));
 }
 
+/** What serves the fake device's pipes: the simulator, or any BOT device model with an unplug. */
+export interface DeviceModel {
+  readonly transport: MscTransport;
+  /** The device is unplugged: pending and later transfers fail as disconnected. */
+  disconnect(): void;
+}
+
 /**
  * A fake node-usb device whose bulk pipes and class requests are served by
  * the core's `SimulatedDevice` (a BOT device model over RAM SCSI LUNs), with
@@ -17,11 +24,11 @@ function asNative(op: string, error: unknown, control: boolean): Error {
  * exception "transferIn error: Stall", a timeout "Cancelled", an unplug
  * "Disconnected". Lets the adapter be tested end to end through `MscDevice`.
  */
-export class SimUsbDevice extends FakeUsbDevice {
-  readonly sim: SimulatedDevice;
+export class SimUsbDevice<Model extends DeviceModel = SimulatedDevice> extends FakeUsbDevice {
+  readonly sim: Model;
   readonly #pipe: MscTransport;
 
-  constructor(sim: SimulatedDevice, options: FakeDeviceOptions = {}) {
+  constructor(sim: Model, options: FakeDeviceOptions = {}) {
     super(options);
     this.sim = sim;
     this.#pipe = sim.transport;
@@ -34,7 +41,7 @@ export class SimUsbDevice extends FakeUsbDevice {
     try {
       r = await this.#pipe.bulkIn(length, { timeoutMs });
     } catch (error) {
-      throw asNative('transferIn', error, false);
+      throw this.#native('transferIn', error, false);
     }
     if (r.status === 'stall') throw new Error('transferIn error: Stall');
     if (r.status === 'babble') throw new Error('transferIn error: Fault');
@@ -48,7 +55,7 @@ export class SimUsbDevice extends FakeUsbDevice {
     try {
       r = await this.#pipe.bulkOut(data, { timeoutMs });
     } catch (error) {
-      throw asNative('transferOut', error, false);
+      throw this.#native('transferOut', error, false);
     }
     if (r.status === 'stall') throw new Error('transferOut error: Stall');
     return r.bytesWritten;
@@ -59,7 +66,7 @@ export class SimUsbDevice extends FakeUsbDevice {
     try {
       await this.#pipe.clearHalt(direction, { timeoutMs: 1000 });
     } catch (error) {
-      throw asNative('clearHalt', error, true);
+      throw this.#native('clearHalt', error, true);
     }
   }
 
@@ -71,7 +78,7 @@ export class SimUsbDevice extends FakeUsbDevice {
       if (r.status === 'stall') throw new Error('controlTransferIn error: endpoint stalled');
       return r.data.slice(0, length);
     } catch (error) {
-      throw asNative('controlTransferIn', error, true);
+      throw this.#native('controlTransferIn', error, true);
     }
   }
 
@@ -83,8 +90,17 @@ export class SimUsbDevice extends FakeUsbDevice {
       if (r.status === 'stall') throw new Error('controlTransferOut error: endpoint stalled');
       return 0;
     } catch (error) {
-      throw asNative('controlTransferOut', error, true);
+      throw this.#native('controlTransferOut', error, true);
     }
+  }
+
+  /**
+   * The native error for a failure of the device model. nusb reports Disconnected only for a device
+   * that is gone: so the fake is gone too.
+   */
+  #native(op: string, error: unknown, control: boolean): Error {
+    if (error instanceof DisconnectedError && !this.gone) this.unplug();
+    return asNative(op, error, control);
   }
 
   /** Unplug: the simulator fails pending transfers (as nusb does), then the caller fires the hotplug event. */

@@ -255,7 +255,10 @@ export class FakeUsbDevice implements UsbDeviceLike {
       return await Promise.race([work, cancelled]);
     } catch (error) {
       if (ctl.signal.aborted) throw ctl.signal.reason as Error;
-      throw platformError(error);
+      const mapped = platformError(error);
+      // Chromium fails a transfer with NotFoundError only for a device that is gone: so is this one.
+      if (mapped.name === 'NotFoundError') this.unplug();
+      throw mapped;
     } finally {
       this.#inflight.delete(ctl);
     }
