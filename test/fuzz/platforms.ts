@@ -5,13 +5,13 @@
  * - usbfs: the real `UsbfsTransport` (URB queue, chained stages, discard and reap, reaper hand-off)
  *   over the fake usbfs kernel: a stall is -EPIPE, babble -EOVERFLOW, an unplug -ESHUTDOWN then ENODEV.
  * - node-usb: `NodeUsbTransport` over the fake node-usb 3.1 device (its error strings, one transfer
- *   per endpoint, no cancellation).
+ *   per endpoint, no cancellation) and its hotplug events.
  * - webusb: `WebUsbTransport` over the fake `USBDevice` (Chromium's results and DOMExceptions; an
  *   abort or time limit is a device reset that cancels every pending transfer).
  */
 import type { FuzzPlatform, HostileTransport } from '../../packages/core/bench/device-fuzz.js';
 import { makeLinuxTree } from '../../packages/node/src/testing/fake-sysfs.js';
-import { FakeUsbDevice } from '../../packages/node/src/testing/fake-usb.js';
+import { FakeUsb, FakeUsbDevice } from '../../packages/node/src/testing/fake-usb.js';
 import { FakeUsbfsKernel } from '../../packages/node/src/testing/fake-usbfs.js';
 import { SimUsbDevice } from '../../packages/node/src/testing/sim-usb-device.js';
 import { NodeUsbTransport } from '../../packages/node/src/transport.js';
@@ -50,10 +50,12 @@ export async function fuzzPlatform(name: PlatformName): Promise<FuzzPlatformKit>
     },
     'node-usb': async (device) => {
       const usbDevice = new SimUsbDevice({ transport: device, disconnect: () => undefined }, { ...IDS, kernelDrivers: { 0: 'usb-storage' } });
-      device.onDisconnect(() => usbDevice.unplug());
-      const transport = await NodeUsbTransport.open(usbDevice, { ...linux, watchDisconnect: false });
+      const usb = new FakeUsb([usbDevice]);
+      device.onDisconnect(() => usb.remove(usbDevice));
+      const transport = await NodeUsbTransport.open(usbDevice, { ...linux, usb });
       const afterClose = (): string[] => {
         const problems: string[] = [];
+        if (usb.listenerCount > 0) problems.push('node-usb: a hotplug listener was left registered');
         if (usbDevice.opened) problems.push('node-usb: the device was left open');
         if (usbDevice.claimed.size > 0) problems.push('node-usb: the interface was left claimed');
         if (!usbDevice.gone && usbDevice.kernelDrivers.get(0) !== 'usb-storage') problems.push('node-usb: usb-storage was not re-attached');
