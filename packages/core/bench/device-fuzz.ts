@@ -11,11 +11,11 @@
  * `close()` (sometimes called while they run), all under a hang detector.
  *
  * The hostile transport is either the platform itself or, given `platform`,
- * the device model behind a platform's transport (test/fuzz: the usbfs
- * transport over the fake usbfs kernel).
+ * the device model behind an adapter (test/fuzz/platforms.ts: usbfs, node-usb
+ * and WebUSB over the tests' fakes of their platforms).
  *
- * Used by `pnpm fuzz --count N` (test/fuzz/run.ts) and, with a small count, by
- * the unit suite (src/device.fuzz.test.ts). No Node APIs here.
+ * Used by `pnpm fuzz --count N` (test/fuzz/run.ts) and, with small counts, by
+ * the unit suite (src/device.fuzz.test.ts, test/fuzz). No Node APIs here.
  */
 import { CBW_LENGTH, CBW_SIGNATURE, CSW_LENGTH, CSW_SIGNATURE, encodeCsw } from '../src/bot/wrappers.js';
 import { MscDevice } from '../src/device.js';
@@ -63,8 +63,8 @@ export interface HostileOptions {
   /** Only with `concurrentPipes`. Answers come in call order, so never with `latency`. */
   queuesTransfers: boolean;
   /**
-   * Bulk transfers answer a few microtasks or a timer tick late, and honour their signal: an abort
-   * while one waits ends it with AbortError (the contract of MscTransport).
+   * Bulk transfers answer a few microtasks or up to two timer ticks late, and honour their signal:
+   * an abort while one waits ends it with AbortError (the contract of MscTransport).
    */
   latency?: boolean;
   /**
@@ -103,7 +103,7 @@ export class HostileTransport implements MscTransport {
   }
 
   /**
-   * With latency: waits a few microtasks or a timer tick. An abort meanwhile ends the transfer with
+   * With latency: waits a few microtasks or timer ticks. An abort meanwhile ends the transfer with
    * AbortError; an IN transfer writing into `into` directly has taken part of its data first.
    */
   async #wait(options: TransferOptions, into?: Uint8Array): Promise<void> {
@@ -296,7 +296,7 @@ export interface DeviceFuzzReport {
    * platform's afterClose reported (must stay empty).
    */
   invalid: string[];
-  /** Batches whose close() or open() did not settle within hangMs (must stay 0). */
+  /** Batches whose platform, open(), commands or close() did not settle within hangMs (must stay 0). */
   hangs: number;
   /** Reads into a buffer of the caller's, checked after the batch for writes after they settled. */
   callerBuffers: number;
