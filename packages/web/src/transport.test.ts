@@ -223,6 +223,26 @@ describe('WebUsbTransport disconnect and close', () => {
     expect(transport.disconnected).toBe(true);
   });
 
+  it('the fake unplugs when its backing transport reports the device gone (Chromium fails a transfer with NotFoundError only then)', async () => {
+    const backing = new ScriptedTransport();
+    const usb = new FakeUsb();
+    const device = usb.plug(new FakeUsbDevice({ transport: backing }));
+    const events: string[] = [];
+    usb.addEventListener('disconnect', () => events.push('disconnect'));
+    await device.open();
+    await device.claimInterface(0);
+    backing.nextOut = ['hang'];
+    const pending = device.transferOut(2, new Uint8Array(1));
+    backing.bulkIn = async () => {
+      throw new DisconnectedError();
+    };
+    await expect(device.transferIn(1, 13)).rejects.toMatchObject({ name: 'NotFoundError' });
+    await expect(pending).rejects.toMatchObject({ name: 'NotFoundError' });
+    expect(device.unplugged).toBe(true);
+    expect(device.opened).toBe(false);
+    expect(events).toEqual(['disconnect']);
+  });
+
   it('fails a transfer cut short by close() with ClosedError', async () => {
     const { backing, transport } = await setup();
     backing.nextIn = ['hang'];
