@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { DeadlineClock } from './timer.js';
+import { DeadlineClock, nextTask } from './timer.js';
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -57,5 +57,17 @@ describe('DeadlineClock: one job at a time, one platform timer for back-to-back 
     expect(handle.hasRef()).toBe(true);
     next.cancel();
     clearTimeout(handle);
+  });
+});
+
+describe('nextTask', () => {
+  it('resolves after the promise reactions queued before it, however long their chain', async () => {
+    const order: string[] = [];
+    let chain = Promise.resolve();
+    for (let i = 0; i < 50; i++) chain = chain.then(() => undefined);
+    void chain.then(() => order.push('reactions'));
+    await nextTask();
+    order.push('next task');
+    expect(order).toEqual(['reactions', 'next task']);
   });
 });

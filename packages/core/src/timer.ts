@@ -19,6 +19,22 @@ export function checkTimeout(name: string, value: unknown): asserts value is num
   }
 }
 
+/** Node's `setImmediate` (the event loop's next turn, no timer); browsers have none. */
+const immediate = (globalThis as { setImmediate?: (callback: () => void) => unknown }).setImmediate;
+
+/**
+ * Resolves in a later task of the event loop, after every microtask queued
+ * before it (promise reactions such as a caller's rejection handler) has run:
+ * `setImmediate` where there is one (a timer of 0 ms waits at least 1 ms in
+ * Node, several in an emulated guest), else a 0 ms timer.
+ */
+export function nextTask(): Promise<void> {
+  return new Promise((resolve) => {
+    if (immediate !== undefined) immediate(resolve);
+    else setTimeout(resolve, 0);
+  });
+}
+
 /** A running timer from {@link startTimer}. */
 export interface Timer {
   /** Stops the timer; `fire` will not be called. Idempotent. */

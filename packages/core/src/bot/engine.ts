@@ -9,7 +9,7 @@ import {
   TransportError,
   UsbmsError,
 } from '../errors.js';
-import { checkTimeout } from '../timer.js';
+import { checkTimeout, nextTask } from '../timer.js';
 import type { RecoveryStep, Tracer } from '../trace.js';
 import { now } from '../trace.js';
 import { type BulkInResult, type BulkOutResult, endedInFull, type MscTransport, type TransferOptions } from '../transport.js';
@@ -545,6 +545,11 @@ export class BotEngine {
     if (error instanceof InvalidArgumentError) return error; // refused before the device saw anything
 
     // Everything else leaves the device in an unknown state: BOT 1.0 §5.3.4.
+    // A caller who gave up on a read into its own buffer was held until now (onTransfersEnded):
+    // its rejection goes out before recovery starts, so what it waits for is the transfers' end, not
+    // recovery's first requests. Nothing touches the device meanwhile; the queue's next job still
+    // waits for recovery to end.
+    if (req.onTransfersEnded !== undefined && req.signal?.aborted === true) await nextTask();
     try {
       await this.#recover(id, error.message);
     } catch (recoveryError) {

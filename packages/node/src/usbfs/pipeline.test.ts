@@ -38,6 +38,11 @@ async function setup() {
     kernel.order.push(`call in ${length}`);
     return bulkIn(length, options);
   };
+  const classRequest = transport.classRequest.bind(transport);
+  transport.classRequest = (request, options) => {
+    kernel.order.push(`call ${request.request}`);
+    return classRequest(request, options);
+  };
   const device = await MscDevice.open(transport, { maxTransferBytes: MAX_TRANSFER });
   await device.readCapacity();
   return { sim, kernel, device };
@@ -204,6 +209,12 @@ describe('pipelined block I/O over usbfs', () => {
     // The cancelled data-in (the first IN URB of the read) ended before the caller was told.
     expect(kernel.order.slice(0, kernel.order.indexOf('rejected'))).toContain('done ep=0x81');
     await device.testUnitReady(); // after the job's reset recovery
+    // A caller who gave up (an abort, or the queue's time limit of a one-command job) is told before
+    // reset recovery starts. A pipelined job's first command hits its own, shorter limit in the
+    // engine: the job fails and its caller is told once recovery has ended, as for any failed job.
+    const callerGaveUp = !timeout || blocks * BLOCK <= MAX_TRANSFER;
+    const recoveryAfter = kernel.order.slice(kernel.order.indexOf('rejected')).includes('call bulk-only-reset');
+    expect(recoveryAfter).toBe(callerGaveUp);
     expect(into).toEqual(atRejection);
     expect(kernel.inflight).toBe(0);
     expect(kernel.violations).toEqual([]);
