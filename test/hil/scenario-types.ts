@@ -132,11 +132,11 @@ export interface RecoveryObservation {
   /** How the interrupted command ended (should be an error with code ABORTED/TIMEOUT). */
   interrupted: ErrorInfo | null;
   interruptedAfterMs: number;
-  /** From `abort()` to the caller's rejection (abort only; issue 15: within 50 ms on usbfs). */
+  /** From `abort()`, or the end of the time limit, to the caller's rejection (issue 15: within 50 ms on usbfs). */
   settleMs?: number;
   /** usbfs backend, abort only: URBs the kernel ended early because they were discarded (UsbfsStats.cancelled). */
   cancelledUrbs?: number;
-  /** Abort only (a read into the caller's buffer): the first byte that changed after the read settled, -1 for none. */
+  /** A read into the caller's buffer: the first byte that changed after the read settled, -1 for none. */
   bufferWrittenAfterAt?: number;
   /** From the rejection to the next TEST UNIT READY's GOOD: the interrupted job's recovery, then the TUR (issue 15: recovery within 1 s). */
   nextTurMs: number;

@@ -223,8 +223,14 @@ describe.each(runs)('%s scenario (backend %s)', (name, backend) => {
   it('timeout in the middle of a large read, then the next commands succeed', ({ task }) => {
     const observations = scenarioData(scenario, 'timeout-recovery');
     expect(observations).toHaveLength(3);
-    for (const o of observations) recoveryChecks(o, 'TIMEOUT');
+    for (const o of observations) {
+      recoveryChecks(o, 'TIMEOUT');
+      // The caller's buffer was not written once the read had settled.
+      expect(o.bufferWrittenAfterAt).toBe(-1);
+    }
     recordMetric(task.meta, `timeout_next_tur_ms_${backend}`, Math.max(...observations.map((o) => o.nextTurMs)));
+    const settles = observations.flatMap((o) => (o.settleMs === undefined ? [] : [o.settleMs]));
+    if (settles.length > 0) recordMetric(task.meta, `timeout_settle_ms_${backend}`, Math.max(...settles));
   });
 
   it('close flushes, re-attaches the kernel driver, and the block device comes back', ({ task }) => {

@@ -570,7 +570,9 @@ await step('abort-recovery', async () =>
 await step('timeout-recovery', async () => {
   // Per-command timeouts shorter than one maximum-size READ takes (the fastest of three measured): 1/8,
   // 1/4 and 1/2 of it, so the timeout lands at different points of a command (CBW just sent, data stage
-  // early, data stage late). Each reads chunk by chunk until one times out (bounded).
+  // early, data stage late). Each reads chunk by chunk, into a buffer of the caller's, until one times
+  // out (bounded): on usbfs its caller is told once the transfers have ended (settleMs, from the end
+  // of the time limit), and the buffer must not change after that.
   const lu = lus()[0];
   if (!lu || !device) throw new Error('no LUN 0');
   const chunkBlocks = Math.floor(device.maxTransferBytes / BLOCK);
@@ -583,16 +585,25 @@ await step('timeout-recovery', async () => {
   const out: ScenarioSteps['timeout-recovery'] = [];
   for (const fraction of [8, 4, 2]) {
     let timeoutMs = Math.max(2, Math.floor(chunkMs / fraction));
+    const into = new Uint8Array(chunkBlocks * BLOCK);
     const observation = await recoveryObservation(async (unit, watch) => {
       watch(); // one command at a time: traced or not, the same path
       const started = performance.now();
       // If the machine got faster than when measured (2 shared cores), halve the timeout and go on.
       for (let attempt = 0; attempt < 3; attempt++) {
         for (let i = 0; i < 16; i++) {
+          const readStarted = performance.now();
           try {
-            await unit.read(i * chunkBlocks, chunkBlocks, { timeoutMs });
+            await unit.read(i * chunkBlocks, chunkBlocks, { timeoutMs, into });
           } catch (error) {
-            return { error, afterMs: Math.round(performance.now() - started) };
+            const ended = performance.now();
+            return {
+              error,
+              afterMs: Math.round(ended - started),
+              // The queue's time limit runs from the job's start, a little after the call: an upper bound.
+              settleMs: Math.round((ended - readStarted - timeoutMs) * 10) / 10,
+              buffer: { into, atRejection: into.slice() },
+            };
           }
         }
         timeoutMs = Math.max(1, Math.floor(timeoutMs / 2));
