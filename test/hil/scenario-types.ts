@@ -134,6 +134,12 @@ export interface RecoveryObservation {
   interruptedAfterMs: number;
   /** From `abort()`, or the end of the time limit, to the caller's rejection (issue 15: within 50 ms on usbfs). */
   settleMs?: number;
+  /** Timeout only: from the end of the time limit counted from the command's trace start (after the queue job's start, so a lower bound), to the rejection. */
+  settleLowMs?: number;
+  /** Garbage-collection pauses of the guest process within the settle time (ms): a major collection takes tens of ms under TCG. */
+  settleGcMs?: number;
+  /** Timeout only: the timed-out read's trace and URB events (usbfs), ms from the call, for where the settle time went. */
+  timeline?: string[];
   /** usbfs backend, abort only: URBs the kernel ended early because they were discarded (UsbfsStats.cancelled). */
   cancelledUrbs?: number;
   /** A read into the caller's buffer: the first byte that changed after the read settled, -1 for none. */

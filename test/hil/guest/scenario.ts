@@ -8,6 +8,7 @@ import { spawnSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
+import { PerformanceObserver } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { type LogicalUnit, type MscDevice, read10, ScsiCheckConditionError, type SenseData, type TraceEvent, UsbmsError } from '@usbms/core';
 import { listDevices, type MscDeviceInfo, NodeUsbTransport, openDevice, UsbfsTransport } from '@usbms/node';
@@ -473,10 +474,60 @@ function traceLine(e: TraceEvent): string {
   }
 }
 
+type UrbEvent = NonNullable<UsbfsTransport['timeline']>[number];
+
+/**
+ * Garbage collections of this process (start, duration, kind: 1 minor, 4 major, ...), recorded from the
+ * start: a settle time that includes a collection's pause is told apart from one of usbms's own making.
+ */
+const collections: { t: number; ms: number; kind: number }[] = [];
+new PerformanceObserver((list) => {
+  for (const e of list.getEntries())
+    collections.push({ t: e.startTime, ms: e.duration, kind: (e as PerformanceEntry & { detail?: { kind?: number } }).detail?.kind ?? 0 });
+}).observe({ entryTypes: ['gc'] });
+
+/** The collections' pauses within [from, to] (ms, clipped), and their timeline lines (ms from `origin`). */
+function gcDuring(from: number, to: number): { ms: number; lines: (origin: number) => { t: number; line: string }[] } {
+  const within = collections.filter((g) => g.t + g.ms >= from && g.t <= to);
+  return {
+    ms: within.reduce((sum, g) => sum + Math.min(to, g.t + g.ms) - Math.max(from, g.t), 0),
+    lines: (origin) => within.map((g) => ({ t: g.t, line: `+${(g.t - origin).toFixed(2)} gc kind=${g.kind} ${g.ms.toFixed(2)} ms` })),
+  };
+}
+
+const round1 = (ms: number): number => Math.round(ms * 10) / 10;
+
+/** A timed-out read's events in time order, ms from the call: trace events, URB submissions, discards and reaps, the rejection. */
+function timeoutTimeline(origin: number, rejected: number, trace: TraceEvent[], urbs: UrbEvent[]): string[] {
+  const at = (t: number): string => `+${(t - origin).toFixed(2)}`;
+  const lines: { t: number; line: string }[] = [
+    ...trace.map((e) => ({ t: e.time, line: `${at(e.time)} ${traceLine(e)}` })),
+    ...urbs.map((u) => ({
+      t: u.t,
+      line: `${at(u.t)} urb ${u.event} ep=0x${u.endpoint.toString(16)} ${u.length}${u.start === undefined ? '' : ` (call ${(u.t - u.start).toFixed(2)} ms)`}`,
+    })),
+    { t: rejected, line: `${at(rejected)} rejected` },
+  ];
+  return lines.sort((a, b) => a.t - b.t).map((l) => l.line);
+}
+
+const cpuLine = (u: NodeJS.CpuUsage): string => `user ${(u.user / 1000).toFixed(1)} ms, system ${(u.system / 1000).toFixed(1)} ms`;
+
+/** Merges timeline lines (each starts with its time, `+ms`, from the same origin) in time order. */
+function mergeTimed(lines: string[], extra: { t: number; line: string }[]): string[] {
+  const at = (line: string): number => Number.parseFloat(line.slice(1));
+  return [...lines, ...extra.map((e) => e.line)].sort((a, b) => at(a) - at(b));
+}
+
 type Interruption = {
   error: unknown;
   afterMs: number;
   settleMs?: number;
+  settleLowMs?: number;
+  /** From the abort, or the end of the time limit (upper bound), to the rejection: where garbage collections are counted. */
+  settleWindow?: { from: number; to: number };
+  /** The timeline's lines, ms from this (performance.now()). */
+  timeline?: { origin: number; lines: string[] };
   cancelledUrbs?: number;
   /** The caller's buffer of the interrupted read and a copy taken when it settled. */
   buffer?: { into: Uint8Array; atRejection: Uint8Array };
@@ -501,7 +552,7 @@ async function recoveryObservation(interrupt: (lu: LogicalUnit, watch: () => voi
       trace.push(traceLine(e));
     });
   };
-  const { error, afterMs, settleMs, cancelledUrbs, buffer } = await interrupt(lu, watch);
+  const { error, afterMs, settleMs, settleLowMs, settleWindow, timeline, cancelledUrbs, buffer } = await interrupt(lu, watch);
   watch();
   const rejected = performance.now();
   let nextTur: ErrorInfo | 'ok' = 'ok';
@@ -520,12 +571,17 @@ async function recoveryObservation(interrupt: (lu: LogicalUnit, watch: () => voi
     nextRead = errorInfo(e);
   }
   off?.();
+  // Collections are reported asynchronously; the follow-up commands gave the observer its turns.
+  const gc = settleWindow === undefined ? undefined : gcDuring(settleWindow.from, settleWindow.to);
   const changed = buffer === undefined ? undefined : buffer.into.findIndex((b, i) => b !== buffer.atRejection[i]);
   return {
     interrupted: error === undefined ? null : errorInfo(error),
     ...(changed === undefined ? {} : { bufferWrittenAfterAt: changed }),
     interruptedAfterMs: afterMs,
     ...(settleMs === undefined ? {} : { settleMs }),
+    ...(settleLowMs === undefined ? {} : { settleLowMs }),
+    ...(gc === undefined ? {} : { settleGcMs: round1(gc.ms) }),
+    ...(timeline === undefined ? {} : { timeline: gc === undefined ? timeline.lines : mergeTimed(timeline.lines, gc.lines(timeline.origin)) }),
     ...(cancelledUrbs === undefined ? {} : { cancelledUrbs }),
     nextTurMs,
     recoverySteps,
@@ -561,7 +617,7 @@ await step('abort-recovery', async () =>
       // Compared after the recovery and the next commands: never written once the read settled.
       buffer: { into, atRejection: into.slice() },
       afterMs: Math.round(ended - started),
-      ...(abortedAt === undefined ? {} : { settleMs: Math.round((ended - abortedAt) * 10) / 10 }),
+      ...(abortedAt === undefined ? {} : { settleMs: round1(ended - abortedAt), settleWindow: { from: abortedAt, to: ended } }),
       ...(usbfs === undefined ? {} : { cancelledUrbs: usbfs.stats.cancelled - cancelledBefore }),
     };
   }),
@@ -589,24 +645,49 @@ await step('timeout-recovery', async () => {
     const observation = await recoveryObservation(async (unit, watch) => {
       watch(); // one command at a time: traced or not, the same path
       const started = performance.now();
-      // If the machine got faster than when measured (2 shared cores), halve the timeout and go on.
-      for (let attempt = 0; attempt < 3; attempt++) {
-        for (let i = 0; i < 16; i++) {
-          const readStarted = performance.now();
-          try {
-            await unit.read(i * chunkBlocks, chunkBlocks, { timeoutMs, into });
-          } catch (error) {
-            const ended = performance.now();
-            return {
-              error,
-              afterMs: Math.round(ended - started),
-              // The queue's time limit runs from the job's start, a little after the call: an upper bound.
-              settleMs: Math.round((ended - readStarted - timeoutMs) * 10) / 10,
-              buffer: { into, atRejection: into.slice() },
-            };
+      // The timed-out read's events, for where its settle time went: the trace (its command's start,
+      // stages and end) and, on usbfs, the URB timeline (submit, discard, reap).
+      const usbfs = device?.transport instanceof UsbfsTransport ? device.transport : undefined;
+      const events: TraceEvent[] = [];
+      const off = device?.onTrace((e) => events.push(e));
+      try {
+        // If the machine got faster than when measured (2 shared cores), halve the timeout and go on.
+        for (let attempt = 0; attempt < 3; attempt++) {
+          for (let i = 0; i < 16; i++) {
+            events.length = 0;
+            if (usbfs) usbfs.timeline = [];
+            const cpu = process.cpuUsage();
+            const readStarted = performance.now();
+            try {
+              await unit.read(i * chunkBlocks, chunkBlocks, { timeoutMs, into });
+            } catch (error) {
+              const ended = performance.now();
+              const commandStart = events.find((e) => e.type === 'command-start')?.time;
+              return {
+                error,
+                afterMs: Math.round(ended - started),
+                // The queue's time limit runs from the job's start: after the call (an upper bound),
+                // before the command's trace start (a lower bound).
+                settleMs: round1(ended - readStarted - timeoutMs),
+                settleWindow: { from: readStarted + timeoutMs, to: ended },
+                ...(commandStart === undefined ? {} : { settleLowMs: round1(ended - commandStart - timeoutMs) }),
+                timeline: {
+                  origin: readStarted,
+                  lines: [
+                    ...timeoutTimeline(readStarted, ended, events, usbfs?.timeline ?? []),
+                    // CPU time of the process over the read, all its threads.
+                    `+${(ended - readStarted).toFixed(2)} cpu ${cpuLine(process.cpuUsage(cpu))}`,
+                  ],
+                },
+                buffer: { into, atRejection: into.slice() },
+              };
+            }
           }
+          timeoutMs = Math.max(1, Math.floor(timeoutMs / 2));
         }
-        timeoutMs = Math.max(1, Math.floor(timeoutMs / 2));
+      } finally {
+        off?.();
+        if (usbfs) usbfs.timeline = undefined;
       }
       return { error: undefined, afterMs: Math.round(performance.now() - started) };
     });
