@@ -138,7 +138,7 @@ export interface RecoveryObservation {
   settleLowMs?: number;
   /** Garbage-collection pauses of the guest process within the settle time (ms): a major collection takes tens of ms under TCG. */
   settleGcMs?: number;
-  /** Timeout only: the timed-out read's trace and URB events (usbfs), ms from the call, for where the settle time went. */
+  /** Where the settle time went, ms from the call (timeout: its trace and URB events) or from `abort()` (abort: URB events after it); on usbfs, and with the CPU time used. */
   timeline?: string[];
   /** usbfs backend, abort only: URBs the kernel ended early because they were discarded (UsbfsStats.cancelled). */
   cancelledUrbs?: number;

@@ -497,8 +497,8 @@ function gcDuring(from: number, to: number): { ms: number; lines: (origin: numbe
 
 const round1 = (ms: number): number => Math.round(ms * 10) / 10;
 
-/** A timed-out read's events in time order, ms from the call: trace events, URB submissions, discards and reaps, the rejection. */
-function timeoutTimeline(origin: number, rejected: number, trace: TraceEvent[], urbs: UrbEvent[]): string[] {
+/** An interrupted read's events in time order, ms from `origin`: trace events, URB submissions, discards and reaps, the rejection. */
+function interruptionTimeline(origin: number, rejected: number, trace: TraceEvent[], urbs: UrbEvent[]): string[] {
   const at = (t: number): string => `+${(t - origin).toFixed(2)}`;
   const lines: { t: number; line: string }[] = [
     ...trace.map((e) => ({ t: e.time, line: `${at(e.time)} ${traceLine(e)}` })),
@@ -611,7 +611,26 @@ await step('abort-recovery', async () =>
     const wholeMs = performance.now() - whole;
     const usbfs = device?.transport instanceof UsbfsTransport ? device.transport : undefined;
     const cancelledBefore = usbfs?.stats.cancelled ?? 0;
-    const { error, started, ended, abortedAt } = await abortMidway(wholeMs, (signal) => lu.read(0, blocks, { signal, into }), watch);
+    // From the abort on: the URB events (DISCARDURB, reaps) and the CPU time, for where the settle time
+    // went; nothing is recorded before it, so the read runs as shipped until then.
+    const urbEvents: UrbEvent[] = [];
+    let cpu: NodeJS.CpuUsage | undefined;
+    let returnedAt: number | undefined;
+    const { error, started, ended, abortedAt } = await abortMidway(
+      wholeMs,
+      (signal) => lu.read(0, blocks, { signal, into }),
+      () => {
+        returnedAt = performance.now();
+        watch();
+      },
+      () => {
+        cpu = process.cpuUsage();
+        if (usbfs) usbfs.timeline = urbEvents;
+      },
+    );
+    const cpuUsed = cpu === undefined ? undefined : process.cpuUsage(cpu);
+    if (usbfs) usbfs.timeline = undefined;
+    const origin = abortedAt ?? ended;
     return {
       error,
       // Compared after the recovery and the next commands: never written once the read settled.
@@ -619,6 +638,16 @@ await step('abort-recovery', async () =>
       afterMs: Math.round(ended - started),
       ...(abortedAt === undefined ? {} : { settleMs: round1(ended - abortedAt), settleWindow: { from: abortedAt, to: ended } }),
       ...(usbfs === undefined ? {} : { cancelledUrbs: usbfs.stats.cancelled - cancelledBefore }),
+      timeline: {
+        origin,
+        lines: [
+          ...mergeTimed(
+            interruptionTimeline(origin, ended, [], urbEvents),
+            returnedAt === undefined ? [] : [{ t: returnedAt, line: `+${(returnedAt - origin).toFixed(2)} abort() returned` }],
+          ),
+          ...(cpuUsed === undefined ? [] : [`+${(ended - origin).toFixed(2)} cpu ${cpuLine(cpuUsed)}`]),
+        ],
+      },
     };
   }),
 );
@@ -674,7 +703,7 @@ await step('timeout-recovery', async () => {
                 timeline: {
                   origin: readStarted,
                   lines: [
-                    ...timeoutTimeline(readStarted, ended, events, usbfs?.timeline ?? []),
+                    ...interruptionTimeline(readStarted, ended, events, usbfs?.timeline ?? []),
                     // CPU time of the process over the read, all its threads.
                     `+${(ended - readStarted).toFixed(2)} cpu ${cpuLine(process.cpuUsage(cpu))}`,
                   ],
