@@ -486,48 +486,46 @@ new PerformanceObserver((list) => {
     collections.push({ t: e.startTime, ms: e.duration, kind: (e as PerformanceEntry & { detail?: { kind?: number } }).detail?.kind ?? 0 });
 }).observe({ entryTypes: ['gc'] });
 
-/** The collections' pauses within [from, to] (ms, clipped), and their timeline lines (ms from `origin`). */
-function gcDuring(from: number, to: number): { ms: number; lines: (origin: number) => { t: number; line: string }[] } {
+/** One timeline entry: when (performance.now()) and what. */
+type Timed = { t: number; text: string };
+
+/** The collections' pauses within [from, to] (ms, clipped), and their timeline entries. */
+function gcDuring(from: number, to: number): { ms: number; entries: Timed[] } {
   const within = collections.filter((g) => g.t + g.ms >= from && g.t <= to);
   return {
     ms: within.reduce((sum, g) => sum + Math.min(to, g.t + g.ms) - Math.max(from, g.t), 0),
-    lines: (origin) => within.map((g) => ({ t: g.t, line: `+${(g.t - origin).toFixed(2)} gc kind=${g.kind} ${g.ms.toFixed(2)} ms` })),
+    entries: within.map((g) => ({ t: g.t, text: `gc kind=${g.kind} ${g.ms.toFixed(2)} ms` })),
   };
 }
 
 const round1 = (ms: number): number => Math.round(ms * 10) / 10;
 
-/** An interrupted read's events in time order, ms from `origin`: trace events, URB submissions, discards and reaps, the rejection. */
-function interruptionTimeline(origin: number, rejected: number, trace: TraceEvent[], urbs: UrbEvent[]): string[] {
-  const at = (t: number): string => `+${(t - origin).toFixed(2)}`;
-  const lines: { t: number; line: string }[] = [
-    ...trace.map((e) => ({ t: e.time, line: `${at(e.time)} ${traceLine(e)}` })),
+/** An interrupted read's trace events and URB submissions, discards and reaps, as timeline entries. */
+function interruptionEntries(trace: TraceEvent[], urbs: UrbEvent[]): Timed[] {
+  return [
+    ...trace.map((e) => ({ t: e.time, text: traceLine(e) })),
     ...urbs.map((u) => ({
       t: u.t,
-      line: `${at(u.t)} urb ${u.event} ep=0x${u.endpoint.toString(16)} ${u.length}${u.start === undefined ? '' : ` (call ${(u.t - u.start).toFixed(2)} ms)`}`,
+      text: `urb ${u.event} ep=0x${u.endpoint.toString(16)} ${u.length}${u.start === undefined ? '' : ` (call ${(u.t - u.start).toFixed(2)} ms)`}`,
     })),
-    { t: rejected, line: `${at(rejected)} rejected` },
   ];
-  return lines.sort((a, b) => a.t - b.t).map((l) => l.line);
 }
 
-const cpuLine = (u: NodeJS.CpuUsage): string => `user ${(u.user / 1000).toFixed(1)} ms, system ${(u.system / 1000).toFixed(1)} ms`;
+const cpuText = (u: NodeJS.CpuUsage): string => `cpu user ${(u.user / 1000).toFixed(1)} ms, system ${(u.system / 1000).toFixed(1)} ms`;
 
-/** Merges timeline lines (each starts with its time, `+ms`, from the same origin) in time order. */
-function mergeTimed(lines: string[], extra: { t: number; line: string }[]): string[] {
-  const at = (line: string): number => Number.parseFloat(line.slice(1));
-  return [...lines, ...extra.map((e) => e.line)].sort((a, b) => at(a) - at(b));
+/** Timeline entries in time order (ties keep their order), each as `+ms text` from `origin`. */
+function renderTimeline(origin: number, entries: Timed[]): string[] {
+  return [...entries].sort((a, b) => a.t - b.t).map((e) => `+${(e.t - origin).toFixed(2)} ${e.text}`);
 }
 
 type Interruption = {
   error: unknown;
   afterMs: number;
-  settleMs?: number;
   settleLowMs?: number;
-  /** From the abort, or the end of the time limit (upper bound), to the rejection: where garbage collections are counted. */
+  /** From the abort, or the end of the time limit (upper bound), to the rejection: the settle time, and where garbage collections are counted. */
   settleWindow?: { from: number; to: number };
-  /** The timeline's lines, ms from this (performance.now()). */
-  timeline?: { origin: number; lines: string[] };
+  /** The timeline's entries, shown in ms from `origin` (performance.now()). */
+  timeline?: { origin: number; entries: Timed[] };
   cancelledUrbs?: number;
   /** The caller's buffer of the interrupted read and a copy taken when it settled. */
   buffer?: { into: Uint8Array; atRejection: Uint8Array };
@@ -552,7 +550,7 @@ async function recoveryObservation(interrupt: (lu: LogicalUnit, watch: () => voi
       trace.push(traceLine(e));
     });
   };
-  const { error, afterMs, settleMs, settleLowMs, settleWindow, timeline, cancelledUrbs, buffer } = await interrupt(lu, watch);
+  const { error, afterMs, settleLowMs, settleWindow, timeline, cancelledUrbs, buffer } = await interrupt(lu, watch);
   watch();
   const rejected = performance.now();
   let nextTur: ErrorInfo | 'ok' = 'ok';
@@ -578,10 +576,10 @@ async function recoveryObservation(interrupt: (lu: LogicalUnit, watch: () => voi
     interrupted: error === undefined ? null : errorInfo(error),
     ...(changed === undefined ? {} : { bufferWrittenAfterAt: changed }),
     interruptedAfterMs: afterMs,
-    ...(settleMs === undefined ? {} : { settleMs }),
+    ...(settleWindow === undefined ? {} : { settleMs: round1(settleWindow.to - settleWindow.from) }),
     ...(settleLowMs === undefined ? {} : { settleLowMs }),
     ...(gc === undefined ? {} : { settleGcMs: round1(gc.ms) }),
-    ...(timeline === undefined ? {} : { timeline: gc === undefined ? timeline.lines : mergeTimed(timeline.lines, gc.lines(timeline.origin)) }),
+    ...(timeline === undefined ? {} : { timeline: renderTimeline(timeline.origin, [...timeline.entries, ...(gc?.entries ?? [])]) }),
     ...(cancelledUrbs === undefined ? {} : { cancelledUrbs }),
     nextTurMs,
     recoverySteps,
@@ -630,22 +628,20 @@ await step('abort-recovery', async () =>
     );
     const cpuUsed = cpu === undefined ? undefined : process.cpuUsage(cpu);
     if (usbfs) usbfs.timeline = undefined;
-    const origin = abortedAt ?? ended;
     return {
       error,
       // Compared after the recovery and the next commands: never written once the read settled.
       buffer: { into, atRejection: into.slice() },
       afterMs: Math.round(ended - started),
-      ...(abortedAt === undefined ? {} : { settleMs: round1(ended - abortedAt), settleWindow: { from: abortedAt, to: ended } }),
+      ...(abortedAt === undefined ? {} : { settleWindow: { from: abortedAt, to: ended } }),
       ...(usbfs === undefined ? {} : { cancelledUrbs: usbfs.stats.cancelled - cancelledBefore }),
       timeline: {
-        origin,
-        lines: [
-          ...mergeTimed(
-            interruptionTimeline(origin, ended, [], urbEvents),
-            returnedAt === undefined ? [] : [{ t: returnedAt, line: `+${(returnedAt - origin).toFixed(2)} abort() returned` }],
-          ),
-          ...(cpuUsed === undefined ? [] : [`+${(ended - origin).toFixed(2)} cpu ${cpuLine(cpuUsed)}`]),
+        origin: abortedAt ?? ended,
+        entries: [
+          ...interruptionEntries([], urbEvents),
+          ...(returnedAt === undefined ? [] : [{ t: returnedAt, text: 'abort() returned' }]),
+          { t: ended, text: 'rejected' },
+          ...(cpuUsed === undefined ? [] : [{ t: ended, text: cpuText(cpuUsed) }]),
         ],
       },
     };
@@ -697,15 +693,15 @@ await step('timeout-recovery', async () => {
                 afterMs: Math.round(ended - started),
                 // The queue's time limit runs from the job's start: after the call (an upper bound),
                 // before the command's trace start (a lower bound).
-                settleMs: round1(ended - readStarted - timeoutMs),
                 settleWindow: { from: readStarted + timeoutMs, to: ended },
                 ...(commandStart === undefined ? {} : { settleLowMs: round1(ended - commandStart - timeoutMs) }),
                 timeline: {
                   origin: readStarted,
-                  lines: [
-                    ...interruptionTimeline(readStarted, ended, events, usbfs?.timeline ?? []),
+                  entries: [
+                    ...interruptionEntries(events, usbfs?.timeline ?? []),
+                    { t: ended, text: 'rejected' },
                     // CPU time of the process over the read, all its threads.
-                    `+${(ended - readStarted).toFixed(2)} cpu ${cpuLine(process.cpuUsage(cpu))}`,
+                    { t: ended, text: cpuText(process.cpuUsage(cpu)) },
                   ],
                 },
                 buffer: { into, atRejection: into.slice() },
