@@ -205,3 +205,26 @@ describe('the serialized form', () => {
     expect(odd.details).toEqual({ sense: { $bytes: 'zz' }, x: { $bigint: '1e3' } });
   });
 });
+
+describe('withoutStack', () => {
+  it('builds the error as asked, with no frames in its stack, and puts the stack limit back', () => {
+    const limit = Error.stackTraceLimit;
+    const e = errors.withoutStack(() => new AbortError('Not submitted', { details: { notSubmitted: true } }));
+    expect(e).toBeInstanceOf(AbortError);
+    expect(e.message).toBe('Not submitted');
+    expect(e.details).toEqual({ notSubmitted: true });
+    expect(e.stack?.split('\n')).toEqual(['AbortError: Not submitted']);
+    expect(Error.stackTraceLimit).toBe(limit);
+    expect(new Error('x').stack?.split('\n').length).toBeGreaterThan(1);
+  });
+
+  it('puts the stack limit back when building throws', () => {
+    const limit = Error.stackTraceLimit;
+    expect(() =>
+      errors.withoutStack(() => {
+        throw new TypeError('boom');
+      }),
+    ).toThrow('boom');
+    expect(Error.stackTraceLimit).toBe(limit);
+  });
+});

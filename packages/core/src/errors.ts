@@ -97,6 +97,25 @@ export class UsbmsError extends Error {
   }
 }
 
+/**
+ * Builds an error without capturing a stack: for errors that only mark an outcome for the code
+ * that catches them (a transfer never submitted, the reason given to transfers cancelled with a
+ * failed command), never shown to a user. Capturing a stack costs microseconds each (about 5 us
+ * warm, 8x a stackless one), and an abort in a pipelined job built several on its way to the caller.
+ */
+export function withoutStack<T extends Error>(make: () => T): T {
+  // V8's (Node, Chromium, Electron); other engines have none, and build the error as usual.
+  const V8Error = Error as { stackTraceLimit?: number };
+  const limit = V8Error.stackTraceLimit;
+  if (typeof limit !== 'number') return make();
+  V8Error.stackTraceLimit = 0;
+  try {
+    return make();
+  } finally {
+    V8Error.stackTraceLimit = limit;
+  }
+}
+
 export class InvalidArgumentError extends UsbmsError {
   constructor(message: string, options?: UsbmsErrorOptions) {
     super(UsbmsErrorCode.InvalidArgument, message, options);

@@ -23,6 +23,7 @@ export {
 } from './bot/wire.js';
 export { type BotDirection, type Cbw, type Csw, decodeCbw, decodeCsw, encodeCbw, encodeCsw } from './bot/wrappers.js';
 export { describeInterfaces, type MscAlternateLike, type MscConfigurationLike } from './device-interfaces.js';
+export { withoutStack } from './errors.js';
 export { Listeners } from './listeners.js';
 export { REMOTE_SUBPROTOCOL } from './remote/client.js';
 export {

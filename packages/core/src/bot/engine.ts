@@ -8,6 +8,7 @@ import {
   TimeoutError,
   TransportError,
   UsbmsError,
+  withoutStack,
 } from '../errors.js';
 import { checkTimeout, nextTask } from '../timer.js';
 import type { RecoveryStep, Tracer } from '../trace.js';
@@ -372,14 +373,10 @@ export class BotEngine {
       this.#abandonedTag = undefined;
       return result;
     } catch (thrown) {
-      // Every stage handed over ahead of its turn, once it is no longer pending.
-      const settleAhead = async (): Promise<void> => {
-        for (const ahead of [queuedOut, early, chainedIn, chainedStatus]) if (ahead !== undefined) await settled(ahead);
-      };
       if (lane !== undefined && !cbwSent && isNotSubmitted(thrown)) {
         // Pipelined behind a command that did not pass in full (or an abort before it went): nothing
-        // of it reached the device, and whatever was chained to its CBW was not submitted either.
-        await settleAhead();
+        // of it reached the device, and whatever was chained to its CBW is never submitted either
+        // (TransferOptions.chained), so there is nothing to wait for.
         throw NOT_RUN;
       }
       // Its CSW may still be on its way: remember the tag so the next command can drop it.
@@ -391,9 +388,11 @@ export class BotEngine {
       // starts on idle pipes.
       const cancel = lane?.cancel ?? earlyCancel;
       if (cancel !== undefined) {
-        cancel.abort(new AbortError('The transfers queued ahead were cancelled: the command failed before its status stage'));
+        cancel.abort(withoutStack(() => new AbortError('The transfers queued ahead were cancelled: the command failed before its status stage')));
         earlyCancel = undefined;
-        await settleAhead();
+        // Every stage handed over ahead of its turn, once it is no longer pending (together: most
+        // have settled by now, and each await is a turn through the microtasks of a whole job).
+        await Promise.allSettled([queuedOut, early, chainedIn, chainedStatus]);
       }
       throw await this.#fail(thrown, req, id);
     } finally {

@@ -40,7 +40,7 @@ import {
 } from './abi.js';
 import { openError } from './open-error.js';
 import { loadUsbfsSys, type UsbfsSys } from './sys.js';
-import { type Urb, type UrbEvent, UrbQueue, type UrbRequest, type UsbfsStats } from './urbs.js';
+import { type Urb, type UrbEvent, UrbQueue, type UrbRequest, type UrbResult, type UsbfsStats } from './urbs.js';
 
 export type { UrbEvent, UsbfsStats } from './urbs.js';
 
@@ -108,6 +108,10 @@ export function prestartUsbfsReaper(options: UsbfsTransportOptions = {}): () => 
   return sys.prestartReaper?.() ?? (() => undefined);
 }
 
+/** A reaped bulk-OUT URB as the transport contract's result (a stall is a result, BOT 1.0 §6.7). */
+const outResult = (r: UrbResult): BulkOutResult => ({ status: r.kind === 'stall' ? 'stall' : 'ok', bytesWritten: r.actual });
+/** A reaped bulk-IN URB as the transport contract's result: the bytes are in the URB's buffer (the caller's `into`, if given). */
+const inResult = (r: UrbResult, buffer: Uint8Array): BulkInResult => ({ status: r.kind, data: buffer.subarray(0, r.actual) });
 /**
  * `MscTransport` straight over Linux usbfs (/dev/bus/usb/BBB/DDD), without
  * node-usb in the data path: each bulk stage is one URB (SUBMITURB), several
@@ -336,23 +340,38 @@ export class UsbfsTransport implements MscTransport {
     return this.#urbs.errnoError(errno, 'claim');
   }
 
-  async bulkOut(data: Uint8Array, options: TransferOptions): Promise<BulkOutResult> {
-    this.#checkUsable(options);
-    // A new CBW or data-out means the data-in stage is over: a status read still queued
-    // would take the next command's bytes.
-    if (this.#ahead !== undefined) await this.#dropAhead();
-    const r = await this.#urbs.transfer(UrbType.BULK, this.#endpointOut, data, options);
-    if (r.kind === 'stall') return { status: 'stall', bytesWritten: r.actual };
-    return { status: 'ok', bytesWritten: r.actual };
+  // bulkOut and bulkIn hand back the URB queue's own promise where they can (no async wrapper):
+  // each wrapper costs a turn of the microtask queue per stage, on every command.
+  bulkOut(data: Uint8Array, options: TransferOptions): Promise<BulkOutResult> {
+    try {
+      this.#checkUsable(options);
+      // A new CBW or data-out means the data-in stage is over: a status read still queued
+      // would take the next command's bytes.
+      if (this.#ahead !== undefined) return this.#dropAhead().then(() => this.#urbs.transfer(UrbType.BULK, this.#endpointOut, data, options, outResult));
+      return this.#urbs.transfer(UrbType.BULK, this.#endpointOut, data, options, outResult);
+    } catch (error) {
+      return Promise.reject(error);
+    }
   }
 
-  async bulkIn(length: number, options: BulkInOptions): Promise<BulkInResult> {
-    if (!Number.isSafeInteger(length) || length < 0) throw new InvalidArgumentError(`bulkIn length must be a non-negative integer, got ${length}`);
-    if (options.into !== undefined && options.into.length < length) {
-      throw new InvalidArgumentError(`bulkIn: 'into' holds ${options.into.length} bytes, fewer than the ${length} requested`);
+  bulkIn(length: number, options: BulkInOptions): Promise<BulkInResult> {
+    try {
+      if (!Number.isSafeInteger(length) || length < 0) throw new InvalidArgumentError(`bulkIn length must be a non-negative integer, got ${length}`);
+      if (options.into !== undefined && options.into.length < length) {
+        throw new InvalidArgumentError(`bulkIn: 'into' holds ${options.into.length} bytes, fewer than the ${length} requested`);
+      }
+      this.#checkUsable(options);
+      if (length === 0) return Promise.resolve({ status: 'ok', data: new Uint8Array(0) });
+      if (this.#ahead !== undefined || this.#options.statusAhead === true) return this.#bulkInAhead(length, options);
+      const buffer = options.into === undefined ? new Uint8Array(length) : options.into.subarray(0, length);
+      return this.#urbs.transfer(UrbType.BULK, this.#endpointIn, buffer, options, inResult);
+    } catch (error) {
+      return Promise.reject(error);
     }
-    this.#checkUsable(options);
-    if (length === 0) return { status: 'ok', data: new Uint8Array(0) };
+  }
+
+  /** bulkIn with a status read queued ahead, or to queue one (`statusAhead`). */
+  async #bulkInAhead(length: number, options: BulkInOptions): Promise<BulkInResult> {
     const ahead = this.#ahead;
     if (ahead !== undefined) {
       if (length === CSW_BYTES) {
@@ -366,10 +385,7 @@ export class UsbfsTransport implements MscTransport {
     }
     const buffer = options.into === undefined ? new Uint8Array(length) : options.into.subarray(0, length);
     const readAhead = this.#options.statusAhead === true && length !== CSW_BYTES && !this.#urbs.hasInflight(this.#endpointIn);
-    if (!readAhead) {
-      const r = await this.#urbs.transfer(UrbType.BULK, this.#endpointIn, buffer, options);
-      return this.#deliver(buffer.subarray(0, r.actual), r.kind, undefined);
-    }
+    if (!readAhead) return await this.#urbs.transfer(UrbType.BULK, this.#endpointIn, buffer, options, inResult);
     const urb = await this.#queue(UrbType.BULK, this.#endpointIn, buffer, options, readAhead);
     let r: { kind: 'ok' | 'stall' | 'babble'; actual: number };
     try {

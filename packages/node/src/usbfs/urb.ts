@@ -51,8 +51,15 @@ export interface UrbRequest {
   follower?: UrbRequest | undefined;
   /** Bytes it moved, once it ended in full (for a `chainedIf` enqueued after that). */
   actual?: number;
-  /** For {@link UrbQueue.transfer}: settled with the URB's result the moment it is reaped. */
-  result?: { resolve: (result: UrbResult) => void; reject: (error: unknown) => void };
+  /** For {@link UrbQueue.transfer}: settled with the URB's result, as `deliver` makes it, the moment it is reaped. */
+  result?: UrbDelivery<unknown>;
+}
+
+/** Where a {@link UrbQueue.transfer}'s result goes: `deliver` turns it into what the caller's promise resolves with. */
+export interface UrbDelivery<T> {
+  resolve: (value: T) => void;
+  reject: (error: unknown) => void;
+  deliver: (result: UrbResult, buffer: Uint8Array) => T;
 }
 
 /** How a reaped URB ended, under the transport contract: stall and babble are results, the rest errors. */

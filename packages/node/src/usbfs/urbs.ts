@@ -1,33 +1,24 @@
 /**
  * The URBs of one usbfs file descriptor (linux/usbdevice_fs.h): their memory,
  * submission in batches, cancellation, reaping (on the main thread first, then
- * by the reaper thread) and what each completion means under the transport
- * contract. `UsbfsTransport` (transport.ts) decides which transfers a BOT
- * stage needs; this file owns how they reach the kernel and come back.
+ * by the reaper thread) and delivery of each completion (what it means under
+ * the transport contract: outcome.ts). `UsbfsTransport` (transport.ts) decides
+ * which transfers a BOT stage needs; this file owns how they reach the kernel
+ * and come back.
  */
 
-import {
-  AbortError,
-  AccessDeniedError,
-  ClosedError,
-  DisconnectedError,
-  TimeoutError,
-  type TransferOptions,
-  TransportError,
-  type UsbmsError,
-} from '@usbms/core';
-import { endedInFull } from '@usbms/core/internal';
-import { decodeUrbCompletion, Errno, encodeUrb, errnoName, type UrbCompletion, UsbfsIoctl, UsbfsSize } from './abi.js';
+import { AbortError, ClosedError, DisconnectedError, type TransferOptions, TransportError, type UsbmsError } from '@usbms/core';
+import { endedInFull, withoutStack } from '@usbms/core/internal';
+import { decodeUrbCompletion, Errno, encodeUrb, type UrbCompletion, UsbfsIoctl, UsbfsSize } from './abi.js';
+import { isGone, urbOutcome, usbfsErrnoError } from './outcome.js';
 import { type ReaperEvent, URB_CONTEXT_HOLD, type UsbfsReaper, type UsbfsSys } from './sys.js';
-import { chainAllows, SubmittedUrb, type Urb, type UrbRequest, type UrbResult } from './urb.js';
-
-/** ESHUTDOWN/ENODEV: the device is gone. */
-const isGone = (completion: UrbCompletion): boolean => -completion.status === Errno.ESHUTDOWN || -completion.status === Errno.ENODEV;
+import { chainAllows, SubmittedUrb, type Urb, type UrbDelivery, type UrbRequest, type UrbResult } from './urb.js';
 
 export type { Urb, UrbRequest, UrbResult } from './urb.js';
 
-/** Why a chained request was never submitted (the engine tells these apart: `details.notSubmitted`). */
-const notSubmittedError = (): AbortError => new AbortError('Not submitted: the transfer before it did not end in full', { details: { notSubmitted: true } });
+/** Why a chained request was never submitted (the engine tells these apart: `details.notSubmitted`; a marker, built without a stack). */
+const notSubmittedError = (): AbortError =>
+  withoutStack(() => new AbortError('Not submitted: the transfer before it did not end in full', { details: { notSubmitted: true } }));
 
 /** URB slots per device: a BOT command needs at most four in flight (CBW, data, status read ahead, control). */
 const URB_SLOTS = 32;
@@ -193,11 +184,14 @@ export class UrbQueue {
   }
 
   /**
-   * Queues one URB and resolves with its result under the transport contract the moment it is
-   * reaped (one promise for submission and completion: each await costs an event-loop step).
+   * Queues one URB and resolves, the moment it is reaped, with its result under the transport
+   * contract as `deliver` makes it from the URB's buffer. One promise for submission and completion,
+   * and the transport returns it as its own: each await or async wrapper costs a turn of the
+   * microtask queue, and an abort breaking a pipeline job's chain rejects some forty at once.
    */
-  transfer(type: number, endpoint: number, buffer: Uint8Array, options: TransferOptions): Promise<UrbResult> {
-    return new Promise<UrbResult>((resolve, reject) => {
+  transfer<T>(type: number, endpoint: number, buffer: Uint8Array, options: TransferOptions, deliver: UrbDelivery<T>['deliver']): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      const result: UrbDelivery<T> = { resolve, reject, deliver };
       this.enqueue({
         type,
         endpoint,
@@ -207,7 +201,7 @@ export class UrbQueue {
         resolve: () => undefined,
         reject,
         chained: options.chained === true,
-        result: { resolve, reject },
+        result: result as UrbDelivery<unknown>,
       });
     });
   }
@@ -269,7 +263,8 @@ export class UrbQueue {
     if (this.#init.disconnected()) throw new DisconnectedError(`The USB device was disconnected (${subject})`);
     if (this.#init.closed()) throw new ClosedError(`The transport for ${subject} is closed`);
     if (options?.signal?.aborted === true) {
-      throw new AbortError('The transfer was aborted before it was submitted', { cause: options.signal.reason, details: { notSubmitted: true } });
+      const reason: unknown = options.signal.reason;
+      throw withoutStack(() => new AbortError('The transfer was aborted before it was submitted', { cause: reason, details: { notSubmitted: true } }));
     }
     const slot = this.#freeSlots.pop();
     if (slot === undefined) throw new TransportError(`More than ${URB_SLOTS} transfers in flight on ${subject}`);
@@ -484,6 +479,19 @@ export class UrbQueue {
       endedInFull(urb.endpoint & 0x80 ? 'in' : 'out', urb.buffer.length, completion.status === 0, Math.max(0, completion.actualLength));
     request.ended = full ? 'full' : 'short';
     if (full) request.actual = completion.actualLength;
+    urb.settle(completion);
+    const result = request.result;
+    if (result !== undefined) {
+      // From a reaping turn: whoever learns of the device's loss hears of it from the event loop.
+      if (isGone(completion)) queueMicrotask(this.#init.onGone);
+      let value: UrbResult | undefined;
+      try {
+        value = this.#resultOf(urb, completion);
+      } catch (error) {
+        result.reject(error);
+      }
+      if (value !== undefined) result.resolve(result.deliver(value, urb.buffer));
+    }
     const follower = request.follower;
     request.follower = undefined;
     if (follower !== undefined) {
@@ -516,20 +524,6 @@ export class UrbQueue {
         this.reaper.watch(false);
       }
     }
-    urb.settle(completion);
-    const result = request.result;
-    if (result !== undefined) {
-      // From a reaping turn: whoever learns of the device's loss hears of it from the event loop.
-      if (isGone(completion)) queueMicrotask(this.#init.onGone);
-      let value: UrbResult;
-      try {
-        value = this.#resultOf(urb, completion);
-      } catch (error) {
-        result.reject(error);
-        return;
-      }
-      result.resolve(value);
-    }
   }
 
   /** The result of a reaped URB under the transport contract: stall and babble are results, the rest errors. */
@@ -540,58 +534,13 @@ export class UrbQueue {
     return this.#resultOf(urb, completion);
   }
 
-  #resultOf(urb: Urb, { status, actualLength }: UrbCompletion): UrbResult {
-    const actual = Math.max(0, Math.min(actualLength, urb.buffer.length));
-    const subject = this.#init.subject;
-    if (urb.cancelled === 'abort') throw new AbortError('The transfer was aborted', { cause: urb.signal?.reason });
-    switch (-status) {
-      case 0:
-        return { kind: 'ok', actual };
-      case Errno.EPIPE:
-        // A stall ends the transfer; bytes before it are valid data (BOT 1.0 §6.7.2).
-        return { kind: 'stall', actual };
-      case Errno.EOVERFLOW:
-        // Babble: the device sent more than the buffer holds.
-        return { kind: 'babble', actual };
-      case Errno.ECONNRESET:
-      case Errno.ENOENT:
-        if (urb.cancelled === 'timeout') throw new TimeoutError(`The transfer did not finish within ${urb.timeoutMs} ms (${subject})`);
-        if (this.#init.closed()) throw new ClosedError(`The transport for ${subject} was closed`);
-        throw new TransportError(`The transfer was cancelled (${errnoName(status)}, ${subject})`, { details: { errno: -status } });
-      case Errno.ETIMEDOUT:
-        throw new TimeoutError(`The transfer timed out (ETIMEDOUT, ${subject})`);
-      case Errno.ESHUTDOWN:
-      case Errno.ENODEV:
-        // The caller tells onGone (isGone) before it passes this on.
-        throw new DisconnectedError(`The USB device was disconnected (${subject})`);
-      default:
-        throw new TransportError(`The transfer failed with ${errnoName(status)} (${subject})`, { details: { errno: -status } });
-    }
+  #resultOf(urb: Urb, completion: UrbCompletion): UrbResult {
+    return urbOutcome(urb, completion, this.#init.subject, this.#init.closed);
   }
 
   /** An errno from a usbfs call as a typed error (ENODEV/ESHUTDOWN also tell `onGone`). */
   errnoError(errno: number, what: string): UsbmsError {
-    const subject = this.#init.subject;
-    const message = `${what} on ${subject} failed: ${errnoName(errno)}`;
-    const details = { errno, operation: what };
-    switch (errno) {
-      case Errno.ENODEV:
-      case Errno.ESHUTDOWN:
-        this.#init.onGone();
-        return new DisconnectedError(`The USB device was disconnected (${subject})`, { details });
-      case Errno.EBUSY:
-        return new AccessDeniedError(message, { details: { ...details, reason: 'busy' } });
-      case Errno.EACCES:
-      case Errno.EPERM:
-        return new AccessDeniedError(message, { details: { ...details, reason: 'permission' } });
-      case Errno.ETIMEDOUT:
-        return new TimeoutError(message, { details });
-      case Errno.EINVAL:
-        return new TransportError(`${message} (the kernel refused the request)`, { details });
-      case Errno.ENOMEM:
-        return new TransportError(`${message} (usbfs memory limit: see usbcore.usbfs_memory_mb)`, { details });
-      default:
-        return new TransportError(message, { details });
-    }
+    if (errno === Errno.ENODEV || errno === Errno.ESHUTDOWN) this.#init.onGone();
+    return usbfsErrnoError(errno, what, this.#init.subject);
   }
 }
