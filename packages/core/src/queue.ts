@@ -156,6 +156,34 @@ class Entry<T> {
 
 type AnyEntry = Entry<unknown>;
 
+/** The signal of a job that ended without it firing, for the next job to use (see `Entry.controller`). */
+interface SpareController {
+  controller: AbortController | undefined;
+}
+
+/**
+ * What a running job sees: a class, so the getter lives on its prototype. An object literal with a
+ * getter is built through the runtime on every job, which made it the queue's largest cost per command.
+ */
+class JobContext implements QueueJobContext {
+  constructor(
+    readonly entry: AnyEntry,
+    readonly spare: SpareController,
+  ) {}
+
+  get signal(): AbortSignal {
+    const entry = this.entry;
+    if (entry.controller === undefined) {
+      entry.controller = this.spare.controller ?? new AbortController();
+      this.spare.controller = undefined;
+    }
+    return entry.controller.signal;
+  }
+
+  /** An own property: callers take it off the context (`({ signal, release }) => ...`). */
+  readonly release = (): void => this.entry.release();
+}
+
 /** The queued jobs of one lane, highest priority first, FIFO within a priority. */
 class Lane {
   items: AnyEntry[] = [];
@@ -268,7 +296,7 @@ export class CommandQueue {
   #running: AnyEntry | undefined;
   #failure: UsbmsError | undefined;
   #closed = false;
-  #spareController: AbortController | undefined;
+  readonly #spare: SpareController = { controller: undefined };
   /** The running job's time limit: one timer for back-to-back jobs, not one per job. */
   readonly #clock = new DeadlineClock();
   #idleWaiters: (() => void)[] = [];
@@ -376,16 +404,7 @@ export class CommandQueue {
       });
     }
     try {
-      const queue = this;
-      const context: QueueJobContext = {
-        get signal(): AbortSignal {
-          entry.controller ??= queue.#spareController ?? new AbortController();
-          if (entry.controller === queue.#spareController) queue.#spareController = undefined;
-          return entry.controller.signal;
-        },
-        release: () => entry.release(),
-      };
-      const value = await entry.job(context);
+      const value = await entry.job(new JobContext(entry, this.#spare));
       entry.resolve(value);
     } catch (error) {
       entry.reject(error);
@@ -393,7 +412,7 @@ export class CommandQueue {
       this.#running = undefined;
       // A signal that never fired can serve the next job: jobs run one at a time, and a
       // transport removes its abort listener once its transfer settles (MscTransport contract).
-      if (entry.controller !== undefined && !entry.controller.signal.aborted) this.#spareController = entry.controller;
+      if (entry.controller !== undefined && !entry.controller.signal.aborted) this.#spare.controller = entry.controller;
       this.#startNext();
     }
   }
