@@ -62,18 +62,15 @@ function botRequest(
   traceId: number,
   onTransfersEnded: (() => void) | undefined,
 ): BotCommandRequest {
-  return {
-    lun,
-    cdb,
-    direction: command.direction,
-    length: command.length,
-    ...(command.data ? { data: command.data } : {}),
-    ...(into ? { into } : {}),
-    timeoutMs,
-    signal,
-    traceId,
-    ...(onTransfersEnded ? { onTransfersEnded } : {}),
-  };
+  // Every field, set or not: one object shape for every command (spreading optional fields made one per combination).
+  return { lun, cdb, direction: command.direction, length: command.length, data: command.data, into, timeoutMs, signal, traceId, onTransfersEnded };
+}
+
+/** A passed command's result as the caller sees it (status GOOD). */
+function goodResult(r: BotCommandResult): ExecuteResult {
+  const result: ExecuteResult = { status: 'good', statusCode: 0x00, data: r.data, residue: r.residue };
+  if (r.babble) result.babble = true;
+  return result;
 }
 
 export class Exchanges {
@@ -112,7 +109,8 @@ export class Exchanges {
     }
     try {
       const r = await this.#engine.command(botRequest(lun, command, cdb, into, timeoutMs, signal, id, onTransfersEnded));
-      const result = await this.#result(r, lun, cdb, timeoutMs, signal, id);
+      // Passed: no REQUEST SENSE, so no await (each is a turn of the microtask queue).
+      const result = r.status === 'passed' ? goodResult(r) : await this.#result(r, lun, cdb, timeoutMs, signal, id);
       if (tracing) {
         this.#tracer.emit({
           type: 'command-end',
@@ -151,11 +149,7 @@ export class Exchanges {
 
   /** What the caller sees of a BOT result: GOOD, or CHECK CONDITION with the sense fetched in the same job. */
   async #result(r: BotCommandResult, lun: number, cdb: Uint8Array, timeoutMs: number, signal: AbortSignal, id: number): Promise<ExecuteResult> {
-    if (r.status === 'passed') {
-      const result: ExecuteResult = { status: 'good', statusCode: 0x00, data: r.data, residue: r.residue };
-      if (r.babble) result.babble = true;
-      return result;
-    }
+    if (r.status === 'passed') return goodResult(r);
     // BOT 1.0 §5.2: CSW status 1 (command failed). The device holds sense
     // data until the next command on this LUN, so fetch it in the same job.
     const sense = await this.#requestSense(lun, timeoutMs, signal, id, isAtaPassThrough(cdb) ? ATA_SENSE_LENGTH : SENSE_LENGTH);

@@ -395,59 +395,68 @@ export class MscDevice {
   // Each is `device.lun(lun).<method>()`; the logical unit documents them. A LUN that
   // does not exist rejects the promise (InvalidArgumentError) like any other bad input.
 
+  /** `f` on the logical unit `options.lun` (default 0); whatever it throws rejects (no async wrapper: a turn fewer per command). */
+  #atLun<T>(options: RunOptions, f: (lu: LogicalUnit) => Promise<T>): Promise<T> {
+    try {
+      return f(this.lun(options.lun ?? 0));
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  }
+
   /** TEST UNIT READY on `options.lun` (see {@link LogicalUnit.testUnitReady}). */
-  async testUnitReady(options: RunOptions = {}): Promise<void> {
-    return this.lun(options.lun ?? 0).testUnitReady(options);
+  testUnitReady(options: RunOptions = {}): Promise<void> {
+    return this.#atLun(options, (lu) => lu.testUnitReady(options));
   }
 
   /** REQUEST SENSE on `options.lun` (see {@link LogicalUnit.requestSense}). */
-  async requestSense(options: RunOptions = {}): Promise<SenseData | undefined> {
-    return this.lun(options.lun ?? 0).requestSense(options);
+  requestSense(options: RunOptions = {}): Promise<SenseData | undefined> {
+    return this.#atLun(options, (lu) => lu.requestSense(options));
   }
 
   /** Standard INQUIRY data of `options.lun`, read anew (see {@link LogicalUnit.readInquiry}). */
-  async inquiry(options: RunOptions = {}): Promise<scsi.InquiryData> {
-    return this.lun(options.lun ?? 0).readInquiry(options);
+  inquiry(options: RunOptions = {}): Promise<scsi.InquiryData> {
+    return this.#atLun(options, (lu) => lu.readInquiry(options));
   }
 
   /** A VPD page of `options.lun` (see {@link LogicalUnit.inquiryVpd}). */
-  async inquiryVpd(page: number, options: RunOptions = {}): Promise<Uint8Array> {
-    return this.lun(options.lun ?? 0).inquiryVpd(page, options);
+  inquiryVpd(page: number, options: RunOptions = {}): Promise<Uint8Array> {
+    return this.#atLun(options, (lu) => lu.inquiryVpd(page, options));
   }
 
   /** READ CAPACITY of `options.lun` (see {@link LogicalUnit.readCapacity}). */
-  async readCapacity(options: RunOptions = {}): Promise<Capacity> {
-    return this.lun(options.lun ?? 0).readCapacity(options);
+  readCapacity(options: RunOptions = {}): Promise<Capacity> {
+    return this.#atLun(options, (lu) => lu.readCapacity(options));
   }
 
   /** Reads blocks of `options.lun` (see {@link LogicalUnit.read}). */
-  async read(lba: number, blocks: number, options: BlockReadOptions & RunOptions = {}): Promise<Uint8Array> {
-    return this.lun(options.lun ?? 0).read(lba, blocks, options);
+  read(lba: number, blocks: number, options: BlockReadOptions & RunOptions = {}): Promise<Uint8Array> {
+    return this.#atLun(options, (lu) => lu.read(lba, blocks, options));
   }
 
   /** Writes blocks of `options.lun` (see {@link LogicalUnit.write}). */
-  async write(lba: number, data: Uint8Array, options: BlockWriteOptions & RunOptions = {}): Promise<void> {
-    return this.lun(options.lun ?? 0).write(lba, data, options);
+  write(lba: number, data: Uint8Array, options: BlockWriteOptions & RunOptions = {}): Promise<void> {
+    return this.#atLun(options, (lu) => lu.write(lba, data, options));
   }
 
   /** SYNCHRONIZE CACHE of `options.lun` (see {@link LogicalUnit.flush}). */
-  async flush(options: RunOptions = {}): Promise<void> {
-    return this.lun(options.lun ?? 0).flush(options);
+  flush(options: RunOptions = {}): Promise<void> {
+    return this.#atLun(options, (lu) => lu.flush(options));
   }
 
   /** MODE SENSE of `options.lun` (see {@link LogicalUnit.modeSense}). */
-  async modeSense(options: RunOptions & { page?: number } = {}): Promise<scsi.ModeSenseData> {
-    return this.lun(options.lun ?? 0).modeSense(options);
+  modeSense(options: RunOptions & { page?: number } = {}): Promise<scsi.ModeSenseData> {
+    return this.#atLun(options, (lu) => lu.modeSense(options));
   }
 
   /** Ejects the medium of `options.lun` (see {@link LogicalUnit.eject}). */
-  async eject(options: RunOptions = {}): Promise<void> {
-    return this.lun(options.lun ?? 0).eject(options);
+  eject(options: RunOptions = {}): Promise<void> {
+    return this.#atLun(options, (lu) => lu.eject(options));
   }
 
   /** REPORT LUNS, sent to `options.lun` (see {@link LogicalUnit.reportLuns}). */
-  async reportLuns(options: RunOptions = {}): Promise<number[]> {
-    return this.lun(options.lun ?? 0).reportLuns(options);
+  reportLuns(options: RunOptions = {}): Promise<number[]> {
+    return this.#atLun(options, (lu) => lu.reportLuns(options));
   }
 
   /** Runs reset recovery (BOT 1.0 §5.3.4) ahead of queued commands. */
@@ -543,8 +552,8 @@ export class MscDevice {
       priority: Priority.Normal,
       timeoutMs,
       name: command.name,
-      ...(options.signal ? { signal: options.signal } : {}),
-      ...(hold ? { holdUntilReleased: true } : {}),
+      signal: options.signal,
+      holdUntilReleased: hold,
     });
   }
 

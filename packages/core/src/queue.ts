@@ -25,14 +25,14 @@ export interface QueueRunOptions {
    * Aborts this job: dropped if still queued; if running, `context.signal` fires and the caller's
    * promise rejects at once (with `holdUntilReleased`: once the job calls `context.release()` or settles).
    */
-  signal?: AbortSignal;
+  signal?: AbortSignal | undefined;
   /**
    * The job writes into memory its caller owns (a buffer a transfer fills in place until it ends):
    * a caller who gives up while it runs is told once the job has released that memory
    * (`context.release()`) or settled, so the buffer is never written after the caller's promise
    * settled. The job must release promptly once `context.signal` fires. Default false.
    */
-  holdUntilReleased?: boolean;
+  holdUntilReleased?: boolean | undefined;
   /**
    * Time limit from the moment the job starts (queue wait does not count), in
    * ms; `Infinity` for none. When it passes, the caller's promise rejects with

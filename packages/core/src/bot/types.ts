@@ -27,24 +27,24 @@ export interface BotCommandRequest {
   /** dCBWDataTransferLength: bytes expected in ('in') or sent ('out'); 0 for 'none'. */
   length: number;
   /** Data-out bytes; `data.length` must equal `length`. */
-  data?: Uint8Array;
+  data?: Uint8Array | undefined;
   /** Optional buffer (at least `length` bytes) that receives the data-in bytes. */
-  into?: Uint8Array;
+  into?: Uint8Array | undefined;
   /**
    * Time limit for the whole exchange (CBW, data and CSW), in ms; `Infinity`
    * for none. Each transfer gets what is left of it, at most 2^31-1 ms
    * (`MAX_TIMER_MS`, about 24.8 days, the most a platform timer holds).
    */
   timeoutMs: number;
-  signal?: AbortSignal;
+  signal?: AbortSignal | undefined;
   /** Id used in trace events (the device layer's command id); defaults to the CBW tag. */
-  traceId?: number;
+  traceId?: number | undefined;
   /**
    * Called when the exchange failed (abort, timeout, transport error) once none of its transfers is
    * pending any more, before reset recovery: from then on nothing writes into `into`. The command
    * queue then tells a caller who gave up (QueueJobContext.release).
    */
-  onTransfersEnded?: () => void;
+  onTransfersEnded?: (() => void) | undefined;
 }
 
 /** Outcome of one CBW / data / CSW exchange that ended with a valid CSW. */
