@@ -11,8 +11,10 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { BotEngine } from '../src/bot/engine.js';
 import { encodeCbw } from '../src/bot/wrappers.js';
 import { MscDevice } from '../src/device.js';
+import { CommandQueue } from '../src/queue.js';
 import { SimulatedDevice } from '../src/sim/index.js';
 import { ZeroLatencyTransport } from './zero-latency-transport.js';
 
@@ -99,9 +101,17 @@ async function main(): Promise<void> {
     await sim.transport.bulkIn(13, bareOptions);
   };
 
+  // The stack's layers one by one: the BOT engine alone (its own transport), the queue alone.
+  const engine = new BotEngine(new ZeroLatencyTransport(), {});
+  const turRequest = { lun: 0, cdb: new Uint8Array(6), direction: 'none' as const, length: 0, timeoutMs: 20_000 };
+  const queue = new CommandQueue();
+  const nothing = async (): Promise<number> => 0;
+
   const rows: Row[] = [];
   rows.push(await measure('bare loop: CBW out + CSW in', bareTur));
   rows.push(await measure('TEST UNIT READY', () => lu.testUnitReady()));
+  rows.push(await measure('  of which: BOT engine alone (TEST UNIT READY)', () => engine.command(turRequest)));
+  rows.push(await measure('  of which: command queue alone (a job doing nothing, with a time limit)', () => queue.run(nothing, { timeoutMs: 20_000 })));
   rows.push(await measure('INQUIRY (36 bytes)', () => lu.readInquiry()));
   for (const [label, bytes] of [
     ['READ(10) 4 KiB', 4096],

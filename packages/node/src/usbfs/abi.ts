@@ -194,9 +194,11 @@ export interface UrbFields {
   usercontext: bigint;
 }
 
-/** Writes a struct usbdevfs_urb into `bytes` (at least UsbfsSize.urb long), zeroing everything else. */
-export function encodeUrb(bytes: Uint8Array, urb: UrbFields): void {
-  const view = new DataView(bytes.buffer, bytes.byteOffset, UsbfsSize.urb);
+/**
+ * Writes a struct usbdevfs_urb into `bytes` (at least UsbfsSize.urb long), zeroing everything else.
+ * `view`: a DataView over the same bytes, where the caller keeps one (building one per URB costs more than the writes).
+ */
+export function encodeUrb(bytes: Uint8Array, urb: UrbFields, view = new DataView(bytes.buffer, bytes.byteOffset, UsbfsSize.urb)): void {
   bytes.fill(0, 0, UsbfsSize.urb);
   view.setUint8(UrbOffset.type, urb.type);
   view.setUint8(UrbOffset.endpoint, urb.endpoint);
@@ -213,9 +215,8 @@ export interface UrbCompletion {
   actualLength: number;
 }
 
-/** Reads status and actual_length of a reaped struct usbdevfs_urb. */
-export function decodeUrbCompletion(bytes: Uint8Array): UrbCompletion {
-  const view = new DataView(bytes.buffer, bytes.byteOffset, UsbfsSize.urb);
+/** Reads status and actual_length of a reaped struct usbdevfs_urb (`view`: as for encodeUrb). */
+export function decodeUrbCompletion(bytes: Uint8Array, view = new DataView(bytes.buffer, bytes.byteOffset, UsbfsSize.urb)): UrbCompletion {
   return { status: view.getInt32(UrbOffset.status, true), actualLength: view.getInt32(UrbOffset.actualLength, true) };
 }
 

@@ -100,6 +100,9 @@ export class UrbQueue {
   readonly #slab = new Uint8Array(new SharedArrayBuffer(UsbfsSize.urb * URB_SLOTS));
   /** The address of each slot's URB struct (the kernel hands it back on reap). */
   readonly #slotAddresses: bigint[] = [];
+  /** Each slot's bytes and a DataView over them, made once. */
+  readonly #slotBytes: Uint8Array[] = [];
+  readonly #slotViews: DataView[] = [];
   /** During a reaping turn or batch: its performance.now(), once read. */
   #turnTime: number | undefined;
   /** Inside a reaping turn or a batch submission: `#now` keeps its first reading in `#turnTime`. */
@@ -129,7 +132,11 @@ export class UrbQueue {
   constructor(init: UrbQueueInit) {
     this.#init = init;
     const slab = init.sys.addressOf(this.#slab);
-    for (let i = 0; i < URB_SLOTS; i++) this.#slotAddresses.push(slab + BigInt(i * UsbfsSize.urb));
+    for (let i = 0; i < URB_SLOTS; i++) {
+      this.#slotAddresses.push(slab + BigInt(i * UsbfsSize.urb));
+      this.#slotBytes.push(this.#slab.subarray(i * UsbfsSize.urb, (i + 1) * UsbfsSize.urb));
+      this.#slotViews.push(new DataView(this.#slab.buffer, i * UsbfsSize.urb, UsbfsSize.urb));
+    }
     for (let i = URB_SLOTS - 1; i >= 0; i--) this.#freeSlots.push(i);
     this.reaper = init.sys.startReaper(init.fd, this.#slab, (event) => this.#onReaperEvent(event));
     if (init.mainThreadReapMs <= 0) {
@@ -269,15 +276,19 @@ export class UrbQueue {
     const slot = this.#freeSlots.pop();
     if (slot === undefined) throw new TransportError(`More than ${URB_SLOTS} transfers in flight on ${subject}`);
     const start = this.timeline === undefined ? 0 : performance.now();
-    const bytes = this.#slab.subarray(slot * UsbfsSize.urb, (slot + 1) * UsbfsSize.urb);
-    encodeUrb(bytes, {
-      type,
-      endpoint,
-      flags: 0,
-      buffer: buffer.length === 0 ? 0n : sys.addressOf(buffer),
-      bufferLength: buffer.length,
-      usercontext: hold ? URB_CONTEXT_HOLD : 0n,
-    });
+    const bytes = this.#slotBytes[slot] as Uint8Array;
+    encodeUrb(
+      bytes,
+      {
+        type,
+        endpoint,
+        flags: 0,
+        buffer: buffer.length === 0 ? 0n : sys.addressOf(buffer),
+        bufferLength: buffer.length,
+        usercontext: hold ? URB_CONTEXT_HOLD : 0n,
+      },
+      this.#slotViews[slot],
+    );
     const address = this.#slotAddresses[slot] as bigint;
     const rc = sys.ioctl(fd, UsbfsIoctl.SUBMITURB, bytes);
     if (rc < 0) {
@@ -391,7 +402,7 @@ export class UrbQueue {
       if (urb === undefined) continue;
       reaps++;
       this.stats.mainThreadReaps++;
-      this.#complete(urb, decodeUrbCompletion(this.#slab.subarray(urb.slot * UsbfsSize.urb, (urb.slot + 1) * UsbfsSize.urb)));
+      this.#complete(urb, this.#completionOf(urb));
     }
   }
 
@@ -456,7 +467,7 @@ export class UrbQueue {
     for (const address of event.reaped) {
       const urb = this.#inflight.get(address);
       if (urb === undefined) continue;
-      this.#complete(urb, decodeUrbCompletion(this.#slab.subarray(urb.slot * UsbfsSize.urb, (urb.slot + 1) * UsbfsSize.urb)));
+      this.#complete(urb, this.#completionOf(urb));
     }
     if (event.gone) this.#gone();
   }
@@ -465,6 +476,11 @@ export class UrbQueue {
   #gone(): void {
     this.#init.onGone();
     for (const urb of [...this.#inflight.values()]) this.#complete(urb, { status: -Errno.ENODEV, actualLength: 0 });
+  }
+
+  /** What the kernel wrote back into a reaped URB's slot. */
+  #completionOf(urb: Urb): UrbCompletion {
+    return decodeUrbCompletion(this.#slotBytes[urb.slot] as Uint8Array, this.#slotViews[urb.slot]);
   }
 
   #complete(urb: Urb, completion: UrbCompletion): void {
