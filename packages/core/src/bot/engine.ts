@@ -249,12 +249,21 @@ export class BotEngine {
       if (lane !== undefined) {
         // Pipelined (BotEngine.pipeline): every stage chained, the CBW behind the status read of the
         // command before it, sent only if that CSW says it passed in full (BOT 1.0 §5.3, §6.3).
-        const options = { timeoutMs: transferTimeout(req.timeoutMs), signal: lane.cancel.signal, chained: true };
-        sending = this.#transport.bulkOut(cbw, { ...options, chainedIf: lane.gate });
+        // Each options object written out in full: a spread, then a property, is defined through
+        // V8's slow runtime path once the site has seen several shapes (most of the engine's time).
+        const timeoutMs = transferTimeout(req.timeoutMs);
+        const signal = lane.cancel.signal;
+        sending = this.#transport.bulkOut(cbw, { timeoutMs, signal, chained: true, chainedIf: lane.gate });
         // The data-out goes with its CBW, queued behind it on the same pipe, as for a single command.
-        if (queueOut) queuedOut = this.#transport.bulkOut(req.data ?? EMPTY, { ...options, chained: false, together: true });
-        if (dataIn) chainedIn = this.#transport.bulkIn(req.length, req.into === undefined ? options : { ...options, into: req.into });
-        chainedStatus = this.#transport.bulkIn(CSW_LENGTH, { ...options, into: lane.csw });
+        if (queueOut) queuedOut = this.#transport.bulkOut(req.data ?? EMPTY, { timeoutMs, signal, chained: false, together: true });
+        if (dataIn) {
+          const into = req.into;
+          chainedIn = this.#transport.bulkIn(
+            req.length,
+            into === undefined ? { timeoutMs, signal, chained: true } : { timeoutMs, signal, chained: true, into },
+          );
+        }
+        chainedStatus = this.#transport.bulkIn(CSW_LENGTH, { timeoutMs, signal, chained: true, into: lane.csw });
         sending.catch(() => undefined);
         queuedOut?.catch(() => undefined);
         chainedIn?.catch(() => undefined);
@@ -270,14 +279,19 @@ export class BotEngine {
           if (cancel === undefined || cancel.signal.aborted) cancel = new AbortController();
           earlyCancel = cancel;
           this.#link.forward(req.signal, cancel);
-          const ahead = { timeoutMs: cbwOptions.timeoutMs, signal: cancel.signal };
-          const chained = { ...ahead, chained: true };
+          const timeoutMs = cbwOptions.timeoutMs;
+          const signal = cancel.signal;
           // BOT 1.0 §5: CBW, then the data stage, then the CSW, each after the other on its pipe.
-          if (queueOut) queuedOut = this.#transport.bulkOut(req.data ?? EMPTY, ahead);
-          if (statusEarly) early = this.#transport.bulkIn(CSW_LENGTH, { ...ahead, into: this.#csw });
+          if (queueOut) queuedOut = this.#transport.bulkOut(req.data ?? EMPTY, { timeoutMs, signal });
+          if (statusEarly) early = this.#transport.bulkIn(CSW_LENGTH, { timeoutMs, signal, into: this.#csw });
           else if (this.#queues) {
-            if (dataIn) chainedIn = this.#transport.bulkIn(req.length, req.into === undefined ? chained : { ...chained, into: req.into });
-            chainedStatus = this.#transport.bulkIn(CSW_LENGTH, { ...chained, into: this.#csw });
+            const into = req.into;
+            if (dataIn)
+              chainedIn = this.#transport.bulkIn(
+                req.length,
+                into === undefined ? { timeoutMs, signal, chained: true } : { timeoutMs, signal, chained: true, into },
+              );
+            chainedStatus = this.#transport.bulkIn(CSW_LENGTH, { timeoutMs, signal, chained: true, into: this.#csw });
           }
           // Each is read (or waited for) below, on every path.
           queuedOut?.catch(() => undefined);
@@ -408,9 +422,11 @@ export class BotEngine {
     if (req.signal?.aborted) throw abortReason(req.signal);
     const remaining = Math.ceil(deadline - t);
     if (remaining <= 0) throw new TimeoutError(`The command did not finish within ${req.timeoutMs} ms; the device was reset`);
-    const options: TransferOptions & { into?: Uint8Array } = transferOptions(transferTimeout(remaining), req.signal);
-    if (into !== undefined) options.into = into;
-    return options;
+    const timeoutMs = transferTimeout(remaining);
+    const signal = req.signal;
+    // Written out per case, each literal one shape (see the pipelined stages in #exchange).
+    if (signal === undefined) return into === undefined ? { timeoutMs } : { timeoutMs, into };
+    return into === undefined ? { timeoutMs, signal } : { timeoutMs, signal, into };
   }
 
   async #clearHalt(pipe: 'in' | 'out', id: number, options: TransferOptions): Promise<void> {
