@@ -120,18 +120,19 @@ export class BotEngine {
    * DeviceFailedError when recovery failed, DisconnectedError when the device vanished
    * (both also told to `onFailure`; the engine itself does not refuse later commands).
    */
-  async command(req: BotCommandRequest): Promise<BotCommandResult> {
-    validateCommand(req);
-    if (this.#busy) {
-      throw new InvalidArgumentError('BotEngine.command() called while another command is in flight; run commands through CommandQueue');
-    }
-    if (req.signal?.aborted) throw abortReason(req.signal); // nothing sent yet: nothing to recover
-    this.#busy = true;
+  command(req: BotCommandRequest): Promise<BotCommandResult> {
     try {
-      return await this.#exchange(req);
-    } finally {
-      this.#busy = false;
+      validateCommand(req);
+      if (this.#busy) {
+        throw new InvalidArgumentError('BotEngine.command() called while another command is in flight; run commands through CommandQueue');
+      }
+      if (req.signal?.aborted) throw abortReason(req.signal); // nothing sent yet: nothing to recover
+    } catch (error) {
+      return Promise.reject(error);
     }
+    this.#busy = true;
+    // The exchange clears #busy as it ends (no async wrapper here: a turn fewer per command).
+    return this.#exchange(req, undefined, true);
   }
 
   /**
@@ -214,7 +215,8 @@ export class BotEngine {
     }
   }
 
-  async #exchange(req: BotCommandRequest, lane?: Lane): Promise<BotCommandResult> {
+  /** One command's exchange; `alone`: started by `command()`, whose #busy it clears as it ends. */
+  async #exchange(req: BotCommandRequest, lane?: Lane, alone = false): Promise<BotCommandResult> {
     this.#tag = this.#tag >= 0xffffffff ? 1 : this.#tag + 1;
     const tag = this.#tag;
     const id = req.traceId ?? tag;
@@ -372,7 +374,17 @@ export class BotEngine {
       // --- Status transport (BOT 1.0 §5.2, §6.3) ---
       if (csw === undefined) {
         const start = tracer ? now() : 0;
-        csw = await this.#readCsw(req, deadline, id, tag, early ?? chainedStatus, early === undefined);
+        const ahead = early ?? chainedStatus;
+        if (ahead === undefined) csw = await this.#readCsw(req, deadline, id, tag, undefined, false);
+        else {
+          // The usual case at once: a whole CSW at the first read, no abandoned command's CSW to
+          // watch for. Anything else (a stall, a short or empty read) goes the whole way (#readCsw).
+          const r = await ahead;
+          csw =
+            r.status === 'ok' && r.data.length === CSW_LENGTH && this.#abandonedTag === undefined
+              ? r.data
+              : await this.#readCsw(req, deadline, id, tag, r, early === undefined);
+        }
         if (tracer) this.#traceCsw(tracer, id, csw, start);
       } else if (tracer) {
         this.#traceCsw(tracer, id, csw, now());
@@ -414,6 +426,7 @@ export class BotEngine {
       // transfer settles), and so can its link to the caller's signal; a fired one cannot.
       if (earlyCancel !== undefined && !earlyCancel.signal.aborted) this.#spareEarlyCancel = earlyCancel;
       else this.#link.dropIfFired();
+      if (alone) this.#busy = false;
     }
   }
 
@@ -444,15 +457,15 @@ export class BotEngine {
 
   /**
    * Reads the 13-byte CSW: one retry after a stall (§6.7.2), one after a zero-length read (Linux).
-   * `early` is a status read already submitted, used as the first read: with the CBW, or (`chained`)
-   * by the transport once the stage before it ended, so a stall is the status stage's own (§6.7.2).
+   * `early` is a status read already submitted (or its result), used as the first read: with the CBW,
+   * or (`chained`) by the transport once the stage before it ended, so a stall is the status stage's own (§6.7.2).
    */
   async #readCsw(
     req: BotCommandRequest,
     deadline: number,
     id: number,
     tag: number,
-    early: Promise<BulkInResult> | undefined,
+    early: BulkInResult | Promise<BulkInResult> | undefined,
     chained: boolean,
   ): Promise<Uint8Array> {
     let stallRetried = false;
