@@ -251,8 +251,7 @@ export class BotEngine {
       if (lane !== undefined) {
         // Pipelined (BotEngine.pipeline): every stage chained, the CBW behind the status read of the
         // command before it, sent only if that CSW says it passed in full (BOT 1.0 §5.3, §6.3).
-        // Each options object written out in full: a spread, then a property, is defined through
-        // V8's slow runtime path once the site has seen several shapes (most of the engine's time).
+        // Options written out in full: a spread plus a property takes V8's slow path once a site saw several shapes.
         const timeoutMs = transferTimeout(req.timeoutMs);
         const signal = lane.cancel.signal;
         sending = this.#transport.bulkOut(cbw, { timeoutMs, signal, chained: true, chainedIf: lane.gate });
@@ -377,8 +376,7 @@ export class BotEngine {
         const ahead = early ?? chainedStatus;
         if (ahead === undefined) csw = await this.#readCsw(req, deadline, id, tag, undefined, false);
         else {
-          // The usual case at once: a whole CSW at the first read, no abandoned command's CSW to
-          // watch for. Anything else (a stall, a short or empty read) goes the whole way (#readCsw).
+          // The usual case at once: a whole CSW at the first read, no abandoned command's CSW to watch for.
           const r = await ahead;
           csw =
             r.status === 'ok' && r.data.length === CSW_LENGTH && this.#abandonedTag === undefined
