@@ -86,20 +86,24 @@ export interface SpareController {
  * getter is built through the runtime on every job, which made it the queue's largest cost per command.
  */
 export class JobContext implements QueueJobContext {
-  constructor(
-    readonly entry: AnyEntry,
-    readonly spare: SpareController,
-  ) {}
+  // Private: the job (a caller's code) sees only `signal` and `release`, as before.
+  readonly #entry: AnyEntry;
+  readonly #spare: SpareController;
+
+  constructor(entry: AnyEntry, spare: SpareController) {
+    this.#entry = entry;
+    this.#spare = spare;
+  }
 
   get signal(): AbortSignal {
-    const entry = this.entry;
+    const entry = this.#entry;
     if (entry.controller === undefined) {
-      entry.controller = this.spare.controller ?? new AbortController();
-      this.spare.controller = undefined;
+      entry.controller = this.#spare.controller ?? new AbortController();
+      this.#spare.controller = undefined;
     }
     return entry.controller.signal;
   }
 
   /** An own property: callers take it off the context (`({ signal, release }) => ...`). */
-  readonly release = (): void => this.entry.release();
+  readonly release = (): void => this.#entry.release();
 }

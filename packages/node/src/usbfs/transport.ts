@@ -112,6 +112,7 @@ export function prestartUsbfsReaper(options: UsbfsTransportOptions = {}): () => 
 const outResult = (r: UrbResult): BulkOutResult => ({ status: r.kind === 'stall' ? 'stall' : 'ok', bytesWritten: r.actual });
 /** A reaped bulk-IN URB as the transport contract's result: the bytes are in the URB's buffer (the caller's `into`, if given). */
 const inResult = (r: UrbResult, buffer: Uint8Array): BulkInResult => ({ status: r.kind, data: buffer.subarray(0, r.actual) });
+
 /**
  * `MscTransport` straight over Linux usbfs (/dev/bus/usb/BBB/DDD), without
  * node-usb in the data path: each bulk stage is one URB (SUBMITURB), several
@@ -401,7 +402,7 @@ export class UsbfsTransport implements MscTransport {
       // take the next command's bytes; the engine decides what comes next.
       await this.#dropAhead();
     }
-    return this.#deliver(buffer.subarray(0, r.actual), r.kind, undefined);
+    return inResult(r, buffer);
   }
 
   #deliver(data: Uint8Array, kind: 'ok' | 'stall' | 'babble', into: Uint8Array | undefined): BulkInResult {
