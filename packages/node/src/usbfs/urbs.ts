@@ -113,7 +113,15 @@ export class UrbQueue {
   /** Whether the reaper's port keeps the process alive (URBs in flight and the reaper thread waiting). */
   #reffed = false;
   readonly #freeSlots: number[] = [];
-  readonly #inflight = new Map<bigint, Urb>();
+  /**
+   * The URB in flight in each slot. An array indexed by slot, not a Map keyed by address: a Map
+   * that empties and fills on every command reallocates its table each time (V8 shrinks it), and
+   * a reaped address is a slot by arithmetic.
+   */
+  readonly #inflight: (Urb | undefined)[] = new Array<Urb | undefined>(URB_SLOTS).fill(undefined);
+  #inflightCount = 0;
+  /** The slab's user address, as a number (exact: user addresses are below 2^53). */
+  readonly #slabAddress: number;
   #batch: UrbRequest[] = [];
   /** The request enqueued last: a chained request follows it. */
   #last: UrbRequest | undefined;
@@ -132,6 +140,7 @@ export class UrbQueue {
   constructor(init: UrbQueueInit) {
     this.#init = init;
     const slab = init.sys.addressOf(this.#slab);
+    this.#slabAddress = Number(slab);
     for (let i = 0; i < URB_SLOTS; i++) {
       this.#slotAddresses.push(slab + BigInt(i * UsbfsSize.urb));
       this.#slotBytes.push(this.#slab.subarray(i * UsbfsSize.urb, (i + 1) * UsbfsSize.urb));
@@ -147,12 +156,26 @@ export class UrbQueue {
 
   /** URBs submitted and not reaped yet. */
   get inflight(): Urb[] {
-    return [...this.#inflight.values()];
+    return this.#inflightUrbs();
+  }
+
+  /** The URBs in flight, in submission order. */
+  #inflightUrbs(): Urb[] {
+    const urbs: Urb[] = [];
+    for (const urb of this.#inflight) if (urb !== undefined) urbs.push(urb);
+    return urbs.sort((a, b) => a.sequence - b.sequence);
+  }
+
+  /** The URB in flight at a user address the kernel handed back, if it is one of ours. */
+  #inflightAt(address: number): Urb | undefined {
+    const offset = address - this.#slabAddress;
+    if (offset < 0 || offset >= URB_SLOTS * UsbfsSize.urb || offset % UsbfsSize.urb !== 0) return undefined;
+    return this.#inflight[offset / UsbfsSize.urb];
   }
 
   /** Whether a URB is in flight, or waits in the batch, on `endpoint`. */
   hasInflight(endpoint: number): boolean {
-    for (const urb of this.#inflight.values()) if (urb.endpoint === endpoint) return true;
+    for (const urb of this.#inflight) if (urb?.endpoint === endpoint) return true;
     return this.#batch.some((r) => r.endpoint === endpoint);
   }
 
@@ -301,7 +324,8 @@ export class UrbQueue {
     // While the main thread reaps, its pending setImmediate keeps the process alive; the reaper
     // thread's port does only once the waiting is handed to it.
     if (this.#handedOff) this.#ref(true);
-    this.#inflight.set(address, urb);
+    this.#inflight[slot] = urb;
+    this.#inflightCount++;
     if (options !== undefined) this.arm(urb, options);
     if (!this.#handedOff) {
       this.#reapUntil = this.#now() + this.#init.mainThreadReapMs;
@@ -344,18 +368,18 @@ export class UrbQueue {
     // Time limits and aborts, checked here rather than by a timer and a listener per URB (which
     // cost more than the reaping itself; armed for real at hand-off), and before reaping, as a
     // timer would have fired first: a URB that ends as its time runs out counts as timed out.
-    for (const urb of this.#inflight.values()) {
-      if (urb.cancelled !== undefined) continue;
+    for (const urb of this.#inflight) {
+      if (urb === undefined || urb.cancelled !== undefined) continue;
       if (urb.signal?.aborted === true) this.cancel(urb, 'abort');
       else if (t >= urb.deadline) this.cancel(urb, 'timeout');
     }
     this.#reapCompleted();
-    if (this.#inflight.size === 0 || this.#handedOff) return;
+    if (this.#inflightCount === 0 || this.#handedOff) return;
     if (t >= this.#reapUntil) {
       this.#handedOff = true;
       this.stats.handOffs++;
       this.#ref(true);
-      for (const urb of this.#inflight.values()) this.#watch(urb);
+      for (const urb of this.#inflight) if (urb !== undefined) this.#watch(urb);
       this.reaper.watch(true);
       return;
     }
@@ -398,7 +422,9 @@ export class UrbQueue {
         this.#gone();
         return;
       }
-      const urb = this.#inflight.get(this.#reapedView.getBigUint64(0, true));
+      // The address as a number: two 32-bit halves, no BigInt made per reap.
+      const view = this.#reapedView;
+      const urb = this.#inflightAt(view.getUint32(4, true) * 0x1_0000_0000 + view.getUint32(0, true));
       if (urb === undefined) continue;
       reaps++;
       this.stats.mainThreadReaps++;
@@ -414,7 +440,7 @@ export class UrbQueue {
     urb.cleanup?.();
     urb.cleanup = undefined;
     // A status read taken after it was reaped (it came with the data) needs no watch.
-    if (this.#inflight.get(urb.address) !== urb) return;
+    if (this.#inflight[urb.slot] !== urb) return;
     urb.deadline = this.#now() + options.timeoutMs;
     urb.timeoutMs = options.timeoutMs;
     urb.signal = options.signal;
@@ -438,9 +464,9 @@ export class UrbQueue {
   /** DISCARDURB: the kernel unlinks it and it completes with -ECONNRESET/-ENOENT (or it had completed already). */
   cancel(urb: Urb, why: 'abort' | 'timeout' | 'internal'): void {
     // The slot may belong to a later URB by now: only this URB, while in flight.
-    if (this.#inflight.get(urb.address) !== urb || urb.cancelled !== undefined) return;
+    if (this.#inflight[urb.slot] !== urb || urb.cancelled !== undefined) return;
     // A URB queued behind this one on its endpoint would become active and take its data: those go first.
-    const behind = [...this.#inflight.values()].filter((u) => u.endpoint === urb.endpoint && u.sequence > urb.sequence);
+    const behind = this.#inflightUrbs().filter((u) => u.endpoint === urb.endpoint && u.sequence > urb.sequence);
     for (const later of behind.reverse()) this.cancel(later, 'internal');
     urb.cancelled = why;
     this.#init.onCancel(urb);
@@ -455,7 +481,7 @@ export class UrbQueue {
    * (close), later ones first, and waits until they are reaped.
    */
   async discard(endpoint?: number): Promise<void> {
-    const urbs = [...this.#inflight.values()].filter((u) => endpoint === undefined || u.endpoint === endpoint);
+    const urbs = this.#inflightUrbs().filter((u) => endpoint === undefined || u.endpoint === endpoint);
     for (const urb of urbs.reverse()) this.cancel(urb, 'internal');
     await Promise.all(urbs.map((u) => u.done));
   }
@@ -465,7 +491,7 @@ export class UrbQueue {
     this.stats.reaperWakeups += event.polls ?? 0;
     if (event.postedAt !== undefined) this.stats.handoffMs += performance.timeOrigin + performance.now() - event.postedAt;
     for (const address of event.reaped) {
-      const urb = this.#inflight.get(address);
+      const urb = this.#inflightAt(Number(address));
       if (urb === undefined) continue;
       this.#complete(urb, this.#completionOf(urb));
     }
@@ -475,7 +501,7 @@ export class UrbQueue {
   /** Nothing more will be reaped: whatever the kernel did not hand back is over. */
   #gone(): void {
     this.#init.onGone();
-    for (const urb of [...this.#inflight.values()]) this.#complete(urb, { status: -Errno.ENODEV, actualLength: 0 });
+    for (const urb of this.#inflightUrbs()) this.#complete(urb, { status: -Errno.ENODEV, actualLength: 0 });
   }
 
   /** What the kernel wrote back into a reaped URB's slot. */
@@ -485,7 +511,8 @@ export class UrbQueue {
 
   #complete(urb: Urb, completion: UrbCompletion): void {
     this.timeline?.push({ t: performance.now(), event: 'reap', endpoint: urb.endpoint, length: completion.actualLength });
-    this.#inflight.delete(urb.address);
+    this.#inflight[urb.slot] = undefined;
+    this.#inflightCount--;
     this.#freeSlots.push(urb.slot);
     urb.cleanup?.();
     if (urb.cancelled !== undefined && (-completion.status === Errno.ECONNRESET || -completion.status === Errno.ENOENT)) this.stats.cancelled++;
@@ -532,7 +559,7 @@ export class UrbQueue {
         }
       }
     }
-    if (this.#inflight.size === 0) {
+    if (this.#inflightCount === 0) {
       this.#ref(false);
       if (this.#handedOff && this.#init.mainThreadReapMs > 0) {
         // Nothing in flight, so the thread holds nothing back: the main thread reaps the next command's URBs.
