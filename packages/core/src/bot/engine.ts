@@ -16,7 +16,7 @@ import { now } from '../trace.js';
 import { type BulkInResult, type BulkOutResult, endedInFull, type MscTransport, type TransferOptions } from '../transport.js';
 import { abortReason } from './abort.js';
 import { BotFault } from './fault.js';
-import { isNotSubmitted, type Lane, MAX_PIPELINE, NOT_RUN, runInOrder, runPipelined } from './pipeline.js';
+import { isNotSubmitted, type Lane, LaneBuffers, MAX_PIPELINE, NOT_RUN, runInOrder, runPipelined } from './pipeline.js';
 import { validateCommand, writeCbw } from './request.js';
 import { resetRecovery } from './reset-recovery.js';
 import { CswInterpreter } from './status.js';
@@ -53,17 +53,17 @@ export class BotEngine {
   /** Checks each CSW; holds the learned signature and the learned ignore-residue (status.ts). */
   readonly #status: CswInterpreter;
 
-  // Reused for every command: commands are serialized, so one of each suffices.
+  // Reused for every command (commands are serialized); so are the pipelines' lanes.
   readonly #cbw = new Uint8Array(CBW_LENGTH);
   readonly #cbwView = new DataView(this.#cbw.buffer);
   readonly #csw = new Uint8Array(CSW_LENGTH);
+  readonly #laneBuffers = new LaneBuffers();
 
   #tag = 0;
   #busy = false;
   /**
-   * Tag of the last command abandoned by reset recovery. Some devices (Linux's
-   * f_mass_storage gadget, seen under dummy_hcd) still deliver that command's
-   * CSW after the reset; it is then discarded once instead of failing the next command.
+   * Tag of the last command abandoned by reset recovery. Some devices (Linux's f_mass_storage gadget,
+   * seen under dummy_hcd) still deliver that command's CSW after the reset; it is then discarded once.
    */
   #abandonedTag: number | undefined;
   readonly #onFailure: ((error: DeviceFailedError | DisconnectedError) => void) | undefined;
@@ -85,9 +85,8 @@ export class BotEngine {
   }
 
   /**
-   * True while the status read of a command without data-in is submitted
-   * together with its CBW (see `BotEngineOptions.earlyStatus`); false once the
-   * device stalled such a read.
+   * True while the status read of a command without data-in is submitted together with its CBW
+   * (see `BotEngineOptions.earlyStatus`); false once the device stalled such a read.
    */
   get earlyStatus(): boolean {
     return this.#earlyStatus;
@@ -163,6 +162,7 @@ export class BotEngine {
         exchange,
         () => this.#tag,
         (tag) => (csw) => this.#status.passedInFull(csw, tag, this.#quirks),
+        this.#laneBuffers,
       );
     } finally {
       this.#busy = false;

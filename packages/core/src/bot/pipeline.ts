@@ -6,8 +6,34 @@ import { settled } from './transfers.js';
 import type { BotCommandRequest, BotCommandResult, BotPipelineOutcome } from './types.js';
 import { CBW_LENGTH, CSW_LENGTH } from './wire.js';
 
-/** Most commands one pipeline chains: their CBW and CSW buffers are allocated per pipeline. */
+/** Most commands one pipeline chains. */
 export const MAX_PIPELINE = 64;
+
+/**
+ * Each lane's CBW and CSW buffers, made once per engine and reused by its pipelines (one at a
+ * time: `BotEngine.pipeline` refuses a second while one runs, and a pipeline returns only once
+ * every transfer into them has settled). A pipeline used to allocate two off-heap buffers and a
+ * DataView per command, each a runtime call.
+ */
+export class LaneBuffers {
+  readonly #cbws = new Uint8Array(CBW_LENGTH * MAX_PIPELINE);
+  readonly #csws = new Uint8Array(CSW_LENGTH * MAX_PIPELINE);
+  readonly #lanes: Pick<Lane, 'cbw' | 'cbwView' | 'csw'>[] = [];
+
+  /** Lane `i`'s buffers (0 <= i < MAX_PIPELINE), made on first use. */
+  at(i: number): Pick<Lane, 'cbw' | 'cbwView' | 'csw'> {
+    let lane = this.#lanes[i];
+    if (lane === undefined) {
+      lane = {
+        cbw: this.#cbws.subarray(i * CBW_LENGTH, (i + 1) * CBW_LENGTH),
+        cbwView: new DataView(this.#cbws.buffer, i * CBW_LENGTH, CBW_LENGTH),
+        csw: this.#csws.subarray(i * CSW_LENGTH, (i + 1) * CSW_LENGTH),
+      };
+      this.#lanes[i] = lane;
+    }
+    return lane;
+  }
+}
 
 /** A command pipelined behind the one before it: its own CBW and CSW buffers, the pipeline's cancel. */
 export interface Lane {
@@ -60,11 +86,10 @@ export async function runPipelined(
   exchange: Exchange,
   lastTag: () => number,
   gateAfter: (tag: number) => (csw: Uint8Array) => boolean,
+  buffers: LaneBuffers,
 ): Promise<BotPipelineOutcome> {
   const n = reqs.length;
   const results: BotCommandResult[] = [];
-  const cbws = new Uint8Array(CBW_LENGTH * n);
-  const csws = new Uint8Array(CSW_LENGTH * n);
   // The later commands' transfers share one signal: a failed command cancels what is queued behind
   // it, and the caller's signal is forwarded to it.
   const cancel = new AbortController();
@@ -75,17 +100,12 @@ export async function runPipelined(
   try {
     for (let i = 0; i < n; i++) {
       const req = reqs[i] as BotCommandRequest;
-      const run =
-        i === 0
-          ? exchange(req)
-          : exchange(req, {
-              index: i,
-              cbw: cbws.subarray(i * CBW_LENGTH, (i + 1) * CBW_LENGTH),
-              cbwView: new DataView(cbws.buffer, i * CBW_LENGTH, CBW_LENGTH),
-              csw: csws.subarray(i * CSW_LENGTH, (i + 1) * CSW_LENGTH),
-              cancel,
-              gate: gateAfter(lastTag()),
-            });
+      let run: Promise<BotCommandResult>;
+      if (i === 0) run = exchange(req);
+      else {
+        const { cbw, cbwView, csw } = buffers.at(i);
+        run = exchange(req, { index: i, cbw, cbwView, csw, cancel, gate: gateAfter(lastTag()) });
+      }
       run.catch(() => undefined);
       runs.push(run);
       // The first command's CBW goes out (the transport submits its batch in a microtask queued as
