@@ -199,7 +199,8 @@ export interface UrbFields {
  * `view`: a DataView over the same bytes, where the caller keeps one (building one per URB costs more than the writes).
  */
 export function encodeUrb(bytes: Uint8Array, urb: UrbFields, view = new DataView(bytes.buffer, bytes.byteOffset, UsbfsSize.urb)): void {
-  bytes.fill(0, 0, UsbfsSize.urb);
+  // Zeroed word by word: fill() on shared memory (the URB slab) is a runtime call, these stores are not.
+  for (let offset = 0; offset < UsbfsSize.urb; offset += 4) view.setUint32(offset, 0, true);
   view.setUint8(UrbOffset.type, urb.type);
   view.setUint8(UrbOffset.endpoint, urb.endpoint);
   view.setUint32(UrbOffset.flags, urb.flags, true);
