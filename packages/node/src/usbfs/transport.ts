@@ -40,7 +40,7 @@ import {
 } from './abi.js';
 import { openError } from './open-error.js';
 import { loadUsbfsSys, type UsbfsSys } from './sys.js';
-import { type Urb, type UrbEvent, UrbQueue, type UrbRequest, type UrbResult, type UsbfsStats } from './urbs.js';
+import { type Urb, type UrbEvent, UrbQueue, UrbRequest, type UrbResult, type UsbfsStats } from './urbs.js';
 
 export type { UrbEvent, UsbfsStats } from './urbs.js';
 
@@ -523,7 +523,7 @@ export class UsbfsTransport implements MscTransport {
       };
       // Not submitted (the stage before it failed to submit): nothing to read ahead.
       const reject = (): void => undefined;
-      this.#urbs.enqueue({ type: UrbType.BULK, endpoint, buffer: status, hold: false, options: undefined, resolve, reject });
+      this.#urbs.enqueue(new UrbRequest(UrbType.BULK, endpoint, status, false, undefined, resolve, reject, false, undefined));
     }
     return submitted;
   }

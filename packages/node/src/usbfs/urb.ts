@@ -28,31 +28,38 @@ export interface Urb {
   readonly request: UrbRequest;
 }
 
-/** One URB to submit in the next batch, or once the request before it ended in full (`chained`). */
-export interface UrbRequest {
-  type: number;
-  endpoint: number;
-  buffer: Uint8Array;
-  hold: boolean;
-  options: TransferOptions | undefined;
-  resolve: (urb: Urb) => void;
-  reject: (error: unknown) => void;
-  /** Submit only once the request enqueued just before this one ended in full (TransferOptions.chained). */
-  chained?: boolean;
+/**
+ * One URB to submit in the next batch, or once the request before it ended in full (`chained`).
+ * A class with every field set from the start: object literals of three shapes, with fields added
+ * as a request went along, made the reaping turn's property accesses megamorphic.
+ */
+export class UrbRequest {
   /** How it ended: in full (a chained follower may go), or not (it never will). */
-  ended?: 'full' | 'short';
+  ended: 'full' | 'short' | undefined = undefined;
   /** Chained behind a request that has not ended yet. */
-  waiting?: boolean;
+  waiting = false;
   /** Submitted to the kernel (a request that ends 'short' without it was never sent). */
-  submitted?: boolean;
+  submitted = false;
   /** The request to submit together with this one (TransferOptions.together), once this one waits on a chain. */
-  companion?: UrbRequest | undefined;
+  companion: UrbRequest | undefined = undefined;
   /** The chained request waiting for this one to end. */
-  follower?: UrbRequest | undefined;
+  follower: UrbRequest | undefined = undefined;
   /** Bytes it moved, once it ended in full (for a `chainedIf` enqueued after that). */
-  actual?: number;
-  /** For {@link UrbQueue.transfer}: settled with the URB's result, as `deliver` makes it, the moment it is reaped. */
-  result?: UrbDelivery<unknown>;
+  actual = 0;
+
+  constructor(
+    readonly type: number,
+    readonly endpoint: number,
+    readonly buffer: Uint8Array,
+    readonly hold: boolean,
+    readonly options: TransferOptions | undefined,
+    readonly resolve: (urb: Urb) => void,
+    readonly reject: (error: unknown) => void,
+    /** Submit only once the request enqueued just before this one ended in full (TransferOptions.chained). */
+    readonly chained: boolean,
+    /** For {@link UrbQueue.transfer}: settled with the URB's result, as `deliver` makes it, the moment it is reaped. */
+    readonly result: UrbDelivery<unknown> | undefined,
+  ) {}
 }
 
 /** Where a {@link UrbQueue.transfer}'s result goes: `deliver` turns it into what the caller's promise resolves with. */

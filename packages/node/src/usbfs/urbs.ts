@@ -12,9 +12,10 @@ import { endedInFull, withoutStack } from '@usbms/core/internal';
 import { decodeUrbCompletion, Errno, encodeUrb, type UrbCompletion, UsbfsIoctl, UsbfsSize } from './abi.js';
 import { isGone, urbOutcome, usbfsErrnoError } from './outcome.js';
 import { type ReaperEvent, URB_CONTEXT_HOLD, type UsbfsReaper, type UsbfsSys } from './sys.js';
-import { chainAllows, SubmittedUrb, type Urb, type UrbDelivery, type UrbRequest, type UrbResult } from './urb.js';
+import { chainAllows, SubmittedUrb, type Urb, type UrbDelivery, UrbRequest, type UrbResult } from './urb.js';
 
-export type { Urb, UrbRequest, UrbResult } from './urb.js';
+export type { Urb, UrbResult } from './urb.js';
+export { UrbRequest } from './urb.js';
 
 /** Why a chained request was never submitted (the engine tells these apart: `details.notSubmitted`; a marker, built without a stack). */
 const notSubmittedError = (): AbortError =>
@@ -22,6 +23,8 @@ const notSubmittedError = (): AbortError =>
 
 /** URB slots per device: a BOT command needs at most four in flight (CBW, data, status read ahead, control). */
 const URB_SLOTS = 32;
+/** A transfer's request resolves through its `result`, not on submission. */
+const ignore = (): void => undefined;
 
 /** Counters of the transport's work, for benchmarks. */
 export interface UsbfsStats {
@@ -188,22 +191,22 @@ export class UrbQueue {
     const previous = this.#last;
     this.#last = request;
     if (request.options?.together === true && previous !== undefined) {
-      if (previous.waiting === true) {
+      if (previous.waiting) {
         previous.companion = request;
         return;
       }
-      if (previous.ended === 'short' && previous.submitted !== true) {
+      if (previous.ended === 'short' && !previous.submitted) {
         this.#breakChain(request);
         return;
       }
     }
-    if (request.chained === true) {
+    if (request.chained) {
       if (previous !== undefined && previous.ended === undefined) {
         previous.follower = request;
         request.waiting = true;
         return;
       }
-      if (previous?.ended !== 'full' || !chainAllows(request, previous.buffer, previous.actual ?? 0)) {
+      if (previous?.ended !== 'full' || !chainAllows(request, previous.buffer, previous.actual)) {
         this.#breakChain(request);
         return;
       }
@@ -222,24 +225,14 @@ export class UrbQueue {
   transfer<T>(type: number, endpoint: number, buffer: Uint8Array, options: TransferOptions, deliver: UrbDelivery<T>['deliver']): Promise<T> {
     return new Promise<T>((resolve, reject) => {
       const result: UrbDelivery<T> = { resolve, reject, deliver };
-      this.enqueue({
-        type,
-        endpoint,
-        buffer,
-        hold: false,
-        options,
-        resolve: () => undefined,
-        reject,
-        chained: options.chained === true,
-        result: result as UrbDelivery<unknown>,
-      });
+      this.enqueue(new UrbRequest(type, endpoint, buffer, false, options, ignore, reject, options.chained === true, result as UrbDelivery<unknown>));
     });
   }
 
   /** Queues one URB; resolves once it is submitted. */
   submit(type: number, endpoint: number, buffer: Uint8Array, hold: boolean, options: TransferOptions): Promise<Urb> {
     const chained = options.chained === true;
-    return new Promise<Urb>((resolve, reject) => this.enqueue({ type, endpoint, buffer, hold, options, resolve, reject, chained }));
+    return new Promise<Urb>((resolve, reject) => this.enqueue(new UrbRequest(type, endpoint, buffer, hold, options, resolve, reject, chained, undefined)));
   }
 
   /** Submits the batch; a URB that fails to submit fails the later ones of its step too. */
@@ -550,7 +543,7 @@ export class UrbQueue {
         }
         const companion = follower.companion;
         follower.companion = undefined;
-        if (companion !== undefined && follower.submitted === true) {
+        if (companion !== undefined && follower.submitted) {
           try {
             companion.resolve(this.#submitNow(companion, false));
           } catch (error) {
