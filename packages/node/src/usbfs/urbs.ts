@@ -422,6 +422,8 @@ export class UrbQueue {
       reaps++;
       this.stats.mainThreadReaps++;
       this.#complete(urb, this.#completionOf(urb));
+      // Nothing else in flight: nothing else can complete (saves a system call per command).
+      if (this.#inflightCount === 0) return;
     }
   }
 
