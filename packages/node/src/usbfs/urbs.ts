@@ -361,10 +361,15 @@ export class UrbQueue {
     // Time limits and aborts, checked here rather than by a timer and a listener per URB (which
     // cost more than the reaping itself; armed for real at hand-off), and before reaping, as a
     // timer would have fired first: a URB that ends as its time runs out counts as timed out.
+    let due: Urb[] | undefined;
     for (const urb of this.#inflight) {
-      if (urb === undefined || urb.cancelled !== undefined) continue;
-      if (urb.signal?.aborted === true) this.cancel(urb, 'abort');
-      else if (t >= urb.deadline) this.cancel(urb, 'timeout');
+      if (urb === undefined || urb.cancelled !== undefined || (urb.signal?.aborted !== true && t < urb.deadline)) continue;
+      due ??= [];
+      due.push(urb);
+    }
+    // In submission order (slots are not): an earlier URB's cancel takes the ones behind it on its endpoint first.
+    for (const urb of due?.sort((a, b) => a.sequence - b.sequence) ?? []) {
+      if (urb.cancelled === undefined) this.cancel(urb, urb.signal?.aborted === true ? 'abort' : 'timeout');
     }
     this.#reapCompleted();
     if (this.#inflightCount === 0 || this.#handedOff) return;
