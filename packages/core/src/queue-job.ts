@@ -1,5 +1,6 @@
 // One job of the command queue (queue.ts): the caller's promise it settles, how a caller who gives up is
 // told (at once, or once the job released the caller's memory), and the context the job runs with.
+import type { SpareController } from './bot/abort.js';
 import type { UsbmsError } from './errors.js';
 import type { QueueJob, QueueJobContext } from './queue.js';
 import type { Timer } from './timer.js';
@@ -76,11 +77,6 @@ export class Entry<T> {
 
 export type AnyEntry = Entry<unknown>;
 
-/** The signal of a job that ended without it firing, for the next job to use (see `Entry.controller`). */
-export interface SpareController {
-  controller: AbortController | undefined;
-}
-
 /**
  * What a running job sees: a class, so the getter lives on its prototype. An object literal with a
  * getter is built through the runtime on every job, which made it the queue's largest cost per command.
@@ -97,10 +93,7 @@ export class JobContext implements QueueJobContext {
 
   get signal(): AbortSignal {
     const entry = this.#entry;
-    if (entry.controller === undefined) {
-      entry.controller = this.#spare.controller ?? new AbortController();
-      this.#spare.controller = undefined;
-    }
+    entry.controller ??= this.#spare.take();
     return entry.controller.signal;
   }
 

@@ -1,7 +1,7 @@
-import { abortReason } from './bot/abort.js';
+import { abortReason, SpareController } from './bot/abort.js';
 import { unavailableError } from './device-state.js';
 import { ClosedError, DeviceFailedError, DisconnectedError, TimeoutError, type UsbmsError } from './errors.js';
-import { type AnyEntry, Entry, JobContext, type SpareController } from './queue-job.js';
+import { type AnyEntry, Entry, JobContext } from './queue-job.js';
 import { checkTimeout, DeadlineClock, startTimer, type Timer } from './timer.js';
 
 /** What a job receives. `signal` fires when the caller aborts, the job times out, or the queue fails. */
@@ -197,7 +197,8 @@ export class CommandQueue {
   #running: AnyEntry | undefined;
   #failure: UsbmsError | undefined;
   #closed = false;
-  readonly #spare: SpareController = { controller: undefined };
+  /** The signal of a job that ended without it firing, for the next job to use (see `Entry.controller`). */
+  readonly #spare = new SpareController();
   /** The running job's time limit: one timer for back-to-back jobs, not one per job. */
   readonly #clock = new DeadlineClock();
   #idleWaiters: (() => void)[] = [];
@@ -313,7 +314,7 @@ export class CommandQueue {
       this.#running = undefined;
       // A signal that never fired can serve the next job: jobs run one at a time, and a
       // transport removes its abort listener once its transfer settles (MscTransport contract).
-      if (entry.controller !== undefined && !entry.controller.signal.aborted) this.#spare.controller = entry.controller;
+      if (entry.controller !== undefined) this.#spare.giveBack(entry.controller);
       this.#startNext();
     }
   }

@@ -14,7 +14,7 @@ import { checkTimeout, nextTask } from '../timer.js';
 import type { RecoveryStep, Tracer } from '../trace.js';
 import { now } from '../trace.js';
 import { type BulkInResult, type BulkOutResult, endedInFull, type MscTransport, type TransferOptions } from '../transport.js';
-import { abortReason } from './abort.js';
+import { abortReason, SpareController } from './abort.js';
 import { BotFault } from './fault.js';
 import { isNotSubmitted, type Lane, LaneBuffers, MAX_PIPELINE, NOT_RUN, runInOrder, runPipelined } from './pipeline.js';
 import { validateCommand, writeCbw } from './request.js';
@@ -68,7 +68,7 @@ export class BotEngine {
   #abandonedTag: number | undefined;
   readonly #onFailure: ((error: DeviceFailedError | DisconnectedError) => void) | undefined;
   /** Cancels the early status read of the next command; reused until it fires (creating one costs ~1 µs). */
-  #spareEarlyCancel: AbortController | undefined;
+  readonly #spareEarlyCancel = new SpareController();
   /** The caller's signal forwarded to that controller (transfers.ts). */
   readonly #link = new SignalLink();
 
@@ -275,9 +275,7 @@ export class BotEngine {
         if (queueOut || statusEarly || this.#queues) {
           // The IN pipe is idle until the CSW: ask for it now; the device NAKs until it is ready.
           // Same options as the CBW, so nothing can throw between submitting them.
-          let cancel = this.#spareEarlyCancel;
-          this.#spareEarlyCancel = undefined;
-          if (cancel === undefined || cancel.signal.aborted) cancel = new AbortController();
+          const cancel = this.#spareEarlyCancel.take();
           earlyCancel = cancel;
           this.#link.forward(req.signal, cancel);
           const timeoutMs = cbwOptions.timeoutMs;
@@ -422,7 +420,7 @@ export class BotEngine {
     } finally {
       // A signal that never fired can serve the next command (transports drop their listener once a
       // transfer settles), and so can its link to the caller's signal; a fired one cannot.
-      if (earlyCancel !== undefined && !earlyCancel.signal.aborted) this.#spareEarlyCancel = earlyCancel;
+      if (earlyCancel !== undefined && !earlyCancel.signal.aborted) this.#spareEarlyCancel.giveBack(earlyCancel);
       else this.#link.dropIfFired();
       if (alone) this.#busy = false;
     }

@@ -2,6 +2,7 @@
 // at once, its CBW chained behind the status read of the one before and sent only if that CSW says it
 // passed in full (BOT 1.0 §5: still one command at a time; §5.3, §6.3: what "passed" means).
 import { AbortError } from '../errors.js';
+import { SpareController } from './abort.js';
 import { settled } from './transfers.js';
 import type { BotCommandRequest, BotCommandResult, BotPipelineOutcome } from './types.js';
 import { CBW_LENGTH, CSW_LENGTH } from './wire.js';
@@ -19,8 +20,8 @@ export class LaneBuffers {
   readonly #cbws = new Uint8Array(CBW_LENGTH * MAX_PIPELINE);
   readonly #csws = new Uint8Array(CSW_LENGTH * MAX_PIPELINE);
   readonly #lanes: Pick<Lane, 'cbw' | 'cbwView' | 'csw'>[] = [];
-  /** The last pipeline's cancel, never aborted: reused (a new one and its signal cost ~1 µs). */
-  spareCancel: AbortController | undefined;
+  /** The last pipeline's cancel, if it never fired. */
+  readonly spareCancel = new SpareController();
 
   /** Lane `i`'s buffers (0 <= i < MAX_PIPELINE), made on first use. */
   at(i: number): Pick<Lane, 'cbw' | 'cbwView' | 'csw'> {
@@ -94,9 +95,7 @@ export async function runPipelined(
   const results: BotCommandResult[] = [];
   // The later commands' transfers share one signal: a failed command cancels what is queued behind
   // it, and the caller's signal is forwarded to it.
-  let cancel = buffers.spareCancel;
-  buffers.spareCancel = undefined;
-  if (cancel === undefined || cancel.signal.aborted) cancel = new AbortController();
+  const cancel = buffers.spareCancel.take();
   const signal = reqs[0]?.signal;
   const forward = (): void => cancel.abort(signal?.reason);
   signal?.addEventListener('abort', forward, { once: true });
@@ -137,6 +136,6 @@ export async function runPipelined(
   } finally {
     signal?.removeEventListener('abort', forward);
     // Every transfer has settled (and dropped its listener): unless it fired, the next pipeline may take it.
-    if (!cancel.signal.aborted) buffers.spareCancel = cancel;
+    buffers.spareCancel.giveBack(cancel);
   }
 }
