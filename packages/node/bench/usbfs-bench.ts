@@ -1,7 +1,9 @@
 /**
  * `pnpm bench`, usbfs part: what one command costs usbms over `UsbfsTransport` when the kernel costs
  * nothing. The device is opened through the tests' FakeUsbfsKernel (claim, discovery, the reaper
- * thread's seam); then a lean kernel of this file answers every ioctl the data path makes: each bulk
+ * thread's seam); then a lean kernel of this file answers every ioctl the data path makes (the fake's
+ * own instant mode logs every ioctl and makes an AbortController per URB, which cost more than what
+ * is measured here): each bulk
  * URB completes inside SUBMITURB (as QEMU's emulated controllers often do under TCG) and
  * REAPURBNDELAY hands them back in order. So what is timed is usbms's own JavaScript (queue, BOT
  * engine, URB queue, the reaping turns) and Node's event loop, per command:

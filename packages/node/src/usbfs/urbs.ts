@@ -122,7 +122,6 @@ export class UrbQueue {
    * a reaped address is a slot by arithmetic.
    */
   readonly #inflight: (Urb | undefined)[] = new Array<Urb | undefined>(URB_SLOTS).fill(undefined);
-  #inflightCount = 0;
   /** The slab's user address, as a number (exact: user addresses are below 2^53). */
   readonly #slabAddress: number;
   #batch: UrbRequest[] = [];
@@ -167,6 +166,11 @@ export class UrbQueue {
     const urbs: Urb[] = [];
     for (const urb of this.#inflight) if (urb !== undefined) urbs.push(urb);
     return urbs.sort((a, b) => a.sequence - b.sequence);
+  }
+
+  /** Nothing in flight: a slot is taken from its SUBMITURB until its reap. */
+  #noneInflight(): boolean {
+    return this.#freeSlots.length === URB_SLOTS;
   }
 
   /** The URB in flight at a user address the kernel handed back, if it is one of ours. */
@@ -318,7 +322,6 @@ export class UrbQueue {
     // thread's port does only once the waiting is handed to it.
     if (this.#handedOff) this.#ref(true);
     this.#inflight[slot] = urb;
-    this.#inflightCount++;
     if (options !== undefined) this.arm(urb, options);
     if (!this.#handedOff) {
       this.#reapUntil = this.#now() + this.#init.mainThreadReapMs;
@@ -372,7 +375,7 @@ export class UrbQueue {
       if (urb.cancelled === undefined) this.cancel(urb, urb.signal?.aborted === true ? 'abort' : 'timeout');
     }
     this.#reapCompleted();
-    if (this.#inflightCount === 0 || this.#handedOff) return;
+    if (this.#noneInflight() || this.#handedOff) return;
     if (t >= this.#reapUntil) {
       this.#handedOff = true;
       this.stats.handOffs++;
@@ -428,7 +431,7 @@ export class UrbQueue {
       this.stats.mainThreadReaps++;
       this.#complete(urb, this.#completionOf(urb));
       // Nothing else in flight: nothing else can complete (saves a system call per command).
-      if (this.#inflightCount === 0) return;
+      if (this.#noneInflight()) return;
     }
   }
 
@@ -512,7 +515,6 @@ export class UrbQueue {
   #complete(urb: Urb, completion: UrbCompletion): void {
     this.timeline?.push({ t: performance.now(), event: 'reap', endpoint: urb.endpoint, length: completion.actualLength });
     this.#inflight[urb.slot] = undefined;
-    this.#inflightCount--;
     this.#freeSlots.push(urb.slot);
     urb.cleanup?.();
     if (urb.cancelled !== undefined && (-completion.status === Errno.ECONNRESET || -completion.status === Errno.ENOENT)) this.stats.cancelled++;
@@ -559,7 +561,7 @@ export class UrbQueue {
         }
       }
     }
-    if (this.#inflightCount === 0) {
+    if (this.#noneInflight()) {
       this.#ref(false);
       if (this.#handedOff && this.#init.mainThreadReapMs > 0) {
         // Nothing in flight, so the thread holds nothing back: the main thread reaps the next command's URBs.
