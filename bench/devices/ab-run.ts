@@ -19,7 +19,9 @@ if (!Number.isInteger(pairs) || pairs < 1) throw new Error(`AB_PAIRS must be a p
 
 const bundleA = await bundleForGuest(path.resolve(checkoutA, script), 'ab-A');
 const bundleB = await bundleForGuest(path.resolve(checkoutB, script), 'ab-B');
-const one = (label: string, bundle: string): string => `HOPS_LABEL=${label} node --enable-source-maps '${bundle}' || exit $?`;
+// AB_NODE_ARGS: extra node options for both (e.g. V8's --trace-opt), split on spaces.
+const nodeArgs = process.env.AB_NODE_ARGS ?? '';
+const one = (label: string, bundle: string): string => `HOPS_LABEL=${label} node --enable-source-maps ${nodeArgs} '${bundle}' || exit $?`;
 const steps = Array.from({ length: pairs }, () => `${one('A', bundleA)}; ${one('B', bundleB)}`).join('; ');
 const run = await runInGuest({
   profile,

@@ -8,6 +8,7 @@ import { quantile } from './stats.js';
 const N = Number(process.env.HOPS_N ?? 300);
 const WARM = Number(process.env.HOPS_WARM ?? 20);
 const LABEL = process.env.HOPS_LABEL ?? '';
+const WINDOW = Number(process.env.HOPS_WINDOW ?? 0);
 
 const device = await openAsShipped();
 try {
@@ -19,8 +20,15 @@ try {
     await lu.testUnitReady();
     us.push((performance.now() - t) * 1000);
   }
-  const q = (p: number): string => quantile(us, p).toFixed(0);
-  console.log(`[tur-loop ${profile.name}${LABEL ? ` ${LABEL}` : ''}] ${N} TUR µs p10 ${q(0.1)} p50 ${q(0.5)} p90 ${q(0.9)}`);
+  const q = (p: number, from = 0, to = us.length): string => quantile(us.slice(from, to), p).toFixed(0);
+  const tag = `[tur-loop ${profile.name}${LABEL ? ` ${LABEL}` : ''}]`;
+  console.log(`${tag} ${N} TUR µs p10 ${q(0.1)} p50 ${q(0.5)} p90 ${q(0.9)}`);
+  // HOPS_WINDOW: p50 per window of that many commands, to see whether later commands (V8's optimized code) run faster.
+  if (WINDOW > 0 && WINDOW < N) {
+    const windows: string[] = [];
+    for (let from = 0; from < N; from += WINDOW) windows.push(q(0.5, from, Math.min(N, from + WINDOW)));
+    console.log(`${tag} p50 per ${WINDOW}: ${windows.join(' ')}`);
+  }
 } finally {
   await device.close();
 }
