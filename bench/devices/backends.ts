@@ -4,7 +4,8 @@
 // device as shipped (no options beyond the backend) and runs TEST UNIT READY, then reads and writes of
 // the volume in 120 KiB and 1 MiB calls (split by usbms at its default command size: 120 KiB below
 // SuperSpeed, 1 MiB at SuperSpeed, as Linux). On usbfs it also counts the main thread's and the reaper
-// thread's wake-ups per command and the time a completion spends between the threads.
+// thread's wake-ups per command and the time a completion spends between the threads. Each pass measures
+// twice: first use (right after open) and steady state (after BENCH_WARM commands of each kind).
 // Writes $HIL_OUT/backends.json; run.ts prints the tables.
 import type { LogicalUnit, MscDevice } from '../../packages/core/src/index.js';
 import { COMMANDS_PER_CALL } from '../../packages/node/src/cli/units.js';
@@ -19,6 +20,8 @@ import type { BackendPass, BackendsResult } from './types.js';
 const VOLUME = env('BENCH_MIB', isGadget ? 8 : 16) * MiB;
 const TUR_COUNT = env('BENCH_TURS', 300);
 const ROUNDS = env('BENCH_ROUNDS', 2);
+/** Commands of each kind run before the steady-state measurements (0: none). */
+const WARM_COMMANDS = env('BENCH_WARM', 1500);
 const BACKENDS: Backend[] = ['usbfs', 'usb'];
 const result: BackendsResult = {
   profile: profile.name,
@@ -66,6 +69,75 @@ async function measure<T>(device: MscDevice, commands: number, body: () => Promi
   };
 }
 
+type IoResult = BackendPass['io'];
+
+/** TUR_COUNT TEST UNIT READY, each timed. */
+async function measureTur(device: MscDevice, lu: LogicalUnit): Promise<BackendPass['tur']> {
+  const samples: number[] = [];
+  const tur = await measure(device, TUR_COUNT, async () => {
+    for (let i = 0; i < TUR_COUNT; i++) {
+      const t = performance.now();
+      await lu.testUnitReady();
+      samples.push(performance.now() - t);
+    }
+  });
+  const pct = (q: number): number => quantile(samples, q) * 1000;
+  return { meanUs: (tur.ms * 1000) / TUR_COUNT, p50Us: pct(0.5), p10Us: pct(0.1), p90Us: pct(0.9), perCommand: tur.perCommand };
+}
+
+/** The volume written then read in 120 KiB, 1 MiB and the CLI's calls (16 commands of the default size). */
+async function measureIo(device: MscDevice, lu: LogicalUnit, label: string): Promise<IoResult> {
+  const io: IoResult = [];
+  const cliCall = Math.min(VOLUME, COMMANDS_PER_CALL * device.maxTransferBytes);
+  for (const size of [120 * KiB, MiB, cliCall]) {
+    const cli = size === cliCall;
+    const blocks = size / BLOCK;
+    const calls = Math.floor(VOLUME / size);
+    const buffer = new Uint8Array(size);
+    const commandsPerCall = Math.ceil(size / device.maxTransferBytes);
+    for (const op of ['write', 'read'] as const) {
+      const m = await measure(device, calls * commandsPerCall, async () => {
+        for (let i = 0; i < calls; i++) {
+          if (op === 'read') await lu.read(i * blocks, blocks, { into: buffer });
+          else await lu.write(i * blocks, buffer);
+        }
+      });
+      const bytes = calls * size;
+      io.push({
+        op,
+        ...(cli ? { cli: true } : {}),
+        callBytes: size,
+        bytes,
+        mbps: bytes / (m.ms / 1000) / 1e6,
+        msPerCommand: m.ms / (calls * commandsPerCall),
+        perCommand: m.perCommand,
+      });
+      log(
+        `${label}: ${op} ${size / KiB} KiB calls${cli ? ' (CLI)' : ''}: ${(bytes / (m.ms / 1000) / 1e6).toFixed(1)} MB/s; wake-ups/cmd main ${m.perCommand.mainWakeups.toFixed(2)} ` +
+          `reaper ${m.perCommand.reaperWakeups.toFixed(2)}, hand-off ${m.perCommand.handoffUs.toFixed(0)} us`,
+      );
+    }
+  }
+  return io;
+}
+
+/**
+ * WARM_COMMANDS each of TEST UNIT READY, reads and writes (the CLI's calls, over the volume again and
+ * again): V8 compiles a function with its optimizing compiler only once it has run for a while, and the
+ * stack's per-command path takes ~1000-1500 commands to get there (seconds in a TCG guest, whose
+ * compiler thread shares two vCPUs with the device's emulation).
+ */
+async function warmUp(device: MscDevice, lu: LogicalUnit): Promise<void> {
+  for (let i = 0; i < WARM_COMMANDS; i++) await lu.testUnitReady();
+  const size = Math.min(VOLUME, COMMANDS_PER_CALL * device.maxTransferBytes);
+  const blocks = size / BLOCK;
+  const calls = Math.ceil(WARM_COMMANDS / Math.ceil(size / device.maxTransferBytes));
+  const perVolume = Math.floor(VOLUME / size);
+  const buffer = new Uint8Array(size);
+  for (let i = 0; i < calls; i++) await lu.write((i % perVolume) * blocks, buffer);
+  for (let i = 0; i < calls; i++) await lu.read((i % perVolume) * blocks, blocks, { into: buffer });
+}
+
 async function usbmsPass(backend: Backend, round: number): Promise<void> {
   await kernelDevices(expected.serial, 30_000);
   const [info] = await listDevices({ serialNumber: expected.serial });
@@ -75,59 +147,25 @@ async function usbmsPass(backend: Backend, round: number): Promise<void> {
     const lu: LogicalUnit = device.lun(0);
     await lu.readCapacity();
     for (let i = 0; i < 20; i++) await lu.testUnitReady();
-    const samples: number[] = [];
-    const tur = await measure(device, TUR_COUNT, async () => {
-      for (let i = 0; i < TUR_COUNT; i++) {
-        const t = performance.now();
-        await lu.testUnitReady();
-        samples.push(performance.now() - t);
-      }
-    });
-    const pct = (q: number): number => quantile(samples, q) * 1000;
-    const pass: BackendPass = {
-      backend,
-      round,
-      maxTransferBytes: device.maxTransferBytes,
-      tur: { meanUs: (tur.ms * 1000) / TUR_COUNT, p50Us: pct(0.5), p10Us: pct(0.1), p90Us: pct(0.9), perCommand: tur.perCommand },
-      io: [],
-    };
-    log(
-      `${backend} #${round}: TUR p50 ${pass.tur.p50Us.toFixed(0)} us (mean ${pass.tur.meanUs.toFixed(0)}); ` +
-        `wake-ups/cmd main ${tur.perCommand.mainWakeups.toFixed(2)} reaper ${tur.perCommand.reaperWakeups.toFixed(2)}, hand-off ${tur.perCommand.handoffUs.toFixed(0)} us`,
-    );
-    // 120 KiB and 1 MiB calls, then the CLI's (`usbms bench`, `read`, `dump`: 16 commands per call, one pipeline).
-    const cliCall = Math.min(VOLUME, COMMANDS_PER_CALL * device.maxTransferBytes);
-    for (const size of [120 * KiB, MiB, cliCall]) {
-      const cli = size === cliCall;
-      const blocks = size / BLOCK;
-      const calls = Math.floor(VOLUME / size);
-      const buffer = new Uint8Array(size);
-      const commandsPerCall = Math.ceil(size / device.maxTransferBytes);
-      for (const op of ['write', 'read'] as const) {
-        const m = await measure(device, calls * commandsPerCall, async () => {
-          for (let i = 0; i < calls; i++) {
-            if (op === 'read') await lu.read(i * blocks, blocks, { into: buffer });
-            else await lu.write(i * blocks, buffer);
-          }
-        });
-        const bytes = calls * size;
-        pass.io.push({
-          op,
-          ...(cli ? { cli: true } : {}),
-          callBytes: size,
-          bytes,
-          mbps: bytes / (m.ms / 1000) / 1e6,
-          msPerCommand: m.ms / (calls * commandsPerCall),
-          perCommand: m.perCommand,
-        });
-        log(
-          `${backend} #${round}: ${op} ${size / KiB} KiB calls${cli ? ' (CLI)' : ''}: ${(bytes / (m.ms / 1000) / 1e6).toFixed(1)} MB/s; wake-ups/cmd main ${m.perCommand.mainWakeups.toFixed(2)} ` +
-            `reaper ${m.perCommand.reaperWakeups.toFixed(2)}, hand-off ${m.perCommand.handoffUs.toFixed(0)} us`,
-        );
-      }
-    }
+    const wake = (t: BackendPass['tur']): string =>
+      `wake-ups/cmd main ${t.perCommand.mainWakeups.toFixed(2)} reaper ${t.perCommand.reaperWakeups.toFixed(2)}, hand-off ${t.perCommand.handoffUs.toFixed(0)} us`;
+    // First use: the process's first commands after open, as a short script or one CLI call runs them.
+    const tur = await measureTur(device, lu);
+    log(`${backend} #${round}: TUR p50 ${tur.p50Us.toFixed(0)} us (mean ${tur.meanUs.toFixed(0)}); ${wake(tur)}`);
+    const pass: BackendPass = { backend, round, maxTransferBytes: device.maxTransferBytes, tur, io: await measureIo(device, lu, `${backend} #${round}`) };
     result.passes.push(pass);
     save();
+    // Steady state: the same again once V8 has optimized the path, as a long-running program sees it.
+    if (WARM_COMMANDS > 0) {
+      const started = performance.now();
+      await warmUp(device, lu);
+      const warmTur = await measureTur(device, lu);
+      log(
+        `${backend} #${round} warm (${((performance.now() - started) / 1000).toFixed(1)} s of warm-up): TUR p50 ${warmTur.p50Us.toFixed(0)} us; ${wake(warmTur)}`,
+      );
+      pass.warm = { afterCommands: WARM_COMMANDS, tur: warmTur, io: await measureIo(device, lu, `${backend} #${round} warm`) };
+      save();
+    }
   } finally {
     await device.close();
   }

@@ -101,6 +101,8 @@ export interface BackendPass {
   tur: { meanUs: number; p50Us: number; p10Us: number; p90Us: number; perCommand: PerCommand };
   /** Reads and writes of the volume in calls of `callBytes` (split into commands of maxTransferBytes). */
   io: { op: 'read' | 'write'; cli?: boolean; callBytes: number; bytes: number; mbps: number; msPerCommand: number; perCommand: PerCommand }[];
+  /** The same measurements once `afterCommands` commands of each kind had run (V8's optimized code). */
+  warm?: { afterCommands: number; tur: BackendPass['tur']; io: BackendPass['io'] };
 }
 
 export interface BackendsResult {
