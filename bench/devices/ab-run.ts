@@ -21,7 +21,9 @@ const bundleA = await bundleForGuest(path.resolve(checkoutA, script), 'ab-A');
 const bundleB = await bundleForGuest(path.resolve(checkoutB, script), 'ab-B');
 // AB_NODE_ARGS: extra node options for both (e.g. V8's --trace-opt), split on spaces.
 const nodeArgs = process.env.AB_NODE_ARGS ?? '';
-const one = (label: string, bundle: string): string => `HOPS_LABEL=${label} node --enable-source-maps ${nodeArgs} '${bundle}' || exit $?`;
+// AB_NODE: the node binary to run both with (the guest's root is the host's), e.g. another Node.js major.
+const node = process.env.AB_NODE ?? 'node';
+const one = (label: string, bundle: string): string => `HOPS_LABEL=${label} ${node} --enable-source-maps ${nodeArgs} '${bundle}' || exit $?`;
 const steps = Array.from({ length: pairs }, () => `${one('A', bundleA)}; ${one('B', bundleB)}`).join('; ');
 const run = await runInGuest({
   profile,

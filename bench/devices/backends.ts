@@ -25,6 +25,7 @@ const WARM_COMMANDS = env('BENCH_WARM', 1500);
 const BACKENDS: Backend[] = ['usbfs', 'usb'];
 const result: BackendsResult = {
   profile: profile.name,
+  node: process.version,
   description: profile.description,
   volumeBytes: VOLUME,
   kernel: [],

@@ -39,7 +39,8 @@ export async function runBackends(argv: string[]): Promise<number> {
       try {
         const run = await runInGuest({
           profile,
-          command: ['node', '--enable-source-maps', bundle],
+          // BENCH_NODE: the node binary the guest runs the bench with (the guest's root is the host's).
+          command: [process.env.BENCH_NODE ?? 'node', '--enable-source-maps', bundle],
           env,
           timeoutMs: 900_000,
           echo: process.env.BENCH_QUIET !== '1',
@@ -63,7 +64,7 @@ export async function runBackends(argv: string[]): Promise<number> {
   for (const b of boots) {
     lines.push(
       '',
-      `## ${b.profile}: ${b.description}, ${b.volumeBytes / 2 ** 20} MiB per measurement; ${b.started}; host load ${b.loadBefore[0]?.toFixed(2)} before, ${b.loadAfter[0]?.toFixed(2)} after`,
+      `## ${b.profile}: ${b.description}, ${b.volumeBytes / 2 ** 20} MiB per measurement; node ${b.node ?? '?'}; ${b.started}; host load ${b.loadBefore[0]?.toFixed(2)} before, ${b.loadAfter[0]?.toFixed(2)} after`,
     );
     const kernel = (op: 'read' | 'write', bs: '120K' | '1M'): string =>
       b.kernel

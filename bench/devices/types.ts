@@ -107,6 +107,8 @@ export interface BackendPass {
 
 export interface BackendsResult {
   profile: string;
+  /** The guest process's Node.js version (BENCH_NODE chooses the binary). */
+  node?: string;
   description: string;
   volumeBytes: number;
   /** dd O_DIRECT, pass 1 before usbms and pass 2 after. */
