@@ -72,6 +72,12 @@ async function measure<T>(device: MscDevice, commands: number, body: () => Promi
 
 type IoResult = BackendPass['io'];
 
+/** The CLI's call (`usbms bench`, `read`, `dump`): 16 commands of the default size, one pipeline job. */
+const cliCallBytes = (device: MscDevice): number => Math.min(VOLUME, COMMANDS_PER_CALL * device.maxTransferBytes);
+
+const wakeText = (c: BackendPass['tur']['perCommand']): string =>
+  `wake-ups/cmd main ${c.mainWakeups.toFixed(2)} reaper ${c.reaperWakeups.toFixed(2)}, hand-off ${c.handoffUs.toFixed(0)} us`;
+
 /** TUR_COUNT TEST UNIT READY, each timed. */
 async function measureTur(device: MscDevice, lu: LogicalUnit): Promise<BackendPass['tur']> {
   const samples: number[] = [];
@@ -89,7 +95,7 @@ async function measureTur(device: MscDevice, lu: LogicalUnit): Promise<BackendPa
 /** The volume written then read in 120 KiB, 1 MiB and the CLI's calls (16 commands of the default size). */
 async function measureIo(device: MscDevice, lu: LogicalUnit, label: string): Promise<IoResult> {
   const io: IoResult = [];
-  const cliCall = Math.min(VOLUME, COMMANDS_PER_CALL * device.maxTransferBytes);
+  const cliCall = cliCallBytes(device);
   for (const size of [120 * KiB, MiB, cliCall]) {
     const cli = size === cliCall;
     const blocks = size / BLOCK;
@@ -115,10 +121,7 @@ async function measureIo(device: MscDevice, lu: LogicalUnit, label: string): Pro
         msPerCommand: m.ms / (calls * commandsPerCall),
         perCommand: m.perCommand,
       });
-      log(
-        `${label}: ${op} ${size / KiB} KiB calls${cli ? ' (CLI)' : ''}: ${(bytes / (m.ms / 1000) / 1e6).toFixed(1)} MB/s; wake-ups/cmd main ${m.perCommand.mainWakeups.toFixed(2)} ` +
-          `reaper ${m.perCommand.reaperWakeups.toFixed(2)}, hand-off ${m.perCommand.handoffUs.toFixed(0)} us`,
-      );
+      log(`${label}: ${op} ${size / KiB} KiB calls${cli ? ' (CLI)' : ''}: ${(bytes / (m.ms / 1000) / 1e6).toFixed(1)} MB/s; ${wakeText(m.perCommand)}`);
     }
   }
   return io;
@@ -132,7 +135,7 @@ async function measureIo(device: MscDevice, lu: LogicalUnit, label: string): Pro
  */
 async function warmUp(device: MscDevice, lu: LogicalUnit): Promise<void> {
   for (let i = 0; i < WARM_COMMANDS; i++) await lu.testUnitReady();
-  const size = Math.min(VOLUME, COMMANDS_PER_CALL * device.maxTransferBytes);
+  const size = cliCallBytes(device);
   const blocks = size / BLOCK;
   const calls = Math.ceil(WARM_COMMANDS / Math.ceil(size / device.maxTransferBytes));
   const perVolume = Math.floor(VOLUME / size);
@@ -150,11 +153,9 @@ async function usbmsPass(backend: Backend, round: number): Promise<void> {
     const lu: LogicalUnit = device.lun(0);
     await lu.readCapacity();
     for (let i = 0; i < 20; i++) await lu.testUnitReady();
-    const wake = (t: BackendPass['tur']): string =>
-      `wake-ups/cmd main ${t.perCommand.mainWakeups.toFixed(2)} reaper ${t.perCommand.reaperWakeups.toFixed(2)}, hand-off ${t.perCommand.handoffUs.toFixed(0)} us`;
     // First use: the process's first commands after open, as a short script or one CLI call runs them.
     const tur = await measureTur(device, lu);
-    log(`${backend} #${round}: TUR p50 ${tur.p50Us.toFixed(0)} us (mean ${tur.meanUs.toFixed(0)}); ${wake(tur)}`);
+    log(`${backend} #${round}: TUR p50 ${tur.p50Us.toFixed(0)} us (mean ${tur.meanUs.toFixed(0)}); ${wakeText(tur.perCommand)}`);
     const pass: BackendPass = { backend, round, maxTransferBytes: device.maxTransferBytes, tur, io: await measureIo(device, lu, `${backend} #${round}`) };
     result.passes.push(pass);
     save();
@@ -164,7 +165,7 @@ async function usbmsPass(backend: Backend, round: number): Promise<void> {
       await warmUp(device, lu);
       const warmTur = await measureTur(device, lu);
       log(
-        `${backend} #${round} warm (${((performance.now() - started) / 1000).toFixed(1)} s of warm-up): TUR p50 ${warmTur.p50Us.toFixed(0)} us; ${wake(warmTur)}`,
+        `${backend} #${round} warm (${((performance.now() - started) / 1000).toFixed(1)} s of warm-up): TUR p50 ${warmTur.p50Us.toFixed(0)} us; ${wakeText(warmTur.perCommand)}`,
       );
       pass.warm = { afterCommands: WARM_COMMANDS, tur: warmTur, io: await measureIo(device, lu, `${backend} #${round} warm`) };
       save();
